@@ -1,0 +1,3 @@
+from tiktok_cli.cli import main
+
+main()

@@ -1,0 +1,57 @@
+"""Registry of data sources: every public module in this package is one backend.
+
+A backend module defines ``BACKEND``, a ``Backend`` subclass. Adding a backend means
+adding one module; nothing else changes. `--backend auto` picks, for each operation,
+the automatic backend with the lowest ``priority`` whose settings are present (and the
+first of them otherwise, so its configuration error is the one shown).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+
+from tiktok_cli.backends.base import Backend, Operation
+from tiktok_cli.config import Settings
+from tiktok_cli.errors import UsageError
+
+AUTO = "auto"
+
+
+@cache
+def names() -> tuple[str, ...]:
+    """Every installed backend's name, without importing any of them."""
+    return tuple(
+        sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name != "base")
+    )
+
+
+def load(name: str) -> type[Backend]:
+    if name not in names():
+        raise UsageError(f"unknown backend {name!r} (choose from: {', '.join((AUTO, *names()))})")
+    backend: type[Backend] = importlib.import_module(f"{__name__}.{name}").BACKEND
+    return backend
+
+
+def choose(operation: Operation, preferred: str, settings: Settings) -> type[Backend]:
+    """The backend class that serves ``operation`` under the ``--backend`` choice."""
+    if preferred != AUTO:
+        backend = load(preferred)
+        if operation not in backend.operations:
+            others = [n for n in names() if operation in load(n).operations]
+            raise UsageError(
+                f"the {preferred} backend does not provide {operation.value}"
+                + (f" (use --backend {' or '.join(others)})" if others else "")
+            )
+        return backend
+    candidates = sorted(
+        (b for b in map(load, names()) if b.automatic and operation in b.operations),
+        key=lambda b: b.priority,
+    )
+    if not candidates:
+        raise UsageError(f"no backend provides {operation.value}")
+    for backend in candidates:
+        if backend.config_problem(settings, operation) is None:
+            return backend
+    return candidates[0]

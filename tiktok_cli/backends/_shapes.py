@@ -1,0 +1,155 @@
+"""Map TikTok's two user shapes (web camelCase, mobile snake_case) to ``User``.
+
+TikTok changes often, so every field is optional: a value that is missing or of the
+wrong type becomes None ("not given") rather than a guess. Structural problems (no
+list where a list must be) are the backends' to report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tiktok_cli.errors import UpstreamError
+from tiktok_cli.models import User
+
+JsonObject = Mapping[str, Any]
+
+
+def as_object(value: Any, what: str) -> JsonObject:
+    """``value`` if it is a JSON object, else a clear bad-data error."""
+    if not isinstance(value, Mapping):
+        raise UpstreamError(f"{what}: expected a JSON object, got {_kind(value)}")
+    return value
+
+
+def as_list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise UpstreamError(f"{what}: expected a list, got {_kind(value)}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def text(obj: JsonObject, *keys: str) -> str | None:
+    """The first key holding a string."""
+    for key in keys:
+        value = obj.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def ident(obj: JsonObject, *keys: str) -> str | None:
+    """A numeric id as a string, so 19-digit ids never pass through a float."""
+    for key in keys:
+        value = obj.get(key)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and value > 0:
+            return str(value)
+        if isinstance(value, str) and value.isdigit() and value.strip("0"):
+            return value
+    return None
+
+
+def count(*candidates: tuple[JsonObject | None, str]) -> int | None:
+    """The first non-negative integer among (object, key) pairs; numeric strings count."""
+    for obj, key in candidates:
+        if not obj:
+            continue
+        value = obj.get(key)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and value >= 0:
+            return value
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+    return None
+
+
+def flag(obj: JsonObject, *keys: str) -> bool | None:
+    for key in keys:
+        value = obj.get(key)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+    return None
+
+
+def first_url(value: Any) -> str | None:
+    """An avatar: a URL string, or the first of a mobile ``{url_list: [...]}``."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, Mapping):
+        urls = value.get("url_list")
+        if isinstance(urls, list):
+            return next((u for u in urls if isinstance(u, str) and u), None)
+    return None
+
+
+def web_user(
+    user: JsonObject,
+    stats: JsonObject | None = None,
+    stats_v2: JsonObject | None = None,
+    *,
+    raw: JsonObject | None = None,
+) -> User:
+    """A web-shaped account (tiktok.com, and the gateway that wraps it).
+
+    ``statsV2`` carries exact figures as strings where ``stats`` may be rounded, so it wins.
+    """
+    stats = stats if isinstance(stats, Mapping) else None
+    stats_v2 = stats_v2 if isinstance(stats_v2, Mapping) else None
+    avatar = next(
+        (
+            url
+            for key in ("profilePictureUrl", "avatar", "avatarThumb", "avatarMedium", "avatarLarger")
+            if (url := first_url(user.get(key)))
+        ),
+        None,
+    )
+    return User(
+        unique_id=text(user, "uniqueId", "username", "unique_id"),
+        nickname=text(user, "nickname"),
+        user_id=ident(user, "id", "uid", "userId"),
+        sec_uid=text(user, "secUid", "sec_uid") or None,
+        bio=text(user, "bio", "signature"),
+        verified=flag(user, "verified"),
+        private=flag(user, "privateAccount", "private", "secret"),
+        followers=count((stats_v2, "followerCount"), (stats, "followerCount"), (stats, "followers"),
+                        (user, "followers"), (user, "followerCount")),
+        following=count((stats_v2, "followingCount"), (stats, "followingCount"), (stats, "followings"),
+                        (stats, "following"), (user, "following"), (user, "followingCount")),
+        likes=count((stats_v2, "heartCount"), (stats_v2, "heart"), (stats, "heartCount"),
+                    (stats, "heart"), (stats, "likes"), (user, "likes"), (user, "heartCount")),
+        videos=count((stats_v2, "videoCount"), (stats, "videoCount"), (stats, "videos"),
+                     (user, "videos"), (user, "videoCount")),
+        avatar_url=avatar,
+        raw=raw if raw is not None else user,
+    )
+
+
+def mobile_user(obj: JsonObject) -> User:
+    """A mobile-app (aweme) account object, as the token API passes it through."""
+    verified = flag(obj, "is_verified")
+    if verified is None and any(k in obj for k in ("custom_verify", "enterprise_verify_reason")):
+        verified = bool(text(obj, "custom_verify") or text(obj, "enterprise_verify_reason"))
+    return User(
+        unique_id=text(obj, "unique_id") or None,
+        nickname=text(obj, "nickname"),
+        user_id=ident(obj, "uid"),
+        sec_uid=text(obj, "sec_uid") or None,
+        bio=text(obj, "signature"),
+        verified=verified,
+        private=flag(obj, "secret"),
+        followers=count((obj, "follower_count")),
+        following=count((obj, "following_count")),
+        likes=count((obj, "total_favorited")),
+        videos=count((obj, "aweme_count")),
+        avatar_url=first_url(obj.get("avatar_thumb")),
+        raw=obj,
+    )

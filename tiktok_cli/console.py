@@ -1,0 +1,64 @@
+"""Everything that is not data goes to stderr, through here."""
+
+from __future__ import annotations
+
+import sys
+from urllib.parse import quote
+
+from tiktok_cli.safetext import for_terminal
+
+PROG = "tiktok"
+_quiet = False
+_secrets: list[str] = []
+
+
+def add_secret(secret: str | None) -> None:
+    """Register a token or cookie value; from now on it never reaches stderr."""
+    if secret and len(secret) >= 4 and secret not in _secrets:
+        _secrets.append(secret)
+        _secrets.sort(key=len, reverse=True)  # a secret containing another is hidden whole
+
+
+def redact(text: str) -> str:
+    """Replace every registered secret, raw or percent-encoded, with ***."""
+    for secret in _secrets:
+        for form in (secret, quote(secret, safe="")):
+            if form in text:
+                text = text.replace(form, "***")
+    return text
+
+
+def set_quiet(quiet: bool) -> None:
+    global _quiet
+    _quiet = quiet
+
+
+def is_quiet() -> bool:
+    return _quiet
+
+
+def _line(text: str) -> None:
+    try:
+        sys.stderr.write(for_terminal(redact(text)) + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr closed or gone: nothing left to tell
+        pass
+
+
+def error(message: str) -> None:
+    _line(f"{PROG}: error: {message}")
+
+
+def warn(message: str) -> None:
+    _line(f"{PROG}: warning: {message}")
+
+
+def info(message: str) -> None:
+    """Progress and summaries; silenced by --quiet."""
+    if not _quiet:
+        _line(message)
+
+
+def debug(message: str) -> None:
+    """Diagnostics asked for with --debug; never silenced."""
+    _line(message)

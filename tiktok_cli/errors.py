@@ -1,0 +1,97 @@
+"""The one exception tree and the exit codes it maps to.
+
+Every failure a user can cause or meet is a ``TikTokCliError``; the CLI turns it into
+one line on stderr and ``exit_code``. Nothing else in the package knows exit codes.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, documented in README."""
+
+    OK = 0
+    PARTIAL = 1  # a batch where some accounts failed and some succeeded
+    USAGE = 2
+    NOT_FOUND = 3
+    NOT_VISIBLE = 4
+    CONFIG = 5  # authentication or configuration
+    BLOCKED = 6  # rate-limited, captcha or blocked
+    UPSTREAM = 7  # network failure, 5xx, bad data, a list that stopped early
+    INTERNAL = 70  # a bug (EX_SOFTWARE)
+    INTERRUPTED = 130  # SIGINT (Ctrl-C)
+    BROKEN_PIPE = 141  # the reader closed stdout (`| head`), as if killed by SIGPIPE
+    TERMINATED = 143  # SIGTERM
+
+
+class TikTokCliError(Exception):
+    """Base of every expected failure: shown to the user without a traceback."""
+
+    exit_code: ExitCode = ExitCode.UPSTREAM
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.hint}" if self.hint else self.message
+
+
+class UsageError(TikTokCliError):
+    """Bad arguments, detected before any request."""
+
+    exit_code = ExitCode.USAGE
+
+
+class NotFoundError(TikTokCliError):
+    """The account does not exist."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+class NotVisibleError(TikTokCliError):
+    """The account or its list is private or hidden."""
+
+    exit_code = ExitCode.NOT_VISIBLE
+
+
+class ConfigError(TikTokCliError):
+    """Missing or rejected credentials, or missing settings."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class BlockedError(TikTokCliError):
+    """Rate limit, captcha or block page that outlasted the retries."""
+
+    exit_code = ExitCode.BLOCKED
+
+
+class UpstreamError(TikTokCliError):
+    """Network failure, server error, or a body that is not the documented JSON."""
+
+    exit_code = ExitCode.UPSTREAM
+
+
+class UnexpectedStatus(UpstreamError):
+    """A non-retryable HTTP status; backends turn the ones they know into finer errors."""
+
+    def __init__(self, message: str, *, status: int, detail: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+
+class IncompleteListError(UpstreamError):
+    """Pagination stopped before the API said the list was complete."""
+
+
+class Interrupted(TikTokCliError):
+    """SIGINT or SIGTERM arrived; carries the matching exit code."""
+
+    def __init__(self, message: str, *, exit_code: ExitCode) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -1,0 +1,57 @@
+"""The normalized records every backend produces and every writer consumes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Cursors are opaque to everything but the backend that made them; they only need to
+# survive a JSON round trip (checkpoints) and a query string.
+Cursor = int
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """One TikTok account. Field order is the CSV column order; None means "not given"."""
+
+    unique_id: str | None = None
+    nickname: str | None = None
+    user_id: str | None = None
+    sec_uid: str | None = None
+    bio: str | None = None
+    verified: bool | None = None
+    private: bool | None = None
+    followers: int | None = None
+    following: int | None = None
+    likes: int | None = None
+    videos: int | None = None
+    avatar_url: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def key(self) -> str | None:
+        """A stable identity for de-duplication: the first id the API gave."""
+        if self.user_id:
+            return "id:" + self.user_id
+        if self.sec_uid:
+            return "sec:" + self.sec_uid
+        if self.unique_id:
+            return "name:" + self.unique_id.lower()
+        return None
+
+
+FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(User) if f.name != "raw")
+# `owner` names the account a list row belongs to; it exists only on list rows.
+OWNER_FIELD = "owner"
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One API page: its accounts, the cursor to ask for the next one, and what the API claims."""
+
+    users: list[User]
+    next_cursor: Cursor | None
+    has_more: bool
+    total: int | None = None

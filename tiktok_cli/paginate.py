@@ -1,0 +1,76 @@
+"""The one cursor loop: lazy, de-duplicating, and suspicious of every cursor.
+
+TikTok repeats accounts across pages, sometimes hands back the cursor it was given, and
+sometimes claims there is more while sending nothing. Each of those would make a naive
+loop spin forever or write duplicates; here they end the run with an error instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from tiktok_cli.errors import IncompleteListError
+from tiktok_cli.models import Cursor, Page, User
+
+MAX_IDLE_PAGES = 3
+
+
+class SeenAccounts:
+    """Identities already written in this run, kept as 64-bit hashes to stay small."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self) -> None:
+        self.keys: set[int] = set()
+
+    def add(self, user: User) -> bool:
+        """Remember ``user``; False if it was already there."""
+        key = user.key
+        if key is None:  # nothing to tell it apart by: keep it
+            return True
+        digest = hash(key)
+        if digest in self.keys:
+            return False
+        self.keys.add(digest)
+        return True
+
+
+def paginate(
+    fetch: Callable[[Cursor], Page],
+    start: Cursor,
+    *,
+    seen: SeenAccounts | None = None,
+    pause: Callable[[], None] | None = None,
+    max_idle_pages: int = MAX_IDLE_PAGES,
+) -> Iterator[Page]:
+    """Yield pages of not-yet-seen accounts, starting at ``start``, until the list ends.
+
+    Each yielded page's ``next_cursor`` is where to resume after it (None at the end).
+    Raises IncompleteListError when the API stops making progress but claims more.
+    """
+    seen = SeenAccounts() if seen is None else seen
+    cursor = start
+    sent: set[Cursor] = set()
+    idle = 0
+    while True:
+        if sent and pause is not None:
+            pause()
+        sent.add(cursor)
+        page = fetch(cursor)
+        fresh = [user for user in page.users if seen.add(user)]
+        nxt = page.next_cursor
+        if not page.has_more:
+            yield Page(fresh, None, False, page.total)
+            return
+        if nxt is None or nxt < 0:
+            # The API says "more" but gives no way to get it: it stopped serving the
+            # list (TikTok's caps). Nothing can be fetched past this point.
+            yield Page(fresh, None, False, page.total)
+            return
+        yield Page(fresh, nxt, True, page.total)
+        idle = 0 if fresh and nxt not in sent else idle + 1
+        if idle >= max_idle_pages:
+            problem = "the cursor stopped advancing" if nxt in sent else "pages brought no new accounts"
+            raise IncompleteListError(
+                f"the list stalled: {problem} for {idle} pages in a row (last cursor {nxt})"
+            )
+        cursor = nxt
