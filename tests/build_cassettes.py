@@ -33,7 +33,9 @@ def _read(name: str) -> str:
 
 
 def _interaction(uri: str, status: int, body: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    content_type = "text/html; charset=utf-8" if body.lstrip().startswith("<") else "application/json; charset=utf-8"
+    content_type = (
+        "text/html; charset=utf-8" if body.lstrip().startswith("<") else "application/json; charset=utf-8"
+    )
     response_headers = {"Content-Type": [content_type]}
     for key, value in (headers or {}).items():
         response_headers[key] = [value]
@@ -47,8 +49,15 @@ def _interaction(uri: str, status: int, body: str, headers: dict[str, str] | Non
     }
 
 
-_REASONS = {200: "OK", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway"}
+_REASONS = {
+    200: "OK",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
 
 
 def _dump(obj: Any) -> str:
@@ -56,6 +65,7 @@ def _dump(obj: Any) -> str:
 
 
 # --- gateway (seed 000) -------------------------------------------------------------
+
 
 def gateway_user_info(name: str) -> str:
     return f"{GATEWAY}/user-info?uniqueId={name}"
@@ -102,12 +112,22 @@ def followings_page(index: int, size: int, *, min_cursor: int, has_more: bool) -
             verified=n % 4 == 0,
             bio=f"Bio of account {number}\nsecond line",
         )
-        account["stats"] = {"followers": 1000 + number, "followings": n, "likes": 10 * number, "videos": n % 7}
+        account["stats"] = {
+            "followers": 1000 + number,
+            "followings": n,
+            "likes": 10 * number,
+            "videos": n % 7,
+        }
         accounts.append(account)
     return {
         "requestDetails": {"secUid": SEED_SEC_UID, "count": "50", "minCursor": 0, "maxCursor": 0},
-        "metadata": {"totalFollowings": 76, "hasMore": has_more, "maxCursor": 0, "minCursor": min_cursor,
-                     "logId": f"2025011115593{index}E455EDD1CB08AC3FE50F"},
+        "metadata": {
+            "totalFollowings": 76,
+            "hasMore": has_more,
+            "maxCursor": 0,
+            "minCursor": min_cursor,
+            "logId": f"2025011115593{index}E455EDD1CB08AC3FE50F",
+        },
         "followings": accounts,
     }
 
@@ -118,50 +138,106 @@ def gateway_cassettes() -> dict[str, list[dict[str, Any]]]:
     seed_cursor = 1656812667
     three_pages = [
         _interaction(gateway_followings(SEED_SEC_UID, 0), 200, seed_followings),
-        _interaction(gateway_followings(SEED_SEC_UID, seed_cursor), 200,
-                     _dump(followings_page(2, 8, min_cursor=1656000000, has_more=True))),
-        _interaction(gateway_followings(SEED_SEC_UID, 1656000000), 200,
-                     _dump(followings_page(3, 4, min_cursor=1655000000, has_more=False))),
+        _interaction(
+            gateway_followings(SEED_SEC_UID, seed_cursor),
+            200,
+            _dump(followings_page(2, 8, min_cursor=1656000000, has_more=True)),
+        ),
+        _interaction(
+            gateway_followings(SEED_SEC_UID, 1656000000),
+            200,
+            _dump(followings_page(3, 4, min_cursor=1655000000, has_more=False)),
+        ),
     ]
     cnn_info = _interaction(gateway_user_info("cnn"), 200, _dump(CNN_INFO))
     cnn_first_page = copy.deepcopy(json.loads(seed_followings))
     cnn_first_page["requestDetails"]["secUid"] = CNN_SEC_UID
     cnn_first_page["metadata"]["hasMore"] = False
     return {
-        "gateway/user_info_seed": [_interaction(gateway_user_info("taylorswift"), 200, _read("seed000_user_info.json"))],
+        "gateway/user_info_seed": [
+            _interaction(gateway_user_info("taylorswift"), 200, _read("seed000_user_info.json"))
+        ],
         "gateway/user_info_two": [
             _interaction(gateway_user_info("taylorswift"), 200, _read("seed000_user_info.json")),
             cnn_info,
         ],
-        "gateway/user_info_not_found": [_interaction(
-            gateway_user_info("nosuchuser_x"), 404, _dump({"status": "error", "message": "User not found"}))],
-        "gateway/user_info_forbidden": [_interaction(
-            gateway_user_info("hidden.one"), 403, _dump({"status": "error", "message": "This account is private"}))],
-        "gateway/user_info_server_error": [_interaction(
-            gateway_user_info("taylorswift"), 500, _dump({"status": "error", "message": "upstream timeout"}))],
-        "gateway/user_info_rate_limited": [_interaction(
-            gateway_user_info("taylorswift"), 429, _dump({"status": "error", "message": "Too many requests"}),
-            {"Retry-After": "1"})],
-        "gateway/user_info_html": [_interaction(
-            gateway_user_info("taylorswift"), 200, "<html><body><h1>502 Bad Gateway</h1></body></html>\n")],
-        "gateway/user_info_status_error": [_interaction(
-            gateway_user_info("taylorswift"), 200, _dump({"status": "error", "message": "scraper session expired"}))],
-        "gateway/user_info_no_userinfo": [_interaction(
-            gateway_user_info("taylorswift"), 200, _dump({"status": "success", "data": {"userInfo": None}}))],
+        "gateway/user_info_not_found": [
+            _interaction(
+                gateway_user_info("nosuchuser_x"),
+                404,
+                _dump({"status": "error", "message": "User not found"}),
+            )
+        ],
+        "gateway/user_info_forbidden": [
+            _interaction(
+                gateway_user_info("hidden.one"),
+                403,
+                _dump({"status": "error", "message": "This account is private"}),
+            )
+        ],
+        "gateway/user_info_server_error": [
+            _interaction(
+                gateway_user_info("taylorswift"),
+                500,
+                _dump({"status": "error", "message": "upstream timeout"}),
+            )
+        ],
+        "gateway/user_info_rate_limited": [
+            _interaction(
+                gateway_user_info("taylorswift"),
+                429,
+                _dump({"status": "error", "message": "Too many requests"}),
+                {"Retry-After": "1"},
+            )
+        ],
+        "gateway/user_info_html": [
+            _interaction(
+                gateway_user_info("taylorswift"),
+                200,
+                "<html><body><h1>502 Bad Gateway</h1></body></html>\n",
+            )
+        ],
+        "gateway/user_info_status_error": [
+            _interaction(
+                gateway_user_info("taylorswift"),
+                200,
+                _dump({"status": "error", "message": "scraper session expired"}),
+            )
+        ],
+        "gateway/user_info_no_userinfo": [
+            _interaction(
+                gateway_user_info("taylorswift"),
+                200,
+                _dump({"status": "success", "data": {"userInfo": None}}),
+            )
+        ],
         "gateway/followings_three_pages": three_pages,
-        "gateway/followings_by_name": [cnn_info, _interaction(
-            gateway_followings(CNN_SEC_UID, 0), 200, _dump(cnn_first_page))],
+        "gateway/followings_by_name": [
+            cnn_info,
+            _interaction(gateway_followings(CNN_SEC_UID, 0), 200, _dump(cnn_first_page)),
+        ],
         "gateway/followings_name_without_secuid": [
-            _interaction(gateway_user_info("taylorswift"), 200, _dump(seed_info))],
-        "gateway/followings_not_visible": [_interaction(
-            gateway_followings(SEED_SEC_UID, 0), 403, _dump({"status": "error", "message": "Forbidden"}))],
-        "gateway/followings_missing_list": [_interaction(
-            gateway_followings(SEED_SEC_UID, 0), 200,
-            _dump({"metadata": {"hasMore": False, "minCursor": 0}, "followings": None}))],
+            _interaction(gateway_user_info("taylorswift"), 200, _dump(seed_info))
+        ],
+        "gateway/followings_not_visible": [
+            _interaction(
+                gateway_followings(SEED_SEC_UID, 0),
+                403,
+                _dump({"status": "error", "message": "Forbidden"}),
+            )
+        ],
+        "gateway/followings_missing_list": [
+            _interaction(
+                gateway_followings(SEED_SEC_UID, 0),
+                200,
+                _dump({"metadata": {"hasMore": False, "minCursor": 0}, "followings": None}),
+            )
+        ],
     }
 
 
 # --- token API (seed 004) -----------------------------------------------------------
+
 
 def tkapi_followers(uid: str, cursor: int) -> str:
     # The token is stripped from recorded requests (tests/conftest.py filters it).
@@ -174,9 +250,17 @@ def followers_page(uids: list[str], *, min_time: int, has_more: bool, total: int
     followers = []
     for n, uid in enumerate(uids):
         account = copy.deepcopy(template)
-        account.update(uid=uid, unique_id=f"fan_{uid[-6:]}", nickname=f"Fan {uid[-6:]}",
-                       sec_uid=f"MS4wLjABAAAA{uid}fanSecUidPaddingXYZ", follower_count=n * 3,
-                       following_count=100 + n, total_favorited=n * 1000, aweme_count=n, secret=0)
+        account.update(
+            uid=uid,
+            unique_id=f"fan_{uid[-6:]}",
+            nickname=f"Fan {uid[-6:]}",
+            sec_uid=f"MS4wLjABAAAA{uid}fanSecUidPaddingXYZ",
+            follower_count=n * 3,
+            following_count=100 + n,
+            total_favorited=n * 1000,
+            aweme_count=n,
+            secret=0,
+        )
         followers.append(account)
     data = copy.deepcopy(seed["data"])
     data.update(max_time=min_time, min_time=min_time, has_more=has_more, total=total, followers=followers)
@@ -190,29 +274,79 @@ def tkapi_cassettes() -> dict[str, list[dict[str, Any]]]:
     page3_uids = [page2_uids[-1], "7100000000000000090", "7100000000000000091"]
     three_pages = [
         _interaction(tkapi_followers(SEED_UID, 0), 200, seed_page),
-        _interaction(tkapi_followers(SEED_UID, SEED_MIN_TIME), 200,
-                     _dump(followers_page(page2_uids, min_time=1631000000, has_more=True))),
-        _interaction(tkapi_followers(SEED_UID, 1631000000), 200,
-                     _dump(followers_page(page3_uids, min_time=1630000000, has_more=False))),
+        _interaction(
+            tkapi_followers(SEED_UID, SEED_MIN_TIME),
+            200,
+            _dump(followers_page(page2_uids, min_time=1631000000, has_more=True)),
+        ),
+        _interaction(
+            tkapi_followers(SEED_UID, 1631000000),
+            200,
+            _dump(followers_page(page3_uids, min_time=1630000000, has_more=False)),
+        ),
     ]
     envelope_error = {"code": 10001, "msg": "token无效", "data": None}
     return {
         "tkapi/followers_three_pages": three_pages,
         "tkapi/followers_by_name": [
             _interaction(gateway_user_info("cnn"), 200, _dump(CNN_INFO)),
-            _interaction(tkapi_followers(CNN_ID, 0), 200,
-                         _dump(followers_page(page2_uids, min_time=1631000000, has_more=False, total=5))),
+            _interaction(
+                tkapi_followers(CNN_ID, 0),
+                200,
+                _dump(followers_page(page2_uids, min_time=1631000000, has_more=False, total=5)),
+            ),
         ],
-        "tkapi/followers_hidden": [_interaction(tkapi_followers(SEED_UID, 0), 200, _dump(
-            {"code": 200, "msg": "成功", "data": {"status_code": 2096, "has_more": False, "followers": []}}))],
-        "tkapi/followers_no_such_user": [_interaction(tkapi_followers(SEED_UID, 0), 200, _dump(
-            {"code": 200, "msg": "成功", "data": {"status_code": 2065, "has_more": False, "followers": None}}))],
+        "tkapi/followers_hidden": [
+            _interaction(
+                tkapi_followers(SEED_UID, 0),
+                200,
+                _dump(
+                    {
+                        "code": 200,
+                        "msg": "成功",
+                        "data": {"status_code": 2096, "has_more": False, "followers": []},
+                    }
+                ),
+            )
+        ],
+        "tkapi/followers_no_such_user": [
+            _interaction(
+                tkapi_followers(SEED_UID, 0),
+                200,
+                _dump(
+                    {
+                        "code": 200,
+                        "msg": "成功",
+                        "data": {"status_code": 2065, "has_more": False, "followers": None},
+                    }
+                ),
+            )
+        ],
         "tkapi/followers_bad_token": [_interaction(tkapi_followers(SEED_UID, 0), 200, _dump(envelope_error))],
-        "tkapi/followers_http_401": [_interaction(
-            tkapi_followers(SEED_UID, 0), 401, _dump({"code": 401, "msg": "unauthorized"}))],
-        "tkapi/followers_not_json": [_interaction(tkapi_followers(SEED_UID, 0), 200, "token ok; service paused\n")],
-        "tkapi/followers_null_list": [_interaction(tkapi_followers(SEED_UID, 0), 200, _dump(
-            {"code": 200, "msg": "成功", "data": {"status_code": 0, "has_more": True, "min_time": 5, "followers": None}}))],
+        "tkapi/followers_http_401": [
+            _interaction(tkapi_followers(SEED_UID, 0), 401, _dump({"code": 401, "msg": "unauthorized"}))
+        ],
+        "tkapi/followers_not_json": [
+            _interaction(tkapi_followers(SEED_UID, 0), 200, "token ok; service paused\n")
+        ],
+        "tkapi/followers_null_list": [
+            _interaction(
+                tkapi_followers(SEED_UID, 0),
+                200,
+                _dump(
+                    {
+                        "code": 200,
+                        "msg": "成功",
+                        "data": {
+                            "status_code": 0,
+                            "has_more": True,
+                            "min_time": 5,
+                            "followers": None,
+                        },
+                    }
+                ),
+            )
+        ],
     }
 
 
@@ -232,8 +366,13 @@ def main() -> None:
     for name, interactions in {**gateway_cassettes(), **tkapi_cassettes()}.items():
         path = CASSETTES / f"{name}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = yaml.dump({"interactions": interactions, "version": 1}, Dumper=_Dumper, allow_unicode=True,
-                         sort_keys=False, width=200)
+        text = yaml.dump(
+            {"interactions": interactions, "version": 1},
+            Dumper=_Dumper,
+            allow_unicode=True,
+            sort_keys=False,
+            width=200,
+        )
         path.write_text(text, encoding="utf-8")
         print(f"wrote {path.relative_to(ROOT)}")
 

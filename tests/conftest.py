@@ -38,7 +38,7 @@ RECORD_MODE = os.environ.get("TIKTOK_RECORD_MODE", "none")
 def _canonical(request: Any) -> Any:
     for real, canonical in ((REAL_API_URL, API_URL), (REAL_GATEWAY_URL, GATEWAY_URL)):
         if real != canonical and request.uri.startswith(real):
-            request.uri = canonical + request.uri[len(real):]
+            request.uri = canonical + request.uri[len(real) :]
     return request
 
 

@@ -58,51 +58,147 @@ def _complete_fields(incomplete: str) -> list[str]:
 
 
 # Options shared by every command, declared once.
-FormatOpt = Annotated[str | None, typer.Option(
-    "--format", "-f", metavar="FORMAT", rich_help_panel=OUTPUT, autocompletion=_complete_formats,
-    help="table, jsonl or csv. Default: from the -o file's extension; else table on a terminal, jsonl otherwise.")]
-OutputOpt = Annotated[Path | None, typer.Option(
-    "--output", "-o", metavar="FILE", dir_okay=False, rich_help_panel=OUTPUT,
-    help="Write to FILE instead of standard output.")]
-FieldsOpt = Annotated[str | None, typer.Option(
-    "--fields", metavar="A,B,...", rich_help_panel=OUTPUT, autocompletion=_complete_fields,
-    help="Columns to write, in order (owner, unique_id, nickname, user_id, sec_uid, bio, verified, private, "
-    "followers, following, likes, videos, avatar_url).")]
-RawOpt = Annotated[bool, typer.Option(
-    "--raw", rich_help_panel=OUTPUT, help="Write the API's own objects unchanged (jsonl only).")]
-NoFormulaGuardOpt = Annotated[bool, typer.Option(
-    "--no-formula-guard", rich_help_panel=OUTPUT,
-    help="CSV: write cells starting with = + - @ exactly as given (for programs, not spreadsheets).")]
-ExcelOpt = Annotated[bool, typer.Option(
-    "--excel", rich_help_panel=OUTPUT, help="CSV for Excel: UTF-8 byte-order mark, 19-digit ids kept as text.")]
-LimitOpt = Annotated[int | None, typer.Option(
-    "--limit", min=1, metavar="N", rich_help_panel=RUN,
-    help="Stop after exactly N accounts; no request is made beyond what N needs.")]
-BackendOpt = Annotated[str | None, typer.Option(
-    "--backend", metavar="NAME", rich_help_panel=CONNECTION, autocompletion=_complete_backends,
-    help="Data source: auto (default), gateway, tkapi. \\[env: TIKTOK_BACKEND]")]
-GatewayUrlOpt = Annotated[str | None, typer.Option(
-    "--gateway-url", metavar="URL", rich_help_panel=CONNECTION,
-    help="Base URL of the REST gateway. \\[env: TIKTOK_GATEWAY_URL; default: http://localhost:3000/tiktok]")]
-ApiUrlOpt = Annotated[str | None, typer.Option(
-    "--api-url", metavar="URL", rich_help_panel=CONNECTION,
-    help="Base URL of the token API, e.g. http://HOST/tk. The token itself comes from "
-    "TIKTOK_API_TOKEN or the config file, never the command line. \\[env: TIKTOK_API_URL]")]
-TimeoutOpt = Annotated[float | None, typer.Option(
-    "--timeout", metavar="SECONDS", rich_help_panel=CONNECTION, help="Per-request timeout. \\[default: 20]")]
-RetriesOpt = Annotated[int | None, typer.Option(
-    "--retries", metavar="N", rich_help_panel=CONNECTION,
-    help="Retries for timeouts, 429 and 5xx answers, with backoff. \\[default: 4]")]
-RateOpt = Annotated[float | None, typer.Option(
-    "--rate", metavar="N", rich_help_panel=CONNECTION, help="At most N requests per second. \\[default: unlimited]")]
-SleepOpt = Annotated[str | None, typer.Option(
-    "--sleep", metavar="MIN[-MAX]", rich_help_panel=CONNECTION,
-    help="Pause between pages, a random time between MIN and MAX seconds.")]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        rich_help_panel=OUTPUT,
+        autocompletion=_complete_formats,
+        help="table, jsonl or csv. Default: the -o file's extension, else table on a terminal, else jsonl.",
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        dir_okay=False,
+        rich_help_panel=OUTPUT,
+        help="Write to FILE instead of standard output.",
+    ),
+]
+FieldsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fields",
+        metavar="A,B,...",
+        rich_help_panel=OUTPUT,
+        autocompletion=_complete_fields,
+        help="Columns to write, in order (owner, unique_id, nickname, user_id, sec_uid, bio, verified, "
+        "private, followers, following, likes, videos, avatar_url).",
+    ),
+]
+RawOpt = Annotated[
+    bool,
+    typer.Option("--raw", rich_help_panel=OUTPUT, help="Write the API's own objects unchanged (jsonl only)."),
+]
+NoFormulaGuardOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-formula-guard",
+        rich_help_panel=OUTPUT,
+        help="CSV: write cells starting with = + - @ exactly as given (for programs, not spreadsheets).",
+    ),
+]
+ExcelOpt = Annotated[
+    bool,
+    typer.Option(
+        "--excel",
+        rich_help_panel=OUTPUT,
+        help="CSV for Excel: UTF-8 byte-order mark, 19-digit ids kept as text.",
+    ),
+]
+LimitOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--limit",
+        min=1,
+        metavar="N",
+        rich_help_panel=RUN,
+        help="Stop after exactly N accounts; no request is made beyond what N needs.",
+    ),
+]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        metavar="NAME",
+        rich_help_panel=CONNECTION,
+        autocompletion=_complete_backends,
+        help="Data source: auto (default), gateway, tkapi. \\[env: TIKTOK_BACKEND]",
+    ),
+]
+GatewayUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--gateway-url",
+        metavar="URL",
+        rich_help_panel=CONNECTION,
+        help="Base URL of the REST gateway. \\[env: TIKTOK_GATEWAY_URL; default: http://localhost:3000/tiktok]",
+    ),
+]
+ApiUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--api-url",
+        metavar="URL",
+        rich_help_panel=CONNECTION,
+        help="Base URL of the token API, e.g. http://HOST/tk. The token itself comes from "
+        "TIKTOK_API_TOKEN or the config file, never the command line. \\[env: TIKTOK_API_URL]",
+    ),
+]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        rich_help_panel=CONNECTION,
+        help="Per-request timeout. \\[default: 20]",
+    ),
+]
+RetriesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--retries",
+        metavar="N",
+        rich_help_panel=CONNECTION,
+        help="Retries for timeouts, 429 and 5xx answers, with backoff. \\[default: 4]",
+    ),
+]
+RateOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--rate",
+        metavar="N",
+        rich_help_panel=CONNECTION,
+        help="At most N requests per second. \\[default: unlimited]",
+    ),
+]
+SleepOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sleep",
+        metavar="MIN[-MAX]",
+        rich_help_panel=CONNECTION,
+        help="Pause between pages, a random time between MIN and MAX seconds.",
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel=RUN, help="No progress or summary.")]
-VerboseOpt = Annotated[bool, typer.Option(
-    "--verbose", "-v", rich_help_panel=RUN, help="Trace every HTTP request on stderr (secrets redacted).")]
-DebugOpt = Annotated[bool, typer.Option(
-    "--debug", rich_help_panel=RUN, help="Show the traceback of a failure.")]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        rich_help_panel=RUN,
+        help="Trace every HTTP request on stderr (secrets redacted).",
+    ),
+]
+DebugOpt = Annotated[
+    bool, typer.Option("--debug", rich_help_panel=RUN, help="Show the traceback of a failure.")
+]
 
 
 def _version(value: bool) -> None:
@@ -113,8 +209,10 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
 ) -> None:
     """Look up TikTok accounts and export who they follow and who follows them.
 
@@ -124,91 +222,213 @@ def _root(
     """
 
 
-@app.command("user-info", epilog="Examples:\n\n"
-             "  tiktok user-info taylorswift\n\n"
-             "  tiktok user-info @cnn https://www.tiktok.com/@nasa -f csv -o accounts.csv")
+@app.command(
+    "user-info",
+    epilog="Examples:\n\n"
+    "  tiktok user-info taylorswift\n\n"
+    "  tiktok user-info @cnn https://www.tiktok.com/@nasa -f csv -o accounts.csv",
+)
 def user_info(
-    users: Annotated[list[str], typer.Argument(
-        metavar="USER...", help="Usernames, @names or profile URLs.", show_default=False)],
-    fmt: FormatOpt = None, output: OutputOpt = None, fields: FieldsOpt = None, raw: RawOpt = False,
-    no_formula_guard: NoFormulaGuardOpt = False, excel: ExcelOpt = False,
-    backend: BackendOpt = None, gateway_url: GatewayUrlOpt = None, api_url: ApiUrlOpt = None,
-    timeout: TimeoutOpt = None, retries: RetriesOpt = None, rate: RateOpt = None,
-    quiet: QuietOpt = False, verbose: VerboseOpt = False, debug: DebugOpt = False,
+    users: Annotated[
+        list[str],
+        typer.Argument(metavar="USER...", help="Usernames, @names or profile URLs.", show_default=False),
+    ],
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    fields: FieldsOpt = None,
+    raw: RawOpt = False,
+    no_formula_guard: NoFormulaGuardOpt = False,
+    excel: ExcelOpt = False,
+    backend: BackendOpt = None,
+    gateway_url: GatewayUrlOpt = None,
+    api_url: ApiUrlOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    rate: RateOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Show one record per account, in the order given."""
     with _error_edge(debug=debug, quiet=quiet):
         from tiktok_cli import identifiers, run
 
         names = [identifiers.parse_username(u) for u in users]
-        settings = _settings(backend=backend, gateway_url=gateway_url, api_url=api_url,
-                             timeout=timeout, retries=retries, rate=rate)
+        settings = _settings(
+            backend=backend,
+            gateway_url=gateway_url,
+            api_url=api_url,
+            timeout=timeout,
+            retries=retries,
+            rate=rate,
+        )
         spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel)
         run.run_user_info(names, settings, spec, trace=verbose)
 
 
-@app.command(epilog="Examples:\n\n"
-             "  tiktok followings cnn --limit 100\n\n"
-             "  tiktok followings --sec-uid MS4wLjABAAAA... -f csv -o followings.csv")
+@app.command(
+    epilog="Examples:\n\n"
+    "  tiktok followings cnn --limit 100\n\n"
+    "  tiktok followings --sec-uid MS4wLjABAAAA... -f csv -o followings.csv"
+)
 def followings(
-    user: Annotated[str | None, typer.Argument(
-        metavar="USER", help="Username, @name or profile URL.", show_default=False)] = None,
-    sec_uid: Annotated[str | None, typer.Option(
-        "--sec-uid", metavar="SECUID", help="The account's secUid instead of USER (no look-up needed).")] = None,
-    count: Annotated[int, typer.Option(
-        "--count", min=1, max=50, metavar="N", rich_help_panel=RUN, help="Page size asked of the API.")] = 50,
-    min_cursor: Annotated[int | None, typer.Option(
-        "--min-cursor", min=0, metavar="CURSOR", rich_help_panel=RUN,
-        help="Start from this cursor (as printed by an interrupted run).")] = None,
-    max_cursor: Annotated[int | None, typer.Option(
-        "--max-cursor", min=0, metavar="CURSOR", rich_help_panel=RUN, help="The gateway's maxCursor. \\[default: 0]")] = None,
+    user: Annotated[
+        str | None,
+        typer.Argument(metavar="USER", help="Username, @name or profile URL.", show_default=False),
+    ] = None,
+    sec_uid: Annotated[
+        str | None,
+        typer.Option(
+            "--sec-uid",
+            metavar="SECUID",
+            help="The account's secUid instead of USER (no look-up needed).",
+        ),
+    ] = None,
+    count: Annotated[
+        int,
+        typer.Option(
+            "--count",
+            min=1,
+            max=50,
+            metavar="N",
+            rich_help_panel=RUN,
+            help="Page size asked of the API.",
+        ),
+    ] = 50,
+    min_cursor: Annotated[
+        int | None,
+        typer.Option(
+            "--min-cursor",
+            min=0,
+            metavar="CURSOR",
+            rich_help_panel=RUN,
+            help="Start from this cursor (as printed by an interrupted run).",
+        ),
+    ] = None,
+    max_cursor: Annotated[
+        int | None,
+        typer.Option(
+            "--max-cursor",
+            min=0,
+            metavar="CURSOR",
+            rich_help_panel=RUN,
+            help="The gateway's maxCursor. \\[default: 0]",
+        ),
+    ] = None,
     limit: LimitOpt = None,
-    fmt: FormatOpt = None, output: OutputOpt = None, fields: FieldsOpt = None, raw: RawOpt = False,
-    no_formula_guard: NoFormulaGuardOpt = False, excel: ExcelOpt = False,
-    backend: BackendOpt = None, gateway_url: GatewayUrlOpt = None, api_url: ApiUrlOpt = None,
-    timeout: TimeoutOpt = None, retries: RetriesOpt = None, rate: RateOpt = None, sleep: SleepOpt = None,
-    quiet: QuietOpt = False, verbose: VerboseOpt = False, debug: DebugOpt = False,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    fields: FieldsOpt = None,
+    raw: RawOpt = False,
+    no_formula_guard: NoFormulaGuardOpt = False,
+    excel: ExcelOpt = False,
+    backend: BackendOpt = None,
+    gateway_url: GatewayUrlOpt = None,
+    api_url: ApiUrlOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    rate: RateOpt = None,
+    sleep: SleepOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Export every account USER follows."""
     with _error_edge(debug=debug, quiet=quiet):
         from tiktok_cli.identifiers import account_from_args
 
         account = account_from_args(user, sec_uid=sec_uid)
-        _run_list("followings", account, cursor=min_cursor, page_size=count, max_cursor=max_cursor,
-                  limit=limit, sleep=sleep, trace=verbose,
-                  settings=_settings(backend=backend, gateway_url=gateway_url, api_url=api_url,
-                                     timeout=timeout, retries=retries, rate=rate),
-                  spec=_output_spec(fmt, output, fields, raw, no_formula_guard, excel))
+        _run_list(
+            "followings",
+            account,
+            cursor=min_cursor,
+            page_size=count,
+            max_cursor=max_cursor,
+            limit=limit,
+            sleep=sleep,
+            trace=verbose,
+            settings=_settings(
+                backend=backend,
+                gateway_url=gateway_url,
+                api_url=api_url,
+                timeout=timeout,
+                retries=retries,
+                rate=rate,
+            ),
+            spec=_output_spec(fmt, output, fields, raw, no_formula_guard, excel),
+        )
 
 
-@app.command(epilog="Examples:\n\n"
-             "  TIKTOK_API_URL=http://HOST/tk TIKTOK_API_TOKEN=... tiktok followers cnn -o followers.csv\n\n"
-             "  tiktok followers --uid 6754915036232582149 --limit 500 | jq -r .unique_id")
+@app.command(
+    epilog="Examples:\n\n"
+    "  TIKTOK_API_URL=http://HOST/tk TIKTOK_API_TOKEN=... tiktok followers cnn -o followers.csv\n\n"
+    "  tiktok followers --uid 6754915036232582149 --limit 500 | jq -r .unique_id"
+)
 def followers(
-    user: Annotated[str | None, typer.Argument(
-        metavar="USER", help="Username, @name or profile URL.", show_default=False)] = None,
-    uid: Annotated[str | None, typer.Option(
-        "--uid", metavar="UID", help="The account's numeric user id instead of USER (no look-up needed).")] = None,
-    cursor: Annotated[int | None, typer.Option(
-        "--cursor", min=0, metavar="CURSOR", rich_help_panel=RUN,
-        help="Start from this cursor (as printed by an interrupted run).")] = None,
+    user: Annotated[
+        str | None,
+        typer.Argument(metavar="USER", help="Username, @name or profile URL.", show_default=False),
+    ] = None,
+    uid: Annotated[
+        str | None,
+        typer.Option(
+            "--uid",
+            metavar="UID",
+            help="The account's numeric user id instead of USER (no look-up needed).",
+        ),
+    ] = None,
+    cursor: Annotated[
+        int | None,
+        typer.Option(
+            "--cursor",
+            min=0,
+            metavar="CURSOR",
+            rich_help_panel=RUN,
+            help="Start from this cursor (as printed by an interrupted run).",
+        ),
+    ] = None,
     limit: LimitOpt = None,
-    fmt: FormatOpt = None, output: OutputOpt = None, fields: FieldsOpt = None, raw: RawOpt = False,
-    no_formula_guard: NoFormulaGuardOpt = False, excel: ExcelOpt = False,
-    backend: BackendOpt = None, gateway_url: GatewayUrlOpt = None, api_url: ApiUrlOpt = None,
-    timeout: TimeoutOpt = None, retries: RetriesOpt = None, rate: RateOpt = None, sleep: SleepOpt = None,
-    quiet: QuietOpt = False, verbose: VerboseOpt = False, debug: DebugOpt = False,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    fields: FieldsOpt = None,
+    raw: RawOpt = False,
+    no_formula_guard: NoFormulaGuardOpt = False,
+    excel: ExcelOpt = False,
+    backend: BackendOpt = None,
+    gateway_url: GatewayUrlOpt = None,
+    api_url: ApiUrlOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    rate: RateOpt = None,
+    sleep: SleepOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Export every account that follows USER."""
     with _error_edge(debug=debug, quiet=quiet):
         from tiktok_cli.identifiers import account_from_args
 
         account = account_from_args(user, uid=uid)
-        _run_list("followers", account, cursor=cursor, page_size=None, max_cursor=None,
-                  limit=limit, sleep=sleep, trace=verbose,
-                  settings=_settings(backend=backend, gateway_url=gateway_url, api_url=api_url,
-                                     timeout=timeout, retries=retries, rate=rate),
-                  spec=_output_spec(fmt, output, fields, raw, no_formula_guard, excel))
+        _run_list(
+            "followers",
+            account,
+            cursor=cursor,
+            page_size=None,
+            max_cursor=None,
+            limit=limit,
+            sleep=sleep,
+            trace=verbose,
+            settings=_settings(
+                backend=backend,
+                gateway_url=gateway_url,
+                api_url=api_url,
+                timeout=timeout,
+                retries=retries,
+                rate=rate,
+            ),
+            spec=_output_spec(fmt, output, fields, raw, no_formula_guard, excel),
+        )
 
 
 @config_app.command("path")
@@ -235,9 +455,19 @@ def config_show(debug: DebugOpt = False) -> None:
             typer.echo(f"{field.name} = {'(not set)' if shown is None else shown}")
 
 
-def _run_list(operation: str, account: Any, *, cursor: int | None, page_size: int | None,
-              max_cursor: int | None, limit: int | None, sleep: str | None, trace: bool,
-              settings: Settings, spec: OutputSpec) -> None:
+def _run_list(
+    operation: str,
+    account: Any,
+    *,
+    cursor: int | None,
+    page_size: int | None,
+    max_cursor: int | None,
+    limit: int | None,
+    sleep: str | None,
+    trace: bool,
+    settings: Settings,
+    spec: OutputSpec,
+) -> None:
     from tiktok_cli import run
     from tiktok_cli.backends.base import ListQuery, Operation
 
@@ -251,8 +481,14 @@ def _settings(**flags: Any) -> Settings:
     return load_settings(flags)
 
 
-def _output_spec(fmt: str | None, output: Path | None, fields: str | None, raw: bool,
-                 no_formula_guard: bool, excel: bool) -> OutputSpec:
+def _output_spec(
+    fmt: str | None,
+    output: Path | None,
+    fields: str | None,
+    raw: bool,
+    no_formula_guard: bool,
+    excel: bool,
+) -> OutputSpec:
     from tiktok_cli import writers
     from tiktok_cli.run import OutputSpec
 
@@ -261,8 +497,14 @@ def _output_spec(fmt: str | None, output: Path | None, fields: str | None, raw: 
     columns = tuple(f.strip() for f in fields.split(",") if f.strip()) if fields is not None else None
     if fields is not None and not columns:
         raise UsageError("--fields needs at least one field name")
-    return OutputSpec(format=fmt, path=output, fields=columns, raw=raw,
-                      formula_guard=not no_formula_guard, excel=excel)
+    return OutputSpec(
+        format=fmt,
+        path=output,
+        fields=columns,
+        raw=raw,
+        formula_guard=not no_formula_guard,
+        excel=excel,
+    )
 
 
 def _pacing(sleep: str | None) -> Pacing:
@@ -297,9 +539,11 @@ def _error_edge(*, debug: bool, quiet: bool) -> Iterator[None]:
     except BrokenPipeError:
         _silence_stdout()
         raise typer.Exit(int(ExitCode.BROKEN_PIPE)) from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the last resort: no traceback unless --debug
         _traceback(debug)
-        console.error(f"unexpected {type(exc).__name__}: {exc} (a bug: please report it; --debug shows where)")
+        console.error(
+            f"unexpected {type(exc).__name__}: {exc} (a bug: please report it; --debug shows where)"
+        )
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
 
 
@@ -321,4 +565,3 @@ def _silence_stdout() -> None:
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="tiktok")
-

@@ -135,9 +135,7 @@ class HttpClient:
                     if attempt.num > self.retries:
                         raise exc.final from None
                     if self.trace or not console.is_quiet():
-                        console.warn(
-                            f"{exc.final.message}; retrying ({attempt.num}/{self.retries})"
-                        )
+                        console.warn(f"{exc.final.message}; retrying ({attempt.num}/{self.retries})")
                     raise
         raise AssertionError("unreachable: retry_context always runs once")  # pragma: no cover
 
@@ -171,7 +169,8 @@ class HttpClient:
             message = f"{what}: rate-limited by {host} (HTTP 429)"
             if wait is not None and wait > MAX_RETRY_AFTER:
                 raise BlockedError(
-                    message + f"; it asks to wait {wait:.0f} s", hint="try again later or lower --rate"
+                    message + f"; it asks to wait {wait:.0f} s",
+                    hint="try again later or lower --rate",
                 )
             raise _Transient(BlockedError(message, hint="lower --rate or try again later"), wait)
         if status in RETRY_STATUSES:
@@ -200,9 +199,7 @@ class HttpClient:
         if not stripped:
             raise _Transient(UpstreamError(f"{what}: {host} answered with an empty body"))
         if stripped[:1] == b"<":
-            raise _Transient(
-                UpstreamError(f"{what}: {host} answered with an HTML page instead of JSON")
-            )
+            raise _Transient(UpstreamError(f"{what}: {host} answered with an HTML page instead of JSON"))
         try:
             return loads(body)
         except ValueError:

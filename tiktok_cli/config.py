@@ -119,14 +119,13 @@ def read_config_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     try:
-        table = tomllib.loads(data.decode("utf-8"))
+        table: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     unknown = sorted(set(table) - set(_PARSERS))
     if unknown:
         raise ConfigError(
-            f"config file {path}: unknown setting {unknown[0]!r} "
-            f"(known: {', '.join(sorted(_PARSERS))})"
+            f"config file {path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(_PARSERS))})"
         )
     if "api_token" in table:
         warn_if_readable_by_others(path)

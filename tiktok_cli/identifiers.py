@@ -66,8 +66,7 @@ def _username_from_url(url: str, *, original: str) -> str:
     segment = parts.path.strip("/").split("/", 1)[0]
     if host not in _PROFILE_HOSTS or not segment.startswith("@"):
         raise UsageError(
-            f"{_shown(original)} is not a TikTok profile URL "
-            "(expected https://www.tiktok.com/@username)"
+            f"{_shown(original)} is not a TikTok profile URL (expected https://www.tiktok.com/@username)"
         )
     return segment[1:]
 
@@ -86,9 +85,7 @@ def parse_uid(text: str) -> str:
     return value
 
 
-def account_from_args(
-    user: str | None, *, sec_uid: str | None = None, uid: str | None = None
-) -> Account:
+def account_from_args(user: str | None, *, sec_uid: str | None = None, uid: str | None = None) -> Account:
     """Build the one account a list command targets from its mutually exclusive options."""
     given = sum(v is not None for v in (user, sec_uid, uid))
     if given == 0:

@@ -8,6 +8,7 @@ loop spin forever or write duplicates; here they end the run with an error inste
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+
 from tiktok_cli.errors import IncompleteListError
 from tiktok_cli.models import Cursor, Page, User
 

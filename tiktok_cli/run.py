@@ -143,7 +143,9 @@ def run_list(
         session.close()
 
 
-def _summary(operation: Operation, account: Account, written: int, total: int | None, path: Path | None) -> None:
+def _summary(
+    operation: Operation, account: Account, written: int, total: int | None, path: Path | None
+) -> None:
     where = f" to {path}" if path else ""
     reported = f" (TikTok reports ~{total:,})" if total is not None else ""
     console.info(f"{written:,} {operation.value} of {account} written{where}{reported}")
@@ -178,7 +180,9 @@ def resolve_format(output: OutputSpec) -> str:
     return "table" if _stdout_is_terminal() else "jsonl"
 
 
-def resolve_columns(fields: Sequence[str] | None, writer_class: type[Writer], *, owner: bool) -> tuple[str, ...]:
+def resolve_columns(
+    fields: Sequence[str] | None, writer_class: type[Writer], *, owner: bool
+) -> tuple[str, ...]:
     """Validate --fields, or take the writer's default columns."""
     valid = (OWNER_FIELD, *FIELDS)
     if fields:

@@ -23,7 +23,9 @@ AUTO = "auto"
 def names() -> tuple[str, ...]:
     """Every installed backend's name, without importing any of them."""
     return tuple(
-        sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name != "base")
+        sorted(
+            m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name != "base"
+        )
     )
 
 

@@ -107,7 +107,13 @@ def web_user(
     avatar = next(
         (
             url
-            for key in ("profilePictureUrl", "avatar", "avatarThumb", "avatarMedium", "avatarLarger")
+            for key in (
+                "profilePictureUrl",
+                "avatar",
+                "avatarThumb",
+                "avatarMedium",
+                "avatarLarger",
+            )
             if (url := first_url(user.get(key)))
         ),
         None,
@@ -120,14 +126,37 @@ def web_user(
         bio=text(user, "bio", "signature"),
         verified=flag(user, "verified"),
         private=flag(user, "privateAccount", "private", "secret"),
-        followers=count((stats_v2, "followerCount"), (stats, "followerCount"), (stats, "followers"),
-                        (user, "followers"), (user, "followerCount")),
-        following=count((stats_v2, "followingCount"), (stats, "followingCount"), (stats, "followings"),
-                        (stats, "following"), (user, "following"), (user, "followingCount")),
-        likes=count((stats_v2, "heartCount"), (stats_v2, "heart"), (stats, "heartCount"),
-                    (stats, "heart"), (stats, "likes"), (user, "likes"), (user, "heartCount")),
-        videos=count((stats_v2, "videoCount"), (stats, "videoCount"), (stats, "videos"),
-                     (user, "videos"), (user, "videoCount")),
+        followers=count(
+            (stats_v2, "followerCount"),
+            (stats, "followerCount"),
+            (stats, "followers"),
+            (user, "followers"),
+            (user, "followerCount"),
+        ),
+        following=count(
+            (stats_v2, "followingCount"),
+            (stats, "followingCount"),
+            (stats, "followings"),
+            (stats, "following"),
+            (user, "following"),
+            (user, "followingCount"),
+        ),
+        likes=count(
+            (stats_v2, "heartCount"),
+            (stats_v2, "heart"),
+            (stats, "heartCount"),
+            (stats, "heart"),
+            (stats, "likes"),
+            (user, "likes"),
+            (user, "heartCount"),
+        ),
+        videos=count(
+            (stats_v2, "videoCount"),
+            (stats, "videoCount"),
+            (stats, "videos"),
+            (user, "videos"),
+            (user, "videoCount"),
+        ),
         avatar_url=avatar,
         raw=raw if raw is not None else user,
     )

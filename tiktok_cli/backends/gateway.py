@@ -44,7 +44,12 @@ class GatewayBackend(Backend):
         max_cursor = query.max_cursor or 0
 
         def fetch(cursor: Cursor) -> Page:
-            params = {"secUid": sec_uid, "count": page_size, "minCursor": cursor, "maxCursor": max_cursor}
+            params = {
+                "secUid": sec_uid,
+                "count": page_size,
+                "minCursor": cursor,
+                "maxCursor": max_cursor,
+            }
             body = self._get("/user-followings", params, what, str(query.account))
             meta = as_object(body.get("metadata"), f"{what}: metadata")
             items = as_list(body.get("followings"), f"{what}: followings")

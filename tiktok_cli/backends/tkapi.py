@@ -33,7 +33,10 @@ class TokenApiBackend(Backend):
     def config_problem(cls, settings: Settings, operation: Operation) -> str | None:
         missing = [
             env
-            for env, value in (("TIKTOK_API_URL", settings.api_url), ("TIKTOK_API_TOKEN", settings.api_token))
+            for env, value in (
+                ("TIKTOK_API_URL", settings.api_url),
+                ("TIKTOK_API_TOKEN", settings.api_token),
+            )
             if not value
         ]
         if not missing:

@@ -19,7 +19,9 @@ from tiktok_cli.writers.base import Writer
 def names() -> tuple[str, ...]:
     """Every format's name, without importing any writer."""
     return tuple(
-        sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name != "base")
+        sorted(
+            m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name != "base"
+        )
     )
 
 

@@ -23,7 +23,15 @@ from tiktok_cli.writers.base import Writer, WriterOptions
 _COUNTS = frozenset({"followers", "following", "likes", "videos"})
 _FLAGS = frozenset({"verified", "private"})
 # Flexible columns share the width left after the fixed ones, in these proportions.
-_RATIOS = {"bio": 4, "sec_uid": 3, "avatar_url": 3, "nickname": 2, "unique_id": 2, "owner": 2, "user_id": 2}
+_RATIOS = {
+    "bio": 4,
+    "sec_uid": 3,
+    "avatar_url": 3,
+    "nickname": 2,
+    "unique_id": 2,
+    "owner": 2,
+    "user_id": 2,
+}
 FILE_WIDTH = 160  # when the table goes to a file or pipe, not a terminal
 
 
@@ -31,7 +39,15 @@ class TableWriter(Writer):
     name = "table"
     extensions = (".txt",)
     default_columns = (
-        "unique_id", "nickname", "followers", "following", "likes", "videos", "verified", "private", "bio",
+        "unique_id",
+        "nickname",
+        "followers",
+        "following",
+        "likes",
+        "videos",
+        "verified",
+        "private",
+        "bio",
     )
 
     def __init__(self, stream: BinaryIO, columns: Sequence[str], options: WriterOptions) -> None:
@@ -60,8 +76,14 @@ class TableWriter(Writer):
         super().flush()
 
     def _chunk(self, rows: list[list[Text]]) -> Table:
-        table = Table(box=box.SIMPLE_HEAD, show_header=self._show_header, expand=True, pad_edge=False,
-                      show_edge=False, header_style="bold" if self.options.terminal else "")
+        table = Table(
+            box=box.SIMPLE_HEAD,
+            show_header=self._show_header,
+            expand=True,
+            pad_edge=False,
+            show_edge=False,
+            header_style="bold" if self.options.terminal else "",
+        )
         for column in self.columns:
             if column in _COUNTS:
                 table.add_column(column, justify="right", width=9, no_wrap=True)
