@@ -111,6 +111,14 @@ ExcelOpt = Annotated[
         help="CSV for Excel: UTF-8 byte-order mark, 19-digit ids kept as text.",
     ),
 ]
+NoResumeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-resume",
+        rich_help_panel=RUN,
+        help="With -o: start over instead of resuming an unfinished export of the same command.",
+    ),
+]
 LimitOpt = Annotated[
     int | None,
     typer.Option(
@@ -316,6 +324,7 @@ def followings(
         ),
     ] = None,
     limit: LimitOpt = None,
+    no_resume: NoResumeOpt = False,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
     fields: FieldsOpt = None,
@@ -355,7 +364,7 @@ def followings(
                 retries=retries,
                 rate=rate,
             ),
-            spec=_output_spec(fmt, output, fields, raw, no_formula_guard, excel),
+            spec=_output_spec(fmt, output, fields, raw, no_formula_guard, excel, resume=not no_resume),
         )
 
 
@@ -388,6 +397,7 @@ def followers(
         ),
     ] = None,
     limit: LimitOpt = None,
+    no_resume: NoResumeOpt = False,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
     fields: FieldsOpt = None,
@@ -427,7 +437,7 @@ def followers(
                 retries=retries,
                 rate=rate,
             ),
-            spec=_output_spec(fmt, output, fields, raw, no_formula_guard, excel),
+            spec=_output_spec(fmt, output, fields, raw, no_formula_guard, excel, resume=not no_resume),
         )
 
 
@@ -488,6 +498,8 @@ def _output_spec(
     raw: bool,
     no_formula_guard: bool,
     excel: bool,
+    *,
+    resume: bool = True,
 ) -> OutputSpec:
     from tiktok_cli import writers
     from tiktok_cli.run import OutputSpec
@@ -504,6 +516,7 @@ def _output_spec(
         raw=raw,
         formula_guard=not no_formula_guard,
         excel=excel,
+        resume=resume,
     )
 
 

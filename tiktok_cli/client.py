@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import httpx
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-MAX_RETRY_AFTER = 120.0  # seconds; a server asking for longer is treated as a block
+MAX_RETRY_AFTER = 120.0  # seconds: the longest a Retry-After header makes one retry wait
 USER_AGENT = f"tiktok-cli/{__version__}"
 Params = Mapping[str, str | int | float | None]
 
@@ -165,13 +165,8 @@ class HttpClient:
         status = response.status_code
         body = response.content
         if status == 429:
-            wait = parse_retry_after(response.headers.get("Retry-After"))
             message = f"{what}: rate-limited by {host} (HTTP 429)"
-            if wait is not None and wait > MAX_RETRY_AFTER:
-                raise BlockedError(
-                    message + f"; it asks to wait {wait:.0f} s",
-                    hint="try again later or lower --rate",
-                )
+            wait = parse_retry_after(response.headers.get("Retry-After"))
             raise _Transient(BlockedError(message, hint="lower --rate or try again later"), wait)
         if status in RETRY_STATUSES:
             detail = _error_detail(body)
@@ -199,11 +194,35 @@ class HttpClient:
         if not stripped:
             raise _Transient(UpstreamError(f"{what}: {host} answered with an empty body"))
         if stripped[:1] == b"<":
+            if looks_like_block_page(stripped):
+                raise _Transient(
+                    BlockedError(
+                        f"{what}: {host} answered with a captcha or block page",
+                        hint="slow down with --rate, or try again later from another network",
+                    )
+                )
             raise _Transient(UpstreamError(f"{what}: {host} answered with an HTML page instead of JSON"))
         try:
             return loads(body)
         except ValueError:
             raise UpstreamError(f"{what}: {host} answered with a body that is not JSON") from None
+
+
+_BLOCK_MARKERS = (
+    b"captcha",
+    b"verify",
+    b"challenge",
+    b"please wait",
+    b"access denied",
+    b"cf-chl",
+    b"rate limit",
+)
+
+
+def looks_like_block_page(html: bytes) -> bool:
+    """Whether an HTML answer is an anti-bot wall rather than a proxy's error page."""
+    head = html[:20_000].lower()
+    return any(marker in head for marker in _BLOCK_MARKERS)
 
 
 def loads(body: bytes | str) -> Any:

@@ -7,7 +7,8 @@ loop spin forever or write duplicates; here they end the run with an error inste
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from hashlib import blake2b
 
 from tiktok_cli.errors import IncompleteListError
 from tiktok_cli.models import Cursor, Page, User
@@ -16,22 +17,31 @@ MAX_IDLE_PAGES = 3
 
 
 class SeenAccounts:
-    """Identities already written in this run, kept as 64-bit hashes to stay small."""
+    """Identities already written in this export, as stable 64-bit digests.
 
-    __slots__ = ("keys",)
+    Digests (not ``hash()``, which changes per process) so a resumed export can reload
+    them; ``fresh`` collects the ones added since the caller last persisted them.
+    """
 
-    def __init__(self) -> None:
-        self.keys: set[int] = set()
+    __slots__ = ("_digests", "fresh")
+
+    def __init__(self, digests: Iterable[int] = ()) -> None:
+        self._digests: set[int] = set(digests)
+        self.fresh: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._digests)
 
     def add(self, user: User) -> bool:
         """Remember ``user``; False if it was already there."""
         key = user.key
         if key is None:  # nothing to tell it apart by: keep it
             return True
-        digest = hash(key)
-        if digest in self.keys:
+        digest = int.from_bytes(blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+        if digest in self._digests:
             return False
-        self.keys.add(digest)
+        self._digests.add(digest)
+        self.fresh.append(digest)
         return True
 
 

@@ -1,0 +1,276 @@
+"""A local server on 127.0.0.1 that speaks both seed APIs, for tests and benchmarks.
+
+    GET /tiktok/user-info?uniqueId=NAME                     (seed 000)
+    GET /tiktok/user-followings?secUid=&count=&minCursor=   (seed 000)
+    GET /tk/user/followers?token=&uid=&cursor=              (seed 004)
+
+Lists are generated on the fly (accounts ``fan_000000`` …), newest first; a cursor is
+the "time" of the last account of the previous page, like TikTok's ``min_time``.
+``faults`` scripts misbehaviour: each entry answers one matching request instead of
+the normal handler, in order. Run it alone with ``python tests/fakeserver.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+TOKEN = "local-test-token"
+BASE_TIME = 1_700_000_000
+UID_BASE = 7_000_000_000_000_000_000
+
+
+def _dumps(obj: Any) -> bytes:
+    try:
+        import orjson
+
+        return orjson.dumps(obj)
+    except ImportError:  # pragma: no cover - the test extra installs orjson
+        return json.dumps(obj, ensure_ascii=False).encode()
+
+
+@dataclass
+class Fault:
+    """One scripted answer for the next request whose path ends with ``path``."""
+
+    path: str
+    status: int = 200
+    body: bytes | Callable[[dict[str, str]], bytes] = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Account:
+    name: str
+    uid: str
+    sec_uid: str
+    followers: int = 0
+    followings: int = 0
+    hidden: bool = False
+
+
+def sec_uid_for(name: str) -> str:
+    return "MS4wLjABAAAA" + (name.replace(".", "-") + "x" * 40)[:40] + "SecUidPadding"
+
+
+def mobile_follower(index: int) -> dict[str, Any]:
+    uid = str(UID_BASE + index)
+    return {
+        "uid": uid,
+        "sec_uid": sec_uid_for(f"fan_{index:06d}"),
+        "unique_id": f"fan_{index:06d}",
+        "nickname": f"Fan number {index}",
+        "signature": f"Bio of fan {index}\nwith a second line, and a comma",
+        "follower_count": index % 997,
+        "following_count": index % 89,
+        "total_favorited": index * 3,
+        "aweme_count": index % 13,
+        "custom_verify": "",
+        "enterprise_verify_reason": "",
+        "secret": 1 if index % 50 == 0 else 0,
+        "avatar_thumb": {"url_list": [f"https://p16.example.com/avatar/{uid}.webp"]},
+        "region": "US",
+    }
+
+
+def web_following(index: int) -> dict[str, Any]:
+    return {
+        "username": f"followed_{index:06d}",
+        "nickname": f"Followed {index}",
+        "avatar": f"https://p16.example.com/avatar/f{index}.jpeg",
+        "verified": index % 10 == 0,
+        "bio": f"Followed account {index}",
+        "secUid": sec_uid_for(f"followed_{index:06d}"),
+        "id": str(UID_BASE + 500_000 + index),
+        "stats": {
+            "followers": index * 7,
+            "followings": index % 50,
+            "likes": index * 100,
+            "videos": index % 30,
+        },
+    }
+
+
+class FakeTikTok:
+    """The server; use as a context manager. ``url`` is its base (http://127.0.0.1:PORT)."""
+
+    def __init__(
+        self,
+        *,
+        accounts: list[Account] | None = None,
+        page_size: int = 20,
+        latency: float = 0.0,
+        faults: list[Fault] | None = None,
+    ) -> None:
+        self.accounts = {
+            a.name: a
+            for a in (accounts or [Account("alice", "6754915036232582149", sec_uid_for("alice"), 95, 43)])
+        }
+        self.page_size = page_size
+        self.latency = latency
+        self.faults = list(faults or [])
+        self.requests: list[str] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def __enter__(self) -> FakeTikTok:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def count(self, path_suffix: str) -> int:
+        return sum(1 for r in self.requests if urlsplit(r).path.endswith(path_suffix))
+
+    # --- routing ---------------------------------------------------------------------
+
+    def answer(self, target: str) -> tuple[int, bytes, dict[str, str]]:
+        parts = urlsplit(target)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        with self._lock:
+            self.requests.append(target)
+            fault = next((f for f in self.faults if parts.path.endswith(f.path)), None)
+            if fault is not None:
+                self.faults.remove(fault)
+        if fault is not None:
+            body = fault.body(query) if callable(fault.body) else fault.body
+            return fault.status, body, fault.headers
+        if parts.path.endswith("/user-info"):
+            return self.user_info(query)
+        if parts.path.endswith("/user-followings"):
+            return self.followings(query)
+        if parts.path.endswith("/user/followers"):
+            return self.followers(query)
+        return 404, _dumps({"status": "error", "message": "no such route"}), {}
+
+    def user_info(self, query: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        account = self.accounts.get(query.get("uniqueId", ""))
+        if account is None:
+            return 404, _dumps({"status": "error", "message": "User not found"}), {}
+        info = {
+            "uniqueId": account.name,
+            "nickname": account.name.title(),
+            "bio": f"Bio of {account.name}",
+            "followers": account.followers,
+            "following": account.followings,
+            "likes": 12345,
+            "profilePictureUrl": f"https://p16.example.com/{account.name}.jpg",
+            "secUid": account.sec_uid,
+            "id": account.uid,
+            "verified": False,
+            "privateAccount": account.hidden,
+        }
+        return 200, _dumps({"status": "success", "data": {"userInfo": info}}), {}
+
+    def _page(self, size: int, cursor: int, page_size: int) -> tuple[range, int, bool]:
+        start = 0 if cursor <= 0 else BASE_TIME - cursor + 1
+        stop = min(size, start + page_size)
+        return range(start, stop), BASE_TIME - (stop - 1), stop < size
+
+    def followings(self, query: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        account = next((a for a in self.accounts.values() if a.sec_uid == query.get("secUid")), None)
+        if account is None:
+            return 404, _dumps({"status": "error", "message": "User not found"}), {}
+        if account.hidden:
+            return 403, _dumps({"status": "error", "message": "Forbidden"}), {}
+        count = int(query.get("count", "50"))
+        indexes, min_cursor, more = self._page(account.followings, int(query.get("minCursor", "0")), count)
+        return (
+            200,
+            _dumps(
+                {
+                    "requestDetails": {"secUid": account.sec_uid, "count": str(count)},
+                    "metadata": {
+                        "totalFollowings": account.followings,
+                        "hasMore": more,
+                        "maxCursor": 0,
+                        "minCursor": min_cursor,
+                    },
+                    "followings": [web_following(i) for i in indexes],
+                }
+            ),
+            {},
+        )
+
+    def followers(self, query: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        if query.get("token") != TOKEN:
+            return 200, _dumps({"code": 10001, "msg": "token无效", "data": None}), {}
+        account = next((a for a in self.accounts.values() if a.uid == query.get("uid")), None)
+        if account is None:
+            data: dict[str, Any] = {"status_code": 2065, "has_more": False, "followers": []}
+        elif account.hidden:
+            data = {"status_code": 2096, "has_more": False, "followers": []}
+        else:
+            indexes, min_time, more = self._page(
+                account.followers, int(query.get("cursor", "0")), self.page_size
+            )
+            data = {
+                "status_code": 0,
+                "has_more": more,
+                "min_time": min_time,
+                "max_time": min_time,
+                "total": account.followers,
+                "offset": self.page_size,
+                "followers": [mobile_follower(i) for i in indexes],
+            }
+        return 200, _dumps({"code": 200, "msg": "成功", "data": data}), {}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out in two writes; without this, Nagle's algorithm
+                # and delayed ACKs add ~40 ms to every keep-alive request.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def do_GET(self) -> None:
+                if server.latency:
+                    time.sleep(server.latency)
+                status, body, headers = server.answer(self.path)
+                self.send_response(status)
+                content_type = "text/html" if body.lstrip()[:1] == b"<" else "application/json"
+                self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+if __name__ == "__main__":
+    import sys
+
+    followers = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    with FakeTikTok(
+        accounts=[Account("alice", "6754915036232582149", sec_uid_for("alice"), followers, 120)]
+    ) as srv:
+        print(f"gateway: {srv.url}/tiktok   token API: {srv.url}/tk   token: {TOKEN}", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass

@@ -1,0 +1,176 @@
+"""Atomic, resumable file exports.
+
+``-o FILE`` never writes FILE directly. Rows go to a hidden sibling, ``.FILE.part``;
+after each page is flushed, ``.FILE.checkpoint`` records (atomically) how far the
+export got: the next cursor, the rows and bytes written, and how many de-duplication
+keys ``.FILE.seen`` holds. Only a finished export is renamed over FILE, so a failed or
+killed run never leaves a half-written FILE and never touches one that existed.
+
+Running the identical command again resumes: the part file is cut back to the last
+checkpoint (dropping any half-written page, even after SIGKILL) and the export goes on
+from the saved cursor. The checkpoint names the command, never a token or cookie.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from tiktok_cli import console
+from tiktok_cli.errors import UsageError
+from tiktok_cli.models import Cursor
+from tiktok_cli.paginate import SeenAccounts
+
+FORMAT_VERSION = 1
+_DIGEST_BYTES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """How far an export got; enough to continue it exactly."""
+
+    identity: Mapping[str, Any]
+    next_cursor: Cursor | None
+    rows: int
+    offset: int
+    seen: int
+    total: int | None
+    version: int = FORMAT_VERSION
+
+
+class FileExport:
+    """Writes to FILE through a part file, with a checkpoint after every page."""
+
+    def __init__(self, path: Path, identity: Mapping[str, Any], *, resume: bool = True) -> None:
+        self.path = path
+        self.identity = dict(identity)
+        self.part = path.with_name(f".{path.name}.part")
+        self.checkpoint_path = path.with_name(f".{path.name}.checkpoint")
+        self.seen_path = path.with_name(f".{path.name}.seen")
+        self.resumed: Checkpoint | None = None
+        self.seen = SeenAccounts()
+        self._resume = resume
+        self._stream: BinaryIO | None = None
+        self._seen_stream: BinaryIO | None = None
+
+    @property
+    def stream(self) -> BinaryIO:
+        assert self._stream is not None, "open() first"
+        return self._stream
+
+    def open(self) -> None:
+        """Open the part file: continue a matching unfinished export, or start afresh."""
+        if not self.path.parent.is_dir():
+            raise UsageError(f"cannot write {self.path}: folder {self.path.parent} does not exist")
+        previous = self._load_checkpoint() if self._resume else None
+        try:
+            if previous is not None and self.part.exists():
+                self._stream = self.part.open("r+b")
+                self._stream.truncate(previous.offset)
+                self._stream.seek(previous.offset)
+                self._seen_stream = self.seen_path.open("a+b")
+                self._seen_stream.truncate(previous.seen * _DIGEST_BYTES)
+                self._seen_stream.seek(0)
+                data = self._seen_stream.read()
+                self.seen = SeenAccounts(
+                    int.from_bytes(data[i : i + _DIGEST_BYTES], "big")
+                    for i in range(0, len(data), _DIGEST_BYTES)
+                )
+                self.resumed = previous
+            else:
+                self.discard()
+                self._stream = self.part.open("wb")
+                self._seen_stream = self.seen_path.open("wb")
+        except OSError as exc:
+            raise UsageError(f"cannot write {self.path}: {exc.strerror}") from None
+
+    def save(self, next_cursor: Cursor | None, rows: int, total: int | None) -> None:
+        """Record a fully written page. The data is flushed before the checkpoint names it."""
+        assert self._stream is not None and self._seen_stream is not None
+        self._stream.flush()
+        if self.seen.fresh:
+            self._seen_stream.write(b"".join(d.to_bytes(_DIGEST_BYTES, "big") for d in self.seen.fresh))
+            self.seen.fresh.clear()
+        self._seen_stream.flush()
+        checkpoint = Checkpoint(
+            identity=self.identity,
+            next_cursor=next_cursor,
+            rows=rows,
+            offset=self._stream.tell(),
+            seen=len(self.seen),
+            total=total,
+        )
+        _write_atomically(self.checkpoint_path, orjson.dumps(asdict(checkpoint)))
+
+    def commit(self) -> None:
+        """The export is complete: make FILE appear, whole, and clean up."""
+        assert self._stream is not None
+        self._stream.flush()
+        os.fsync(self._stream.fileno())
+        self._close()
+        self.part.replace(self.path)
+        for leftover in (self.checkpoint_path, self.seen_path):
+            leftover.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Stop without finishing: the part file and checkpoint stay for a resume."""
+        self._close()
+
+    def discard(self) -> None:
+        """Forget any unfinished export to this FILE."""
+        self._close()
+        for leftover in (self.part, self.checkpoint_path, self.seen_path):
+            leftover.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        for stream in (self._stream, self._seen_stream):
+            if stream is not None and not stream.closed:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+    def _load_checkpoint(self) -> Checkpoint | None:
+        try:
+            data = orjson.loads(self.checkpoint_path.read_bytes())
+            checkpoint = Checkpoint(**data)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError):
+            console.warn(f"ignoring an unreadable checkpoint {self.checkpoint_path}; starting over")
+            return None
+        if checkpoint.version != FORMAT_VERSION or dict(checkpoint.identity) != self.identity:
+            console.warn(f"{self.part} belongs to a different command; starting over")
+            return None
+        return checkpoint
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so a reader sees the old or the new file, never a mix."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        temp.replace(path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A plain (non-resumable) file that appears whole at ``path`` or not at all."""
+    export = FileExport(path, {}, resume=False)
+    export.open()
+    try:
+        yield export.stream
+    except BaseException:
+        export.discard()
+        raise
+    export.commit()
