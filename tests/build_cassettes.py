@@ -190,6 +190,14 @@ def gateway_cassettes() -> dict[str, list[dict[str, Any]]]:
                 {"Retry-After": "1"},
             )
         ],
+        "gateway/user_info_retry_then_ok": [
+            _interaction(
+                gateway_user_info("taylorswift"),
+                502,
+                _dump({"status": "error", "message": "upstream hiccup"}),
+            ),
+            _interaction(gateway_user_info("taylorswift"), 200, _read("seed000_user_info.json")),
+        ],
         "gateway/user_info_html": [
             _interaction(
                 gateway_user_info("taylorswift"),
@@ -350,6 +358,11 @@ def tkapi_cassettes() -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def other_cassettes() -> dict[str, list[dict[str, Any]]]:
+    # Replayed by tests that must fail before any request: any request at all fails them.
+    return {"no_requests": []}
+
+
 class _Dumper(yaml.SafeDumper):
     """Multi-line bodies as literal blocks, so a cassette reads like the response it holds."""
 
@@ -363,7 +376,7 @@ _Dumper.add_representer(str, _str)
 
 
 def main() -> None:
-    for name, interactions in {**gateway_cassettes(), **tkapi_cassettes()}.items():
+    for name, interactions in {**gateway_cassettes(), **tkapi_cassettes(), **other_cassettes()}.items():
         path = CASSETTES / f"{name}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         text = yaml.dump(

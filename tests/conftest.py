@@ -11,6 +11,9 @@ Requests are stored against the canonical test hosts below, with the token remov
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -19,6 +22,7 @@ from typing import Any
 
 import pytest
 import vcr
+import yaml
 from typer.testing import CliRunner
 
 from tiktok_cli.cli import app
@@ -103,3 +107,37 @@ runner = CliRunner()
 def invoke(*args: str, input: str | None = None) -> Any:
     """Run `tiktok ARGS...` in-process; the result has exit_code, stdout and stderr."""
     return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+
+# --- helpers shared by the test modules ------------------------------------------------
+
+# A cassette with no interactions: replaying it proves a command made no request.
+NO_REQUESTS = "no_requests"
+
+
+def jsonl(text: str) -> list[dict[str, Any]]:
+    """The records of JSON-lines output."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def csv_rows(data: bytes) -> list[list[str]]:
+    """CSV output parsed back with the stdlib, header row first.
+
+    Takes bytes (``result.stdout_bytes``): Click's ``result.stdout`` rewrites CRLF.
+    """
+    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+
+
+def error_line(result: Any, code: int) -> str:
+    """Assert the run failed with ``code`` and stderr is exactly one error line; return it."""
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("tiktok: error: "), result.stderr
+    return lines[0]
+
+
+def cassette_bodies(name: str) -> list[Any]:
+    """The JSON response bodies a cassette holds, in recorded order."""
+    data = yaml.safe_load((CASSETTES / f"{name}.yaml").read_text(encoding="utf-8"))
+    return [json.loads(i["response"]["body"]["string"]) for i in data["interactions"]]

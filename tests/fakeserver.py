@@ -12,6 +12,7 @@ the normal handler, in order. Run it alone with ``python tests/fakeserver.py``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -270,7 +271,5 @@ if __name__ == "__main__":
         accounts=[Account("alice", "6754915036232582149", sec_uid_for("alice"), followers, 120)]
     ) as srv:
         print(f"gateway: {srv.url}/tiktok   token API: {srv.url}/tk   token: {TOKEN}", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import stamina
 from conftest import invoke
-
 from fakeserver import BASE_TIME, TOKEN, Account, FakeTikTok, Fault, sec_uid_for
+
 from tiktok_cli.client import MAX_RETRY_AFTER, _backoff, _Transient, parse_retry_after
 from tiktok_cli.errors import BlockedError
 
@@ -147,7 +147,7 @@ def test_empty_pages_that_claim_more_never_loop(server: FakeTikTok) -> None:
 
 def test_overlapping_pages_write_each_account_once(server: FakeTikTok) -> None:
     server.faults = [
-        Fault("/user/followers", body=followers_page(range(0, 20), min_time=1_699_999_981)),
+        Fault("/user/followers", body=followers_page(range(20), min_time=1_699_999_981)),
         Fault("/user/followers", body=followers_page(range(15, 35), min_time=1_699_999_966)),
         Fault("/user/followers", body=followers_page(range(30, 40), min_time=1_699_999_961, has_more=False)),
     ]
