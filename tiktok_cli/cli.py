@@ -31,7 +31,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-config_app = typer.Typer(help="Show where settings come from.", no_args_is_help=True)
+config_app = typer.Typer(help="Show, set and locate settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
 OUTPUT, CONNECTION, RUN = "Output", "Connection", "Run"
@@ -463,6 +463,54 @@ def config_show(debug: DebugOpt = False) -> None:
             value = getattr(settings, field.name)
             shown = "***" if field.name in SECRET_SETTINGS and value else value
             typer.echo(f"{field.name} = {'(not set)' if shown is None else shown}")
+
+
+@config_app.command("set")
+def config_set(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Setting name, as in the config file.")],
+    value: Annotated[
+        str | None,
+        typer.Argument(metavar="[VALUE]", help="New value. Secrets are read from a prompt or stdin instead."),
+    ] = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Set one setting in the config file (created owner-only, mode 0600).
+
+    Secrets (api_token) are never taken from the command line, where other local users
+    and shell history can see them: type them at the prompt or pipe them in.
+    """
+    with _error_edge(debug=debug, quiet=False):
+        from tiktok_cli.config import SECRET_SETTINGS, write_setting
+
+        if name in SECRET_SETTINGS:
+            if value is not None:
+                raise UsageError(f"{name} is a secret: omit VALUE and type it at the prompt or pipe it in")
+            value = _read_secret(name)
+        elif value is None:
+            raise UsageError(f"give a VALUE for {name} (or use `tiktok config unset {name}`)")
+        typer.echo(f"{name} saved in {write_setting(name, value)}", err=True)
+
+
+@config_app.command("unset")
+def config_unset(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Setting name, as in the config file.")],
+    debug: DebugOpt = False,
+) -> None:
+    """Remove one setting from the config file."""
+    with _error_edge(debug=debug, quiet=False):
+        from tiktok_cli.config import write_setting
+
+        typer.echo(f"{name} removed from {write_setting(name, None)}", err=True)
+
+
+def _read_secret(name: str) -> str:
+    if sys.stdin.isatty():
+        secret: str = typer.prompt(name, hide_input=True, err=True)
+    else:
+        secret = sys.stdin.readline().strip()
+    if not secret:
+        raise UsageError(f"no value for {name} was given")
+    return secret
 
 
 def _run_list(

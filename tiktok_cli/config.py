@@ -164,3 +164,38 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
                 where = ENV_VARS[name] if origin == "environment" else name
                 raise ConfigError(f"{origin}: {where} {exc}") from None
     return Settings(**values)
+
+
+def setting_names() -> tuple[str, ...]:
+    return tuple(_PARSERS)
+
+
+def write_setting(name: str, value: str | None) -> Path:
+    """Set (or, with None, remove) one setting in the config file; returns its path.
+
+    The file is rewritten atomically and created owner-only (0600): it may hold a token.
+    """
+    import tempfile
+
+    import tomli_w
+
+    if name not in _PARSERS:
+        raise UsageError(f"unknown setting {name!r} (known: {', '.join(sorted(_PARSERS))})")
+    path = config_path()
+    table = read_config_file(path)
+    if value is None:
+        table.pop(name, None)
+    else:
+        try:
+            table[name] = _PARSERS[name](value)
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{name} {exc}") from None
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".config.", suffix=".tmp")  # mode 0600
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(tomli_w.dumps(table).encode("utf-8"))
+        Path(temp).replace(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write config file {path}: {exc.strerror}") from None
+    return path
