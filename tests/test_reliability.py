@@ -266,8 +266,10 @@ def _cli(server: FakeTikTok, *args: str, cwd: Path) -> subprocess.Popen[bytes]:
 def _wait_for_rows(checkpoint: Path, rows: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if checkpoint.exists() and json.loads(checkpoint.read_text() or "{}").get("rows", 0) >= rows:
-            return
+        if checkpoint.exists():
+            lists = json.loads(checkpoint.read_text() or "{}")["progress"]["lists"]
+            if sum(state["rows"] for state in lists.values()) >= rows:
+                return
         time.sleep(0.02)
     raise AssertionError("the export never reached a checkpoint")
 

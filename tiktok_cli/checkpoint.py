@@ -25,23 +25,24 @@ import orjson
 
 from tiktok_cli import console
 from tiktok_cli.errors import UsageError
-from tiktok_cli.models import Cursor
 from tiktok_cli.paginate import SeenAccounts
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _DIGEST_BYTES = 8
 
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
-    """How far an export got; enough to continue it exactly."""
+    """How far an export got; enough to continue it exactly.
+
+    ``progress`` is the caller's own JSON state (cursors per list, rows written…);
+    ``offset`` and ``seen`` say how much of the part and seen files it covers.
+    """
 
     identity: Mapping[str, Any]
-    next_cursor: Cursor | None
-    rows: int
+    progress: Mapping[str, Any]
     offset: int
     seen: int
-    total: int | None
     version: int = FORMAT_VERSION
 
 
@@ -91,7 +92,7 @@ class FileExport:
         except OSError as exc:
             raise UsageError(f"cannot write {self.path}: {exc.strerror}") from None
 
-    def save(self, next_cursor: Cursor | None, rows: int, total: int | None) -> None:
+    def save(self, progress: Mapping[str, Any]) -> None:
         """Record a fully written page. The data is flushed before the checkpoint names it."""
         assert self._stream is not None and self._seen_stream is not None
         self._stream.flush()
@@ -100,12 +101,7 @@ class FileExport:
             self.seen.fresh.clear()
         self._seen_stream.flush()
         checkpoint = Checkpoint(
-            identity=self.identity,
-            next_cursor=next_cursor,
-            rows=rows,
-            offset=self._stream.tell(),
-            seen=len(self.seen),
-            total=total,
+            identity=self.identity, progress=progress, offset=self._stream.tell(), seen=len(self.seen)
         )
         _write_atomically(self.checkpoint_path, orjson.dumps(asdict(checkpoint)))
 

@@ -21,7 +21,9 @@ from tiktok_cli.errors import ExitCode, TikTokCliError, UsageError
 
 if TYPE_CHECKING:
     from tiktok_cli.config import Settings
-    from tiktok_cli.run import OutputSpec, Pacing
+    from tiktok_cli.identifiers import Target
+    from tiktok_cli.output import OutputSpec
+    from tiktok_cli.run import Pacing
 
 app = typer.Typer(
     name="tiktok",
@@ -34,7 +36,7 @@ app = typer.Typer(
 config_app = typer.Typer(help="Show, set and locate settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-OUTPUT, CONNECTION, RUN = "Output", "Connection", "Run"
+OUTPUT, CONNECTION, RUN, BATCH = "Output", "Connection", "Run", "Batch"
 
 
 def _complete_formats(incomplete: str) -> list[str]:
@@ -230,17 +232,56 @@ def _root(
     """
 
 
+UsersArg = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="USER...", help="Usernames, @names or profile URLs.", show_default=False),
+]
+InputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--input",
+        "-i",
+        metavar="FILE",
+        rich_help_panel=BATCH,
+        help="Read accounts from FILE (- for stdin): one USER per line; blank lines and # comments skipped.",
+    ),
+]
+ConcurrencyOpt = Annotated[
+    int,
+    typer.Option(
+        "--concurrency",
+        "-j",
+        min=1,
+        max=32,
+        metavar="N",
+        rich_help_panel=BATCH,
+        help="Accounts fetched at once (each list's pages stay in order).",
+    ),
+]
+ErrorsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--errors",
+        metavar="FILE",
+        dir_okay=False,
+        rich_help_panel=BATCH,
+        help="Write each account that failed to FILE, one per line, ready for --input.",
+    ),
+]
+
+
 @app.command(
     "user-info",
     epilog="Examples:\n\n"
     "  tiktok user-info taylorswift\n\n"
-    "  tiktok user-info @cnn https://www.tiktok.com/@nasa -f csv -o accounts.csv",
+    "  tiktok user-info @cnn https://www.tiktok.com/@nasa -f csv -o accounts.csv\n\n"
+    "  tiktok user-info --input accounts.txt --errors failed.txt -o accounts.jsonl",
 )
 def user_info(
-    users: Annotated[
-        list[str],
-        typer.Argument(metavar="USER...", help="Usernames, @names or profile URLs.", show_default=False),
-    ],
+    users: UsersArg = None,
+    input_file: InputOpt = None,
+    concurrency: ConcurrencyOpt = 4,
+    errors: ErrorsOpt = None,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
     fields: FieldsOpt = None,
@@ -259,9 +300,11 @@ def user_info(
 ) -> None:
     """Show one record per account, in the order given."""
     with _error_edge(debug=debug, quiet=quiet):
-        from tiktok_cli import identifiers, run
+        from tiktok_cli import run
+        from tiktok_cli.identifiers import read_targets
 
-        names = [identifiers.parse_username(u) for u in users]
+        spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel)
+        targets = read_targets(users or [], input_file)
         settings = _settings(
             backend=backend,
             gateway_url=gateway_url,
@@ -270,37 +313,26 @@ def user_info(
             retries=retries,
             rate=rate,
         )
-        spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel)
-        run.run_user_info(names, settings, spec, trace=verbose)
+        run.run_user_info(targets, settings, spec, batch=run.Batch(concurrency, errors), trace=verbose)
 
 
 @app.command(
     epilog="Examples:\n\n"
     "  tiktok followings cnn --limit 100\n\n"
-    "  tiktok followings --sec-uid MS4wLjABAAAA... -f csv -o followings.csv"
+    "  tiktok followings --sec-uid MS4wLjABAAAA... -f csv -o followings.csv\n\n"
+    "  tiktok followings --input accounts.txt -o followings.csv   # one CSV, with an owner column",
 )
 def followings(
-    user: Annotated[
-        str | None,
-        typer.Argument(metavar="USER", help="Username, @name or profile URL.", show_default=False),
-    ] = None,
+    users: UsersArg = None,
     sec_uid: Annotated[
         str | None,
-        typer.Option(
-            "--sec-uid",
-            metavar="SECUID",
-            help="The account's secUid instead of USER (no look-up needed).",
-        ),
+        typer.Option("--sec-uid", metavar="SECUID", help="An account's secUid instead of USER (no look-up)."),
     ] = None,
+    input_file: InputOpt = None,
     count: Annotated[
         int,
         typer.Option(
-            "--count",
-            min=1,
-            max=50,
-            metavar="N",
-            rich_help_panel=RUN,
-            help="Page size asked of the API.",
+            "--count", min=1, max=50, metavar="N", rich_help_panel=RUN, help="Page size asked of the API."
         ),
     ] = 50,
     min_cursor: Annotated[
@@ -325,6 +357,8 @@ def followings(
     ] = None,
     limit: LimitOpt = None,
     no_resume: NoResumeOpt = False,
+    concurrency: ConcurrencyOpt = 4,
+    errors: ErrorsOpt = None,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
     fields: FieldsOpt = None,
@@ -344,17 +378,19 @@ def followings(
 ) -> None:
     """Export every account USER follows."""
     with _error_edge(debug=debug, quiet=quiet):
-        from tiktok_cli.identifiers import account_from_args
+        from tiktok_cli.identifiers import read_targets
 
-        account = account_from_args(user, sec_uid=sec_uid)
-        _run_list(
+        spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel, resume=not no_resume)
+        _run_lists(
             "followings",
-            account,
+            read_targets(users or [], input_file, sec_uid=sec_uid, unique=True),
             cursor=min_cursor,
             page_size=count,
             max_cursor=max_cursor,
             limit=limit,
             sleep=sleep,
+            concurrency=concurrency,
+            errors=errors,
             trace=verbose,
             settings=_settings(
                 backend=backend,
@@ -364,28 +400,25 @@ def followings(
                 retries=retries,
                 rate=rate,
             ),
-            spec=_output_spec(fmt, output, fields, raw, no_formula_guard, excel, resume=not no_resume),
+            spec=spec,
         )
 
 
 @app.command(
     epilog="Examples:\n\n"
     "  TIKTOK_API_URL=http://HOST/tk TIKTOK_API_TOKEN=... tiktok followers cnn -o followers.csv\n\n"
-    "  tiktok followers --uid 6754915036232582149 --limit 500 | jq -r .unique_id"
+    "  tiktok followers --uid 6754915036232582149 --limit 500 | jq -r .unique_id\n\n"
+    "  tiktok followers --input accounts.txt --errors failed.txt -o followers.csv",
 )
 def followers(
-    user: Annotated[
-        str | None,
-        typer.Argument(metavar="USER", help="Username, @name or profile URL.", show_default=False),
-    ] = None,
+    users: UsersArg = None,
     uid: Annotated[
         str | None,
         typer.Option(
-            "--uid",
-            metavar="UID",
-            help="The account's numeric user id instead of USER (no look-up needed).",
+            "--uid", metavar="UID", help="An account's numeric user id instead of USER (no look-up)."
         ),
     ] = None,
+    input_file: InputOpt = None,
     cursor: Annotated[
         int | None,
         typer.Option(
@@ -398,6 +431,8 @@ def followers(
     ] = None,
     limit: LimitOpt = None,
     no_resume: NoResumeOpt = False,
+    concurrency: ConcurrencyOpt = 4,
+    errors: ErrorsOpt = None,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
     fields: FieldsOpt = None,
@@ -417,17 +452,19 @@ def followers(
 ) -> None:
     """Export every account that follows USER."""
     with _error_edge(debug=debug, quiet=quiet):
-        from tiktok_cli.identifiers import account_from_args
+        from tiktok_cli.identifiers import read_targets
 
-        account = account_from_args(user, uid=uid)
-        _run_list(
+        spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel, resume=not no_resume)
+        _run_lists(
             "followers",
-            account,
+            read_targets(users or [], input_file, uid=uid, unique=True),
             cursor=cursor,
             page_size=None,
             max_cursor=None,
             limit=limit,
             sleep=sleep,
+            concurrency=concurrency,
+            errors=errors,
             trace=verbose,
             settings=_settings(
                 backend=backend,
@@ -437,7 +474,7 @@ def followers(
                 retries=retries,
                 rate=rate,
             ),
-            spec=_output_spec(fmt, output, fields, raw, no_formula_guard, excel, resume=not no_resume),
+            spec=spec,
         )
 
 
@@ -513,15 +550,17 @@ def _read_secret(name: str) -> str:
     return secret
 
 
-def _run_list(
+def _run_lists(
     operation: str,
-    account: Any,
+    targets: list[Target],
     *,
     cursor: int | None,
     page_size: int | None,
     max_cursor: int | None,
     limit: int | None,
     sleep: str | None,
+    concurrency: int,
+    errors: Path | None,
     trace: bool,
     settings: Settings,
     spec: OutputSpec,
@@ -529,8 +568,20 @@ def _run_list(
     from tiktok_cli import run
     from tiktok_cli.backends.base import ListQuery, Operation
 
-    query = ListQuery(account, cursor=cursor, page_size=page_size, max_cursor=max_cursor)
-    run.run_list(Operation(operation), query, settings, spec, limit=limit, pacing=_pacing(sleep), trace=trace)
+    if cursor is not None and len(targets) > 1:
+        raise UsageError("a start cursor belongs to one list: give one account with it")
+    template = ListQuery(targets[0].account, cursor=cursor, page_size=page_size, max_cursor=max_cursor)
+    run.run_lists(
+        Operation(operation),
+        targets,
+        template,
+        settings,
+        spec,
+        limit=limit,
+        pacing=_pacing(sleep),
+        batch=run.Batch(concurrency, errors),
+        trace=trace,
+    )
 
 
 def _settings(**flags: Any) -> Settings:
@@ -550,7 +601,7 @@ def _output_spec(
     resume: bool = True,
 ) -> OutputSpec:
     from tiktok_cli import writers
-    from tiktok_cli.run import OutputSpec
+    from tiktok_cli.output import OutputSpec
 
     if fmt is not None:
         writers.load(fmt)  # unknown format: usage error now, before any request

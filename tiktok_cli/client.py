@@ -95,6 +95,7 @@ class HttpClient:
         self.retries = retries
         self.trace = trace
         self._limiter = RateLimiter(rate)
+        self._closed = False
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
@@ -105,6 +106,9 @@ class HttpClient:
         _install_retry_hooks()
 
     def close(self) -> None:
+        # Workers may still be mid-request (the run ended under them): from now on they
+        # fail at once and silently instead of retrying and warning.
+        self._closed = True
         self._http.close()
 
     def __enter__(self) -> HttpClient:
@@ -132,7 +136,7 @@ class HttpClient:
                 try:
                     return self._attempt(url, params, what)
                 except _Transient as exc:
-                    if attempt.num > self.retries:
+                    if attempt.num > self.retries or self._closed:
                         raise exc.final from None
                     if self.trace or not console.is_quiet():
                         console.warn(f"{exc.final.message}; retrying ({attempt.num}/{self.retries})")

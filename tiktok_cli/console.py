@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 from tiktok_cli.safetext import for_terminal
 
@@ -22,7 +22,7 @@ def add_secret(secret: str | None) -> None:
 def redact(text: str) -> str:
     """Replace every registered secret, raw or percent-encoded, with ***."""
     for secret in _secrets:
-        for form in (secret, quote(secret, safe="")):
+        for form in (secret, quote(secret, safe=""), quote_plus(secret, safe="")):
             if form in text:
                 text = text.replace(form, "***")
     return text

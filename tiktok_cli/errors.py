@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     CONFIG = 5  # authentication or configuration
     BLOCKED = 6  # rate-limited, captcha or blocked
     UPSTREAM = 7  # network failure, 5xx, bad data, a list that stopped early
+    ALL_FAILED = 8  # every account of a batch failed, for different reasons
     INTERNAL = 70  # a bug (EX_SOFTWARE)
     INTERRUPTED = 130  # SIGINT (Ctrl-C)
     BROKEN_PIPE = 141  # the reader closed stdout (`| head`), as if killed by SIGPIPE

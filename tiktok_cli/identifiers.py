@@ -7,8 +7,10 @@ hostile value never reaches a query string.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from tiktok_cli.errors import UsageError
@@ -85,19 +87,79 @@ def parse_uid(text: str) -> str:
     return value
 
 
-def account_from_args(user: str | None, *, sec_uid: str | None = None, uid: str | None = None) -> Account:
-    """Build the one account a list command targets from its mutually exclusive options."""
-    given = sum(v is not None for v in (user, sec_uid, uid))
-    if given == 0:
-        raise UsageError("name the account: give USER, --sec-uid or --uid")
-    if given > 1:
-        raise UsageError("give only one of USER, --sec-uid and --uid")
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One account to process, with the text the user gave (for --errors files)."""
+
+    text: str
+    account: Account
+
+    @property
+    def owner(self) -> str:
+        """The value of the `owner` column for rows of this account's list."""
+        return self.account.value
+
+    @property
+    def key(self) -> str:
+        return f"{self.account.kind.value}:{self.account.value}"
+
+
+def read_targets(
+    users: Sequence[str],
+    input_path: str | None,
+    *,
+    sec_uid: str | None = None,
+    uid: str | None = None,
+    unique: bool = False,
+) -> list[Target]:
+    """Every account named by positional USERs, an --input file (``-`` = stdin) and id options.
+
+    Input files hold one USER per line; blank lines and ``#`` comments are ignored. Any
+    invalid entry is a usage error naming where it came from, before any request.
+    """
+    targets = [Target(u, Account(IdKind.USERNAME, parse_username(u))) for u in users]
+    if input_path is not None:
+        targets += _read_input(input_path)
     if sec_uid is not None:
-        return Account(IdKind.SEC_UID, parse_sec_uid(sec_uid))
+        targets.append(Target(sec_uid, Account(IdKind.SEC_UID, parse_sec_uid(sec_uid))))
     if uid is not None:
-        return Account(IdKind.UID, parse_uid(uid))
-    assert user is not None
-    return Account(IdKind.USERNAME, parse_username(user))
+        targets.append(Target(uid, Account(IdKind.UID, parse_uid(uid))))
+    if not targets:
+        options = "".join(f", {o}" for o, v in (("--sec-uid", sec_uid), ("--uid", uid)) if v is None)
+        raise UsageError(f"name an account: give USER, --input FILE{options}")
+    if unique:
+        # The same list twice would only be written twice: keep the first mention.
+        first: dict[str, Target] = {}
+        for target in targets:
+            first.setdefault(target.key.lower(), target)
+        targets = list(first.values())
+    return targets
+
+
+def _read_input(path: str) -> list[Target]:
+    import sys
+
+    name = "stdin" if path == "-" else path
+    try:
+        if path == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            with Path(path).open(encoding="utf-8-sig") as handle:  # tolerate a BOM from Windows editors
+                lines = handle.read().splitlines()
+    except OSError as exc:
+        raise UsageError(f"cannot read --input {name}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--input {name} is not UTF-8 text") from None
+    targets = []
+    for number, line in enumerate(lines, start=1):
+        text = line.split(" #", 1)[0].split("\t#", 1)[0].strip()
+        if not text or text.startswith("#"):
+            continue
+        try:
+            targets.append(Target(text, Account(IdKind.USERNAME, parse_username(text))))
+        except UsageError as exc:
+            raise UsageError(f"{name} line {number}: {exc.message}") from None
+    return targets
 
 
 def _shown(text: str) -> str:

@@ -20,24 +20,34 @@ class SeenAccounts:
     """Identities already written in this export, as stable 64-bit digests.
 
     Digests (not ``hash()``, which changes per process) so a resumed export can reload
-    them; ``fresh`` collects the ones added since the caller last persisted them.
+    them; ``fresh`` collects the ones added since the caller last persisted them. A
+    batch shares one store between lists through ``scoped`` views, so an account that
+    follows two owners appears once under each.
     """
 
-    __slots__ = ("_digests", "fresh")
+    __slots__ = ("_digests", "_scope", "fresh")
 
     def __init__(self, digests: Iterable[int] = ()) -> None:
         self._digests: set[int] = set(digests)
+        self._scope = b""
         self.fresh: list[int] = []
 
     def __len__(self) -> int:
         return len(self._digests)
+
+    def scoped(self, scope: str) -> SeenAccounts:
+        """A view sharing this store, whose keys are distinct per ``scope``."""
+        view = SeenAccounts.__new__(SeenAccounts)
+        view._digests, view.fresh, view._scope = self._digests, self.fresh, scope.encode() + b"\0"
+        return view
 
     def add(self, user: User) -> bool:
         """Remember ``user``; False if it was already there."""
         key = user.key
         if key is None:  # nothing to tell it apart by: keep it
             return True
-        digest = int.from_bytes(blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+        data = self._scope + key.encode("utf-8", "surrogatepass")
+        digest = int.from_bytes(blake2b(data, digest_size=8).digest(), "big")
         if digest in self._digests:
             return False
         self._digests.add(digest)

@@ -1,15 +1,16 @@
 """What the commands do, between parsed arguments and written rows.
 
-The CLI builds a ``Settings`` and an ``OutputSpec`` and calls one function here. This
-module checks the output options (before any request), picks backends, drives the one
-paginator, applies --limit, streams rows to the writer, checkpoints file exports, and
-adds "how far it got" to any failure. Errors reach the CLI's single handler as
-``TikTokCliError``.
+The CLI builds ``Settings``, an ``OutputSpec`` and the ``Target`` accounts, and calls
+``run_user_info`` or ``run_lists``. Output options are checked before any request;
+backends are picked per operation; lists go through the one paginator on worker
+threads while the main thread alone writes, checkpoints and reports. Errors reach
+the CLI's single handler as ``TikTokCliError``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import signal
 import sys
@@ -19,35 +20,44 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, BinaryIO
+from typing import IO, Any
 
-from tiktok_cli import backends, console, writers
-from tiktok_cli.backends.base import Backend, BackendContext, ListQuery, Operation
-from tiktok_cli.checkpoint import Checkpoint, FileExport
-from tiktok_cli.client import HttpClient
+from tiktok_cli import console
+from tiktok_cli.backends.base import ListQuery, Operation
 from tiktok_cli.config import Settings
-from tiktok_cli.errors import ExitCode, Interrupted, TikTokCliError, UsageError
-from tiktok_cli.identifiers import Account
-from tiktok_cli.models import FIELDS, OWNER_FIELD, Cursor, User
-from tiktok_cli.paginate import SeenAccounts, paginate
+from tiktok_cli.errors import (
+    ConfigError,
+    ExitCode,
+    Interrupted,
+    NotFoundError,
+    NotVisibleError,
+    TikTokCliError,
+    UsageError,
+)
+from tiktok_cli.identifiers import Target
+from tiktok_cli.models import Cursor, Page
+from tiktok_cli.output import (
+    OutputPlan,
+    OutputSpec,
+    Sink,
+    close_quietly,
+    is_terminal,
+    make_writer,
+    open_sink,
+    plan_output,
+    row_maker,
+)
+from tiktok_cli.paginate import paginate
 from tiktok_cli.progress import Progress, wanted
-from tiktok_cli.writers.base import Writer, WriterOptions
+from tiktok_cli.session import Session
+from tiktok_cli.workers import interleave, ordered
 
-# The option that continues a list from a cursor, per command, for "how to resume" hints.
+# The option that continues a list from a cursor, per command, for "how to go on" hints.
 CURSOR_OPTIONS = {Operation.FOLLOWINGS: "--min-cursor", Operation.FOLLOWERS: "--cursor"}
+# Answers about the account itself: retrying later will not change them.
+FINAL_ERRORS = (NotFoundError, NotVisibleError)
 
-
-@dataclass(frozen=True, slots=True)
-class OutputSpec:
-    """Where and how rows are written, as the user asked."""
-
-    format: str | None = None
-    path: Path | None = None
-    fields: tuple[str, ...] | None = None
-    raw: bool = False
-    formula_guard: bool = True
-    excel: bool = False
-    resume: bool = True
+__all__ = ["OutputSpec", "Pacing", "run_lists", "run_user_info"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,319 +72,316 @@ class Pacing:
             time.sleep(random.uniform(self.low, self.high))  # noqa: S311 - jitter, not crypto
 
 
-class Session:
-    """One run's shared state: settings, the HTTP client, and the backends in use."""
-
-    def __init__(self, settings: Settings, *, trace: bool = False, concurrency: int = 1) -> None:
-        self.settings = settings
-        self.client = HttpClient(
-            timeout=settings.timeout,
-            retries=settings.retries,
-            rate=settings.rate,
-            secrets=(settings.api_token,),
-            trace=trace,
-            max_connections=max(4, concurrency * 2),
-        )
-        self._backends: dict[str, Backend] = {}
-        self._lookups: dict[str, User] = {}
-
-    def __enter__(self) -> Session:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.client.close()
-
-    def backend(self, operation: Operation, choice: str | None = None) -> Backend:
-        """The backend instance serving ``operation`` under the --backend choice."""
-        backend_class = backends.choose(operation, choice or self.settings.backend, self.settings)
-        if backend_class.name not in self._backends:
-            context = BackendContext(self.settings, self.client, self.lookup)
-            self._backends[backend_class.name] = backend_class(context)
-        return self._backends[backend_class.name]
-
-    def lookup(self, username: str) -> User:
-        """Profile of ``username`` through whichever backend serves user-info (cached)."""
-        key = username.lower()
-        if key not in self._lookups:
-            choice = self.settings.backend
-            if choice != backends.AUTO and Operation.USER_INFO not in backends.load(choice).operations:
-                choice = backends.AUTO  # e.g. tkapi has no profiles: names resolve through auto
-            self._lookups[key] = self.backend(Operation.USER_INFO, choice).user_info(username)
-        return self._lookups[key]
-
-
 @dataclass(frozen=True, slots=True)
-class OutputPlan:
-    """The checked output options: which writer, which columns, which options."""
+class Batch:
+    """How a multi-account run behaves: workers, and where failed inputs are listed."""
 
-    spec: OutputSpec
-    writer_class: type[Writer]
-    columns: tuple[str, ...]
+    concurrency: int = 4
+    errors_path: Path | None = None
 
-    def identity(self) -> dict[str, Any]:
-        """What makes two exports "the same command" for resuming (JSON-safe)."""
+
+def run_user_info(
+    targets: Sequence[Target], settings: Settings, spec: OutputSpec, *, batch: Batch, trace: bool
+) -> None:
+    """Write one record per account, in the order given, fetching up to --concurrency at once."""
+    plan = plan_output(spec, owner=False)
+    with (
+        Session(settings, trace=trace, concurrency=batch.concurrency) as session,
+        _Failures(targets, batch.errors_path) as failures,
+        _signals_as_interrupts(),
+    ):
+        backend = session.backend(Operation.USER_INFO)
+        sink = open_sink(plan, identity=None)
+        writer = make_writer(plan, sink.stream, resumed=False)
+        to_row = row_maker(plan)
+        try:
+            lookups = ordered(lambda t: backend.user_info(t.account.value), targets, batch.concurrency)
+            for target, outcome in lookups:
+                if outcome.error is not None:
+                    failures.add(target, outcome.error)
+                    continue
+                writer.write(to_row(outcome.result(), None))
+                writer.flush()
+        except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises
+            close_quietly(writer)
+            sink.close()
+            raise _as_interrupt(exc) from None
+        writer.close()
+        sink.commit()
+        failures.finish()
+
+
+@dataclass(slots=True)
+class _ListState:
+    """One account's list within an export: where it is, and how it ended."""
+
+    target: Target
+    cursor: Cursor | None = None  # the next page to fetch; None: from the start
+    done: bool = False
+    rows: int = 0
+    total: int | None = None
+    failed: TikTokCliError | None = None  # a final answer about the account (not found, hidden)
+
+    def to_json(self) -> dict[str, Any]:
+        failed = [int(self.failed.exit_code), self.failed.message] if self.failed else None
         return {
-            "format": self.writer_class.name,
-            "columns": list(self.columns),
-            "raw": self.spec.raw,
-            "formula_guard": self.spec.formula_guard,
-            "excel": self.spec.excel,
+            "cursor": self.cursor,
+            "done": self.done,
+            "rows": self.rows,
+            "total": self.total,
+            "failed": failed,
         }
 
 
-def plan_output(spec: OutputSpec, *, owner: bool) -> OutputPlan:
-    """Check the output options; every mistake here is a usage error before any request."""
-    name = resolve_format(spec)
-    writer_class = writers.load(name)
-    if spec.raw and not writer_class.supports_raw:
-        raise UsageError(f"--raw writes the API's own objects, which only -f jsonl can hold (not {name})")
-    return OutputPlan(spec, writer_class, resolve_columns(spec.fields, writer_class, owner=owner))
-
-
-def resolve_format(spec: OutputSpec) -> str:
-    """Explicit -f; else the -o file's extension; else table on a terminal, jsonl elsewhere."""
-    if spec.format:
-        return spec.format
-    if spec.path is not None:
-        return writers.for_path(spec.path) or "jsonl"
-    return "table" if _is_terminal(sys.stdout) else "jsonl"
-
-
-def resolve_columns(
-    fields: Sequence[str] | None, writer_class: type[Writer], *, owner: bool
-) -> tuple[str, ...]:
-    """Validate --fields, or take the writer's default columns."""
-    valid = (OWNER_FIELD, *FIELDS)
-    if fields:
-        unknown = [f for f in fields if f not in valid]
-        if unknown:
-            raise UsageError(f"unknown field {unknown[0]!r} in --fields (valid: {', '.join(valid)})")
-        return tuple(dict.fromkeys(fields))
-    columns = writer_class.default_columns or FIELDS
-    return (OWNER_FIELD, *columns) if owner else tuple(columns)
-
-
-def run_user_info(usernames: Sequence[str], settings: Settings, spec: OutputSpec, *, trace: bool) -> None:
-    """Write one record per username, in the order given."""
-    plan = plan_output(spec, owner=False)
-    with Session(settings, trace=trace) as session, _signals_as_interrupts():
-        backend = session.backend(Operation.USER_INFO)
-        sink = _open_sink(plan, identity=None)
-        writer = _make_writer(plan, sink.stream, resumed=False)
-        to_row = _row_maker(plan)
-        try:
-            for username in usernames:
-                writer.write(to_row(backend.user_info(username), None))
-                writer.flush()
-        except BaseException:
-            _close_quietly(writer)
-            sink.close()
-            raise
-        writer.close()
-        sink.commit()
-
-
-def run_list(
+def run_lists(
     operation: Operation,
-    query: ListQuery,
+    targets: Sequence[Target],
+    template: ListQuery,
     settings: Settings,
     spec: OutputSpec,
     *,
     limit: int | None,
     pacing: Pacing,
+    batch: Batch,
     trace: bool,
 ) -> None:
-    """Export every account in a followings/followers list (or the first ``limit``)."""
-    plan = plan_output(spec, owner=False)
-    with Session(settings, trace=trace) as session, _signals_as_interrupts():
+    """Export the followings/followers of every target (the first ``limit`` of each)."""
+    plan = plan_output(spec, owner=len(targets) > 1)
+    with (
+        Session(settings, trace=trace, concurrency=batch.concurrency) as session,
+        _Failures(targets, batch.errors_path) as failures,
+        _signals_as_interrupts(),
+    ):
         backend = session.backend(operation)
-        fetch = backend.page_fetcher(operation, query)  # resolves the account: may fail fast
+        if len(targets) == 1:
+            # Resolve now, so a missing account fails before any output is opened.
+            try:
+                backend.page_fetcher(operation, dataclasses.replace(template, account=targets[0].account))
+            except TikTokCliError as exc:
+                failures.add(targets[0], exc)
         identity = {
             **plan.identity(),
             "command": operation.value,
-            "account": [query.account.kind.value, query.account.value],
+            "accounts": [t.key for t in targets],
             "backend": backend.name,
-            "start": [query.cursor, query.max_cursor, query.page_size],
+            "start": [template.cursor, template.max_cursor, template.page_size],
         }
-        sink = _open_sink(plan, identity=identity)
-        job = _ListJob(operation, query.account, sink, spec.path)
-        start = sink.resumed.next_cursor if sink.resumed else backend.start_cursor(query)
-        if sink.resumed:
-            console.info(f"resuming {sink.path}: {sink.resumed.rows:,} rows already written")
-        writer = _make_writer(plan, sink.stream, resumed=sink.resumed is not None)
-        to_row = _row_maker(plan)
+        sink = open_sink(plan, identity=identity)
+        export = _ListExport(operation, targets, plan, sink, failures)
+        writer = make_writer(plan, sink.stream, resumed=sink.resumed is not None)
+        to_row = row_maker(plan)
+        owner = len(targets) > 1 or "owner" in plan.columns
+
+        def pages_of(state: _ListState) -> Callable[[], Iterator[Page]]:
+            def pages() -> Iterator[Page]:
+                query = dataclasses.replace(template, account=state.target.account)
+                fetch = backend.page_fetcher(operation, query)
+                start = state.cursor if state.cursor is not None else backend.start_cursor(query)
+                emitted = state.rows
+                seen = sink.seen.scoped(state.target.key)
+                for page in paginate(fetch, start, seen=seen, pause=pacing.pause):
+                    yield page
+                    emitted += len(page.users)
+                    if limit is not None and emitted >= limit:
+                        return
+
+            return pages
+
+        pending = [s for s in export.states if not s.done and (limit is None or s.rows < limit)]
         show = wanted(
-            quiet=console.is_quiet(), data_to_terminal=spec.path is None and _is_terminal(sys.stdout)
+            quiet=console.is_quiet(), data_to_terminal=spec.path is None and is_terminal(sys.stdout)
         )
         try:
-            with Progress(f"{operation.value} of {query.account}", enabled=show) as progress:
-                if start is not None and (limit is None or job.written < limit):
-                    for page in paginate(fetch, start, seen=sink.seen, pause=pacing.pause):
-                        batch = page.users if limit is None else page.users[: limit - job.written]
-                        for user in batch:
-                            writer.write(to_row(user, query.account))
+            with Progress(export.description, enabled=show) as progress:
+                events = interleave(
+                    [pages_of(s) for s in pending], batch.concurrency, buffer=2 * batch.concurrency
+                )
+                for index, event in events:
+                    state = pending[index]
+                    if event is None:
+                        state.done = True
+                    elif event.error is not None:
+                        export.failed(state, event.error)
+                    else:
+                        page = event.result()
+                        rows = page.users if limit is None else page.users[: limit - state.rows]
+                        for user in rows:
+                            writer.write(to_row(user, state.target.owner if owner else None))
                         writer.flush()
-                        job.page_done(page.next_cursor, len(batch), page.total)
-                        progress.update(job.written, job.total)
-                        if limit is not None and job.written >= limit:
-                            break
+                        state.rows += len(rows)
+                        state.cursor = page.next_cursor
+                        state.total = page.total if page.total is not None else state.total
+                        state.done = page.next_cursor is None or (limit is not None and state.rows >= limit)
+                    export.save()
+                    progress.update(export.rows, export.total)
         except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises with context
-            _close_quietly(writer)
+            close_quietly(writer)
             sink.close()
-            raise job.explain(exc) from None
+            raise export.explain(_as_interrupt(exc)) from None
         writer.close()
-        sink.commit()
-        job.summary()
+        if export.unfinished:
+            sink.close()  # transient failures: keep the part file for a resume
+        else:
+            sink.commit()
+        export.summary()
+        failures.finish(note=export.resume_note() if export.unfinished else None)
 
 
-class _ListJob:
-    """How far a list export got, for checkpoints, summaries and failure messages."""
+class _ListExport:
+    """The states of every list in one export, and the words about them."""
 
-    def __init__(self, operation: Operation, account: Account, sink: _Sink, path: Path | None) -> None:
+    def __init__(
+        self,
+        operation: Operation,
+        targets: Sequence[Target],
+        plan: OutputPlan,
+        sink: Sink,
+        failures: _Failures,
+    ) -> None:
         self.operation = operation
-        self.account = account
+        self.plan = plan
         self.sink = sink
-        self.path = path
-        resumed = sink.resumed
-        self.written = resumed.rows if resumed else 0
-        self.total = resumed.total if resumed else None
-        self.next_cursor: Cursor | None = resumed.next_cursor if resumed else None
+        self.failures = failures
+        saved = sink.resumed.progress.get("lists", {}) if sink.resumed else {}
+        self.states = [self._restore(t, saved.get(t.key)) for t in targets]
+        if sink.resumed:
+            console.info(f"resuming {sink.path}: {self.rows:,} rows already written")
 
-    def page_done(self, next_cursor: Cursor | None, rows: int, total: int | None) -> None:
-        self.written += rows
-        self.next_cursor = next_cursor
-        self.total = total if total is not None else self.total
-        self.sink.save(next_cursor, self.written, self.total)
+    def _restore(self, target: Target, saved: dict[str, Any] | None) -> _ListState:
+        state = _ListState(target)
+        if saved:
+            state.cursor, state.done, state.rows = saved["cursor"], saved["done"], saved["rows"]
+            state.total = saved["total"]
+            if saved["failed"]:
+                code, message = saved["failed"]
+                state.failed = TikTokCliError(message)
+                state.failed.exit_code = ExitCode(code)
+                self.failures.add(target, state.failed, replay=True)
+        return state
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.states)
+
+    @property
+    def total(self) -> int | None:
+        totals = [s.total for s in self.states]
+        return None if None in totals else sum(t for t in totals if t is not None)
+
+    @property
+    def unfinished(self) -> list[_ListState]:
+        return [s for s in self.states if not s.done]
+
+    @property
+    def description(self) -> str:
+        if len(self.states) == 1:
+            return f"{self.operation.value} of {self.states[0].target.account}"
+        return f"{self.operation.value} of {len(self.states)} accounts"
+
+    def save(self) -> None:
+        self.sink.save({"lists": {s.target.key: s.to_json() for s in self.states}})
+
+    def failed(self, state: _ListState, error: BaseException) -> None:
+        if isinstance(error, FINAL_ERRORS):
+            state.done, state.failed = True, error
+        self.failures.add(state.target, error)
 
     def summary(self) -> None:
-        where = f" to {self.path}" if self.path else ""
-        reported = f" (TikTok reports ~{self.total:,})" if self.total is not None else ""
-        console.info(f"{self.written:,} {self.operation.value} of {self.account} written{where}{reported}")
+        total = self.total
+        where = f" to {self.sink.path}" if self.sink.path else ""
+        reported = f" (TikTok reports ~{total:,})" if total is not None and len(self.states) == 1 else ""
+        console.info(f"{self.rows:,} {self.description} written{where}{reported}")
+
+    def resume_note(self) -> str | None:
+        return self._note(self.unfinished)
 
     def explain(self, exc: BaseException) -> BaseException:
         """Add how far the export got, and how to go on, to the failure that ended it."""
-        if isinstance(exc, KeyboardInterrupt):
-            exc = Interrupted("interrupted", exit_code=ExitCode.INTERRUPTED)
-        elif isinstance(exc, _Terminated):
-            exc = Interrupted("terminated", exit_code=ExitCode.TERMINATED)
-        if not isinstance(exc, TikTokCliError):
-            return exc
-        if self.path is not None and self.sink.has_progress:
-            note = (
-                f"{self.written:,} rows kept in {self.sink.part}; "
-                "run the same command again to resume (--no-resume starts over)"
-            )
-        elif self.path is None and self.next_cursor is not None:
-            option = CURSOR_OPTIONS[self.operation]
-            note = f"{self.written:,} rows written; continue with {option} {self.next_cursor}"
-        elif self.path is None and self.written:
-            note = f"{self.written:,} rows written"
-        else:
-            return exc
-        exc.hint = f"{exc.hint}; {note}" if exc.hint else note
+        if isinstance(exc, TikTokCliError):
+            note = self._note(self.unfinished)
+            if note and note not in (exc.hint or ""):
+                exc.hint = f"{exc.hint}; {note}" if exc.hint else note
         return exc
 
-
-class _Sink:
-    """Standard output: nothing to checkpoint, nothing to resume."""
-
-    resumed: Checkpoint | None = None
-    path: Path | None = None
-    part: Path | None = None
-    has_progress = False
-
-    def __init__(self) -> None:
-        self.stream: BinaryIO = sys.stdout.buffer
-        self.seen = SeenAccounts()
-
-    def save(self, next_cursor: Cursor | None, rows: int, total: int | None) -> None:
-        self.seen.fresh.clear()
-
-    def commit(self) -> None:
-        self.stream.flush()
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            self.stream.flush()
+    def _note(self, unfinished: Sequence[_ListState]) -> str | None:
+        if self.sink.path is not None:
+            if not self.sink.has_progress:
+                return None
+            return (
+                f"{self.rows:,} rows kept in {self.sink.part}; "
+                "run the same command again to resume (--no-resume starts over)"
+            )
+        option = CURSOR_OPTIONS[self.operation]
+        resumable = [s for s in unfinished if s.cursor is not None]
+        if len(self.states) == 1:
+            if resumable:
+                return f"{self.rows:,} rows written; continue with {option} {resumable[0].cursor}"
+            return f"{self.rows:,} rows written" if self.rows else None
+        if resumable:
+            cursors = ", ".join(f"{s.target.text} with {option} {s.cursor}" for s in resumable)
+            return f"{self.rows:,} rows written; continue {cursors}"
+        return None
 
 
-class _FileSink(_Sink):
-    """-o FILE: a part file, checkpointed after each page, renamed over FILE at the end."""
+class _Failures:
+    """Collects per-account failures of a batch, reports them, and sets the exit code.
 
-    def __init__(self, path: Path, identity: dict[str, Any] | None) -> None:
-        self.path = path
-        self._export = FileExport(path, identity or {}, resume=identity is not None)
-        self._export.open()
-        self._checkpoints = identity is not None
-        self.stream = self._export.stream
-        self.seen = self._export.seen
-        self.resumed = self._export.resumed
-        self.part = self._export.part
-        self.has_progress = self.resumed is not None
+    With one account, its failure is simply raised. With several, each is reported on
+    stderr as it happens and the batch goes on; ``--errors FILE`` lists the failed
+    inputs one per line, so the file can be fed back with --input.
+    """
 
-    def save(self, next_cursor: Cursor | None, rows: int, total: int | None) -> None:
-        if self._checkpoints:
-            self._export.save(next_cursor, rows, total)
-            self.has_progress = True
+    def __init__(self, targets: Sequence[Target], errors_path: Path | None) -> None:
+        self.count = len(targets)
+        self.errors: list[tuple[Target, TikTokCliError]] = []
+        self._path = errors_path
+        self._file: IO[str] | None = None
 
-    def commit(self) -> None:
-        self._export.commit()
+    def __enter__(self) -> _Failures:
+        if self._path is not None:
+            try:
+                self._file = self._path.open("w", encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot write --errors {self._path}: {exc.strerror}") from None
+        return self
 
-    def close(self) -> None:
-        if self.has_progress:
-            self._export.close()  # keep the part file and checkpoint for a resume
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def add(self, target: Target, error: BaseException, *, replay: bool = False) -> None:
+        if not isinstance(error, TikTokCliError) or isinstance(error, (ConfigError, UsageError)):
+            raise error  # a bug, or a setting every account would fail on: stop the batch
+        if self._file is not None:
+            self._file.write(target.text + "\n")
+            self._file.flush()
+        if self.count == 1:
+            raise error
+        self.errors.append((target, error))
+        console.error(("(from the resumed export) " if replay else "") + str(error))
+
+    def finish(self, *, note: str | None = None) -> None:
+        """Raise the batch's verdict when anything failed."""
+        if not self.errors:
+            return
+        codes = {error.exit_code for _, error in self.errors}
+        if len(self.errors) < self.count:
+            code, verdict = ExitCode.PARTIAL, f"{len(self.errors)} of {self.count} accounts failed"
+        elif len(codes) == 1:
+            code, verdict = codes.pop(), f"all {self.count} accounts failed"
         else:
-            self._export.discard()
+            code, verdict = ExitCode.ALL_FAILED, f"all {self.count} accounts failed, for different reasons"
+        error = TikTokCliError(verdict, hint=note)
+        error.exit_code = code
+        raise error
 
 
-def _open_sink(plan: OutputPlan, *, identity: dict[str, Any] | None) -> _Sink:
-    """stdout, or a checkpointed part file when -o is given (identity None: no resume)."""
-    path = plan.spec.path
-    if path is None:
-        return _Sink()
-    if path.exists() and path.is_dir():
-        raise UsageError(f"cannot write {path}: it is a folder")
-    if not plan.spec.resume and identity is not None:
-        FileExport(path, identity).discard()
-    return _FileSink(path, identity)
-
-
-def _make_writer(plan: OutputPlan, stream: BinaryIO, *, resumed: bool) -> Writer:
-    to_terminal = plan.spec.path is None and _is_terminal(sys.stdout)
-    options = WriterOptions(
-        header=not resumed, formula_guard=plan.spec.formula_guard, excel=plan.spec.excel, terminal=to_terminal
-    )
-    return plan.writer_class(stream, plan.columns, options)
-
-
-RowMaker = Callable[[User, Account | None], Any]
-
-
-def _row_maker(plan: OutputPlan) -> RowMaker:
-    if plan.spec.raw:
-        return lambda user, _owner: dict(user.raw)
-    columns = plan.columns
-
-    def row(user: User, owner: Account | None) -> dict[str, Any]:
-        return {
-            column: (owner.value if owner else None) if column == OWNER_FIELD else getattr(user, column)
-            for column in columns
-        }
-
-    return row
-
-
-def _close_quietly(writer: Writer) -> None:
-    """Flush what was written before a failure; a second failure must not hide the first."""
-    with contextlib.suppress(Exception):
-        writer.close()
-
-
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
+def _as_interrupt(exc: BaseException) -> BaseException:
+    if isinstance(exc, KeyboardInterrupt):
+        return Interrupted("interrupted", exit_code=ExitCode.INTERRUPTED)
+    if isinstance(exc, _Terminated):
+        return Interrupted("terminated", exit_code=ExitCode.TERMINATED)
+    return exc
 
 
 class _Terminated(BaseException):

@@ -1,0 +1,164 @@
+"""Batch runs: many accounts per command, concurrent, in order, and polite."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import invoke
+
+from fakeserver import TOKEN, Account, FakeTikTok, Fault, sec_uid_for
+
+ACCOUNTS = [
+    Account("alice", "6754915036232582149", sec_uid_for("alice"), 45, 12),
+    Account("bob.b", "6754915036232582150", sec_uid_for("bob.b"), 30, 7),
+    Account("carol_c", "6754915036232582151", sec_uid_for("carol_c"), 0, 0),
+    Account("hidden.one", "6754915036232582152", sec_uid_for("hidden.one"), 10, 10, hidden=True),
+]
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTikTok]:
+    with FakeTikTok(accounts=ACCOUNTS) as srv:
+        monkeypatch.setenv("TIKTOK_GATEWAY_URL", srv.url + "/tiktok")
+        monkeypatch.setenv("TIKTOK_API_URL", srv.url + "/tk")
+        monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
+        yield srv
+
+
+def jsonl(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_user_info_reads_input_files_with_comments_and_keeps_input_order(
+    server: FakeTikTok, tmp_path: Path
+) -> None:
+    accounts = tmp_path / "accounts.txt"
+    accounts.write_text(
+        "# tracked accounts\n\n@bob.b\nhttps://www.tiktok.com/@carol_c?lang=en  # shop\n\nalice\n"
+    )
+    result = invoke("user-info", "hidden.one", "--input", str(accounts), "-j", "3", "-f", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    assert [r["unique_id"] for r in jsonl(result.stdout)] == ["hidden.one", "bob.b", "carol_c", "alice"]
+
+
+def test_user_info_reads_accounts_from_stdin(server: FakeTikTok) -> None:
+    result = invoke("user-info", "--input", "-", "-f", "csv", "--fields", "unique_id", input="alice\nbob.b\n")
+    assert result.stdout.splitlines() == ["unique_id", "alice", "bob.b"]
+
+
+def test_a_bad_line_in_an_input_file_is_a_usage_error_naming_the_line(
+    server: FakeTikTok, tmp_path: Path
+) -> None:
+    accounts = tmp_path / "accounts.txt"
+    accounts.write_text("alice\n\nnot a name\n")
+    result = invoke("user-info", "--input", str(accounts))
+    assert result.exit_code == 2
+    assert f"{accounts} line 3: 'not a name' is not a valid TikTok username" in result.stderr
+    assert server.requests == []
+
+
+def test_a_failed_account_does_not_stop_the_batch(server: FakeTikTok, tmp_path: Path) -> None:
+    errors = tmp_path / "failed.txt"
+    result = invoke("user-info", "alice", "nosuch_a", "@bob.b", "--errors", str(errors), "-f", "jsonl")
+    assert result.exit_code == 1
+    assert [r["unique_id"] for r in jsonl(result.stdout)] == ["alice", "bob.b"]
+    assert "tiktok: error: @nosuch_a does not exist" in result.stderr
+    assert "1 of 3 accounts failed" in result.stderr
+    assert errors.read_text() == "nosuch_a\n"
+    # The errors file feeds straight back in.
+    again = invoke("user-info", "--input", str(errors))
+    assert again.exit_code == 3
+
+
+def test_every_account_failing_for_one_reason_exits_with_that_reason(server: FakeTikTok) -> None:
+    result = invoke("user-info", "nosuch_a", "nosuch_b")
+    assert result.exit_code == 3
+    assert "all 2 accounts failed" in result.stderr
+
+
+def test_every_account_failing_for_different_reasons_exits_8(server: FakeTikTok) -> None:
+    result = invoke("followings", "nosuch_a", "hidden.one", "-f", "jsonl")
+    assert result.exit_code == 8
+    assert "all 2 accounts failed, for different reasons" in result.stderr
+
+
+def test_lists_of_several_accounts_carry_an_owner_column(server: FakeTikTok, tmp_path: Path) -> None:
+    out = tmp_path / "followers.csv"
+    result = invoke("followers", "alice", "bob.b", "carol_c", "-j", "3", "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
+    assert list(rows[0])[0] == "owner"
+    by_owner: dict[str, list[str]] = {}
+    for row in rows:
+        by_owner.setdefault(row["owner"], []).append(row["user_id"])
+    assert {k: len(v) for k, v in by_owner.items()} == {"alice": 45, "bob.b": 30}
+    for owner, user_ids in by_owner.items():
+        assert user_ids == sorted(user_ids), f"{owner}'s pages out of order"
+    assert "75 followers of 3 accounts written" in result.stderr
+
+
+def test_the_same_follower_of_two_owners_appears_under_each(server: FakeTikTok) -> None:
+    result = invoke("followers", "alice", "bob.b", "-f", "jsonl", "--fields", "owner,user_id")
+    rows = jsonl(result.stdout)
+    first = [r for r in rows if r["user_id"] == "7000000000000000000"]
+    assert sorted(r["owner"] for r in first) == ["alice", "bob.b"]
+
+
+def test_owner_is_available_with_fields_for_a_single_account(server: FakeTikTok) -> None:
+    result = invoke("followings", "alice", "-f", "csv", "--fields", "owner,unique_id", "--limit", "2")
+    assert result.stdout.splitlines() == ["owner,unique_id", "alice,followed_000000", "alice,followed_000001"]
+
+
+def test_limit_applies_to_each_list(server: FakeTikTok) -> None:
+    result = invoke("followers", "alice", "bob.b", "--limit", "25", "-f", "jsonl")
+    counts: dict[object, int] = {}
+    for row in jsonl(result.stdout):
+        counts[row["owner"]] = counts.get(row["owner"], 0) + 1
+    assert counts == {"alice": 25, "bob.b": 25}
+
+
+def test_a_transient_failure_keeps_the_batch_resumable(server: FakeTikTok, tmp_path: Path) -> None:
+    out = tmp_path / "all.jsonl"
+    errors = tmp_path / "failed.txt"
+    server.faults = [Fault("/user/followers", 500, b"{}") for _ in range(3)]  # the first list's first page
+    result = invoke(
+        "followers", "alice", "bob.b", "-j", "1", "--retries", "2", "-o", str(out), "--errors", str(errors)
+    )
+    assert result.exit_code == 1
+    assert not out.exists() and (tmp_path / ".all.jsonl.part").exists()
+    assert "run the same command again to resume" in result.stderr
+    assert errors.read_text() == "alice\n"
+
+    resumed = invoke("followers", "alice", "bob.b", "-j", "1", "-o", str(out), "--errors", str(errors))
+    assert resumed.exit_code == 0, resumed.stderr
+    rows = jsonl(out.read_text())
+    assert len(rows) == len({(r["owner"], r["user_id"]) for r in rows}) == 75
+    assert errors.read_text() == ""
+
+
+def test_a_final_failure_does_not_block_the_export_file(server: FakeTikTok, tmp_path: Path) -> None:
+    out = tmp_path / "all.csv"
+    result = invoke("followings", "alice", "hidden.one", "-o", str(out))
+    assert result.exit_code == 1
+    assert "hidden.one is private or its list is hidden" in result.stderr
+    assert out.exists() and len(list(csv.DictReader(io.StringIO(out.read_text())))) == 12
+
+
+def test_the_global_rate_limit_holds_across_workers(server: FakeTikTok) -> None:
+    names = [a.name for a in ACCOUNTS[:3]] * 2
+    started = time.monotonic()
+    result = invoke("user-info", *names, "-j", "6", "--rate", "10", "-f", "jsonl")
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 0
+    assert elapsed >= 0.45  # six requests at most ten a second: at least five gaps of 0.1 s
+
+
+def test_a_start_cursor_needs_a_single_account(server: FakeTikTok) -> None:
+    result = invoke("followers", "alice", "bob.b", "--cursor", "5")
+    assert result.exit_code == 2 and "one account" in result.stderr

@@ -1,0 +1,54 @@
+"""One run's shared state: settings, the one HTTP client, and the backends in use."""
+
+from __future__ import annotations
+
+from tiktok_cli import backends
+from tiktok_cli.backends.base import Backend, BackendContext, Operation
+from tiktok_cli.client import HttpClient
+from tiktok_cli.config import Settings
+from tiktok_cli.models import User
+
+
+class Session:
+    """Creates backends on demand and shares the client (and its rate limit) between them.
+
+    Safe to use from several worker threads: the client is, and a duplicated look-up
+    in a race costs one request, not correctness.
+    """
+
+    def __init__(self, settings: Settings, *, trace: bool = False, concurrency: int = 1) -> None:
+        self.settings = settings
+        self.client = HttpClient(
+            timeout=settings.timeout,
+            retries=settings.retries,
+            rate=settings.rate,
+            secrets=(settings.api_token,),
+            trace=trace,
+            max_connections=max(4, concurrency * 2),
+        )
+        self._backends: dict[str, Backend] = {}
+        self._lookups: dict[str, User] = {}
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+    def backend(self, operation: Operation, choice: str | None = None) -> Backend:
+        """The backend instance serving ``operation`` under the --backend choice."""
+        backend_class = backends.choose(operation, choice or self.settings.backend, self.settings)
+        if backend_class.name not in self._backends:
+            context = BackendContext(self.settings, self.client, self.lookup)
+            self._backends[backend_class.name] = backend_class(context)
+        return self._backends[backend_class.name]
+
+    def lookup(self, username: str) -> User:
+        """Profile of ``username`` through whichever backend serves user-info (cached)."""
+        key = username.lower()
+        if key not in self._lookups:
+            choice = self.settings.backend
+            if choice != backends.AUTO and Operation.USER_INFO not in backends.load(choice).operations:
+                choice = backends.AUTO  # e.g. tkapi has no profiles: names resolve through auto
+            self._lookups[key] = self.backend(Operation.USER_INFO, choice).user_info(username)
+        return self._lookups[key]

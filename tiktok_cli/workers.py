@@ -1,0 +1,146 @@
+"""Concurrency for batches: a few daemon threads feeding the main thread.
+
+Only the main thread writes output, so rows are never interleaved mid-row, and only
+it handles signals. Workers are daemon threads: Ctrl-C never waits for a request in
+flight. Queues are bounded, so memory stays flat however many accounts there are.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Generic, TypeVar, cast
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_POLL = 0.2  # seconds; how often a blocked thread looks up to see whether to stop
+
+
+class Outcome(Generic[R]):
+    """A worker's result or the exception it raised."""
+
+    __slots__ = ("error", "value")
+
+    def __init__(self, value: R | None = None, error: BaseException | None = None) -> None:
+        self.value = value
+        self.error = error
+
+    def result(self) -> R:
+        """The value, or the worker's exception raised here."""
+        if self.error is not None:
+            raise self.error
+        return cast(R, self.value)
+
+
+def _get(source: queue.Queue[T]) -> T:
+    """A blocking get that still lets the main thread take signals."""
+    while True:
+        try:
+            return source.get(timeout=_POLL)
+        except queue.Empty:
+            continue
+
+
+def _put(target: queue.Queue[T], item: T, stop: threading.Event) -> bool:
+    """A blocking put that gives up when ``stop`` is set; False if it did."""
+    while not stop.is_set():
+        try:
+            target.put(item, timeout=_POLL)
+        except queue.Full:
+            continue
+        return True
+    return False
+
+
+def _start(count: int, target: Callable[[], None]) -> None:
+    for number in range(count):
+        threading.Thread(target=target, name=f"tiktok-worker-{number}", daemon=True).start()
+
+
+def ordered(
+    function: Callable[[T], R], items: Sequence[T], concurrency: int
+) -> Iterator[tuple[T, Outcome[R]]]:
+    """Apply ``function`` to ``items`` on up to ``concurrency`` threads; yield in input order.
+
+    Each result is yielded as soon as it and every result before it are ready. At most
+    ``4 * concurrency`` items are in flight or waiting, whatever the input's length.
+    """
+    tasks: queue.Queue[int | None] = queue.Queue()
+    results: queue.Queue[tuple[int, Outcome[R]]] = queue.Queue()
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            index = tasks.get()
+            if index is None:
+                return
+            try:
+                outcome: Outcome[R] = Outcome(function(items[index]))
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                outcome = Outcome(error=exc)
+            results.put((index, outcome))
+
+    workers = max(1, min(concurrency, len(items)))
+    window = 4 * workers
+    _start(workers, work)
+    fed, pending = 0, {}
+    try:
+        for index in range(len(items)):
+            while fed < len(items) and fed < index + window:
+                tasks.put(fed)
+                fed += 1
+            while index not in pending:
+                done, outcome = _get(results)
+                pending[done] = outcome
+            yield items[index], pending.pop(index)
+    finally:
+        stop.set()
+        for _ in range(workers):
+            tasks.put(None)
+
+
+def interleave(
+    sources: Sequence[Callable[[], Iterator[T]]], concurrency: int, *, buffer: int
+) -> Iterator[tuple[int, Outcome[T] | None]]:
+    """Run each source's iterator on a worker thread and yield ``(index, event)`` as they come.
+
+    An event is ``Outcome(value)`` for an item, ``Outcome(error=exc)`` when a source
+    failed, and ``None`` when it finished. Each source's items stay in order; at most
+    ``buffer`` items wait for the caller. Closing the generator stops the workers.
+    """
+    tasks: queue.Queue[int | None] = queue.Queue()
+    events: queue.Queue[tuple[int, Outcome[T] | None]] = queue.Queue(maxsize=max(1, buffer))
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            index = tasks.get()
+            if index is None:
+                return
+            try:
+                for item in sources[index]():
+                    if not _put(events, (index, Outcome(item)), stop):
+                        return
+                finished: Outcome[T] | None = None
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+                finished = Outcome(error=exc)
+            if not _put(events, (index, finished), stop):
+                return
+
+    workers = max(1, min(concurrency, len(sources)))
+    for index in range(len(sources)):
+        tasks.put(index)
+    for _ in range(workers):
+        tasks.put(None)
+    _start(workers, work)
+    remaining = len(sources)
+    try:
+        while remaining:
+            index, event = _get(events)
+            if event is None or event.error is not None:
+                remaining -= 1
+            yield index, event
+    finally:
+        stop.set()
