@@ -363,6 +363,113 @@ def other_cassettes() -> dict[str, list[dict[str, Any]]]:
     return {"no_requests": []}
 
 
+# --- tiktok.com (web backend) ---------------------------------------------------------
+
+WEB = "https://www.tiktok.com"
+ZG_FOLLOWERS_CURSOR = 1760897938
+
+
+def _web_list_uri(sec_uid: str, scene: int, cursor: int, count: int = 30) -> str:
+    from urllib.parse import urlencode
+
+    from tiktok_cli.backends.web import WEB_PARAMS
+
+    query = {**WEB_PARAMS, "secUid": sec_uid, "count": count, "maxCursor": 0, "minCursor": cursor, "scene": scene}
+    return f"{WEB}/api/user/list/?{urlencode(query)}"
+
+
+def profile_html(script_id: str, payload: str, title: str) -> str:
+    """A profile page shaped like tiktok.com's: the JSON sits in a typed script element."""
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charSet="utf-8"/>'
+        f"<title>{title} | TikTok</title>"
+        '<link rel="preconnect" href="https://www.tiktok.com"/></head><body>'
+        '<div id="app"><div class="css-1fnz8sw-DivBodyContainer">Loading…</div></div>'
+        f'<script id="{script_id}" type="application/json">{payload}</script>'
+        '<script src="https://lf16-tiktok-web.tiktokcdn-us.com/obj/tiktok-web-tx/webapp-desktop/index.js"></script>'
+        "</body></html>\n"
+    )
+
+
+def _unwrapped(name: str) -> dict[str, Any]:
+    """The RapidAPI-wrapped fixtures hold TikTok's own payload under "data"."""
+    data: dict[str, Any] = json.loads(_read(name))["data"]
+    return data
+
+
+def _universal(detail: dict[str, Any]) -> str:
+    return json.dumps({"__DEFAULT_SCOPE__": {"webapp.user-detail": detail}}, ensure_ascii=False)
+
+
+def web_cassettes() -> dict[str, list[dict[str, Any]]]:
+    detail = _unwrapped("web_api_user_detail__rapidapi_wrapped.json")
+    zg = detail["userInfo"]
+    zg_sec_uid = zg["user"]["secUid"]
+    sigi = {"UserModule": {"users": {"zg.520": zg["user"]}, "stats": {"zg.520": zg["stats"]}},
+            "UserPage": {"statusCode": 0, "uniqueId": "zg.520"}}
+    zg_page = _interaction(
+        f"{WEB}/@zg.520", 200, profile_html("SIGI_STATE", json.dumps(sigi, ensure_ascii=False), "zg.520 (@zg.520)")
+    )
+    followers1 = _unwrapped("web_api_user_list_followers__rapidapi_wrapped.json")
+    template = followers1["userList"][0]
+    page2_entries = []
+    for n in range(3):
+        entry = copy.deepcopy(template)
+        entry["user"].update(id=f"74200000000000000{n:02d}", uniqueId=f"web_fan_{n}", nickname=f"Web fan {n}",
+                             secUid=f"MS4wLjABAAAAwebfan{n:02d}SecUidPaddingPaddingPadding")
+        page2_entries.append(entry)
+    placeholder = copy.deepcopy(template)
+    placeholder["user"].update(id="0", uniqueId="", nickname="", secUid="")
+    page2_entries.insert(1, placeholder)
+    followers2 = {**followers1, "userList": page2_entries, "minCursor": 1760800000, "hasMore": True}
+    # Page 3 repeats an account of page 2, as TikTok does.
+    followers3 = {**followers1, "userList": [page2_entries[-1], copy.deepcopy(followers1["userList"][1])],
+                  "minCursor": 1760700000, "hasMore": False}
+    followings1 = _unwrapped("web_api_user_list_followings__rapidapi_wrapped.json")
+    followings2 = {**followings1, "userList": [], "hasMore": False, "minCursor": 1745000000}
+
+    def list_answer(body: object, cursor: int = 0, scene: int = 21) -> dict[str, Any]:
+        text = body if isinstance(body, str) else _dump(body)
+        return _interaction(_web_list_uri(zg_sec_uid, scene, cursor), 200, text)
+
+    universal = _read("web_profile_rehydration_universal_data.json")
+    return {
+        "web/user_info_universal": [_interaction(
+            f"{WEB}/@khanhiattm2", 200,
+            profile_html("__UNIVERSAL_DATA_FOR_REHYDRATION__", universal, "Marie Music (@khanhiattm2)"))],
+        "web/user_info_sigi": [zg_page],
+        "web/user_info_next_data": [
+            _interaction(f"{WEB}/@tiktok", 200, _read("web_profile_next_data_2020_userMeta.html"))],
+        "web/user_info_not_found": [_interaction(f"{WEB}/@gone.user", 200, profile_html(
+            "__UNIVERSAL_DATA_FOR_REHYDRATION__",
+            _universal({"userInfo": {}, "statusCode": 10221, "statusMsg": "user banned"}), "TikTok"))],
+        "web/user_info_challenge": [_interaction(f"{WEB}/@zg.520", 200, (
+            "<!DOCTYPE html><html><head><title>Please wait...</title></head><body>"
+            '<div id="challenge">Checking your browser before accessing tiktok.com</div></body></html>\n'))],
+        "web/user_info_empty": [_interaction(f"{WEB}/@zg.520", 200, "")],
+        "web/user_info_login_redirect": [
+            _interaction(f"{WEB}/@zg.520", 302, "", {"Location": f"{WEB}/login?redirect_url=%2F%40zg.520"}),
+            _interaction(f"{WEB}/login?redirect_url=%2F%40zg.520", 200,
+                         "<!DOCTYPE html><html><head><title>Log in | TikTok</title></head><body></body></html>\n"),
+        ],
+        "web/followers_three_pages": [
+            zg_page,
+            list_answer(followers1, 0, 67),
+            list_answer(followers2, ZG_FOLLOWERS_CURSOR, 67),
+            list_answer(followers3, 1760800000, 67),
+        ],
+        "web/followings_two_pages": [list_answer(followings1), list_answer(followings2, 1745042188)],
+        "web/list_hidden": [list_answer({"hasMore": False, "minCursor": -1, "statusCode": 0})],
+        "web/list_captcha": [list_answer({"statusCode": 10000, "status_code": 10000, "type": "verify"})],
+        "web/list_invalid_params": [list_answer({"statusCode": 10201, "statusMsg": "invalid parameters"})],
+        "web/list_ip_blocked": [list_answer({"statusCode": 10204, "statusMsg": ""})],
+        "web/list_empty_body": [list_answer("")],
+        "web/list_private": [list_answer({"statusCode": 10222, "statusMsg": "private account"})],
+        "web/list_not_found": [list_answer({"statusCode": 10202, "statusMsg": "user not exist"})],
+        "web/list_login_required": [list_answer({"statusCode": 10101, "statusMsg": "login required"})],
+    }
+
+
 class _Dumper(yaml.SafeDumper):
     """Multi-line bodies as literal blocks, so a cassette reads like the response it holds."""
 
@@ -376,7 +483,7 @@ _Dumper.add_representer(str, _str)
 
 
 def main() -> None:
-    for name, interactions in {**gateway_cassettes(), **tkapi_cassettes(), **other_cassettes()}.items():
+    for name, interactions in {**gateway_cassettes(), **tkapi_cassettes(), **other_cassettes(), **web_cassettes()}.items():
         path = CASSETTES / f"{name}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         text = yaml.dump(

@@ -138,7 +138,8 @@ BackendOpt = Annotated[
         metavar="NAME",
         rich_help_panel=CONNECTION,
         autocompletion=_complete_backends,
-        help="Data source: auto (default), gateway, tkapi. \\[env: TIKTOK_BACKEND]",
+        help="Data source: auto (the gateway and token API), gateway, tkapi, or web (tiktok.com itself). "
+        "\\[env: TIKTOK_BACKEND]",
     ),
 ]
 GatewayUrlOpt = Annotated[
@@ -158,6 +159,15 @@ ApiUrlOpt = Annotated[
         rich_help_panel=CONNECTION,
         help="Base URL of the token API, e.g. http://HOST/tk. The token itself comes from "
         "TIKTOK_API_TOKEN or the config file, never the command line. \\[env: TIKTOK_API_URL]",
+    ),
+]
+CookiesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cookies",
+        metavar="FILE",
+        rich_help_panel=CONNECTION,
+        help="--backend web: a Netscape cookies.txt from a logged-in browser. \\[env: TIKTOK_COOKIES]",
     ),
 ]
 TimeoutOpt = Annotated[
@@ -291,6 +301,7 @@ def user_info(
     backend: BackendOpt = None,
     gateway_url: GatewayUrlOpt = None,
     api_url: ApiUrlOpt = None,
+    cookies: CookiesOpt = None,
     timeout: TimeoutOpt = None,
     retries: RetriesOpt = None,
     rate: RateOpt = None,
@@ -309,6 +320,7 @@ def user_info(
             backend=backend,
             gateway_url=gateway_url,
             api_url=api_url,
+            cookies=cookies,
             timeout=timeout,
             retries=retries,
             rate=rate,
@@ -368,6 +380,7 @@ def followings(
     backend: BackendOpt = None,
     gateway_url: GatewayUrlOpt = None,
     api_url: ApiUrlOpt = None,
+    cookies: CookiesOpt = None,
     timeout: TimeoutOpt = None,
     retries: RetriesOpt = None,
     rate: RateOpt = None,
@@ -396,6 +409,7 @@ def followings(
                 backend=backend,
                 gateway_url=gateway_url,
                 api_url=api_url,
+                cookies=cookies,
                 timeout=timeout,
                 retries=retries,
                 rate=rate,
@@ -416,6 +430,12 @@ def followers(
         str | None,
         typer.Option(
             "--uid", metavar="UID", help="An account's numeric user id instead of USER (no look-up)."
+        ),
+    ] = None,
+    sec_uid: Annotated[
+        str | None,
+        typer.Option(
+            "--sec-uid", metavar="SECUID", help="--backend web: an account's secUid instead of USER."
         ),
     ] = None,
     input_file: InputOpt = None,
@@ -442,6 +462,7 @@ def followers(
     backend: BackendOpt = None,
     gateway_url: GatewayUrlOpt = None,
     api_url: ApiUrlOpt = None,
+    cookies: CookiesOpt = None,
     timeout: TimeoutOpt = None,
     retries: RetriesOpt = None,
     rate: RateOpt = None,
@@ -457,7 +478,7 @@ def followers(
         spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel, resume=not no_resume)
         _run_lists(
             "followers",
-            read_targets(users or [], input_file, uid=uid, unique=True),
+            read_targets(users or [], input_file, uid=uid, sec_uid=sec_uid, unique=True),
             cursor=cursor,
             page_size=None,
             max_cursor=None,
@@ -470,6 +491,7 @@ def followers(
                 backend=backend,
                 gateway_url=gateway_url,
                 api_url=api_url,
+                cookies=cookies,
                 timeout=timeout,
                 retries=retries,
                 rate=rate,

@@ -10,14 +10,15 @@ import email.utils
 import random
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from http.cookiejar import CookieJar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from tiktok_cli import __version__, console
 from tiktok_cli.console import redact
-from tiktok_cli.errors import BlockedError, UnexpectedStatus, UpstreamError
+from tiktok_cli.errors import BlockedError, UnexpectedBody, UnexpectedStatus, UpstreamError
 
 if TYPE_CHECKING:
     import httpx
@@ -26,6 +27,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 120.0  # seconds: the longest a Retry-After header makes one retry wait
 USER_AGENT = f"tiktok-cli/{__version__}"
 Params = Mapping[str, str | int | float | None]
+T = TypeVar("T")
 
 
 class RateLimiter:
@@ -87,11 +89,14 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         max_connections: int = 10,
         transport: httpx.BaseTransport | None = None,
+        cookies: CookieJar | None = None,
     ) -> None:
         import httpx
 
         for secret in secrets:
             console.add_secret(secret)
+        for cookie in cookies or ():
+            console.add_secret(cookie.value)
         self.retries = retries
         self.trace = trace
         self._limiter = RateLimiter(rate)
@@ -102,6 +107,7 @@ class HttpClient:
             follow_redirects=False,  # a redirect must never carry a token to another host
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             transport=transport,
+            cookies=cookies,
         )
         _install_retry_hooks()
 
@@ -117,11 +123,29 @@ class HttpClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def get_json(self, url: str, params: Params | None = None, *, what: str) -> Any:
+    def get_json(
+        self, url: str, params: Params | None = None, *, what: str, headers: Mapping[str, str] | None = None
+    ) -> Any:
         """GET ``url`` and return its parsed JSON body, retrying what is worth retrying.
 
         ``what`` names the request for error messages ("followers of @alice").
         """
+        return self._retrying(lambda: self._attempt(url, params, what, headers, page=False))
+
+    def get_page(
+        self, url: str, params: Params | None = None, *, what: str, headers: Mapping[str, str] | None = None
+    ) -> tuple[str, str]:
+        """GET an HTML page, following redirects; returns its text and the final URL."""
+        return self._retrying(lambda: self._attempt(url, params, what, headers, page=True))  # type: ignore[no-any-return]
+
+    def cookie(self, name: str) -> str | None:
+        """The current value of a session cookie (TikTok rotates some, like msToken)."""
+        for cookie in self._http.cookies.jar:
+            if cookie.name == name:
+                return cookie.value
+        return None
+
+    def _retrying(self, attempt_once: Callable[[], T]) -> T:
         import stamina
 
         for attempt in stamina.retry_context(
@@ -134,7 +158,7 @@ class HttpClient:
         ):
             with attempt:
                 try:
-                    return self._attempt(url, params, what)
+                    return attempt_once()
                 except _Transient as exc:
                     if attempt.num > self.retries or self._closed:
                         raise exc.final from None
@@ -143,7 +167,9 @@ class HttpClient:
                     raise
         raise AssertionError("unreachable: retry_context always runs once")  # pragma: no cover
 
-    def _attempt(self, url: str, params: Params | None, what: str) -> Any:
+    def _attempt(
+        self, url: str, params: Params | None, what: str, headers: Mapping[str, str] | None, *, page: bool
+    ) -> Any:
         import httpx
 
         host = urlsplit(url).netloc
@@ -151,21 +177,37 @@ class HttpClient:
         self._limiter.wait()
         started = time.monotonic()
         try:
-            response = self._http.get(url, params=query)
+            response = self._http.get(url, params=query, headers=headers, follow_redirects=page)
         except httpx.TimeoutException:
             raise _Transient(UpstreamError(f"{what}: {host} timed out")) from None
         except httpx.TransportError as exc:
             reason = redact(str(exc)) or type(exc).__name__
             raise _Transient(UpstreamError(f"{what}: cannot reach {host} ({reason})")) from None
+        self._remember_session(response)
         if self.trace:
             elapsed = (time.monotonic() - started) * 1000
             console.info(
                 f"GET {redact(str(response.request.url))} -> {response.status_code} "
                 f"({len(response.content)} bytes, {elapsed:.0f} ms)"
             )
+        if page:
+            self._check_status(response, what, host)
+            return response.text, str(response.url)
         return self._decode(response, what, host)
 
+    def _remember_session(self, response: httpx.Response) -> None:
+        """Keep rotating session tokens, and keep every cookie value out of stderr."""
+        rotated = response.headers.get("x-ms-token")
+        if rotated:
+            self._http.cookies.set("msToken", rotated, domain=response.url.host)
+        for cookie in self._http.cookies.jar:
+            console.add_secret(cookie.value)
+
     def _decode(self, response: httpx.Response, what: str, host: str) -> Any:
+        self._check_status(response, what, host)
+        return self._parse_body(response.content, what, host)
+
+    def _check_status(self, response: httpx.Response, what: str, host: str) -> None:
         status = response.status_code
         body = response.content
         if status == 429:
@@ -183,6 +225,7 @@ class HttpClient:
             raise UnexpectedStatus(
                 f"{what}: {host} redirected to {target} (HTTP {status}); check the base URL",
                 status=status,
+                location=response.headers.get("Location", ""),
             )
         if status >= 400:
             detail = _error_detail(body)
@@ -191,12 +234,11 @@ class HttpClient:
                 status=status,
                 detail=detail,
             )
-        return self._parse_body(body, what, host)
 
     def _parse_body(self, body: bytes, what: str, host: str) -> Any:
         stripped = body.lstrip()
         if not stripped:
-            raise _Transient(UpstreamError(f"{what}: {host} answered with an empty body"))
+            raise _Transient(UnexpectedBody(f"{what}: {host} answered with an empty body", kind="empty"))
         if stripped[:1] == b"<":
             if looks_like_block_page(stripped):
                 raise _Transient(
@@ -205,7 +247,9 @@ class HttpClient:
                         hint="slow down with --rate, or try again later from another network",
                     )
                 )
-            raise _Transient(UpstreamError(f"{what}: {host} answered with an HTML page instead of JSON"))
+            raise _Transient(
+                UnexpectedBody(f"{what}: {host} answered with an HTML page instead of JSON", kind="html")
+            )
         try:
             return loads(body)
         except ValueError:

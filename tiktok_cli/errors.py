@@ -80,10 +80,19 @@ class UpstreamError(TikTokCliError):
 class UnexpectedStatus(UpstreamError):
     """A non-retryable HTTP status; backends turn the ones they know into finer errors."""
 
-    def __init__(self, message: str, *, status: int, detail: str = "") -> None:
+    def __init__(self, message: str, *, status: int, detail: str = "", location: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.detail = detail
+        self.location = location  # where a 3xx pointed
+
+
+class UnexpectedBody(UpstreamError):
+    """A 2xx answer whose body is empty or an HTML page where JSON was expected."""
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind  # "empty" or "html"
 
 
 class IncompleteListError(UpstreamError):

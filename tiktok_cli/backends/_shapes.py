@@ -70,6 +70,17 @@ def count(*candidates: tuple[JsonObject | None, str]) -> int | None:
     return None
 
 
+def cursor_value(value: Any) -> int | None:
+    """A pagination cursor as the API sent it (int or digit string, maybe negative)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
 def flag(obj: JsonObject, *keys: str) -> bool | None:
     for key in keys:
         value = obj.get(key)

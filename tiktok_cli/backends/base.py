@@ -11,7 +11,7 @@ from abc import ABC
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from tiktok_cli.client import HttpClient
 from tiktok_cli.config import Settings
@@ -60,6 +60,11 @@ class Backend(ABC):
         self.context = context
         self.settings = context.settings
         self.client = context.client
+
+    @classmethod
+    def client_options(cls, settings: Settings) -> dict[str, Any]:
+        """Extra HttpClient arguments this backend needs (cookies, transport, a polite rate)."""
+        return {}
 
     @classmethod
     def config_problem(cls, settings: Settings, operation: Operation) -> str | None:

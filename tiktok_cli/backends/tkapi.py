@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tiktok_cli.backends._shapes import as_list, as_object, count, mobile_user
+from tiktok_cli.backends._shapes import as_list, as_object, count, cursor_value, mobile_user
 from tiktok_cli.backends.base import Backend, ListQuery, Operation
 from tiktok_cli.config import Settings, config_path
 from tiktok_cli.errors import (
@@ -75,7 +75,7 @@ class TokenApiBackend(Backend):
             items = as_list(data.get("followers"), f"{what}: data.followers")
             return Page(
                 users=[mobile_user(as_object(item, f"{what}: follower entry")) for item in items],
-                next_cursor=_cursor(data.get("min_time")),
+                next_cursor=cursor_value(data.get("min_time")),
                 has_more=bool(has_more),
                 total=count((data, "total")),
             )
@@ -86,7 +86,10 @@ class TokenApiBackend(Backend):
         if account.kind is IdKind.UID:
             return account.value
         if account.kind is not IdKind.USERNAME:
-            raise UsageError("the token API lists followers by numeric uid: give USER or --uid")
+            raise UsageError(
+                "the token API lists followers by numeric uid: give USER or --uid "
+                "(--sec-uid works with --backend web)"
+            )
         user = self.context.lookup(account.value)
         if not user.user_id:
             raise ConfigError(
@@ -117,16 +120,6 @@ def _check_status(data: dict[str, Any], what: str, account: Account) -> None:
         raise NotFoundError(f"{account} does not exist")
     if status not in (0, None):
         raise UpstreamError(f"{what}: TikTok answered status_code {status!r}")
-
-
-def _cursor(value: Any) -> Cursor | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
-    return None
 
 
 BACKEND = TokenApiBackend

@@ -1,0 +1,543 @@
+"""Benchmark tiktok-cli against a bare-bones floor, on a local fake server (issue 7).
+
+Run from anywhere with the Python that has tiktok-cli installed (the dev virtualenv):
+
+    python tests/benchmarks/bench.py                  # full run: 50,000 followers, a few minutes
+    python tests/benchmarks/bench.py --quick          # smoke run with small counts
+    python tests/benchmarks/bench.py --records 200000 --profile
+
+It serves tests/fakeserver.py from a separate process on 127.0.0.1 (so the server never
+competes with anything measured here for a GIL), runs the CLI as a subprocess through its
+``tiktok`` entry point, and prints the machine and one table row per measurement:
+
+1. jsonl export, records/s: `tiktok followers alice -f jsonl -o FILE -q` next to floor.py
+   (a bare httpx + orjson loop over the same pages writing the same fields); >= 0.9x floor.
+2. csv export, the same with `-f csv` and a stdlib-csv floor; >= 0.8x floor.
+3. peak RSS of the CLI exporting --records followers vs --small-records; ratio <= 1.3.
+4. wall time of `tiktok --version` and `tiktok --help` vs `python -c "import typer"`; <= 1.3x.
+5. 32 user-info look-ups, --concurrency 1 vs 8, 150 ms server latency; 8 is >= 4x faster
+   (n/a until the CLI has a --concurrency option).
+
+Every timed measurement has warm-up runs first; the output says whether a value is the best
+or the median of its repetitions. Both the CLI and the floor run as fresh processes, so both
+pay interpreter start-up; records/s is records over whole-process wall time.
+
+Exit status: 0 when every measurement was taken, whatever MISSes it reports; 1 when one
+could not be (the CLI failed or wrote the wrong rows); 2 for bad arguments. The file names
+keep pytest from collecting anything here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import multiprocessing
+import os
+import platform
+import pstats
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import ClassVar
+
+HERE = Path(__file__).resolve().parent
+TESTS = HERE.parent
+FLOOR = HERE / "floor.py"
+
+OWNER, SMALL_OWNER = "alice", "bob"
+LOOKUP_LATENCY = 0.150  # seconds the server sleeps on every request, for row 5
+CONCURRENCY = 8
+
+
+class MeasurementError(Exception):
+    """A measurement could not be taken: the report shows it and the exit status is 1."""
+
+
+@dataclass(frozen=True)
+class Options:
+    records: int
+    small_records: int
+    page_size: int
+    repeats: int  # timed runs per throughput/RSS/latency measurement, after warmups
+    warmups: int
+    startup_runs: int
+    lookups: int
+    profile: bool
+
+
+def parse_args(argv: Sequence[str]) -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: small counts, one repetition")
+    parser.add_argument("--records", type=int, help="followers to export (default 50,000; quick 5,000)")
+    parser.add_argument("--small-records", type=int, help="the small export for row 3 (default 2,000)")
+    parser.add_argument("--page-size", type=int, default=20, help="followers per API page (default 20)")
+    parser.add_argument("--repeats", type=int, help="timed repetitions (default 3; quick 1)")
+    parser.add_argument(
+        "--profile", action="store_true", help="also run each export under cProfile and print the top"
+    )
+    args = parser.parse_args(argv)
+    quick = args.quick
+    options = Options(
+        records=args.records or (5_000 if quick else 50_000),
+        small_records=args.small_records or (500 if quick else 2_000),
+        page_size=args.page_size,
+        repeats=args.repeats or (1 if quick else 3),
+        warmups=1,
+        startup_runs=3 if quick else 10,
+        lookups=16 if quick else 32,
+        profile=args.profile,
+    )
+    if not 0 < options.small_records < options.records:
+        parser.error("need 0 < --small-records < --records")
+    if options.page_size < 1 or options.repeats < 1:
+        parser.error("--page-size and --repeats must be at least 1")
+    return options
+
+
+# --- the fake server, in its own process --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    followers: dict[str, int] = field(default_factory=dict)  # account name -> follower count
+    lookup_names: tuple[str, ...] = ()  # extra accounts for user-info
+    latency: float = 0.0
+    page_size: int = 20
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    token: str
+
+
+def _serve(conn: Connection, spec: ServerSpec) -> None:
+    """Child process: run the fake server, with every follower page pre-rendered."""
+    sys.path.insert(0, str(TESTS))
+    import json
+
+    from fakeserver import TOKEN, Account, FakeTikTok, sec_uid_for
+
+    class PrerenderedServer(FakeTikTok):
+        # The stock server builds each page's JSON per request. Answering from a cache
+        # keeps the server's own speed out of the comparison between the CLI and floor.
+        pages: ClassVar[dict[tuple[str | None, ...], tuple[int, bytes, dict[str, str]]]] = {}
+
+        def followers(self, query: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+            key = (query.get("token"), query.get("uid"), query.get("cursor"))
+            if key not in self.pages:
+                self.pages[key] = super().followers(query)
+            return self.pages[key]
+
+    accounts = [
+        Account(name, str(6_000_000_000_000_000_000 + i), sec_uid_for(name), count, 10)
+        for i, (name, count) in enumerate([*spec.followers.items(), *((n, 0) for n in spec.lookup_names)])
+    ]
+    server = PrerenderedServer(accounts=accounts, page_size=spec.page_size, latency=spec.latency)
+    for account in accounts[: len(spec.followers)]:
+        cursor, more = 0, True
+        while more:  # walk the list once, exactly as clients will, to fill the cache
+            query = {"token": TOKEN, "uid": account.uid, "cursor": str(cursor)}
+            data = json.loads(server.followers(query)[1])["data"]
+            cursor, more = data["min_time"], data["has_more"]
+    with server:
+        conn.send((server.url, TOKEN))
+        with contextlib.suppress(EOFError):
+            conn.recv()  # until the parent says stop, or goes away
+
+
+@contextlib.contextmanager
+def fake_server(spec: ServerSpec) -> Iterator[Server]:
+    """Serve ``spec`` from a fresh process on 127.0.0.1 until the block ends."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_serve, args=(child, spec), daemon=True)
+    process.start()
+    child.close()  # so the pipe reports EOF at once if the server process dies
+    try:
+        if not parent.poll(120):
+            raise MeasurementError("the fake server did not start within 120 s")
+        try:
+            url, token = parent.recv()
+        except EOFError:
+            process.join(10)
+            raise MeasurementError(f"the fake server exited (code {process.exitcode})") from None
+        yield Server(url, token)
+    finally:
+        with contextlib.suppress(OSError):
+            parent.send(None)
+        process.join(10)
+        if process.is_alive():
+            process.terminate()
+
+
+# --- running commands ---------------------------------------------------------------------
+
+
+def cli_command() -> list[str]:
+    """The `tiktok` entry point next to this Python, else `python -m tiktok_cli`."""
+    entry = Path(sys.executable).with_name("tiktok")
+    return [str(entry)] if entry.exists() else [sys.executable, "-m", "tiktok_cli"]
+
+
+def cli_env(server: Server, workdir: Path) -> dict[str, str]:
+    """The environment for the CLI and the floor: this server, and no user config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    env.update(
+        TIKTOK_CONFIG=str(workdir / "no-such-config.toml"),
+        TIKTOK_GATEWAY_URL=f"{server.url}/tiktok",
+        TIKTOK_API_URL=f"{server.url}/tk",
+        TIKTOK_API_TOKEN=server.token,
+    )
+    return env
+
+
+def run(cmd: Sequence[str], *, env: dict[str, str] | None = None) -> tuple[float, bytes]:
+    """Run ``cmd`` to completion; its wall time in seconds and its stdout."""
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, check=False)
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise MeasurementError(_failure(cmd, proc.returncode, proc.stderr))
+    return elapsed, proc.stdout
+
+
+def _failure(cmd: Sequence[str], code: int, stderr: bytes) -> str:
+    lines = stderr.decode(errors="replace").strip().splitlines()
+    return f"`{shlex.join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))}` exited {code}: " + (
+        lines[-1] if lines else "(no message)"
+    )
+
+
+@contextlib.contextmanager
+def scratch(workdir: Path) -> Iterator[Path]:
+    """A fresh, empty folder for one run's output (no resumable leftovers between runs)."""
+    path = Path(tempfile.mkdtemp(dir=workdir))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def count_records(path: Path, fmt: str) -> int:
+    if fmt == "jsonl":
+        return path.read_bytes().count(b"\n")
+    with path.open(newline="", encoding="utf-8") as handle:
+        return sum(1 for _ in csv.reader(handle)) - 1  # minus the header row
+
+
+# --- 1 & 2: export throughput ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Throughput:
+    cli_seconds: float
+    floor_seconds: float
+    identical: bool  # the CLI's file and the floor's, byte for byte
+
+
+def cli_export(fmt: str, out: Path, owner: str = OWNER) -> list[str]:
+    return [*cli_command(), "followers", owner, "-f", fmt, "-o", str(out), "-q"]
+
+
+def floor_export(fmt: str, out: Path, owner: str = OWNER) -> list[str]:
+    return [sys.executable, str(FLOOR), fmt, owner, str(out)]
+
+
+def timed_export(cmd: Sequence[str], out: Path, fmt: str, expected: int, env: dict[str, str]) -> float:
+    seconds, _ = run(cmd, env=env)
+    found = count_records(out, fmt)
+    if found != expected:
+        raise MeasurementError(f"`{Path(cmd[0]).name} ...` wrote {found:,} {fmt} records, not {expected:,}")
+    return seconds
+
+
+def measure_export(fmt: str, options: Options, env: dict[str, str], workdir: Path) -> Throughput:
+    """Best wall time of the CLI and of the floor, runs interleaved so drift hits both."""
+    cli_times: list[float] = []
+    floor_times: list[float] = []
+    identical = False
+    for attempt in range(options.warmups + options.repeats):
+        with scratch(workdir) as folder:
+            cli_out, floor_out = folder / f"cli.{fmt}", folder / f"floor.{fmt}"
+            cli_time = timed_export(cli_export(fmt, cli_out), cli_out, fmt, options.records, env)
+            floor_time = timed_export(floor_export(fmt, floor_out), floor_out, fmt, options.records, env)
+            if attempt == 0:
+                identical = cli_out.read_bytes() == floor_out.read_bytes()
+        if attempt >= options.warmups:
+            cli_times.append(cli_time)
+            floor_times.append(floor_time)
+    return Throughput(min(cli_times), min(floor_times), identical)
+
+
+# --- 3: peak memory -------------------------------------------------------------------------
+
+# ru_maxrss of a child also counts memory it had *before* exec: a forked child starts as a
+# copy of its parent (with vfork/posix_spawn it borrows the parent's memory outright) and
+# Linux carries that high-water mark across exec. Measured from this script, the CLI's peak
+# would read as max(this script's RSS, the CLI's). So each measurement goes through a fresh,
+# minimal Python helper whose only child is the CLI: RUSAGE_CHILDREN then covers exactly that
+# one process, and what it inherits is the helper's own small footprint. The helper reports
+# that footprint as its VmHWM (its peak since its own exec; its ru_maxrss would include this
+# script again), and the measurement is refused if it comes near the CLI's figure.
+RSS_HELPER = r"""
+import re, resource, subprocess, sys
+code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+status = open("/proc/self/status").read()
+helper = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))
+print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, helper)
+sys.exit(code)
+"""
+
+
+def peak_rss_kib(cmd: Sequence[str], env: dict[str, str]) -> int:
+    """The peak resident set of ``cmd``'s process, in KiB (Linux reports ru_maxrss in KiB)."""
+    _, out = run([sys.executable, "-c", RSS_HELPER, *cmd], env=env)
+    _code, child, helper = (int(v) for v in out.split())
+    if helper * 2 > child:
+        raise MeasurementError(f"the RSS helper ({helper} KiB) is too close to the CLI ({child} KiB)")
+    return child
+
+
+def measure_rss(owner: str, records: int, options: Options, env: dict[str, str], workdir: Path) -> int:
+    """Median peak RSS of the CLI exporting ``owner``'s followers to jsonl."""
+    peaks = []
+    for _ in range(options.repeats):
+        with scratch(workdir) as folder:
+            out = folder / "cli.jsonl"
+            peaks.append(peak_rss_kib(cli_export("jsonl", out, owner), env))
+            if (found := count_records(out, "jsonl")) != records:
+                raise MeasurementError(f"the CLI wrote {found:,} records for @{owner}, not {records:,}")
+    return int(statistics.median(peaks))
+
+
+# --- 4: start-up time ------------------------------------------------------------------------
+
+
+def measure_startup(commands: dict[str, list[str]], options: Options) -> dict[str, float]:
+    """Median wall time of each command; rounds interleave the commands, after 2 warm-ups."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for round_ in range(2 + options.startup_runs):
+        for name, cmd in commands.items():
+            seconds, _ = run(cmd)
+            if round_ >= 2:
+                times[name].append(seconds)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+# --- 5: concurrent look-ups ------------------------------------------------------------------
+
+
+def has_concurrency_option() -> bool:
+    _, help_text = run([*cli_command(), "user-info", "--help"], env={**os.environ, "COLUMNS": "300"})
+    return b"--concurrency" in help_text
+
+
+def measure_lookups(names: Sequence[str], concurrency: int, options: Options, env: dict[str, str]) -> float:
+    """Median wall time of one `user-info` call looking up every name."""
+    cmd = [*cli_command(), "user-info", *names, "--concurrency", str(concurrency), "-f", "jsonl", "-q"]
+    times = []
+    for attempt in range(options.warmups + options.repeats):
+        seconds, out = run(cmd, env=env)
+        if out.count(b"\n") != len(names):
+            raise MeasurementError(f"user-info --concurrency {concurrency} wrote the wrong number of records")
+        if attempt >= options.warmups:
+            times.append(seconds)
+    return statistics.median(times)
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    measure: str
+    value: str
+    target: str
+    result: str  # PASS, MISS, n/a or ERROR
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def rate(records: int, seconds: float) -> str:
+    return f"{records / seconds:,.0f} rec/s ({seconds:.2f} s)"
+
+
+def throughput_row(
+    number: int,
+    fmt: str,
+    minimum: float,
+    options: Options,
+    env: dict[str, str],
+    workdir: Path,
+    notes: list[str],
+) -> Row:
+    measure = f"{number}. {fmt} export, {options.records:,} followers (best of {options.repeats})"
+    result = measure_export(fmt, options, env, workdir)
+    ratio = result.floor_seconds / result.cli_seconds
+    notes.append(
+        f"{fmt}: CLI output {'is byte-identical to' if result.identical else 'DIFFERS from'} the floor's."
+    )
+    value = (
+        f"CLI {rate(options.records, result.cli_seconds)} vs floor "
+        f"{rate(options.records, result.floor_seconds)} = {ratio:.2f}x"
+    )
+    return Row(measure, value, f">= {minimum:.1f}x floor", verdict(ratio >= minimum))
+
+
+def rss_row(options: Options, env: dict[str, str], workdir: Path) -> Row:
+    big = measure_rss(OWNER, options.records, options, env, workdir)
+    small = measure_rss(SMALL_OWNER, options.small_records, options, env, workdir)
+    ratio = big / small
+    return Row(
+        f"3. peak RSS, jsonl -o, {options.records:,} vs {options.small_records:,} "
+        f"(median of {options.repeats})",
+        f"{big / 1024:.1f} MiB vs {small / 1024:.1f} MiB = {ratio:.2f}x",
+        "<= 1.3x",
+        verdict(ratio <= 1.3),
+    )
+
+
+def startup_rows(options: Options) -> list[Row]:
+    commands = {
+        "import typer": [sys.executable, "-c", "import typer"],
+        "--version": [*cli_command(), "--version"],
+        "--help": [*cli_command(), "--help"],
+    }
+    medians = measure_startup(commands, options)
+    base = medians["import typer"]
+    rows = []
+    for flag in ("--version", "--help"):
+        ratio = medians[flag] / base
+        rows.append(
+            Row(
+                f"4. `tiktok {flag}` wall time (median of {options.startup_runs})",
+                f"{medians[flag] * 1000:.0f} ms vs `import typer` {base * 1000:.0f} ms = {ratio:.2f}x",
+                "<= 1.3x",
+                verdict(ratio <= 1.3),
+            )
+        )
+    return rows
+
+
+def lookup_row(options: Options, workdir: Path) -> Row:
+    measure = (
+        f"5. {options.lookups} user-info look-ups, {LOOKUP_LATENCY * 1000:.0f} ms latency, "
+        f"--concurrency 1 vs {CONCURRENCY} (median of {options.repeats})"
+    )
+    target = f"{CONCURRENCY} >= 4x faster"
+    if not has_concurrency_option():
+        return Row(measure, "n/a (no --concurrency yet)", target, "n/a")
+    names = tuple(f"user{i:02d}" for i in range(1, options.lookups + 1))
+    with fake_server(ServerSpec(lookup_names=names, latency=LOOKUP_LATENCY)) as server:
+        env = cli_env(server, workdir)
+        serial = measure_lookups(names, 1, options, env)
+        parallel = measure_lookups(names, CONCURRENCY, options, env)
+    speedup = serial / parallel
+    return Row(
+        measure, f"{serial:.2f} s vs {parallel:.2f} s = {speedup:.1f}x faster", target, verdict(speedup >= 4)
+    )
+
+
+def guarded(measure: str, make: Callable[[], list[Row]], errors: list[str]) -> list[Row]:
+    """The rows ``make`` produces, or one ERROR row if the measurement failed."""
+    try:
+        return make()
+    except MeasurementError as exc:
+        errors.append(f"{measure}: {exc}")
+        return [Row(measure, "could not measure (see below)", "", "ERROR")]
+
+
+def print_table(rows: Sequence[Row]) -> None:
+    header = Row("measure", "value", "target", "result")
+    cells = [[r.measure, r.value, r.target, r.result] for r in (header, *rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(4)]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |" for row in cells]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print("\n".join(lines))
+
+
+def machine() -> list[str]:
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        cpuinfo = []
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+        platform.processor() or "unknown",
+    )
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    _, version = run([*cli_command(), "--version"])
+    return [
+        f"CPU: {cpu}; nproc: {nproc}; {platform.system()} {platform.release()}",
+        f"Python {platform.python_version()} ({sys.executable})",
+        f"CLI: {shlex.join(cli_command())} ({version.decode().strip()})",
+    ]
+
+
+def profile_exports(options: Options, env: dict[str, str], workdir: Path) -> list[Row]:
+    """Run each export under cProfile (in the CLI's own process) and print where time goes."""
+    for fmt in ("jsonl", "csv"):
+        with scratch(workdir) as folder:
+            stats = folder / "profile.out"
+            cmd = [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "tiktok_cli"]
+            run([*cmd, "followers", OWNER, "-f", fmt, "-o", str(folder / f"out.{fmt}"), "-q"], env=env)
+            print(f"\n## cProfile of the {fmt} export ({options.records:,} records)\n")
+            report = pstats.Stats(str(stats), stream=sys.stdout).strip_dirs()
+            report.sort_stats("cumulative").print_stats(30)
+            report.sort_stats("tottime").print_stats(15)
+    return []
+
+
+def main(argv: Sequence[str]) -> int:
+    options = parse_args(argv)
+    errors: list[str] = []
+    notes: list[str] = []
+    print("# tiktok-cli benchmark\n")
+    for line in machine():
+        print(f"- {line}")
+    print(
+        f"- {options.records:,} followers, {options.page_size} per page; warm-up {options.warmups}, "
+        f"then {options.repeats} timed runs; fake server in its own process\n",
+        flush=True,
+    )
+    rows: list[Row] = []
+    spec = ServerSpec(
+        followers={OWNER: options.records, SMALL_OWNER: options.small_records}, page_size=options.page_size
+    )
+    with tempfile.TemporaryDirectory(prefix="tiktok-bench-") as tmp, fake_server(spec) as server:
+        workdir = Path(tmp)
+        env = cli_env(server, workdir)
+        for number, fmt, minimum in ((1, "jsonl", 0.9), (2, "csv", 0.8)):
+            rows += guarded(
+                f"{number}. {fmt} export",
+                lambda n=number, f=fmt, m=minimum: [throughput_row(n, f, m, options, env, workdir, notes)],
+                errors,
+            )
+        rows += guarded("3. peak RSS", lambda: [rss_row(options, env, workdir)], errors)
+        rows += guarded("4. start-up", lambda: startup_rows(options), errors)
+        rows += guarded("5. look-ups", lambda: [lookup_row(options, workdir)], errors)
+        print_table(rows)
+        print()
+        for note in [*notes, *(f"ERROR {e}" for e in errors)]:
+            print(f"- {note}")
+        if any(r.result == "MISS" for r in rows[:2]) and not options.profile:
+            print("- A throughput row missed: rerun with --profile to see where the CLI spends its time.")
+        if options.profile:
+            guarded("profile", lambda: profile_exports(options, env, workdir), errors)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

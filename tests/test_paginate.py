@@ -1,0 +1,125 @@
+"""The one cursor loop: lazy, de-duplicating, and stopped by stalls and end markers."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tiktok_cli.errors import IncompleteListError
+from tiktok_cli.models import Page, User
+from tiktok_cli.paginate import MAX_IDLE_PAGES, SeenAccounts, paginate
+
+
+def users(*ids: int) -> list[User]:
+    return [User(unique_id=f"user{i}", user_id=str(i)) for i in ids]
+
+
+class FakeList:
+    """Serves a page per cursor and records every cursor asked for."""
+
+    def __init__(self, pages: dict[int, Page]) -> None:
+        self.pages = pages
+        self.asked: list[int] = []
+
+    def __call__(self, cursor: int) -> Page:
+        self.asked.append(cursor)
+        return self.pages[cursor]
+
+
+def ids(pages) -> list[str]:
+    return [user.user_id for page in pages for user in page.users]
+
+
+THREE = {
+    0: Page(users(1, 2, 3), 10, True, total=7),
+    10: Page(users(3, 4, 5), 20, True),
+    20: Page(users(5, 6, 7), None, False),
+}
+
+
+def test_walks_every_page_and_drops_repeats():
+    fetch = FakeList(THREE)
+    pages = list(paginate(fetch, 0))
+    assert ids(pages) == ["1", "2", "3", "4", "5", "6", "7"]
+    assert fetch.asked == [0, 10, 20]
+    assert [p.next_cursor for p in pages] == [10, 20, None]
+    assert pages[0].total == 7
+
+
+def test_is_lazy_no_fetch_beyond_what_is_consumed():
+    fetch = FakeList(THREE)
+    pages = paginate(fetch, 0)
+    assert fetch.asked == []
+    next(pages)
+    assert fetch.asked == [0]
+    next(pages)
+    assert fetch.asked == [0, 10]
+
+
+def test_pauses_between_pages_not_before_the_first():
+    fetch = FakeList(THREE)
+    pauses = []
+    for _ in paginate(fetch, 0, pause=lambda: pauses.append(len(fetch.asked))):
+        pass
+    assert pauses == [1, 2]
+
+
+def test_seen_accounts_carry_over_from_a_previous_run():
+    seen = SeenAccounts()
+    for user in users(1, 2):
+        seen.add(user)
+    assert ids(paginate(FakeList(THREE), 0, seen=seen)) == ["3", "4", "5", "6", "7"]
+
+
+def test_accounts_without_any_id_are_kept():
+    anonymous = [User(nickname="no id"), User(nickname="no id")]
+    pages = list(paginate(FakeList({0: Page(anonymous, None, False)}), 0))
+    assert len(pages[0].users) == 2
+
+
+def test_seen_accounts_match_names_case_insensitively():
+    seen = SeenAccounts()
+    assert seen.add(User(unique_id="Alice"))
+    assert not seen.add(User(unique_id="alice"))
+
+
+@pytest.mark.parametrize("end", [-1, None])
+def test_more_without_a_usable_cursor_ends_the_list(end):
+    fetch = FakeList({0: Page(users(1), 5, True), 5: Page(users(2), end, True)})
+    pages = list(paginate(fetch, 0))
+    assert ids(pages) == ["1", "2"]
+    assert pages[-1].has_more is False
+    assert fetch.asked == [0, 5]
+
+
+def test_a_cursor_that_stops_advancing_raises_after_three_idle_pages():
+    fetch = FakeList({0: Page(users(1), 5, True), 5: Page(users(1), 5, True)})
+    pages = paginate(fetch, 0)
+    got = [next(pages) for _ in range(1 + MAX_IDLE_PAGES)]
+    with pytest.raises(IncompleteListError, match="stalled"):
+        next(pages)
+    assert ids(got) == ["1"]
+    assert fetch.asked == [0, 5, 5, 5]
+
+
+def test_pages_with_nothing_new_raise_even_if_the_cursor_moves():
+    pages = {c: Page([], c + 1, True) for c in range(10)}
+    fetch = FakeList(pages)
+    with pytest.raises(IncompleteListError, match="no new accounts"):
+        list(paginate(fetch, 0))
+    assert fetch.asked == [0, 1, 2]
+
+
+def test_new_accounts_reset_the_stall_count():
+    counter = itertools.count(100)
+    # Two idle pages, then one with a new account, forever: never three idle in a row.
+    pages = {c: Page(users(next(counter)) if c % 3 == 2 else [], c + 1, True) for c in range(30)}
+    pages[30] = Page([], None, False)
+    assert len(ids(paginate(FakeList(pages), 0))) == 10
+
+
+def test_the_last_page_ends_the_list_even_when_idle():
+    fetch = FakeList({0: Page(users(1), 5, True), 5: Page(users(1), 5, False)})
+    assert ids(paginate(fetch, 0)) == ["1"]
+    assert fetch.asked == [0, 5]

@@ -1,0 +1,213 @@
+"""The tiktok.com backend, replayed from cassettes whose bodies are real TikTok responses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import invoke
+
+from tiktok_cli.backends.web import embedded_json, profile_detail
+from tiktok_cli.client import HttpClient
+
+ZG_SEC_UID = "MS4wLjABAAAAkagks5n_8XDIMWf94LZDUYs54FG5bJmEFJkWtjA__uRUN8QWaavHhzSyEO6WBPQj"
+
+
+def web(*args: str) -> Any:
+    return invoke(*args, "--backend", "web")
+
+
+def test_user_info_reads_the_rehydration_json_of_a_real_profile_page(cassette: Any) -> None:
+    with cassette("web/user_info_universal"):
+        result = web("user-info", "khanhiattm2", "-f", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "unique_id": "khanhiattm2",
+        "nickname": "Marie Music",
+        "user_id": "7627764789460222989",
+        "sec_uid": "MS4wLjABAAAALHewbqGQU_ms5zNprZ1sdEKADLAyeK4ZaIX063PS4RL0JwU322FZg4rE-3NN4OUE",
+        "bio": "",
+        "verified": False,
+        "private": False,
+        "followers": 40398,  # statsV2's exact figure, not stats' rounded 40400
+        "following": 6,
+        "likes": 234997,
+        "videos": 60,
+        "avatar_url": json.loads(result.stdout)["avatar_url"],
+    }
+    assert json.loads(result.stdout)["avatar_url"].startswith("https://")
+
+
+def test_user_info_falls_back_to_sigi_state(cassette: Any) -> None:
+    with cassette("web/user_info_sigi"):
+        result = web("user-info", "@zg.520", "-f", "jsonl")
+    row = json.loads(result.stdout)
+    assert (row["unique_id"], row["sec_uid"], row["followers"], row["likes"]) == (
+        "zg.520",
+        ZG_SEC_UID,
+        427700,
+        6800000,
+    )
+
+
+def test_user_info_falls_back_to_next_data(cassette: Any) -> None:
+    with cassette("web/user_info_next_data"):
+        result = web("user-info", "tiktok", "-f", "jsonl")
+    row = json.loads(result.stdout)
+    assert (row["unique_id"], row["user_id"], row["verified"], row["followers"]) == (
+        "tiktok",
+        "107955",
+        True,
+        50100000,
+    )
+
+
+def test_a_page_without_profile_data_is_parsed_as_none() -> None:
+    assert profile_detail("<html><body>hi</body></html>", "x") is None
+    assert embedded_json(
+        '<script id="SIGI_STATE" type="application/json">{"a": 1}</script><p>', "SIGI_STATE"
+    ) == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "words"),
+    [
+        ("web/user_info_not_found", 3, "@gone.user does not exist"),
+        ("web/user_info_challenge", 6, "challenge page"),
+        ("web/user_info_empty", 6, "empty page"),
+        ("web/user_info_login_redirect", 6, "login page"),
+    ],
+)
+def test_profile_failures_map_to_exit_codes(cassette: Any, name: str, code: int, words: str) -> None:
+    user = "gone.user" if "not_found" in name else "zg.520"
+    with cassette(name):
+        result = web("user-info", user, "--retries", "0")
+    assert result.exit_code == code
+    assert words in result.stderr
+    if code == 6:
+        assert "--cookies" in result.stderr and "--rate" in result.stderr
+
+
+def test_followers_pages_through_the_list_skipping_placeholders_and_repeats(cassette: Any) -> None:
+    with cassette("web/followers_three_pages") as cas:
+        result = web("followers", "zg.520", "-f", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    names = [json.loads(line)["unique_id"] for line in result.stdout.splitlines()]
+    assert names == ["waankutaaera", "user3386115433738", "web_fan_0", "web_fan_1", "web_fan_2"]
+    assert cas.play_count == 4  # the profile, then three list pages
+    assert "(TikTok reports ~427,682)" in result.stderr
+
+
+def test_followings_by_sec_uid_needs_no_profile(cassette: Any) -> None:
+    with cassette("web/followings_two_pages"):
+        result = web("followings", "--sec-uid", ZG_SEC_UID, "-f", "csv", "--fields", "unique_id,user_id")
+    assert result.stdout.splitlines() == [
+        "unique_id,user_id",
+        "jingyii11,7539740651619009544",
+        "user2619219551502,7089075067078771718",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "words"),
+    [
+        ("web/list_hidden", 4, "list is hidden, or needs a logged-in session"),
+        ("web/list_private", 4, "private account"),
+        ("web/list_not_found", 3, "does not exist"),
+        ("web/list_captcha", 6, "a captcha (status 10000)"),
+        ("web/list_invalid_params", 6, "status 10201"),
+        ("web/list_ip_blocked", 6, "an IP block (status 10204)"),
+        ("web/list_empty_body", 6, "empty body"),
+        ("web/list_login_required", 5, "logged-in session"),
+    ],
+)
+def test_list_answers_map_to_exit_codes(cassette: Any, name: str, code: int, words: str) -> None:
+    with cassette(name):
+        result = web("followings", "--sec-uid", ZG_SEC_UID, "--retries", "0")
+    assert result.exit_code == code, result.stderr
+    assert words in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cookies_are_sent_and_never_shown(cassette: Any, tmp_path: Path) -> None:
+    jar = tmp_path / "cookies.txt"
+    jar.write_text(
+        "# Netscape HTTP Cookie File\n"
+        ".tiktok.com\tTRUE\t/\tTRUE\t2000000000\tsessionid\tSESSIONSECRET42\n"
+        ".tiktok.com\tTRUE\t/\tTRUE\t2000000000\ttt-target-idc\tuseast5\n"
+    )
+    with cassette("web/followers_three_pages") as cas:
+        result = web("followers", "zg.520", "--cookies", str(jar), "-v", "--debug", "-f", "jsonl")
+    assert result.exit_code == 0
+    assert "SESSIONSECRET42" not in result.stdout + result.stderr
+    sent = [r.headers.get("cookie", "") or r.headers.get("Cookie", "") for r in cas.requests]
+    assert all("SESSIONSECRET42" not in header for header in sent)  # filtered out of the cassette
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("sessionid=abc\n", "not a Netscape cookies.txt"),
+        ("# Netscape HTTP Cookie File\n", "no tiktok.com cookies"),
+    ],
+)
+def test_bad_cookie_files_are_configuration_errors(tmp_path: Path, content: str, words: str) -> None:
+    jar = tmp_path / "cookies.txt"
+    jar.write_text(content)
+    result = web("user-info", "zg.520", "--cookies", str(jar))
+    assert result.exit_code == 5
+    assert words in result.stderr
+
+
+def test_ms_token_is_carried_forward_and_redacted() -> None:
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.params.get("msToken"))
+        return httpx.Response(200, json={"ok": True}, headers={"x-ms-token": "ROTATEDms1234"})
+
+    with HttpClient(transport=httpx.MockTransport(handler), retries=0) as client:
+        for _ in range(2):
+            token = client.cookie("msToken")
+            client.get_json("https://www.tiktok.com/api/x", {"msToken": token}, what="probe")
+    assert seen == [None, "ROTATEDms1234"]
+    from tiktok_cli.console import redact
+
+    assert redact("msToken=ROTATEDms1234") == "msToken=***"
+
+
+def test_web_is_chosen_by_config_file_too(cassette: Any, isolated_env: Path) -> None:
+    config = isolated_env / "config" / "config.toml"
+    config.parent.mkdir()
+    config.write_text('backend = "web"\n')
+    with cassette("web/user_info_sigi"):
+        result = invoke("user-info", "zg.520", "-f", "jsonl")
+    assert json.loads(result.stdout)["unique_id"] == "zg.520"
+
+
+def test_the_token_api_refuses_a_sec_uid_clearly() -> None:
+    result = invoke("followers", "--sec-uid", ZG_SEC_UID)
+    assert result.exit_code == 2
+    assert "--backend web" in result.stderr
+
+
+def test_cookie_files_reach_tiktok_com_requests(tmp_path: Path) -> None:
+    from tiktok_cli.cookies import load_cookies
+
+    jar = tmp_path / "cookies.txt"
+    jar.write_text(
+        "# Netscape HTTP Cookie File\n.tiktok.com\tTRUE\t/\tTRUE\t2000000000\tsessionid\tSESSION77\n"
+    )
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("cookie", ""))
+        return httpx.Response(200, json={})
+
+    with HttpClient(transport=httpx.MockTransport(handler), cookies=load_cookies(str(jar))) as client:
+        client.get_json("https://www.tiktok.com/api/user/list/", {}, what="probe")
+        client.get_json("https://evil.example/", {}, what="probe")
+    assert sent == ["sessionid=SESSION77", ""]  # and only to tiktok.com
