@@ -374,7 +374,14 @@ def _web_list_uri(sec_uid: str, scene: int, cursor: int, count: int = 30) -> str
 
     from tiktok_cli.backends.web import WEB_PARAMS
 
-    query = {**WEB_PARAMS, "secUid": sec_uid, "count": count, "maxCursor": 0, "minCursor": cursor, "scene": scene}
+    query = {
+        **WEB_PARAMS,
+        "secUid": sec_uid,
+        "count": count,
+        "maxCursor": 0,
+        "minCursor": cursor,
+        "scene": scene,
+    }
     return f"{WEB}/api/user/list/?{urlencode(query)}"
 
 
@@ -405,26 +412,38 @@ def web_cassettes() -> dict[str, list[dict[str, Any]]]:
     detail = _unwrapped("web_api_user_detail__rapidapi_wrapped.json")
     zg = detail["userInfo"]
     zg_sec_uid = zg["user"]["secUid"]
-    sigi = {"UserModule": {"users": {"zg.520": zg["user"]}, "stats": {"zg.520": zg["stats"]}},
-            "UserPage": {"statusCode": 0, "uniqueId": "zg.520"}}
+    sigi = {
+        "UserModule": {"users": {"zg.520": zg["user"]}, "stats": {"zg.520": zg["stats"]}},
+        "UserPage": {"statusCode": 0, "uniqueId": "zg.520"},
+    }
     zg_page = _interaction(
-        f"{WEB}/@zg.520", 200, profile_html("SIGI_STATE", json.dumps(sigi, ensure_ascii=False), "zg.520 (@zg.520)")
+        f"{WEB}/@zg.520",
+        200,
+        profile_html("SIGI_STATE", json.dumps(sigi, ensure_ascii=False), "zg.520 (@zg.520)"),
     )
     followers1 = _unwrapped("web_api_user_list_followers__rapidapi_wrapped.json")
     template = followers1["userList"][0]
     page2_entries = []
     for n in range(3):
         entry = copy.deepcopy(template)
-        entry["user"].update(id=f"74200000000000000{n:02d}", uniqueId=f"web_fan_{n}", nickname=f"Web fan {n}",
-                             secUid=f"MS4wLjABAAAAwebfan{n:02d}SecUidPaddingPaddingPadding")
+        entry["user"].update(
+            id=f"74200000000000000{n:02d}",
+            uniqueId=f"web_fan_{n}",
+            nickname=f"Web fan {n}",
+            secUid=f"MS4wLjABAAAAwebfan{n:02d}SecUidPaddingPaddingPadding",
+        )
         page2_entries.append(entry)
     placeholder = copy.deepcopy(template)
     placeholder["user"].update(id="0", uniqueId="", nickname="", secUid="")
     page2_entries.insert(1, placeholder)
     followers2 = {**followers1, "userList": page2_entries, "minCursor": 1760800000, "hasMore": True}
     # Page 3 repeats an account of page 2, as TikTok does.
-    followers3 = {**followers1, "userList": [page2_entries[-1], copy.deepcopy(followers1["userList"][1])],
-                  "minCursor": 1760700000, "hasMore": False}
+    followers3 = {
+        **followers1,
+        "userList": [page2_entries[-1], copy.deepcopy(followers1["userList"][1])],
+        "minCursor": 1760700000,
+        "hasMore": False,
+    }
     followings1 = _unwrapped("web_api_user_list_followings__rapidapi_wrapped.json")
     followings2 = {**followings1, "userList": [], "hasMore": False, "minCursor": 1745000000}
 
@@ -434,23 +453,47 @@ def web_cassettes() -> dict[str, list[dict[str, Any]]]:
 
     universal = _read("web_profile_rehydration_universal_data.json")
     return {
-        "web/user_info_universal": [_interaction(
-            f"{WEB}/@khanhiattm2", 200,
-            profile_html("__UNIVERSAL_DATA_FOR_REHYDRATION__", universal, "Marie Music (@khanhiattm2)"))],
+        "web/user_info_universal": [
+            _interaction(
+                f"{WEB}/@khanhiattm2",
+                200,
+                profile_html("__UNIVERSAL_DATA_FOR_REHYDRATION__", universal, "Marie Music (@khanhiattm2)"),
+            )
+        ],
         "web/user_info_sigi": [zg_page],
         "web/user_info_next_data": [
-            _interaction(f"{WEB}/@tiktok", 200, _read("web_profile_next_data_2020_userMeta.html"))],
-        "web/user_info_not_found": [_interaction(f"{WEB}/@gone.user", 200, profile_html(
-            "__UNIVERSAL_DATA_FOR_REHYDRATION__",
-            _universal({"userInfo": {}, "statusCode": 10221, "statusMsg": "user banned"}), "TikTok"))],
-        "web/user_info_challenge": [_interaction(f"{WEB}/@zg.520", 200, (
-            "<!DOCTYPE html><html><head><title>Please wait...</title></head><body>"
-            '<div id="challenge">Checking your browser before accessing tiktok.com</div></body></html>\n'))],
+            _interaction(f"{WEB}/@tiktok", 200, _read("web_profile_next_data_2020_userMeta.html"))
+        ],
+        "web/user_info_not_found": [
+            _interaction(
+                f"{WEB}/@gone.user",
+                200,
+                profile_html(
+                    "__UNIVERSAL_DATA_FOR_REHYDRATION__",
+                    _universal({"userInfo": {}, "statusCode": 10221, "statusMsg": "user banned"}),
+                    "TikTok",
+                ),
+            )
+        ],
+        "web/user_info_challenge": [
+            _interaction(
+                f"{WEB}/@zg.520",
+                200,
+                (
+                    "<!DOCTYPE html><html><head><title>Please wait...</title></head><body>"
+                    '<div id="challenge">Checking your browser before accessing tiktok.com</div>'
+                    "</body></html>\n"
+                ),
+            )
+        ],
         "web/user_info_empty": [_interaction(f"{WEB}/@zg.520", 200, "")],
         "web/user_info_login_redirect": [
             _interaction(f"{WEB}/@zg.520", 302, "", {"Location": f"{WEB}/login?redirect_url=%2F%40zg.520"}),
-            _interaction(f"{WEB}/login?redirect_url=%2F%40zg.520", 200,
-                         "<!DOCTYPE html><html><head><title>Log in | TikTok</title></head><body></body></html>\n"),
+            _interaction(
+                f"{WEB}/login?redirect_url=%2F%40zg.520",
+                200,
+                "<!DOCTYPE html><html><head><title>Log in | TikTok</title></head><body></body></html>\n",
+            ),
         ],
         "web/followers_three_pages": [
             zg_page,
@@ -483,7 +526,12 @@ _Dumper.add_representer(str, _str)
 
 
 def main() -> None:
-    for name, interactions in {**gateway_cassettes(), **tkapi_cassettes(), **other_cassettes(), **web_cassettes()}.items():
+    for name, interactions in {
+        **gateway_cassettes(),
+        **tkapi_cassettes(),
+        **other_cassettes(),
+        **web_cassettes(),
+    }.items():
         path = CASSETTES / f"{name}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
         text = yaml.dump(

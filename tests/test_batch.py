@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from conftest import invoke
-
 from fakeserver import TOKEN, Account, FakeTikTok, Fault, sec_uid_for
 
 ACCOUNTS = [
@@ -93,7 +92,7 @@ def test_lists_of_several_accounts_carry_an_owner_column(server: FakeTikTok, tmp
     result = invoke("followers", "alice", "bob.b", "carol_c", "-j", "3", "-o", str(out))
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
-    assert list(rows[0])[0] == "owner"
+    assert next(iter(rows[0])) == "owner"
     by_owner: dict[str, list[str]] = {}
     for row in rows:
         by_owner.setdefault(row["owner"], []).append(row["user_id"])
