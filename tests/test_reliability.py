@@ -344,3 +344,59 @@ def test_a_closed_pipe_exits_quietly(slow_server: FakeTikTok, tmp_path: Path) ->
         proc.stdout.close()  # what `| head -1` does
         assert proc.wait(20) == 141
         assert proc.stderr.read() == b""
+
+
+def _run_with_terminal_stderr(server: FakeTikTok, tmp_path: Path, *args: str) -> tuple[bytes, bytes]:
+    """Run the CLI with stderr on a pseudo-terminal and stdout to a file; return both."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    out = tmp_path / "stdout.bin"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    env.update(
+        TIKTOK_CONFIG=str(tmp_path / "none.toml"),
+        TIKTOK_API_URL=server.url + "/tk",
+        TIKTOK_API_TOKEN=TOKEN,
+        TIKTOK_GATEWAY_URL=server.url + "/tiktok",
+        COLUMNS="120",
+        TERM="xterm",
+    )
+    with out.open("wb") as stdout:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tiktok_cli", *args],
+            cwd=tmp_path,
+            env=env,
+            stdout=stdout,
+            stderr=secondary,
+            stdin=subprocess.DEVNULL,
+        )
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(30)
+    os.close(primary)
+    return out.read_bytes(), seen
+
+
+def test_progress_shows_on_a_terminal_stderr_and_never_in_the_data(
+    slow_server: FakeTikTok, tmp_path: Path
+) -> None:
+    data, terminal = _run_with_terminal_stderr(slow_server, tmp_path, "followers", "alice", "-f", "jsonl")
+    assert len(data.splitlines()) == 600 and b"\x1b" not in data
+    assert b"followers of @alice" in terminal and b"of ~600" in terminal
+    assert b"600 followers of @alice written" in terminal  # the summary stays after the bar
+
+
+def test_quiet_turns_progress_and_summary_off(slow_server: FakeTikTok, tmp_path: Path) -> None:
+    data, terminal = _run_with_terminal_stderr(
+        slow_server, tmp_path, "followers", "alice", "-q", "-f", "jsonl"
+    )
+    assert len(data.splitlines()) == 600
+    assert terminal == b""
