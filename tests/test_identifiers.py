@@ -147,3 +147,8 @@ def test_an_invalid_line_in_the_input_file_names_the_line(tmp_path):
 def test_bad_targets_are_usage_errors(users, options, message):
     with pytest.raises(UsageError, match=message):
         read_targets(users, None, **options)
+
+
+def test_a_short_link_without_its_scheme_gets_the_short_link_advice() -> None:
+    with pytest.raises(UsageError, match="is a short link"):
+        parse_username("vt.tiktok.com/ZSabc123/")

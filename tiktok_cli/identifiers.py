@@ -45,7 +45,7 @@ class Account:
 def parse_username(text: str) -> str:
     """Return the bare username from ``name``, ``@name`` or a profile URL."""
     raw = text.strip()
-    if "://" in raw or raw.lower().startswith(("tiktok.com/", "www.tiktok.com/", "m.tiktok.com/")):
+    if "/" in raw:  # usernames never hold a slash: this is a URL, maybe without its scheme
         raw = _username_from_url(raw, original=text)
     elif raw.startswith("@"):
         raw = raw[1:]
