@@ -400,3 +400,17 @@ def test_quiet_turns_progress_and_summary_off(slow_server: FakeTikTok, tmp_path:
     )
     assert len(data.splitlines()) == 600
     assert terminal == b""
+
+
+def test_a_list_capped_by_tiktok_ends_cleanly_with_a_warning(server: FakeTikTok) -> None:
+    server.faults = [
+        Fault("/user/followers", body=followers_page(range(20), min_time=1_699_999_981)),
+        Fault("/user/followers", body=followers_page(range(20, 40), min_time=-1)),  # more, but no cursor
+    ]
+    result = invoke("followers", "--uid", UID, "-f", "jsonl")
+    assert result.exit_code == 0
+    assert len(ids(result.stdout)) == 40
+    assert (
+        "TikTok stopped serving the followers of uid" in result.stderr
+        and "after 40 accounts" in result.stderr
+    )

@@ -55,3 +55,4 @@ class Page:
     next_cursor: Cursor | None
     has_more: bool
     total: int | None = None
+    capped: bool = False  # the API claimed more but gave no cursor to fetch it (its list cap)

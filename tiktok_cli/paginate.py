@@ -85,7 +85,7 @@ def paginate(
         if nxt is None or nxt < 0:
             # The API says "more" but gives no way to get it: it stopped serving the
             # list (TikTok's caps). Nothing can be fetched past this point.
-            yield Page(fresh, None, False, page.total)
+            yield Page(fresh, None, False, page.total, capped=True)
             return
         yield Page(fresh, nxt, True, page.total)
         idle = 0 if fresh and nxt not in sent else idle + 1

@@ -208,10 +208,7 @@ def run_lists(
                         for user in rows:
                             writer.write(to_row(user, state.target.owner if owner else None))
                         writer.flush()
-                        state.rows += len(rows)
-                        state.cursor = page.next_cursor
-                        state.total = page.total if page.total is not None else state.total
-                        state.done = page.next_cursor is None or (limit is not None and state.rows >= limit)
+                        export.advance(state, page, len(rows), limit)
                     export.save()
                     progress.update(export.rows, export.total)
         except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises with context
@@ -280,6 +277,19 @@ class _ListExport:
 
     def save(self) -> None:
         self.sink.save({"lists": {s.target.key: s.to_json() for s in self.states}})
+
+    def advance(self, state: _ListState, page: Page, written: int, limit: int | None) -> None:
+        """Record a page of ``state``'s list whose first ``written`` accounts were written."""
+        state.rows += written
+        state.cursor = page.next_cursor
+        state.total = page.total if page.total is not None else state.total
+        state.done = page.next_cursor is None or (limit is not None and state.rows >= limit)
+        if page.capped:
+            console.warn(
+                f"TikTok stopped serving the {self.operation.value} of {state.target.account} after "
+                f"{state.rows:,} accounts (it reports ~{state.total or 0:,}); its lists end near 5,000 "
+                "to 10,000 entries"
+            )
 
     def failed(self, state: _ListState, error: BaseException) -> None:
         if isinstance(error, FINAL_ERRORS):
