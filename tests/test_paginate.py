@@ -68,7 +68,7 @@ def test_pauses_between_pages_not_before_the_first():
 def test_seen_accounts_carry_over_from_a_previous_run():
     seen = SeenAccounts()
     for user in users(1, 2):
-        seen.add(user)
+        seen.claim(user)
     assert ids(paginate(FakeList(THREE), 0, seen=seen)) == ["3", "4", "5", "6", "7"]
 
 
@@ -80,8 +80,14 @@ def test_accounts_without_any_id_are_kept():
 
 def test_seen_accounts_match_names_case_insensitively():
     seen = SeenAccounts()
-    assert seen.add(User(unique_id="Alice"))
-    assert not seen.add(User(unique_id="alice"))
+    assert seen.claim(User(unique_id="Alice"))[0]
+    assert not seen.claim(User(unique_id="alice"))[0]
+
+
+def test_pages_carry_the_digests_of_their_new_accounts():
+    pages = list(paginate(FakeList(THREE), 0))
+    assert [len(p.keys) for p in pages] == [len(p.users) for p in pages]
+    assert all(isinstance(k, int) for p in pages for k in p.keys)
 
 
 @pytest.mark.parametrize("end", [-1, None])

@@ -16,8 +16,8 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -60,6 +60,9 @@ class FileExport:
         self._resume = resume
         self._stream: BinaryIO | None = None
         self._seen_stream: BinaryIO | None = None
+        self._marked_offset = 0
+        self._unsaved_keys: list[int] = []
+        self._saved_keys = 0
 
     @property
     def stream(self) -> BinaryIO:
@@ -85,6 +88,7 @@ class FileExport:
                     for i in range(0, len(data), _DIGEST_BYTES)
                 )
                 self.resumed = previous
+                self._marked_offset, self._saved_keys = previous.offset, previous.seen
             else:
                 self.discard()
                 self._stream = self.part.open("wb")
@@ -92,18 +96,28 @@ class FileExport:
         except OSError as exc:
             raise UsageError(f"cannot write {self.path}: {exc.strerror}") from None
 
+    def mark(self, keys: Iterable[int]) -> None:
+        """A page is fully written: remember where it ends and the digests of its accounts."""
+        self._marked_offset = self.stream.tell()
+        self._unsaved_keys.extend(keys)
+
     def save(self, progress: Mapping[str, Any]) -> None:
-        """Record a fully written page. The data is flushed before the checkpoint names it."""
+        """Checkpoint everything up to the last mark; bytes past it are cut on resume."""
         assert self._stream is not None and self._seen_stream is not None
         self._stream.flush()
-        if self.seen.fresh:
-            self._seen_stream.write(b"".join(d.to_bytes(_DIGEST_BYTES, "big") for d in self.seen.fresh))
-            self.seen.fresh.clear()
+        if self._unsaved_keys:
+            self._seen_stream.write(b"".join(d.to_bytes(_DIGEST_BYTES, "big") for d in self._unsaved_keys))
+            self._saved_keys += len(self._unsaved_keys)
+            self._unsaved_keys.clear()
         self._seen_stream.flush()
-        checkpoint = Checkpoint(
-            identity=self.identity, progress=progress, offset=self._stream.tell(), seen=len(self.seen)
-        )
-        _write_atomically(self.checkpoint_path, orjson.dumps(asdict(checkpoint)))
+        checkpoint = {
+            "version": FORMAT_VERSION,
+            "identity": self.identity,
+            "progress": progress,
+            "offset": self._marked_offset,
+            "seen": self._saved_keys,
+        }
+        _write_atomically(self.checkpoint_path, orjson.dumps(checkpoint))
 
     def commit(self) -> None:
         """The export is complete: make FILE appear, whole, and clean up."""

@@ -146,6 +146,11 @@ class HttpClient:
         return None
 
     def _retrying(self, attempt_once: Callable[[], T]) -> T:
+        """Run one request, retrying transient failures with stamina's backoff and jitter."""
+        try:
+            return attempt_once()  # the common case pays nothing for the retry machinery
+        except _Transient as exc:
+            failure: _Transient | None = exc
         import stamina
 
         for attempt in stamina.retry_context(
@@ -158,6 +163,10 @@ class HttpClient:
         ):
             with attempt:
                 try:
+                    if failure is not None:
+                        # Replay the first attempt's failure so stamina schedules the first wait.
+                        first, failure = failure, None
+                        raise first
                     return attempt_once()
                 except _Transient as exc:
                     if attempt.num > self.retries or self._closed:

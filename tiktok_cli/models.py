@@ -56,3 +56,6 @@ class Page:
     has_more: bool
     total: int | None = None
     capped: bool = False  # the API claimed more but gave no cursor to fetch it (its list cap)
+    # De-duplication digests of ``users`` (None where an account has no id), recorded
+    # only once their rows are written, so a resume never skips an unwritten account.
+    keys: list[int | None] = field(default_factory=list)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -100,8 +100,11 @@ class Sink:
         self.stream: BinaryIO = sys.stdout.buffer
         self.seen = SeenAccounts()
 
+    def mark(self, keys: Iterable[int]) -> None:
+        """A page is fully written (the digests of its accounts are ``keys``)."""
+
     def save(self, progress: Mapping[str, Any]) -> None:
-        self.seen.fresh.clear()
+        """Checkpoint up to the last mark."""
 
     def commit(self) -> None:
         self.stream.flush()
@@ -124,6 +127,10 @@ class FileSink(Sink):
         self.resumed = self._export.resumed
         self.part = self._export.part
         self.has_progress = self.resumed is not None
+
+    def mark(self, keys: Iterable[int]) -> None:
+        if self._checkpoints:
+            self._export.mark(keys)
 
     def save(self, progress: Mapping[str, Any]) -> None:
         if self._checkpoints:

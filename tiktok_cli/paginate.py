@@ -17,20 +17,18 @@ MAX_IDLE_PAGES = 3
 
 
 class SeenAccounts:
-    """Identities already written in this export, as stable 64-bit digests.
+    """Identities met in this export, as stable 64-bit digests.
 
     Digests (not ``hash()``, which changes per process) so a resumed export can reload
-    them; ``fresh`` collects the ones added since the caller last persisted them. A
-    batch shares one store between lists through ``scoped`` views, so an account that
-    follows two owners appears once under each.
+    the ones it wrote. A batch shares one store between lists through ``scoped``
+    views, so an account that follows two owners appears once under each.
     """
 
-    __slots__ = ("_digests", "_scope", "fresh")
+    __slots__ = ("_digests", "_scope")
 
     def __init__(self, digests: Iterable[int] = ()) -> None:
         self._digests: set[int] = set(digests)
         self._scope = b""
-        self.fresh: list[int] = []
 
     def __len__(self) -> int:
         return len(self._digests)
@@ -38,21 +36,20 @@ class SeenAccounts:
     def scoped(self, scope: str) -> SeenAccounts:
         """A view sharing this store, whose keys are distinct per ``scope``."""
         view = SeenAccounts.__new__(SeenAccounts)
-        view._digests, view.fresh, view._scope = self._digests, self.fresh, scope.encode() + b"\0"
+        view._digests, view._scope = self._digests, scope.encode() + b"\0"
         return view
 
-    def add(self, user: User) -> bool:
-        """Remember ``user``; False if it was already there."""
+    def claim(self, user: User) -> tuple[bool, int | None]:
+        """Remember ``user``: (whether it is new, its digest or None when it has no id)."""
         key = user.key
         if key is None:  # nothing to tell it apart by: keep it
-            return True
+            return True, None
         data = self._scope + key.encode("utf-8", "surrogatepass")
         digest = int.from_bytes(blake2b(data, digest_size=8).digest(), "big")
         if digest in self._digests:
-            return False
+            return False, digest
         self._digests.add(digest)
-        self.fresh.append(digest)
-        return True
+        return True, digest
 
 
 def paginate(
@@ -77,17 +74,23 @@ def paginate(
             pause()
         sent.add(cursor)
         page = fetch(cursor)
-        fresh = [user for user in page.users if seen.add(user)]
+        fresh: list[User] = []
+        keys: list[int | None] = []
+        for user in page.users:
+            new, digest = seen.claim(user)
+            if new:
+                fresh.append(user)
+                keys.append(digest)
         nxt = page.next_cursor
         if not page.has_more:
-            yield Page(fresh, None, False, page.total)
+            yield Page(fresh, None, False, page.total, keys=keys)
             return
         if nxt is None or nxt < 0:
             # The API says "more" but gives no way to get it: it stopped serving the
             # list (TikTok's caps). Nothing can be fetched past this point.
-            yield Page(fresh, None, False, page.total, capped=True)
+            yield Page(fresh, None, False, page.total, capped=True, keys=keys)
             return
-        yield Page(fresh, nxt, True, page.total)
+        yield Page(fresh, nxt, True, page.total, keys=keys)
         idle = 0 if fresh and nxt not in sent else idle + 1
         if idle >= max_idle_pages:
             problem = "the cursor stopped advancing" if nxt in sent else "pages brought no new accounts"

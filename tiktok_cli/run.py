@@ -54,6 +54,9 @@ from tiktok_cli.workers import interleave, ordered
 
 # The option that continues a list from a cursor, per command, for "how to go on" hints.
 CURSOR_OPTIONS = {Operation.FOLLOWINGS: "--min-cursor", Operation.FOLLOWERS: "--cursor"}
+# Checkpoints are cheap but not free: a fast export saves one at most this often (seconds),
+# and always when it stops. A resume after SIGKILL re-fetches at most this much.
+CHECKPOINT_INTERVAL = 0.5
 # Answers about the account itself: retrying later will not change them.
 FINAL_ERRORS = (NotFoundError, NotVisibleError)
 
@@ -169,6 +172,9 @@ def run_lists(
         sink = open_sink(plan, identity=identity)
         export = _ListExport(operation, targets, plan, sink, failures)
         writer = make_writer(plan, sink.stream, resumed=sink.resumed is not None)
+        if sink.resumed is None:
+            writer.flush()
+            sink.mark(())  # a resume keeps the header the writer just wrote
         to_row = row_maker(plan)
         owner = len(targets) > 1 or "owner" in plan.columns
 
@@ -208,15 +214,19 @@ def run_lists(
                         for user in rows:
                             writer.write(to_row(user, state.target.owner if owner else None))
                         writer.flush()
+                        sink.mark(k for k in page.keys[: len(rows)] if k is not None)
                         export.advance(state, page, len(rows), limit)
-                    export.save()
+                    export.changed()
                     progress.update(export.rows, export.total)
         except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises with context
             close_quietly(writer)
+            with contextlib.suppress(Exception):
+                export.save()
             sink.close()
             raise export.explain(_as_interrupt(exc)) from None
         writer.close()
         if export.unfinished:
+            export.save()
             sink.close()  # transient failures: keep the part file for a resume
         else:
             sink.commit()
@@ -239,6 +249,7 @@ class _ListExport:
         self.plan = plan
         self.sink = sink
         self.failures = failures
+        self._dirty, self._saved_at = False, -CHECKPOINT_INTERVAL
         saved = sink.resumed.progress.get("lists", {}) if sink.resumed else {}
         self.states = [self._restore(t, saved.get(t.key)) for t in targets]
         if sink.resumed:
@@ -275,8 +286,17 @@ class _ListExport:
             return f"{self.operation.value} of {self.states[0].target.account}"
         return f"{self.operation.value} of {len(self.states)} accounts"
 
+    def changed(self) -> None:
+        """A page, an end or a failure was recorded; checkpoint if the last one is old enough."""
+        self._dirty = True
+        if time.monotonic() - self._saved_at >= CHECKPOINT_INTERVAL:
+            self.save()
+
     def save(self) -> None:
-        self.sink.save({"lists": {s.target.key: s.to_json() for s in self.states}})
+        """Checkpoint now, if anything changed since the last checkpoint."""
+        if self._dirty:
+            self.sink.save({"lists": {s.target.key: s.to_json() for s in self.states}})
+            self._dirty, self._saved_at = False, time.monotonic()
 
     def advance(self, state: _ListState, page: Page, written: int, limit: int | None) -> None:
         """Record a page of ``state``'s list whose first ``written`` accounts were written."""

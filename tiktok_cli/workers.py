@@ -130,6 +130,11 @@ def interleave(
                 return
 
     workers = max(1, min(concurrency, len(sources)))
+    if workers == 1:
+        # One list at a time: a thread would only add hand-offs (the GIL serializes
+        # fetching and writing anyway), so run it here.
+        yield from _sequential(sources)
+        return
     for index in range(len(sources)):
         tasks.put(index)
     for _ in range(workers):
@@ -144,3 +149,14 @@ def interleave(
             yield index, event
     finally:
         stop.set()
+
+
+def _sequential(sources: Sequence[Callable[[], Iterator[T]]]) -> Iterator[tuple[int, Outcome[T] | None]]:
+    for index, source in enumerate(sources):
+        try:
+            for item in source():
+                yield index, Outcome(item)
+        except Exception as exc:  # noqa: BLE001 - reported like a worker's failure
+            yield index, Outcome(error=exc)
+            continue
+        yield index, None

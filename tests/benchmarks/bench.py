@@ -2,9 +2,11 @@
 
 Run from anywhere with the Python that has tiktok-cli installed (the dev virtualenv):
 
-    python tests/benchmarks/bench.py                  # full run: 50,000 followers, a few minutes
-    python tests/benchmarks/bench.py --quick          # smoke run with small counts
-    python tests/benchmarks/bench.py --records 200000 --profile
+    python tests/benchmarks/bench.py                  # full run: 50,000 followers, ~3 minutes
+    python tests/benchmarks/bench.py --quick          # smoke run: 5,000 followers, one timed run
+    python tests/benchmarks/bench.py --records 200000 --page-size 100 --profile
+
+(--profile adds a cProfile of each export, all threads, after the table.)
 
 It serves tests/fakeserver.py from a separate process on 127.0.0.1 (so the server never
 competes with anything measured here for a GIL), runs the CLI as a subprocess through its
@@ -45,6 +47,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import ClassVar
@@ -55,7 +58,7 @@ FLOOR = HERE / "floor.py"
 
 OWNER, SMALL_OWNER = "alice", "bob"
 LOOKUP_LATENCY = 0.150  # seconds the server sleeps on every request, for row 5
-CONCURRENCY = 8
+LOOKUPS, CONCURRENCY = 32, 8  # row 5: user-info of LOOKUPS accounts in one call
 
 
 class MeasurementError(Exception):
@@ -70,7 +73,6 @@ class Options:
     repeats: int  # timed runs per throughput/RSS/latency measurement, after warmups
     warmups: int
     startup_runs: int
-    lookups: int
     profile: bool
 
 
@@ -78,7 +80,11 @@ def parse_args(argv: Sequence[str]) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: small counts, one repetition")
     parser.add_argument("--records", type=int, help="followers to export (default 50,000; quick 5,000)")
-    parser.add_argument("--small-records", type=int, help="the small export for row 3 (default 2,000)")
+    parser.add_argument(
+        "--small-records",
+        type=int,
+        help="the small export for row 3 (default 2,000, at most a tenth of --records)",
+    )
     parser.add_argument("--page-size", type=int, default=20, help="followers per API page (default 20)")
     parser.add_argument("--repeats", type=int, help="timed repetitions (default 3; quick 1)")
     parser.add_argument(
@@ -86,14 +92,14 @@ def parse_args(argv: Sequence[str]) -> Options:
     )
     args = parser.parse_args(argv)
     quick = args.quick
+    records = args.records or (5_000 if quick else 50_000)
     options = Options(
-        records=args.records or (5_000 if quick else 50_000),
-        small_records=args.small_records or (500 if quick else 2_000),
+        records=records,
+        small_records=args.small_records or min(2_000, records // 10),
         page_size=args.page_size,
         repeats=args.repeats or (1 if quick else 3),
         warmups=1,
         startup_runs=3 if quick else 10,
-        lookups=16 if quick else 32,
         profile=args.profile,
     )
     if not 0 < options.small_records < options.records:
@@ -201,14 +207,26 @@ def cli_env(server: Server, workdir: Path) -> dict[str, str]:
     return env
 
 
-def run(cmd: Sequence[str], *, env: dict[str, str] | None = None) -> tuple[float, bytes]:
-    """Run ``cmd`` to completion; its wall time in seconds and its stdout."""
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class Finished:
+    """A command that ran to success: wall and CPU seconds, and what it printed."""
+
+    wall: float
+    cpu: float  # user + system time of the process (and any children it waited for)
+    stdout: bytes
+
+
+def run(cmd: Sequence[str], *, env: dict[str, str] | None = None) -> Finished:
+    """Run ``cmd`` to completion; a non-zero exit is a MeasurementError."""
+    # Children's CPU times only grow when a child is waited for, so the difference
+    # around one subprocess.run is exactly that child's (unlike ru_maxrss, see below).
+    before, started = os.times(), time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, check=False)
-    elapsed = time.perf_counter() - started
+    wall, after = time.perf_counter() - started, os.times()
     if proc.returncode != 0:
         raise MeasurementError(_failure(cmd, proc.returncode, proc.stderr))
-    return elapsed, proc.stdout
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return Finished(wall, cpu, proc.stdout)
 
 
 def _failure(cmd: Sequence[str], code: int, stderr: bytes) -> str:
@@ -240,8 +258,8 @@ def count_records(path: Path, fmt: str) -> int:
 
 @dataclass(frozen=True)
 class Throughput:
-    cli_seconds: float
-    floor_seconds: float
+    cli: Finished  # the fastest run of each
+    floor: Finished
     identical: bool  # the CLI's file and the floor's, byte for byte
 
 
@@ -253,30 +271,31 @@ def floor_export(fmt: str, out: Path, owner: str = OWNER) -> list[str]:
     return [sys.executable, str(FLOOR), fmt, owner, str(out)]
 
 
-def timed_export(cmd: Sequence[str], out: Path, fmt: str, expected: int, env: dict[str, str]) -> float:
-    seconds, _ = run(cmd, env=env)
+def timed_export(cmd: Sequence[str], out: Path, fmt: str, expected: int, env: dict[str, str]) -> Finished:
+    finished = run(cmd, env=env)
     found = count_records(out, fmt)
     if found != expected:
         raise MeasurementError(f"`{Path(cmd[0]).name} ...` wrote {found:,} {fmt} records, not {expected:,}")
-    return seconds
+    return finished
 
 
 def measure_export(fmt: str, options: Options, env: dict[str, str], workdir: Path) -> Throughput:
-    """Best wall time of the CLI and of the floor, runs interleaved so drift hits both."""
-    cli_times: list[float] = []
-    floor_times: list[float] = []
+    """The fastest run of the CLI and of the floor; runs alternate so drift hits both alike."""
+    cli_runs: list[Finished] = []
+    floor_runs: list[Finished] = []
     identical = False
     for attempt in range(options.warmups + options.repeats):
         with scratch(workdir) as folder:
             cli_out, floor_out = folder / f"cli.{fmt}", folder / f"floor.{fmt}"
-            cli_time = timed_export(cli_export(fmt, cli_out), cli_out, fmt, options.records, env)
-            floor_time = timed_export(floor_export(fmt, floor_out), floor_out, fmt, options.records, env)
+            cli = timed_export(cli_export(fmt, cli_out), cli_out, fmt, options.records, env)
+            floor = timed_export(floor_export(fmt, floor_out), floor_out, fmt, options.records, env)
             if attempt == 0:
                 identical = cli_out.read_bytes() == floor_out.read_bytes()
         if attempt >= options.warmups:
-            cli_times.append(cli_time)
-            floor_times.append(floor_time)
-    return Throughput(min(cli_times), min(floor_times), identical)
+            cli_runs.append(cli)
+            floor_runs.append(floor)
+    fastest = min(cli_runs, key=lambda r: r.wall), min(floor_runs, key=lambda r: r.wall)
+    return Throughput(*fastest, identical)
 
 
 # --- 3: peak memory -------------------------------------------------------------------------
@@ -301,7 +320,7 @@ sys.exit(code)
 
 def peak_rss_kib(cmd: Sequence[str], env: dict[str, str]) -> int:
     """The peak resident set of ``cmd``'s process, in KiB (Linux reports ru_maxrss in KiB)."""
-    _, out = run([sys.executable, "-c", RSS_HELPER, *cmd], env=env)
+    out = run([sys.executable, "-c", RSS_HELPER, *cmd], env=env).stdout
     _code, child, helper = (int(v) for v in out.split())
     if helper * 2 > child:
         raise MeasurementError(f"the RSS helper ({helper} KiB) is too close to the CLI ({child} KiB)")
@@ -328,9 +347,9 @@ def measure_startup(commands: dict[str, list[str]], options: Options) -> dict[st
     times: dict[str, list[float]] = {name: [] for name in commands}
     for round_ in range(2 + options.startup_runs):
         for name, cmd in commands.items():
-            seconds, _ = run(cmd)
+            wall = run(cmd).wall
             if round_ >= 2:
-                times[name].append(seconds)
+                times[name].append(wall)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -338,7 +357,8 @@ def measure_startup(commands: dict[str, list[str]], options: Options) -> dict[st
 
 
 def has_concurrency_option() -> bool:
-    _, help_text = run([*cli_command(), "user-info", "--help"], env={**os.environ, "COLUMNS": "300"})
+    # A wide COLUMNS keeps Rich from wrapping or eliding option names in the help text.
+    help_text = run([*cli_command(), "user-info", "--help"], env={**os.environ, "COLUMNS": "300"}).stdout
     return b"--concurrency" in help_text
 
 
@@ -347,12 +367,56 @@ def measure_lookups(names: Sequence[str], concurrency: int, options: Options, en
     cmd = [*cli_command(), "user-info", *names, "--concurrency", str(concurrency), "-f", "jsonl", "-q"]
     times = []
     for attempt in range(options.warmups + options.repeats):
-        seconds, out = run(cmd, env=env)
-        if out.count(b"\n") != len(names):
+        finished = run(cmd, env=env)
+        if finished.stdout.count(b"\n") != len(names):
             raise MeasurementError(f"user-info --concurrency {concurrency} wrote the wrong number of records")
         if attempt >= options.warmups:
-            times.append(seconds)
+            times.append(finished.wall)
     return statistics.median(times)
+
+
+# --- optional: where the CLI's time goes ------------------------------------------------------
+
+# cProfile only sees the thread that enabled it, and the CLI fetches pages on a worker
+# thread, so this launcher gives every thread its own profiler and merges them. Each one
+# counts its thread's CPU time (time.thread_time), not wall time: otherwise waiting for
+# the GIL or the network would show up as time spent in whatever call released it.
+PROFILE_LAUNCHER = r"""
+import cProfile, pstats, sys, threading, time
+stats_path = sys.argv[1]
+profiles = []
+thread_run = threading.Thread.run
+def profiled_run(self):
+    profiles.append(cProfile.Profile(time.thread_time))
+    profiles[-1].runcall(thread_run, self)
+threading.Thread.run = profiled_run
+sys.argv = ["tiktok", *sys.argv[2:]]
+from tiktok_cli.cli import main
+profiles.append(cProfile.Profile(time.thread_time))
+code = 0
+try:
+    profiles[-1].runcall(main)
+except SystemExit as exc:
+    code = exc.code
+pstats.Stats(*profiles).dump_stats(stats_path)
+sys.exit(code)
+"""
+
+
+def profile_exports(options: Options, env: dict[str, str], workdir: Path) -> list[Row]:
+    """Run each export in-process under cProfile (every thread) and print the top functions."""
+    for fmt in ("jsonl", "csv"):
+        with scratch(workdir) as folder:
+            stats = folder / "profile.out"
+            export = cli_export(fmt, folder / f"out.{fmt}")[len(cli_command()) :]
+            run([sys.executable, "-c", PROFILE_LAUNCHER, str(stats), *export], env=env)
+            shown = f"tiktok followers {OWNER} -f {fmt} -o FILE -q"
+            print(f"\n## cProfile of `{shown}`, {options.records:,} records: CPU seconds, all threads\n")
+            print("Profiling inflates functions with many small calls; read these as proportions.")
+            report = pstats.Stats(str(stats), stream=sys.stdout).strip_dirs()
+            report.sort_stats("cumulative").print_stats(35)
+            report.sort_stats("tottime").print_stats(20)
+    return []
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -385,13 +449,15 @@ def throughput_row(
 ) -> Row:
     measure = f"{number}. {fmt} export, {options.records:,} followers (best of {options.repeats})"
     result = measure_export(fmt, options, env, workdir)
-    ratio = result.floor_seconds / result.cli_seconds
+    ratio = result.floor.wall / result.cli.wall
+    same = "is byte-identical to" if result.identical else "DIFFERS from"
     notes.append(
-        f"{fmt}: CLI output {'is byte-identical to' if result.identical else 'DIFFERS from'} the floor's."
+        f"{fmt}: the CLI's file {same} the floor's; CPU time of the runs above: "
+        f"CLI {result.cli.cpu:.2f} s, floor {result.floor.cpu:.2f} s."
     )
     value = (
-        f"CLI {rate(options.records, result.cli_seconds)} vs floor "
-        f"{rate(options.records, result.floor_seconds)} = {ratio:.2f}x"
+        f"CLI {rate(options.records, result.cli.wall)} vs floor "
+        f"{rate(options.records, result.floor.wall)} = {ratio:.2f}x"
     )
     return Row(measure, value, f">= {minimum:.1f}x floor", verdict(ratio >= minimum))
 
@@ -433,13 +499,13 @@ def startup_rows(options: Options) -> list[Row]:
 
 def lookup_row(options: Options, workdir: Path) -> Row:
     measure = (
-        f"5. {options.lookups} user-info look-ups, {LOOKUP_LATENCY * 1000:.0f} ms latency, "
+        f"5. {LOOKUPS} user-info look-ups, {LOOKUP_LATENCY * 1000:.0f} ms latency, "
         f"--concurrency 1 vs {CONCURRENCY} (median of {options.repeats})"
     )
     target = f"{CONCURRENCY} >= 4x faster"
     if not has_concurrency_option():
         return Row(measure, "n/a (no --concurrency yet)", target, "n/a")
-    names = tuple(f"user{i:02d}" for i in range(1, options.lookups + 1))
+    names = tuple(f"user{i:02d}" for i in range(1, LOOKUPS + 1))
     with fake_server(ServerSpec(lookup_names=names, latency=LOOKUP_LATENCY)) as server:
         env = cli_env(server, workdir)
         serial = measure_lookups(names, 1, options, env)
@@ -450,13 +516,14 @@ def lookup_row(options: Options, workdir: Path) -> Row:
     )
 
 
-def guarded(measure: str, make: Callable[[], list[Row]], errors: list[str]) -> list[Row]:
+def guarded(measure: str, make: Callable[[], Row | list[Row]], errors: list[str]) -> list[Row]:
     """The rows ``make`` produces, or one ERROR row if the measurement failed."""
     try:
-        return make()
+        made = make()
     except MeasurementError as exc:
         errors.append(f"{measure}: {exc}")
         return [Row(measure, "could not measure (see below)", "", "ERROR")]
+    return made if isinstance(made, list) else [made]
 
 
 def print_table(rows: Sequence[Row]) -> None:
@@ -466,6 +533,14 @@ def print_table(rows: Sequence[Row]) -> None:
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |" for row in cells]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     print("\n".join(lines))
+
+
+def load_average() -> str:
+    """Other work on the machine skews timings; the report says how busy it was."""
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def machine() -> list[str]:
@@ -478,26 +553,13 @@ def machine() -> list[str]:
         platform.processor() or "unknown",
     )
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    _, version = run([*cli_command(), "--version"])
+    version = run([*cli_command(), "--version"]).stdout.decode().strip()
     return [
         f"CPU: {cpu}; nproc: {nproc}; {platform.system()} {platform.release()}",
         f"Python {platform.python_version()} ({sys.executable})",
-        f"CLI: {shlex.join(cli_command())} ({version.decode().strip()})",
+        f"CLI: {shlex.join(cli_command())} ({version})",
+        f"load average (1/5/15 min) at start: {load_average()}",
     ]
-
-
-def profile_exports(options: Options, env: dict[str, str], workdir: Path) -> list[Row]:
-    """Run each export under cProfile (in the CLI's own process) and print where time goes."""
-    for fmt in ("jsonl", "csv"):
-        with scratch(workdir) as folder:
-            stats = folder / "profile.out"
-            cmd = [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "tiktok_cli"]
-            run([*cmd, "followers", OWNER, "-f", fmt, "-o", str(folder / f"out.{fmt}"), "-q"], env=env)
-            print(f"\n## cProfile of the {fmt} export ({options.records:,} records)\n")
-            report = pstats.Stats(str(stats), stream=sys.stdout).strip_dirs()
-            report.sort_stats("cumulative").print_stats(30)
-            report.sort_stats("tottime").print_stats(15)
-    return []
 
 
 def main(argv: Sequence[str]) -> int:
@@ -505,11 +567,16 @@ def main(argv: Sequence[str]) -> int:
     errors: list[str] = []
     notes: list[str] = []
     print("# tiktok-cli benchmark\n")
-    for line in machine():
+    try:
+        header = machine()
+    except MeasurementError as exc:
+        print(f"ERROR: the CLI does not run: {exc}")
+        return 1
+    for line in header:
         print(f"- {line}")
     print(
-        f"- {options.records:,} followers, {options.page_size} per page; warm-up {options.warmups}, "
-        f"then {options.repeats} timed runs; fake server in its own process\n",
+        f"- {options.records:,} followers, {options.page_size} per page; {options.warmups} warm-up run, "
+        f"then {options.repeats} timed; fake server in its own process\n",
         flush=True,
     )
     rows: list[Row] = []
@@ -520,22 +587,20 @@ def main(argv: Sequence[str]) -> int:
         workdir = Path(tmp)
         env = cli_env(server, workdir)
         for number, fmt, minimum in ((1, "jsonl", 0.9), (2, "csv", 0.8)):
-            rows += guarded(
-                f"{number}. {fmt} export",
-                lambda n=number, f=fmt, m=minimum: [throughput_row(n, f, m, options, env, workdir, notes)],
-                errors,
-            )
-        rows += guarded("3. peak RSS", lambda: [rss_row(options, env, workdir)], errors)
-        rows += guarded("4. start-up", lambda: startup_rows(options), errors)
-        rows += guarded("5. look-ups", lambda: [lookup_row(options, workdir)], errors)
+            export = partial(throughput_row, number, fmt, minimum, options, env, workdir, notes)
+            rows += guarded(f"{number}. {fmt} export", export, errors)
+        rows += guarded("3. peak RSS", partial(rss_row, options, env, workdir), errors)
+        rows += guarded("4. start-up", partial(startup_rows, options), errors)
+        rows += guarded("5. look-ups", partial(lookup_row, options, workdir), errors)
         print_table(rows)
         print()
+        notes.append(f"load average (1/5/15 min) at the end: {load_average()}")
         for note in [*notes, *(f"ERROR {e}" for e in errors)]:
             print(f"- {note}")
         if any(r.result == "MISS" for r in rows[:2]) and not options.profile:
             print("- A throughput row missed: rerun with --profile to see where the CLI spends its time.")
         if options.profile:
-            guarded("profile", lambda: profile_exports(options, env, workdir), errors)
+            guarded("profile", partial(profile_exports, options, env, workdir), errors)
     return 1 if errors else 0
 
 
