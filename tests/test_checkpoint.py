@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from tiktok_cli.checkpoint import FileExport
-from tiktok_cli.models import User
 
 IDENTITY = {"command": "followers", "account": "uid:1"}
 
