@@ -11,6 +11,7 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -173,6 +174,11 @@ def row_maker(plan: OutputPlan) -> RowMaker:
     if plan.spec.raw:
         return lambda user, _owner: dict(user.raw)
     columns = plan.columns
+    if OWNER_FIELD not in columns:
+        values = attrgetter(*columns)
+        if len(columns) == 1:
+            return lambda user, _owner: {columns[0]: values(user)}
+        return lambda user, _owner: dict(zip(columns, values(user), strict=True))
 
     def row(user: User, owner: str | None) -> dict[str, Any]:
         return {column: owner if column == OWNER_FIELD else getattr(user, column) for column in columns}

@@ -37,7 +37,7 @@ def text(obj: JsonObject, *keys: str) -> str | None:
     """The first key holding a string."""
     for key in keys:
         value = obj.get(key)
-        if isinstance(value, str):
+        if type(value) is str:
             return value
     return None
 
@@ -45,60 +45,76 @@ def text(obj: JsonObject, *keys: str) -> str | None:
 def ident(obj: JsonObject, *keys: str) -> str | None:
     """A numeric id as a string, so 19-digit ids never pass through a float."""
     for key in keys:
-        value = obj.get(key)
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int) and value > 0:
-            return str(value)
-        if isinstance(value, str) and value.isdigit() and value.strip("0"):
+        value = _ident(obj.get(key))
+        if value is not None:
             return value
+    return None
+
+
+def _ident(value: Any) -> str | None:
+    if type(value) is str:
+        return value if value.isdigit() and value.strip("0") else None
+    if type(value) is int and value > 0:
+        return str(value)
     return None
 
 
 def count(*candidates: tuple[JsonObject | None, str]) -> int | None:
     """The first non-negative integer among (object, key) pairs; numeric strings count."""
     for obj, key in candidates:
-        if not obj:
-            continue
-        value = obj.get(key)
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int) and value >= 0:
-            return value
-        if isinstance(value, str) and value.isdigit():
-            return int(value)
+        if obj:
+            value = _count(obj.get(key))
+            if value is not None:
+                return value
+    return None
+
+
+def _count(value: Any) -> int | None:
+    # type() rather than isinstance(): a bool is an int, and this runs for every field.
+    if type(value) is int:
+        return value if value >= 0 else None
+    if type(value) is str and value.isdigit():
+        return int(value)
     return None
 
 
 def cursor_value(value: Any) -> int | None:
     """A pagination cursor as the API sent it (int or digit string, maybe negative)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
+    if type(value) is int:
         return value
-    if isinstance(value, str) and value.lstrip("-").isdigit():
+    if type(value) is str and value.lstrip("-").isdigit():
         return int(value)
     return None
 
 
 def flag(obj: JsonObject, *keys: str) -> bool | None:
     for key in keys:
-        value = obj.get(key)
-        if isinstance(value, bool):
+        value = _flag(obj.get(key))
+        if value is not None:
             return value
-        if isinstance(value, int) and value in (0, 1):
-            return bool(value)
     return None
+
+
+def _flag(value: Any) -> bool | None:
+    if type(value) is bool:
+        return value
+    if type(value) is int and value in (0, 1):
+        return value == 1
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if type(value) is str else None
 
 
 def first_url(value: Any) -> str | None:
     """An avatar: a URL string, or the first of a mobile ``{url_list: [...]}``."""
-    if isinstance(value, str):
+    if type(value) is str:
         return value or None
     if isinstance(value, Mapping):
         urls = value.get("url_list")
-        if isinstance(urls, list):
-            return next((u for u in urls if isinstance(u, str) and u), None)
+        if type(urls) is list:
+            return next((u for u in urls if type(u) is str and u), None)
     return None
 
 
@@ -174,22 +190,28 @@ def web_user(
 
 
 def mobile_user(obj: JsonObject) -> User:
-    """A mobile-app (aweme) account object, as the token API passes it through."""
-    verified = flag(obj, "is_verified")
-    if verified is None and any(k in obj for k in ("custom_verify", "enterprise_verify_reason")):
-        verified = bool(text(obj, "custom_verify") or text(obj, "enterprise_verify_reason"))
+    """A mobile-app (aweme) account object, as the token API passes it through.
+
+    Written out field by field: it runs once per exported account.
+    """
+    get = obj.get
+    verified = _flag(get("is_verified"))
+    if verified is None:
+        custom, enterprise = _text(get("custom_verify")), _text(get("enterprise_verify_reason"))
+        if custom is not None or enterprise is not None:
+            verified = bool(custom or enterprise)
     return User(
-        unique_id=text(obj, "unique_id") or None,
-        nickname=text(obj, "nickname"),
-        user_id=ident(obj, "uid"),
-        sec_uid=text(obj, "sec_uid") or None,
-        bio=text(obj, "signature"),
+        unique_id=_text(get("unique_id")) or None,
+        nickname=_text(get("nickname")),
+        user_id=_ident(get("uid")),
+        sec_uid=_text(get("sec_uid")) or None,
+        bio=_text(get("signature")),
         verified=verified,
-        private=flag(obj, "secret"),
-        followers=count((obj, "follower_count")),
-        following=count((obj, "following_count")),
-        likes=count((obj, "total_favorited")),
-        videos=count((obj, "aweme_count")),
-        avatar_url=first_url(obj.get("avatar_thumb")),
+        private=_flag(get("secret")),
+        followers=_count(get("follower_count")),
+        following=_count(get("following_count")),
+        likes=_count(get("total_favorited")),
+        videos=_count(get("aweme_count")),
+        avatar_url=first_url(get("avatar_thumb")),
         raw=obj,
     )
