@@ -4,11 +4,8 @@ Heavy modules (httpx, rich tables, orjson, the backends) are imported inside the
 commands, so `tiktok --help` and `--version` start as fast as Typer itself.
 """
 
-from __future__ import annotations
-
 import os
 import sys
-import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +27,7 @@ app = typer.Typer(
     help="Look up TikTok accounts and export who they follow and who follows them.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # plain help: Rich rendering would double start-up time
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 config_app = typer.Typer(help="Show, set and locate settings.", no_args_is_help=True)
@@ -139,7 +136,7 @@ BackendOpt = Annotated[
         rich_help_panel=CONNECTION,
         autocompletion=_complete_backends,
         help="Data source: auto (the gateway and token API), gateway, tkapi, or web (tiktok.com itself). "
-        "\\[env: TIKTOK_BACKEND]",
+        "[env: TIKTOK_BACKEND]",
     ),
 ]
 GatewayUrlOpt = Annotated[
@@ -148,7 +145,7 @@ GatewayUrlOpt = Annotated[
         "--gateway-url",
         metavar="URL",
         rich_help_panel=CONNECTION,
-        help="Base URL of the REST gateway. \\[env: TIKTOK_GATEWAY_URL; default: http://localhost:3000/tiktok]",
+        help="Base URL of the REST gateway. [env: TIKTOK_GATEWAY_URL; default: http://localhost:3000/tiktok]",
     ),
 ]
 ApiUrlOpt = Annotated[
@@ -158,7 +155,7 @@ ApiUrlOpt = Annotated[
         metavar="URL",
         rich_help_panel=CONNECTION,
         help="Base URL of the token API, e.g. http://HOST/tk. The token itself comes from "
-        "TIKTOK_API_TOKEN or the config file, never the command line. \\[env: TIKTOK_API_URL]",
+        "TIKTOK_API_TOKEN or the config file, never the command line. [env: TIKTOK_API_URL]",
     ),
 ]
 CookiesOpt = Annotated[
@@ -167,7 +164,7 @@ CookiesOpt = Annotated[
         "--cookies",
         metavar="FILE",
         rich_help_panel=CONNECTION,
-        help="--backend web: a Netscape cookies.txt from a logged-in browser. \\[env: TIKTOK_COOKIES]",
+        help="--backend web: a Netscape cookies.txt from a logged-in browser. [env: TIKTOK_COOKIES]",
     ),
 ]
 TimeoutOpt = Annotated[
@@ -176,7 +173,7 @@ TimeoutOpt = Annotated[
         "--timeout",
         metavar="SECONDS",
         rich_help_panel=CONNECTION,
-        help="Per-request timeout. \\[default: 20]",
+        help="Per-request timeout. [default: 20]",
     ),
 ]
 RetriesOpt = Annotated[
@@ -185,7 +182,7 @@ RetriesOpt = Annotated[
         "--retries",
         metavar="N",
         rich_help_panel=CONNECTION,
-        help="Retries for timeouts, 429 and 5xx answers, with backoff. \\[default: 4]",
+        help="Retries for timeouts, 429 and 5xx answers, with backoff. [default: 4]",
     ),
 ]
 RateOpt = Annotated[
@@ -194,7 +191,7 @@ RateOpt = Annotated[
         "--rate",
         metavar="N",
         rich_help_panel=CONNECTION,
-        help="At most N requests per second. \\[default: unlimited]",
+        help="At most N requests per second. [default: unlimited]",
     ),
 ]
 SleepOpt = Annotated[
@@ -282,9 +279,9 @@ ErrorsOpt = Annotated[
 
 @app.command(
     "user-info",
-    epilog="Examples:\n\n"
-    "  tiktok user-info taylorswift\n\n"
-    "  tiktok user-info @cnn https://www.tiktok.com/@nasa -f csv -o accounts.csv\n\n"
+    epilog="Examples:\n\n\b\n"
+    "  tiktok user-info taylorswift\n"
+    "  tiktok user-info @cnn https://www.tiktok.com/@nasa -f csv -o accounts.csv\n"
     "  tiktok user-info --input accounts.txt --errors failed.txt -o accounts.jsonl",
 )
 def user_info(
@@ -329,9 +326,9 @@ def user_info(
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  tiktok followings cnn --limit 100\n\n"
-    "  tiktok followings --sec-uid MS4wLjABAAAA... -f csv -o followings.csv\n\n"
+    epilog="Examples:\n\n\b\n"
+    "  tiktok followings cnn --limit 100\n"
+    "  tiktok followings --sec-uid MS4wLjABAAAA... -f csv -o followings.csv\n"
     "  tiktok followings --input accounts.txt -o followings.csv   # one CSV, with an owner column",
 )
 def followings(
@@ -364,7 +361,7 @@ def followings(
             min=0,
             metavar="CURSOR",
             rich_help_panel=RUN,
-            help="The gateway's maxCursor. \\[default: 0]",
+            help="The gateway's maxCursor. [default: 0]",
         ),
     ] = None,
     limit: LimitOpt = None,
@@ -419,9 +416,9 @@ def followings(
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  TIKTOK_API_URL=http://HOST/tk TIKTOK_API_TOKEN=... tiktok followers cnn -o followers.csv\n\n"
-    "  tiktok followers --uid 6754915036232582149 --limit 500 | jq -r .unique_id\n\n"
+    epilog="Examples:\n\n\b\n"
+    "  TIKTOK_API_URL=http://HOST/tk TIKTOK_API_TOKEN=... tiktok followers cnn -o followers.csv\n"
+    "  tiktok followers --uid 6754915036232582149 --limit 500 | jq -r .unique_id\n"
     "  tiktok followers --input accounts.txt --errors failed.txt -o followers.csv",
 )
 def followers(
@@ -574,7 +571,7 @@ def _read_secret(name: str) -> str:
 
 def _run_lists(
     operation: str,
-    targets: list[Target],
+    targets: "list[Target]",
     *,
     cursor: int | None,
     page_size: int | None,
@@ -584,8 +581,8 @@ def _run_lists(
     concurrency: int,
     errors: Path | None,
     trace: bool,
-    settings: Settings,
-    spec: OutputSpec,
+    settings: "Settings",
+    spec: "OutputSpec",
 ) -> None:
     from tiktok_cli import run
     from tiktok_cli.backends.base import ListQuery, Operation
@@ -606,7 +603,7 @@ def _run_lists(
     )
 
 
-def _settings(**flags: Any) -> Settings:
+def _settings(**flags: Any) -> "Settings":
     from tiktok_cli.config import load_settings
 
     return load_settings(flags)
@@ -621,7 +618,7 @@ def _output_spec(
     excel: bool,
     *,
     resume: bool = True,
-) -> OutputSpec:
+) -> "OutputSpec":
     from tiktok_cli import writers
     from tiktok_cli.output import OutputSpec
 
@@ -641,7 +638,7 @@ def _output_spec(
     )
 
 
-def _pacing(sleep: str | None) -> Pacing:
+def _pacing(sleep: str | None) -> "Pacing":
     from tiktok_cli.run import Pacing
 
     if sleep is None:
@@ -683,6 +680,8 @@ def _error_edge(*, debug: bool, quiet: bool) -> Iterator[None]:
 
 def _traceback(debug: bool) -> None:
     if debug:
+        import traceback  # costs start-up time; only --debug needs it
+
         for line in traceback.format_exc().rstrip().splitlines():
             console.debug(line)
 
