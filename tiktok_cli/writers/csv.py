@@ -6,6 +6,7 @@ import csv
 import io
 import numbers
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any, BinaryIO
 
 from defusedcsv import csv as defused
@@ -14,6 +15,10 @@ from tiktok_cli.writers.base import Writer, WriterOptions
 
 # Columns holding 64-bit ids: Excel keeps only 15 significant digits of a number.
 _ID_COLUMNS = frozenset({"user_id"})
+# First characters that make a spreadsheet treat a cell as a formula or command:
+# defusedcsv's list (= + - @ | %), plus tab and CR, which some spreadsheets skip first.
+_RISKY = frozenset("=+-@|%\t\r")
+_LAYOUT = frozenset("\t\r")
 
 
 class _ExcelText(str):
@@ -41,36 +46,35 @@ class CsvWriter(Writer):
             encoding="utf-8-sig" if options.excel else "utf-8",
             errors="backslashreplace",
             newline="",
-            write_through=True,
         )
-        make_writer = defused.writer if options.formula_guard else csv.writer
-        self._csv = make_writer(self._text, lineterminator="\r\n")
-        self._excel_ids = options.excel and bool(_ID_COLUMNS & set(self.columns))
+        self._plain = csv.writer(self._text, lineterminator="\r\n")
+        # Only rows with a risky cell pay for defusedcsv's per-cell escaping.
+        self._guarded = defused.writer(self._text, lineterminator="\r\n") if options.formula_guard else None
+        self._values = itemgetter(*self.columns) if len(self.columns) > 1 else None
+        self._excel_ids = [i for i, c in enumerate(self.columns) if c in _ID_COLUMNS] if options.excel else []
         if options.header:
-            self._csv.writerow(self.columns)
+            self._plain.writerow(self.columns)
 
     def write(self, row: Mapping[str, Any]) -> None:
-        cells = [self._cell(column, row.get(column)) for column in self.columns]
-        self._csv.writerow(cells)
+        values = self._values(row) if self._values else (row[self.columns[0]],)
+        # None as an empty cell, booleans as true/false, everything else as it is.
+        cells = ["" if v is None else "true" if v is True else "false" if v is False else v for v in values]
+        for index in self._excel_ids:
+            if type(cells[index]) is str and cells[index].isdigit():
+                cells[index] = _ExcelText(f'="{cells[index]}"')
+        if self._guarded is not None and not _RISKY.isdisjoint([c[:1] for c in cells if type(c) is str]):
+            # defusedcsv covers = + - @ | %; a leading tab or CR gets the same quote mark.
+            self._guarded.writerow(["'" + c if type(c) is str and c[:1] in _LAYOUT else c for c in cells])
+        else:
+            self._plain.writerow(cells)
 
-    def _cell(self, column: str, value: Any) -> str:
-        """The text of one cell: empty for None, true/false, guarded against formulas."""
-        if value is None:
-            return ""
-        if value is True or value is False:
-            return "true" if value else "false"
-        text = str(value)
-        if self._excel_ids and column in _ID_COLUMNS and text.isdigit():
-            return _ExcelText(f'="{text}"')
-        if self.options.formula_guard and text[:1] in ("\t", "\r"):
-            # defusedcsv covers = + - @ | %; spreadsheets also act on a leading tab or CR.
-            return "'" + text
-        return text
+    def flush(self) -> None:
+        self._text.flush()  # page by page: the text layer buffers rows in between
+        super().flush()
 
     def close(self) -> None:
-        self._text.flush()
+        self.flush()
         self._text.detach()  # leave the underlying stream (stdout, or the export file) open
-        super().close()
 
 
 WRITER = CsvWriter
