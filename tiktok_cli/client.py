@@ -109,7 +109,6 @@ class HttpClient:
             transport=transport,
             cookies=cookies,
         )
-        _install_retry_hooks()
 
     def close(self) -> None:
         # Workers may still be mid-request (the run ended under them): from now on they
@@ -151,7 +150,9 @@ class HttpClient:
             return attempt_once()  # the common case pays nothing for the retry machinery
         except _Transient as exc:
             failure: _Transient | None = exc
-        import stamina
+        import stamina  # only now: a run where nothing fails never loads it
+
+        _install_retry_hooks()
 
         for attempt in stamina.retry_context(
             on=_backoff,
