@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -313,15 +313,7 @@ def user_info(
 
         spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel)
         targets = read_targets(users or [], input_file)
-        settings = _settings(
-            backend=backend,
-            gateway_url=gateway_url,
-            api_url=api_url,
-            cookies=cookies,
-            timeout=timeout,
-            retries=retries,
-            rate=rate,
-        )
+        settings = _settings(backend, gateway_url, api_url, cookies, timeout, retries, rate)
         run.run_user_info(targets, settings, spec, batch=run.Batch(concurrency, errors), trace=verbose)
 
 
@@ -402,15 +394,7 @@ def followings(
             concurrency=concurrency,
             errors=errors,
             trace=verbose,
-            settings=_settings(
-                backend=backend,
-                gateway_url=gateway_url,
-                api_url=api_url,
-                cookies=cookies,
-                timeout=timeout,
-                retries=retries,
-                rate=rate,
-            ),
+            settings=_settings(backend, gateway_url, api_url, cookies, timeout, retries, rate),
             spec=spec,
         )
 
@@ -484,15 +468,7 @@ def followers(
             concurrency=concurrency,
             errors=errors,
             trace=verbose,
-            settings=_settings(
-                backend=backend,
-                gateway_url=gateway_url,
-                api_url=api_url,
-                cookies=cookies,
-                timeout=timeout,
-                retries=retries,
-                rate=rate,
-            ),
+            settings=_settings(backend, gateway_url, api_url, cookies, timeout, retries, rate),
             spec=spec,
         )
 
@@ -603,10 +579,20 @@ def _run_lists(
     )
 
 
-def _settings(**flags: Any) -> "Settings":
+def _settings(
+    backend: str | None,
+    gateway_url: str | None,
+    api_url: str | None,
+    cookies: str | None,
+    timeout: float | None,
+    retries: int | None,
+    rate: float | None,
+) -> "Settings":
+    """Settings from the connection options every command shares (None: not given)."""
     from tiktok_cli.config import load_settings
 
-    return load_settings(flags)
+    flags = {"backend": backend, "gateway_url": gateway_url, "api_url": api_url, "cookies": cookies}
+    return load_settings({**flags, "timeout": timeout, "retries": retries, "rate": rate})
 
 
 def _output_spec(
