@@ -414,3 +414,24 @@ def test_a_list_capped_by_tiktok_ends_cleanly_with_a_warning(server: FakeTikTok)
         "TikTok stopped serving the followers of uid" in result.stderr
         and "after 40 accounts" in result.stderr
     )
+
+
+def test_resuming_with_a_smaller_limit_completes_the_file(server: FakeTikTok, tmp_path: Path) -> None:
+    out = tmp_path / "out.csv"
+    server.faults = [
+        Fault("/user/followers", body=followers_page(range(20), min_time=1_699_999_981)),
+        Fault("/user/followers", 500),
+    ]
+    assert invoke("followers", "--uid", UID, "-o", str(out), "--limit", "60", "--retries", "0").exit_code == 7
+    result = invoke("followers", "--uid", UID, "-o", str(out), "--limit", "10")
+    assert result.exit_code == 0, result.stderr
+    assert out.exists() and len(list(csv.DictReader(io.StringIO(out.read_text())))) == 20
+
+
+def test_a_table_piped_into_head_exits_like_every_format(slow_server: FakeTikTok, tmp_path: Path) -> None:
+    with _cli(slow_server, "followers", "alice", "-f", "table", cwd=tmp_path) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.readline()
+        proc.stdout.close()
+        assert proc.wait(20) == 141
+        assert proc.stderr.read() == b""

@@ -211,3 +211,16 @@ def test_cookie_files_reach_tiktok_com_requests(tmp_path: Path) -> None:
         client.get_json("https://www.tiktok.com/api/user/list/", {}, what="probe")
         client.get_json("https://evil.example/", {}, what="probe")
     assert sent == ["sessionid=SESSION77", ""]  # and only to tiktok.com
+
+
+@pytest.mark.parametrize("value", ["sessionid=Abc/SECRETxyz", "sessionid=SECRETxyz; msToken=Tok/en+abc=="])
+def test_cookie_values_never_appear_in_messages(
+    cassette: Any, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("TIKTOK_COOKIES", value)
+    with cassette("web/user_info_empty"):  # a block: an error message with --debug and -v on
+        blocked = web("user-info", "zg.520", "--retries", "0", "--debug", "-v")
+    assert blocked.exit_code == 6
+    outputs = [blocked, invoke("config", "show")]
+    for result in outputs:
+        assert "SECRETxyz" not in result.stdout + result.stderr

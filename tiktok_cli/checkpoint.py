@@ -1,10 +1,11 @@
 """Atomic, resumable file exports.
 
 ``-o FILE`` never writes FILE directly. Rows go to a hidden sibling, ``.FILE.part``;
-after each page is flushed, ``.FILE.checkpoint`` records (atomically) how far the
-export got: the next cursor, the rows and bytes written, and how many de-duplication
-keys ``.FILE.seen`` holds. Only a finished export is renamed over FILE, so a failed or
-killed run never leaves a half-written FILE and never touches one that existed.
+after pages are written, ``.FILE.checkpoint`` records (atomically, at most every half
+second and whenever the run stops) how far the export got: the next cursor, the rows
+and bytes written, and how many de-duplication keys ``.FILE.seen`` holds. Only a
+finished export is renamed over FILE, so a failed or killed run never leaves a
+half-written FILE and never touches one that existed.
 
 Running the identical command again resumes: the part file is cut back to the last
 checkpoint (dropping any half-written page, even after SIGKILL) and the export goes on
@@ -16,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -171,16 +172,3 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-
-
-@contextlib.contextmanager
-def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A plain (non-resumable) file that appears whole at ``path`` or not at all."""
-    export = FileExport(path, {}, resume=False)
-    export.open()
-    try:
-        yield export.stream
-    except BaseException:
-        export.discard()
-        raise
-    export.commit()

@@ -33,8 +33,6 @@ app = typer.Typer(
 config_app = typer.Typer(help="Show, set and locate settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
-OUTPUT, CONNECTION, RUN, BATCH = "Output", "Connection", "Run", "Batch"
-
 
 def _complete_formats(incomplete: str) -> list[str]:
     from tiktok_cli import writers
@@ -63,7 +61,6 @@ FormatOpt = Annotated[
         "--format",
         "-f",
         metavar="FORMAT",
-        rich_help_panel=OUTPUT,
         autocompletion=_complete_formats,
         help="table, jsonl or csv. Default: the -o file's extension, else table on a terminal, else jsonl.",
     ),
@@ -75,7 +72,6 @@ OutputOpt = Annotated[
         "-o",
         metavar="FILE",
         dir_okay=False,
-        rich_help_panel=OUTPUT,
         help="Write to FILE instead of standard output.",
     ),
 ]
@@ -84,7 +80,6 @@ FieldsOpt = Annotated[
     typer.Option(
         "--fields",
         metavar="A,B,...",
-        rich_help_panel=OUTPUT,
         autocompletion=_complete_fields,
         help="Columns to write, in order (owner, unique_id, nickname, user_id, sec_uid, bio, verified, "
         "private, followers, following, likes, videos, avatar_url).",
@@ -92,13 +87,12 @@ FieldsOpt = Annotated[
 ]
 RawOpt = Annotated[
     bool,
-    typer.Option("--raw", rich_help_panel=OUTPUT, help="Write the API's own objects unchanged (jsonl only)."),
+    typer.Option("--raw", help="Write the API's own objects unchanged (jsonl only)."),
 ]
 NoFormulaGuardOpt = Annotated[
     bool,
     typer.Option(
         "--no-formula-guard",
-        rich_help_panel=OUTPUT,
         help="CSV: write cells starting with = + - @ exactly as given (for programs, not spreadsheets).",
     ),
 ]
@@ -106,7 +100,6 @@ ExcelOpt = Annotated[
     bool,
     typer.Option(
         "--excel",
-        rich_help_panel=OUTPUT,
         help="CSV for Excel: UTF-8 byte-order mark, 19-digit ids kept as text.",
     ),
 ]
@@ -114,7 +107,6 @@ NoResumeOpt = Annotated[
     bool,
     typer.Option(
         "--no-resume",
-        rich_help_panel=RUN,
         help="With -o: start over instead of resuming an unfinished export of the same command.",
     ),
 ]
@@ -124,7 +116,6 @@ LimitOpt = Annotated[
         "--limit",
         min=1,
         metavar="N",
-        rich_help_panel=RUN,
         help="Stop after exactly N accounts; no request is made beyond what N needs.",
     ),
 ]
@@ -133,7 +124,6 @@ BackendOpt = Annotated[
     typer.Option(
         "--backend",
         metavar="NAME",
-        rich_help_panel=CONNECTION,
         autocompletion=_complete_backends,
         help="Data source: auto (the gateway and token API), gateway, tkapi, or web (tiktok.com itself). "
         "[env: TIKTOK_BACKEND]",
@@ -144,7 +134,6 @@ GatewayUrlOpt = Annotated[
     typer.Option(
         "--gateway-url",
         metavar="URL",
-        rich_help_panel=CONNECTION,
         help="Base URL of the REST gateway. [env: TIKTOK_GATEWAY_URL; default: http://localhost:3000/tiktok]",
     ),
 ]
@@ -153,7 +142,6 @@ ApiUrlOpt = Annotated[
     typer.Option(
         "--api-url",
         metavar="URL",
-        rich_help_panel=CONNECTION,
         help="Base URL of the token API, e.g. http://HOST/tk. The token itself comes from "
         "TIKTOK_API_TOKEN or the config file, never the command line. [env: TIKTOK_API_URL]",
     ),
@@ -163,8 +151,8 @@ CookiesOpt = Annotated[
     typer.Option(
         "--cookies",
         metavar="FILE",
-        rich_help_panel=CONNECTION,
-        help="--backend web: a Netscape cookies.txt from a logged-in browser. [env: TIKTOK_COOKIES]",
+        help="--backend web: a Netscape cookies.txt from a logged-in browser (a file: values typed "
+        "here would be visible to other local users). [env: TIKTOK_COOKIES]",
     ),
 ]
 TimeoutOpt = Annotated[
@@ -172,7 +160,6 @@ TimeoutOpt = Annotated[
     typer.Option(
         "--timeout",
         metavar="SECONDS",
-        rich_help_panel=CONNECTION,
         help="Per-request timeout. [default: 20]",
     ),
 ]
@@ -181,7 +168,6 @@ RetriesOpt = Annotated[
     typer.Option(
         "--retries",
         metavar="N",
-        rich_help_panel=CONNECTION,
         help="Retries for timeouts, 429 and 5xx answers, with backoff. [default: 4]",
     ),
 ]
@@ -190,7 +176,6 @@ RateOpt = Annotated[
     typer.Option(
         "--rate",
         metavar="N",
-        rich_help_panel=CONNECTION,
         help="At most N requests per second. [default: unlimited]",
     ),
 ]
@@ -199,23 +184,19 @@ SleepOpt = Annotated[
     typer.Option(
         "--sleep",
         metavar="MIN[-MAX]",
-        rich_help_panel=CONNECTION,
         help="Pause between pages, a random time between MIN and MAX seconds.",
     ),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", rich_help_panel=RUN, help="No progress or summary.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")]
 VerboseOpt = Annotated[
     bool,
     typer.Option(
         "--verbose",
         "-v",
-        rich_help_panel=RUN,
         help="Trace every HTTP request on stderr (secrets redacted).",
     ),
 ]
-DebugOpt = Annotated[
-    bool, typer.Option("--debug", rich_help_panel=RUN, help="Show the traceback of a failure.")
-]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of a failure.")]
 
 
 def _version(value: bool) -> None:
@@ -234,8 +215,10 @@ def _root(
     """Look up TikTok accounts and export who they follow and who follows them.
 
     Data goes to stdout (or -o FILE); progress, warnings and errors go to stderr.
-    Exit codes: 0 ok, 2 usage, 3 no such account, 4 not visible, 5 auth/config,
-    6 rate-limited/blocked, 7 upstream/network.
+    Exit codes: 0 ok, 1 some accounts of a batch failed, 2 usage, 3 no such account,
+    4 not visible, 5 auth/config, 6 rate-limited/blocked, 7 upstream/network,
+    8 every account of a batch failed, 70 internal error, 130/143 interrupted,
+    141 the reader of stdout went away.
     """
 
 
@@ -249,7 +232,6 @@ InputOpt = Annotated[
         "--input",
         "-i",
         metavar="FILE",
-        rich_help_panel=BATCH,
         help="Read accounts from FILE (- for stdin): one USER per line; blank lines and # comments skipped.",
     ),
 ]
@@ -261,7 +243,6 @@ ConcurrencyOpt = Annotated[
         min=1,
         max=32,
         metavar="N",
-        rich_help_panel=BATCH,
         help="Accounts fetched at once (each list's pages stay in order).",
     ),
 ]
@@ -271,7 +252,6 @@ ErrorsOpt = Annotated[
         "--errors",
         metavar="FILE",
         dir_okay=False,
-        rich_help_panel=BATCH,
         help="Write each account that failed to FILE, one per line, ready for --input.",
     ),
 ]
@@ -332,9 +312,7 @@ def followings(
     input_file: InputOpt = None,
     count: Annotated[
         int,
-        typer.Option(
-            "--count", min=1, max=50, metavar="N", rich_help_panel=RUN, help="Page size asked of the API."
-        ),
+        typer.Option("--count", min=1, max=50, metavar="N", help="Page size asked of the API."),
     ] = 50,
     min_cursor: Annotated[
         int | None,
@@ -342,7 +320,6 @@ def followings(
             "--min-cursor",
             min=0,
             metavar="CURSOR",
-            rich_help_panel=RUN,
             help="Start from this cursor (as printed by an interrupted run).",
         ),
     ] = None,
@@ -352,7 +329,6 @@ def followings(
             "--max-cursor",
             min=0,
             metavar="CURSOR",
-            rich_help_panel=RUN,
             help="The gateway's maxCursor. [default: 0]",
         ),
     ] = None,
@@ -385,7 +361,7 @@ def followings(
         spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel, resume=not no_resume)
         _run_lists(
             "followings",
-            read_targets(users or [], input_file, sec_uid=sec_uid, unique=True),
+            read_targets(users or [], input_file, sec_uid=sec_uid, unique=True, id_options=("--sec-uid",)),
             cursor=min_cursor,
             page_size=count,
             max_cursor=max_cursor,
@@ -426,7 +402,6 @@ def followers(
             "--cursor",
             min=0,
             metavar="CURSOR",
-            rich_help_panel=RUN,
             help="Start from this cursor (as printed by an interrupted run).",
         ),
     ] = None,
@@ -459,7 +434,14 @@ def followers(
         spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel, resume=not no_resume)
         _run_lists(
             "followers",
-            read_targets(users or [], input_file, uid=uid, sec_uid=sec_uid, unique=True),
+            read_targets(
+                users or [],
+                input_file,
+                uid=uid,
+                sec_uid=sec_uid,
+                unique=True,
+                id_options=("--uid", "--sec-uid"),
+            ),
             cursor=cursor,
             page_size=None,
             max_cursor=None,
@@ -635,8 +617,8 @@ def _pacing(sleep: str | None) -> "Pacing":
         high = float(high_text) if high_text else low
     except ValueError:
         raise UsageError(f"--sleep takes SECONDS or MIN-MAX (like 1-3), not {sleep!r}") from None
-    if low < 0 or high < low:
-        raise UsageError(f"--sleep {sleep!r}: need 0 <= MIN <= MAX")
+    if not (0 <= low <= high <= 3600):  # also false for nan
+        raise UsageError(f"--sleep {sleep!r}: need 0 <= MIN <= MAX <= 3600 seconds")
     return Pacing(low, high)
 
 

@@ -6,6 +6,7 @@ on Linux), or wherever ``TIKTOK_CONFIG`` points.
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tiktok_cli.errors import ConfigError, UsageError
 
@@ -40,7 +42,7 @@ class Settings:
     rate: float | None = None
 
     def __repr__(self) -> str:
-        # Keeps the token and cookie path out of tracebacks and --debug dumps.
+        # Keeps the token and cookies out of tracebacks and --debug dumps.
         shown = {
             f.name: ("***" if f.name in SECRET_SETTINGS and getattr(self, f.name) else getattr(self, f.name))
             for f in fields(self)
@@ -48,7 +50,7 @@ class Settings:
         return f"Settings({shown})"
 
 
-SECRET_SETTINGS = frozenset({"api_token"})
+SECRET_SETTINGS = frozenset({"api_token", "cookies"})  # cookies: a path, or the values themselves
 
 # Settings that may come from the environment, and the variable for each.
 ENV_VARS: Mapping[str, str] = {
@@ -61,17 +63,26 @@ ENV_VARS: Mapping[str, str] = {
 }
 
 
+MAX_RETRIES = 100
+
+
 def _positive_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("must be a number")
     number = float(value)
-    if number <= 0:
-        raise ValueError("must be greater than 0")
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError("must be a finite number greater than 0")
     return number
 
 
-def _non_negative_int(value: Any) -> int:
-    if isinstance(value, bool) or int(value) != float(value) or int(value) < 0:
-        raise ValueError("must be a whole number, 0 or more")
-    return int(value)
+def _retries(value: Any) -> int:
+    if (
+        isinstance(value, bool)
+        or float(value) != int(float(value))
+        or not 0 <= int(float(value)) <= MAX_RETRIES
+    ):
+        raise ValueError(f"must be a whole number from 0 to {MAX_RETRIES}")
+    return int(float(value))
 
 
 def _text(value: Any) -> str:
@@ -84,18 +95,36 @@ def _url(value: Any) -> str:
     text = _text(value).rstrip("/")
     if not text.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise ValueError("must not contain spaces or control characters")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise ValueError("is not a valid URL") from None
+    if not parts.hostname:
+        raise ValueError("has no host name")
     return text
 
 
+def _backend(value: Any) -> str:
+    from tiktok_cli import backends
+
+    name = _text(value)
+    if name not in (backends.AUTO, *backends.names()):
+        raise ValueError(f"must be one of {', '.join((backends.AUTO, *backends.names()))}")
+    return name
+
+
 _PARSERS: Mapping[str, Callable[[Any], Any]] = {
-    "backend": _text,
+    "backend": _backend,
     "gateway_url": _url,
     "api_url": _url,
     "api_token": _text,
     "web_url": _url,
     "cookies": _text,
     "timeout": _positive_float,
-    "retries": _non_negative_int,
+    "retries": _retries,
     "rate": _positive_float,
 }
 
@@ -163,11 +192,11 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
                     raise UsageError(f"--{name.replace('_', '-')} {exc}") from None
                 where = ENV_VARS[name] if origin == "environment" else name
                 raise ConfigError(f"{origin}: {where} {exc}") from None
+    from tiktok_cli import console
+
+    for name in SECRET_SETTINGS:
+        console.add_secret(values.get(name))  # redacted from here on, before anything can fail
     return Settings(**values)
-
-
-def setting_names() -> tuple[str, ...]:
-    return tuple(_PARSERS)
 
 
 def write_setting(name: str, value: str | None) -> Path:

@@ -21,7 +21,7 @@ def load_cookies(value: str) -> CookieJar:
     path = Path(value).expanduser()
     if path.is_file():
         return _load_file(path)
-    if "=" in value and "/" not in value:
+    if "=" in value:  # cookie values (base64) may hold "/": never echo this string
         return _from_header(value)
     raise ConfigError(
         f"cookies file {path} does not exist", hint="export cookies.txt from a logged-in browser"

@@ -111,6 +111,7 @@ def read_targets(
     sec_uid: str | None = None,
     uid: str | None = None,
     unique: bool = False,
+    id_options: Sequence[str] = (),
 ) -> list[Target]:
     """Every account named by positional USERs, an --input file (``-`` = stdin) and id options.
 
@@ -119,13 +120,17 @@ def read_targets(
     """
     targets = [Target(u, Account(IdKind.USERNAME, parse_username(u))) for u in users]
     if input_path is not None:
-        targets += _read_input(input_path)
+        from_file = _read_input(input_path)
+        if not from_file and not users:
+            name = "stdin" if input_path == "-" else input_path
+            raise UsageError(f"--input {name} holds no accounts (only blank lines and # comments)")
+        targets += from_file
     if sec_uid is not None:
         targets.append(Target(sec_uid, Account(IdKind.SEC_UID, parse_sec_uid(sec_uid))))
     if uid is not None:
         targets.append(Target(uid, Account(IdKind.UID, parse_uid(uid))))
     if not targets:
-        options = "".join(f", {o}" for o, v in (("--sec-uid", sec_uid), ("--uid", uid)) if v is None)
+        options = "".join(f", {option}" for option in id_options)
         raise UsageError(f"name an account: give USER, --input FILE{options}")
     if unique:
         # The same list twice would only be written twice: keep the first mention.

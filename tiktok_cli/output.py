@@ -61,8 +61,11 @@ def plan_output(spec: OutputSpec, *, owner: bool) -> OutputPlan:
     writer_class = writers.load(name)
     if spec.raw and not writer_class.supports_raw:
         raise UsageError(f"--raw writes the API's own objects, which only -f jsonl can hold (not {name})")
-    if spec.path is not None and spec.path.is_dir():
-        raise UsageError(f"cannot write {spec.path}: it is a folder")
+    if spec.raw and (owner or spec.fields):
+        # Raw objects have no columns to pick, and no room for the owner column of a batch.
+        raise UsageError("--raw writes the API's objects unchanged: use it without --fields, for one account")
+    if spec.path is not None and not spec.path.parent.is_dir():
+        raise UsageError(f"cannot write {spec.path}: folder {spec.path.parent} does not exist")
     return OutputPlan(spec, writer_class, resolve_columns(spec.fields, writer_class, owner=owner))
 
 

@@ -28,6 +28,7 @@ from tiktok_cli.config import Settings
 from tiktok_cli.errors import (
     ConfigError,
     ExitCode,
+    IncompleteListError,
     Interrupted,
     NotFoundError,
     NotVisibleError,
@@ -193,7 +194,10 @@ def run_lists(
 
             return pages
 
-        pending = [s for s in export.states if not s.done and (limit is None or s.rows < limit)]
+        for state in export.states:
+            if limit is not None and state.rows >= limit:
+                state.done = True  # a resumed list that already holds --limit accounts
+        pending = [s for s in export.states if not s.done]
         show = wanted(
             quiet=console.is_quiet(), data_to_terminal=spec.path is None and is_terminal(sys.stdout)
         )
@@ -232,6 +236,8 @@ def run_lists(
             sink.commit()
         export.summary()
         failures.finish(note=export.resume_note() if export.unfinished else None)
+        if export.unfinished:  # never exit 0 for an export that was not completed
+            raise IncompleteListError("the export did not finish", hint=export.resume_note())
 
 
 class _ListExport:

@@ -50,7 +50,6 @@ class Backend(ABC):
     """One data source. Subclasses set the class attributes and override what they serve."""
 
     name: ClassVar[str]
-    summary: ClassVar[str]
     operations: ClassVar[frozenset[Operation]]
     # Order in which `--backend auto` tries backends (lower first); manual ones never.
     priority: ClassVar[int] = 100

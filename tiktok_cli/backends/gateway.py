@@ -24,7 +24,6 @@ DEFAULT_PAGE_SIZE = 50
 
 class GatewayBackend(Backend):
     name = "gateway"
-    summary = "self-hosted REST gateway (TIKTOK_GATEWAY_URL): user-info, followings"
     operations = frozenset({Operation.USER_INFO, Operation.FOLLOWINGS})
     priority = 10
 

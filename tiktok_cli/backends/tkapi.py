@@ -25,7 +25,6 @@ NO_SUCH_USER = 2065
 
 class TokenApiBackend(Backend):
     name = "tkapi"
-    summary = "hosted token API (TIKTOK_API_URL + TIKTOK_API_TOKEN): followers"
     operations = frozenset({Operation.FOLLOWERS})
     priority = 20
 

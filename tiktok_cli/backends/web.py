@@ -72,7 +72,6 @@ _SCRIPT = '<script[^>]*\\bid="{}"[^>]*>'
 
 class WebBackend(Backend):
     name = "web"
-    summary = "tiktok.com itself (TIKTOK_WEB_URL, --cookies): user-info, followings, followers"
     operations = frozenset({Operation.USER_INFO, Operation.FOLLOWINGS, Operation.FOLLOWERS})
     automatic = False  # chosen with --backend web: it scrapes, and needs care
 

@@ -13,8 +13,8 @@ from defusedcsv import csv as defused
 
 from tiktok_cli.writers.base import Writer, WriterOptions
 
-# Columns holding 64-bit ids: Excel keeps only 15 significant digits of a number.
-_ID_COLUMNS = frozenset({"user_id"})
+# Columns that can hold 64-bit ids: Excel keeps only 15 significant digits of a number.
+_ID_COLUMNS = frozenset({"user_id", "owner"})
 # First characters that make a spreadsheet treat a cell as a formula or command:
 # defusedcsv's list (= + - @ | %), plus tab and CR, which some spreadsheets skip first.
 _RISKY = frozenset("=+-@|%\t\r")

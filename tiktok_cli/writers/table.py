@@ -53,7 +53,7 @@ class TableWriter(Writer):
     def __init__(self, stream: BinaryIO, columns: Sequence[str], options: WriterOptions) -> None:
         super().__init__(stream, columns, options)
         self._text = io.TextIOWrapper(stream, encoding="utf-8", errors="backslashreplace", write_through=True)
-        self._console = Console(
+        self._console = _Console(
             file=self._text,
             force_terminal=options.terminal,
             no_color=not options.terminal,
@@ -99,6 +99,12 @@ class TableWriter(Writer):
         self.flush()
         self._text.flush()
         self._text.detach()
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # Rich exits with status 1 here; let the CLI's error edge answer as for every format.
+        raise BrokenPipeError
 
 
 def _cell(column: str, value: Any) -> Text:
