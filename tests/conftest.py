@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import os
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -79,6 +80,51 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("TIKTOK_API_TOKEN", TEST_TOKEN)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+# Ports that a test of this process is listening on (its local servers); nothing else is reachable.
+_LISTENING: set[int] = set()
+_real_bind = socket.socket.bind
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _guarded_bind(self: socket.socket, address: Any) -> None:
+    _real_bind(self, address)
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        _LISTENING.add(self.getsockname()[1])
+
+
+def _check_reachable(self: socket.socket, address: Any) -> None:
+    if self.family not in (socket.AF_INET, socket.AF_INET6):
+        return  # Unix sockets (a PostgreSQL server's, for instance) never leave the machine
+    host, port = address[0], address[1]
+    if host not in ("127.0.0.1", "::1", "localhost") or port not in _LISTENING:
+        raise ConnectionRefusedError(
+            f"test network guard: {host}:{port} is neither a cassette nor a local server of this test"
+        )
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    _check_reachable(self, address)
+    _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
+    _check_reachable(self, address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test with no cassette and no local server cannot reach any host, localhost:3000 included.
+
+    vcrpy replays without opening sockets; a test's own servers bind a port first, which
+    makes exactly that port reachable on loopback.
+    """
+    monkeypatch.setattr(socket.socket, "bind", _guarded_bind)
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     UPSTREAM = 7  # network failure, 5xx, bad data, a list that stopped early
     ALL_FAILED = 8  # every account of a batch failed, for different reasons
     INTERNAL = 70  # a bug (EX_SOFTWARE)
+    BUSY = 75  # another run holds the output file's lock (EX_TEMPFAIL: try again later)
     INTERRUPTED = 130  # SIGINT (Ctrl-C)
     BROKEN_PIPE = 141  # the reader closed stdout (`| head`), as if killed by SIGPIPE
     TERMINATED = 143  # SIGTERM
@@ -77,14 +78,37 @@ class UpstreamError(TikTokCliError):
     exit_code = ExitCode.UPSTREAM
 
 
+class UnreachableError(UpstreamError):
+    """No answer at all: the connection was refused or the host name does not resolve.
+
+    Backends rewrite it into a message naming the setting that chose the URL.
+    """
+
+    def __init__(self, message: str, *, url: str, host: str) -> None:
+        super().__init__(message)
+        self.url = url
+        self.host = host
+
+
 class UnexpectedStatus(UpstreamError):
     """A non-retryable HTTP status; backends turn the ones they know into finer errors."""
 
-    def __init__(self, message: str, *, status: int, detail: str = "", location: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        detail: str = "",
+        location: str = "",
+        json_body: bool = False,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.detail = detail
         self.location = location  # where a 3xx pointed
+        # Whether the error body was JSON: an API's own "not found" is JSON, while a
+        # mistyped base URL gets a web server's HTML or plain-text 404.
+        self.json_body = json_body
 
 
 class UnexpectedBody(UpstreamError):
@@ -99,9 +123,24 @@ class IncompleteListError(UpstreamError):
     """Pagination stopped before the API said the list was complete."""
 
 
+class BusyError(TikTokCliError):
+    """Another run is exporting to the same file."""
+
+    exit_code = ExitCode.BUSY
+
+
 class Interrupted(TikTokCliError):
     """SIGINT or SIGTERM arrived; carries the matching exit code."""
 
     def __init__(self, message: str, *, exit_code: ExitCode) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+EXCERPT_CHARS = 200
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """Upstream text cut to a short, one-line excerpt fit for an error message."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

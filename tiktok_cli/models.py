@@ -59,3 +59,5 @@ class Page:
     # De-duplication digests of ``users`` (None where an account has no id), recorded
     # only once their rows are written, so a resume never skips an unwritten account.
     keys: list[int | None] = field(default_factory=list)
+    # List entries that are no account (placeholders, `{}`, entries with neither id nor name).
+    skipped: int = 0
