@@ -7,7 +7,15 @@ import json
 import pytest
 from conftest import ROOT
 
-from tiktok_cli.backends._shapes import as_list, as_object, mobile_user, web_user
+from tiktok_cli.backends._shapes import (
+    BadValue,
+    as_list,
+    as_object,
+    cursor_value,
+    mobile_user,
+    parsing,
+    web_user,
+)
 from tiktok_cli.errors import UpstreamError
 from tiktok_cli.models import User
 
@@ -112,3 +120,31 @@ def test_structure_checks_name_what_was_wrong():
         as_object(None, "data")
     with pytest.raises(UpstreamError, match="followers: expected a list, got dict"):
         as_list({}, "followers")
+
+
+@pytest.mark.parametrize("bad", ["٣٤", "²", str(2**63), 2**63])
+def test_number_like_counts_that_are_not_ascii_64_bit_integers_are_bad_data(bad):
+    with pytest.raises(BadValue):
+        web_user({"followers": bad})
+
+
+@pytest.mark.parametrize("bad", ["²", "١٢٣", "12a", 2**64, -5, 1.5])
+def test_ids_are_ascii_digits_only(bad):
+    with pytest.raises(BadValue):
+        mobile_user({"uid": bad})
+
+
+@pytest.mark.parametrize("bad", [1.5, "1699999000.0", " 1699999000", True, 2**63, "--5", "²", [1]])
+def test_a_mistyped_cursor_is_bad_data_not_the_end_of_a_list(bad):
+    with pytest.raises(BadValue):
+        cursor_value(bad, "minCursor")
+    assert cursor_value(None, "minCursor") is None
+    assert cursor_value("-1", "minCursor") == -1
+
+
+def test_bad_data_names_the_endpoint_and_the_field():
+    with (
+        pytest.raises(UpstreamError, match=r"followers of @a: uid is '²', not a numeric id"),
+        parsing("followers of @a"),
+    ):
+        mobile_user({"uid": "²"})

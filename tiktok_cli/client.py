@@ -18,13 +18,22 @@ from urllib.parse import urlsplit
 
 from tiktok_cli import __version__, console
 from tiktok_cli.console import redact
-from tiktok_cli.errors import BlockedError, UnexpectedBody, UnexpectedStatus, UpstreamError
+from tiktok_cli.errors import (
+    BlockedError,
+    UnexpectedBody,
+    UnexpectedStatus,
+    UnreachableError,
+    UpstreamError,
+)
 
 if TYPE_CHECKING:
     import httpx
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 120.0  # seconds: the longest a Retry-After header makes one retry wait
+# A refused connection or a failed DNS look-up is a wrong URL or a server that is not
+# running: one quick second try (a server restarting), then a clear answer, not minutes of backoff.
+UNREACHABLE_RETRY_WAIT = 0.3
 USER_AGENT = f"tiktok-cli/{__version__}"
 Params = Mapping[str, str | int | float | None]
 T = TypeVar("T")
@@ -187,7 +196,16 @@ class HttpClient:
         self._limiter.wait()
         started = time.monotonic()
         try:
-            response = self._http.get(url, params=query, headers=headers, follow_redirects=page)
+            try:
+                response = self._http.get(url, params=query, headers=headers, follow_redirects=page)
+            except httpx.ConnectError:
+                if self._closed:
+                    raise
+                time.sleep(UNREACHABLE_RETRY_WAIT)
+                response = self._http.get(url, params=query, headers=headers, follow_redirects=page)
+        except httpx.ConnectError as exc:
+            reason = redact(str(exc)) or type(exc).__name__
+            raise UnreachableError(f"{what}: cannot reach {host} ({reason})", url=url, host=host) from None
         except httpx.TimeoutException:
             raise _Transient(UpstreamError(f"{what}: {host} timed out")) from None
         except httpx.TransportError as exc:
@@ -243,6 +261,7 @@ class HttpClient:
                 f"{what}: {host} answered HTTP {status}" + (f": {detail}" if detail else ""),
                 status=status,
                 detail=detail,
+                json_body=_is_json(body),
             )
 
     def _parse_body(self, body: bytes, what: str, host: str) -> Any:
@@ -293,6 +312,14 @@ def loads(body: bytes | str) -> Any:
         import json
 
         return json.loads(body)
+
+
+def _is_json(body: bytes) -> bool:
+    try:
+        loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def _error_detail(body: bytes) -> str:

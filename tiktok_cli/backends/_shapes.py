@@ -7,10 +7,11 @@ list where a list must be) are the backends' to report.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from tiktok_cli.errors import UpstreamError
+from tiktok_cli.errors import UpstreamError, excerpt
 from tiktok_cli.models import User
 
 JsonObject = Mapping[str, Any]
@@ -42,49 +43,108 @@ def text(obj: JsonObject, *keys: str) -> str | None:
     return None
 
 
+MAX_INT64 = 2**63 - 1
+MAX_UINT64 = 2**64 - 1
+
+
+class BadValue(ValueError):
+    """A field holding something other than what the API documents (bad data, not "not given")."""
+
+    def __init__(self, field: str, value: Any, expected: str) -> None:
+        super().__init__(field)
+        self.field = field
+        self.value = value
+        self.expected = expected
+
+
+@contextmanager
+def parsing(what: str) -> Iterator[None]:
+    """Turn a ``BadValue`` met while reading one answer into a clear error naming the endpoint."""
+    try:
+        yield
+    except BadValue as exc:
+        shown = excerpt(repr(exc.value), 60)
+        raise UpstreamError(f"{what}: {exc.field} is {shown}, not {exc.expected}") from None
+
+
+def _ascii_int(value: str, *, signed: bool = False) -> int | None:
+    """An integer spelled in ASCII digits only ("٣٤" and "²" are digits to ``str.isdigit``)."""
+    digits = value[1:] if signed and value[:1] == "-" else value
+    if not (0 < len(digits) <= 20 and digits.isascii() and digits.isdigit()):
+        return None
+    return int(value)
+
+
 def ident(obj: JsonObject, *keys: str) -> str | None:
     """A numeric id as a string, so 19-digit ids never pass through a float."""
     for key in keys:
-        value = _ident(obj.get(key))
+        value = _ident(obj.get(key), key)
         if value is not None:
             return value
     return None
 
 
-def _ident(value: Any) -> str | None:
+def _ident(value: Any, field: str) -> str | None:
+    # "0" and 0 are TikTok's placeholders: not an id, and not bad data either.
+    if value is None:
+        return None
     if type(value) is str:
-        return value if value.isdigit() and value.strip("0") else None
-    if type(value) is int and value > 0:
-        return str(value)
-    return None
+        number = _ascii_int(value)
+        if number is not None and number <= MAX_UINT64:
+            return value if number else None
+    elif type(value) is int and 0 <= value <= MAX_UINT64:
+        return str(value) if value else None
+    raise BadValue(field, value, "a numeric id")
 
 
 def count(*candidates: tuple[JsonObject | None, str]) -> int | None:
     """The first non-negative integer among (object, key) pairs; numeric strings count."""
     for obj, key in candidates:
         if obj:
-            value = _count(obj.get(key))
+            value = _count(obj.get(key), key)
             if value is not None:
                 return value
     return None
 
 
-def _count(value: Any) -> int | None:
+def _count(value: Any, field: str) -> int | None:
+    """Absent, or not a number at all (text, a float, true): not given. Number-like but
+    unusable (non-ASCII digits, past 64 bits): bad data, never a guess."""
     # type() rather than isinstance(): a bool is an int, and this runs for every field.
-    if type(value) is int:
-        return value if value >= 0 else None
-    if type(value) is str and value.isdigit():
-        return int(value)
-    return None
+    kind = type(value)
+    if kind is int:
+        if 0 <= value <= MAX_INT64:
+            return value  # type: ignore[no-any-return]
+        if -MAX_INT64 <= value < 0:
+            return None  # TikTok's "hidden" (-1)
+    elif kind is str:
+        if not value.isdigit():
+            return None
+        number = _ascii_int(value)
+        if number is not None and number <= MAX_INT64:
+            return number
+    else:
+        return None
+    raise BadValue(field, value, "a count")
 
 
-def cursor_value(value: Any) -> int | None:
-    """A pagination cursor as the API sent it (int or digit string, maybe negative)."""
+def cursor_value(value: Any, field: str) -> int | None:
+    """A pagination cursor as the API sent it (an integer or digit string, maybe negative).
+
+    None when absent; anything else that is not a 64-bit integer is bad data, never
+    mistaken for the end of a list.
+    """
+    if value is None:
+        return None
     if type(value) is int:
-        return value
-    if type(value) is str and value.lstrip("-").isdigit():
-        return int(value)
-    return None
+        number: int | None = value
+    elif type(value) is str:
+        number = _ascii_int(value, signed=True)
+    else:
+        number = None
+    if number is None or not -MAX_INT64 <= number <= MAX_INT64:
+        raise BadValue(field, value, "an integer cursor")
+    return number
 
 
 def flag(obj: JsonObject, *keys: str) -> bool | None:
@@ -203,15 +263,15 @@ def mobile_user(obj: JsonObject) -> User:
     return User(
         unique_id=_text(get("unique_id")) or None,
         nickname=_text(get("nickname")),
-        user_id=_ident(get("uid")),
+        user_id=_ident(get("uid"), "uid"),
         sec_uid=_text(get("sec_uid")) or None,
         bio=_text(get("signature")),
         verified=verified,
         private=_flag(get("secret")),
-        followers=_count(get("follower_count")),
-        following=_count(get("following_count")),
-        likes=_count(get("total_favorited")),
-        videos=_count(get("aweme_count")),
+        followers=_count(get("follower_count"), "follower_count"),
+        following=_count(get("following_count"), "following_count"),
+        likes=_count(get("total_favorited"), "total_favorited"),
+        videos=_count(get("aweme_count"), "aweme_count"),
         avatar_url=first_url(get("avatar_thumb")),
         raw=obj,
     )

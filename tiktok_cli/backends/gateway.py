@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tiktok_cli.backends._shapes import as_list, as_object, count, web_user
+from tiktok_cli.backends._shapes import as_list, as_object, count, cursor_value, parsing, web_user
 from tiktok_cli.backends.base import Backend, ListQuery, Operation
 from tiktok_cli.errors import (
     ConfigError,
@@ -32,7 +32,8 @@ class GatewayBackend(Backend):
         body = self._get("/user-info", {"uniqueId": username}, what, f"@{username}")
         data = as_object(body.get("data"), f"{what}: data")
         info = as_object(data.get("userInfo"), f"{what}: data.userInfo")
-        return web_user(info, info.get("stats"), info.get("statsV2"))
+        with parsing(what):
+            return web_user(info, info.get("stats"), info.get("statsV2"))
 
     def page_fetcher(self, operation: Operation, query: ListQuery) -> Callable[[Cursor], Page]:
         if operation is not Operation.FOLLOWINGS:
@@ -55,12 +56,13 @@ class GatewayBackend(Backend):
             has_more = meta.get("hasMore")
             if not isinstance(has_more, bool):
                 raise UpstreamError(f"{what}: metadata.hasMore is missing or not true/false")
-            return Page(
-                users=[web_user(item, item.get("stats")) for item in _objects(items, what)],
-                next_cursor=count((meta, "minCursor")),
-                has_more=has_more,
-                total=count((meta, "totalFollowings")),
-            )
+            with parsing(what):
+                return Page(
+                    users=[web_user(item, item.get("stats")) for item in _objects(items, what)],
+                    next_cursor=cursor_value(meta.get("minCursor"), "metadata.minCursor"),
+                    has_more=has_more,
+                    total=count((meta, "totalFollowings")),
+                )
 
         return fetch
 

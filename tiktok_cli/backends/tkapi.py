@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tiktok_cli.backends._shapes import as_list, as_object, count, cursor_value, mobile_user
+from tiktok_cli.backends._shapes import as_list, as_object, count, cursor_value, mobile_user, parsing
 from tiktok_cli.backends.base import Backend, ListQuery, Operation
 from tiktok_cli.config import Settings, config_path
 from tiktok_cli.errors import (
@@ -72,12 +72,13 @@ class TokenApiBackend(Backend):
             if not isinstance(has_more, (bool, int)):
                 raise UpstreamError(f"{what}: data.has_more is missing or not true/false")
             items = as_list(data.get("followers"), f"{what}: data.followers")
-            return Page(
-                users=[mobile_user(as_object(item, f"{what}: follower entry")) for item in items],
-                next_cursor=cursor_value(data.get("min_time")),
-                has_more=bool(has_more),
-                total=count((data, "total")),
-            )
+            with parsing(what):
+                return Page(
+                    users=[mobile_user(as_object(item, f"{what}: follower entry")) for item in items],
+                    next_cursor=cursor_value(data.get("min_time"), "data.min_time"),
+                    has_more=bool(has_more),
+                    total=count((data, "total")),
+                )
 
         return fetch
 

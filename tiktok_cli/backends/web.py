@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from tiktok_cli.backends._shapes import as_object, count, cursor_value, web_user
+from tiktok_cli.backends._shapes import as_object, count, cursor_value, parsing, web_user
 from tiktok_cli.backends.base import Backend, ListQuery, Operation
 from tiktok_cli.config import Settings
 from tiktok_cli.errors import (
@@ -114,7 +114,8 @@ class WebBackend(Backend):
         if not isinstance(user, Mapping) or not isinstance(info, Mapping):
             self._raise_for(status, what, f"@{username}")
             raise UpstreamError(f"{what}: the page's user data is missing")
-        return web_user(user, info.get("stats"), info.get("statsV2"), raw=info)
+        with parsing(what):
+            return web_user(user, info.get("stats"), info.get("statsV2"), raw=info)
 
     # --- lists ----------------------------------------------------------------------
 
@@ -142,19 +143,8 @@ class WebBackend(Backend):
                     f"{query.account}'s {operation.value} list is hidden, or needs a logged-in session",
                     hint="if the list is public, pass --cookies with a cookies.txt from a logged-in browser",
                 )
-            users = []
-            for entry in entries or []:
-                entry = as_object(entry, f"{what}: list entry")
-                user = entry.get("user")
-                if isinstance(user, Mapping) and str(user.get("id", "0")) not in (
-                    "0",
-                    "",
-                ):  # "0": a placeholder
-                    users.append(web_user(user, entry.get("stats"), entry.get("statsV2"), raw=entry))
-            has_more = body.get("hasMore")
-            if not isinstance(has_more, bool):
-                raise UpstreamError(f"{what}: hasMore is missing or not true/false")
-            return Page(users, cursor_value(body.get("minCursor")), has_more, count((body, "total")))
+            with parsing(what):
+                return _list_page(entries, body, what)
 
         return fetch
 
@@ -207,6 +197,19 @@ class WebBackend(Backend):
         if exc.status in (403, 405):
             return blocked(f"{exc.message.split(':')[0]}: tiktok.com refused the request (HTTP {exc.status})")
         return exc
+
+
+def _list_page(entries: Any, body: Mapping[str, Any], what: str) -> Page:
+    users = []
+    for entry in entries or []:
+        entry = as_object(entry, f"{what}: list entry")
+        user = entry.get("user")
+        if isinstance(user, Mapping) and str(user.get("id", "0")) not in ("0", ""):  # "0": a placeholder
+            users.append(web_user(user, entry.get("stats"), entry.get("statsV2"), raw=entry))
+    has_more = body.get("hasMore")
+    if not isinstance(has_more, bool):
+        raise UpstreamError(f"{what}: hasMore is missing or not true/false")
+    return Page(users, cursor_value(body.get("minCursor"), "minCursor"), has_more, count((body, "total")))
 
 
 def profile_detail(html: str, username: str) -> Mapping[str, Any] | None:
