@@ -73,6 +73,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for name in list(os.environ):
         if name.startswith("TIKTOK_") and name not in ("TIKTOK_RECORD_MODE",):
             monkeypatch.delenv(name)
+    monkeypatch.delenv("COLUMNS", raising=False)  # the table's width off a terminal
     config = tmp_path / "config" / "config.toml"
     monkeypatch.setenv("TIKTOK_CONFIG", str(config))
     monkeypatch.setenv("TIKTOK_GATEWAY_URL", REAL_GATEWAY_URL)

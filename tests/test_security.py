@@ -135,7 +135,11 @@ def test_table_truncates_long_bios_to_the_width(server: FakeTikTok) -> None:
     long_bio = mobile_follower(1)
     long_bio["signature"] = "word " * 200
     body = json.dumps(
-        {"code": 200, "msg": "ok", "data": {"status_code": 0, "has_more": False, "followers": [long_bio]}}
+        {
+            "code": 200,
+            "msg": "ok",
+            "data": {"status_code": 0, "has_more": False, "followers": [long_bio, mobile_follower(2)]},
+        }
     ).encode()
     server.faults = [Fault("/user/followers", body=body)]
     result = invoke("followers", "--uid", UID, "-f", "table")
