@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tiktok_cli.errors import UsageError
 from tiktok_cli.identifiers import (
     Account,
     IdKind,
+    nothing_to_do,
     parse_sec_uid,
     parse_uid,
     parse_username,
@@ -152,3 +155,85 @@ def test_bad_targets_are_usage_errors(users, options, message):
 def test_a_short_link_without_its_scheme_gets_the_short_link_advice() -> None:
     with pytest.raises(UsageError, match="is a short link"):
         parse_username("vt.tiktok.com/ZSabc123/")
+
+
+# --- --input: this tool's own output read back ---------------------------------------------
+
+UID = "6754915036232582149"
+
+
+def write(tmp_path, text: str, name: str = "accounts.in") -> str:
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    return str(path)
+
+
+def test_a_json_record_carries_every_id_with_the_username_first(tmp_path):
+    record = {
+        "owner": "x",
+        "unique_id": "cnn",
+        "nickname": "CNN",
+        "user_id": UID,
+        "sec_uid": SEC_UID,
+        "bio": "=",
+    }
+    [target] = read_targets([], write(tmp_path, json.dumps(record) + "\n"), id_options=("--uid",))
+    assert target.account == Account(IdKind.USERNAME, "cnn", ((IdKind.UID, UID), (IdKind.SEC_UID, SEC_UID)))
+    assert target.owner == "cnn" and str(target.account) == "@cnn"
+    assert target.account.prefer(IdKind.UID) == Account(
+        IdKind.UID, UID, ((IdKind.USERNAME, "cnn"), (IdKind.SEC_UID, SEC_UID))
+    )
+    assert target.account.prefer(IdKind.SEC_UID).value == SEC_UID
+    assert Account(IdKind.USERNAME, "cnn").prefer(IdKind.UID) == Account(IdKind.USERNAME, "cnn")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"unique_id,user_id,sec_uid\r\ncnn,{UID},{SEC_UID}\r\n",
+        f'\ufeffowner,unique_id,user_id,sec_uid\r\n="1",cnn,"=""{UID}""",{SEC_UID}\r\n',  # --excel
+        f'\n\nunique_id,bio,user_id,sec_uid\r\ncnn,"two\nlines",{UID},{SEC_UID}\r\n\r\n',
+    ],
+)
+def test_csv_exports_with_or_without_excel_and_owner(tmp_path, text):
+    [target] = read_targets([], write(tmp_path, text), id_options=("--uid",))
+    assert target.account == Account(IdKind.USERNAME, "cnn", ((IdKind.UID, UID), (IdKind.SEC_UID, SEC_UID)))
+
+
+def test_a_user_id_column_alone_names_accounts_by_id(tmp_path):
+    targets = read_targets([], write(tmp_path, f'user_id\r\n{UID}\r\n="42"\r\n'), id_options=("--uid",))
+    assert [t.account for t in targets] == [Account(IdKind.UID, UID), Account(IdKind.UID, "42")]
+    with pytest.raises(UsageError, match="line 2: this command looks accounts up by username"):
+        read_targets([], write(tmp_path, f"user_id\r\n{UID}\r\n"))  # user-info: no id options
+
+
+def test_a_formula_guarded_cell_is_read_as_written_and_refused(tmp_path):
+    path = write(tmp_path, "unique_id\r\n'=1+1\r\n'@SUM(A1\\|A2)\r\n")
+    with pytest.raises(UsageError, match=r"line 2: unique_id '=1\+1' is not a valid TikTok username"):
+        read_targets([], path)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "\n\n", "# nobody yet\n", "unique_id,nickname\r\n", "\ufeffowner,unique_id,user_id\r\n"]
+)
+def test_an_input_with_no_accounts_is_nothing_to_do(tmp_path, text):
+    path = write(tmp_path, text)
+    assert read_targets([], path, allow_empty=True) == []
+    with pytest.raises(UsageError, match="holds no accounts"):
+        read_targets([], path)
+    assert nothing_to_do(path) == f"nothing to do: --input {path} holds no accounts"
+    assert [t.text for t in read_targets(["cnn"], path, allow_empty=True)] == ["cnn"]
+
+
+def test_the_errors_file_text_reads_back_as_the_same_accounts(tmp_path):
+    records = [
+        {"unique_id": "cnn", "user_id": UID},
+        {"user_id": "42", "sec_uid": SEC_UID},
+        {"unique_id": "nasa"},
+    ]
+    text = "".join(json.dumps(r) + "\n" for r in records)
+    first = read_targets(["@bbc"], write(tmp_path, text), id_options=("--uid",))
+    assert [t.text for t in first][3:] == ["nasa"]  # a bare username stays a USER line
+    failed = write(tmp_path, "".join(t.text + "\n" for t in first), "failed.txt")
+    again = read_targets([], failed, id_options=("--uid",))
+    assert [t.account for t in again] == [t.account for t in first]

@@ -67,6 +67,7 @@ class GatewayBackend(Backend):
         return fetch
 
     def _sec_uid(self, account: Account) -> str:
+        account = account.prefer(IdKind.SEC_UID)  # an --input row may carry it: no look-up
         if account.kind is IdKind.SEC_UID:
             return account.value
         if account.kind is not IdKind.USERNAME:

@@ -83,6 +83,7 @@ class TokenApiBackend(Backend):
         return fetch
 
     def _uid(self, account: Account) -> str:
+        account = account.prefer(IdKind.UID)  # an --input row may carry it: no look-up
         if account.kind is IdKind.UID:
             return account.value
         if account.kind is not IdKind.USERNAME:

@@ -149,6 +149,7 @@ class WebBackend(Backend):
         return fetch
 
     def _sec_uid(self, account: Account) -> str:
+        account = account.prefer(IdKind.SEC_UID)  # an --input row may carry it: no look-up
         if account.kind is IdKind.SEC_UID:
             return account.value
         if account.kind is not IdKind.USERNAME:
