@@ -94,8 +94,7 @@ class TableWriter(Writer):
             markup=False,
             emoji=False,
         )
-        self.width = self._console.width
-        self._layout = layout(_table_columns(self.columns), self.width)
+        self._layout = layout(_table_columns(self.columns), self._console.width)  # fixed for every chunk
         self._names = [c.name for c in self._layout]
         self._rows: list[list[Text]] = []
         self._show_header = options.header
