@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import shlex
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import csv_rows
 from croniter import croniter
+from fakeserver import TOKEN, FakeTikTok
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -88,6 +91,51 @@ def test_every_script_is_valid_sh() -> None:
     for name, body in scripts().items():
         result = subprocess.run(["sh", "-n"], input=body, capture_output=True, text=True, check=False)
         assert result.returncode == 0, (name, result.stderr)
+
+
+def test_the_cron_script_exports_once_a_night_and_reports_failures(tmp_path: Path) -> None:
+    """README's script, run as cron would: in its own folder, with the config file's settings."""
+    (name, body), *_ = scripts().items()
+    folder = Path(name).parent
+    script = tmp_path / "export.sh"
+    script.write_text(body.replace(str(folder), str(tmp_path)))
+    script.chmod(0o755)
+    venv_bin = tmp_path / ".venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "tiktok").write_text(f'#!/bin/sh\nexec {sys.executable} -m tiktok_cli "$@"\n')
+    (venv_bin / "tiktok").chmod(0o755)
+    (tmp_path / "accounts.txt").write_text("alice\n")
+    config = tmp_path / "config.toml"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TIKTOK_CONFIG": str(config)}
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=60, check=False)
+
+    with FakeTikTok() as server:
+        config.write_text(
+            f'gateway_url = "{server.url}/tiktok"\napi_url = "{server.url}/tk"\napi_token = "{TOKEN}"\n'
+        )
+        config.chmod(0o600)
+        first = run()
+        assert (first.returncode, first.stdout, first.stderr) == (0, "", "")  # nothing to mail
+        (export,) = tmp_path.glob("followers-*.csv")
+        assert len(csv_rows(export.read_bytes())) == 1 + 95  # header and alice's 95 followers
+        requests = len(server.requests)
+        assert run().returncode == 0  # the second entry of a good night does nothing
+        assert len(server.requests) == requests
+
+    export.unlink()
+    with socket.socket() as sock:  # a gateway that is not running
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config.write_text(
+        f'gateway_url = "http://127.0.0.1:{port}/tiktok"\napi_url = "http://127.0.0.1:{port}/tk"\n'
+    )
+    env["TIKTOK_API_TOKEN"] = TOKEN
+    failed = run()
+    assert failed.returncode == 7
+    assert failed.stderr.splitlines()[-1] == "tiktok export failed with exit 7"
+    assert not list(tmp_path.glob("followers-*.csv"))
 
 
 def only_command(title: str) -> str:
