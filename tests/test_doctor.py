@@ -286,3 +286,20 @@ def test_verbose_traces_the_checks_requests_with_the_token_redacted(server: Fake
     assert result.exit_code == 0
     assert "GET " in result.stderr and "token=***" in result.stderr
     assert TOKEN not in result.stderr
+
+
+def test_a_gateway_url_answering_a_web_page_is_not_the_gateway(server: FakeTikTok) -> None:
+    server.faults = [Fault("/user-info", 200, b"<!DOCTYPE html><html><body>Welcome to nginx!</body></html>")]
+    result = invoke("doctor")
+    assert result.exit_code == 5
+    status, detail = report(result)["gateway"]
+    assert status == "FAIL" and "HTML page instead of JSON" in detail and "is not the gateway's API" in detail
+    assert server.count("/user-info") == 1  # no retries
+
+
+def test_a_token_refused_with_http_401_is_about_the_token_not_the_url(server: FakeTikTok) -> None:
+    server.faults = [Fault("/user/followers", 401, b"<html>401 Unauthorized</html>")]
+    result = invoke("doctor")
+    assert result.exit_code == 5
+    status, detail = report(result)["token API"]
+    assert status == "FAIL" and "refused the token" in detail and "not the token API" not in detail

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tiktok_cli import backends
 from tiktok_cli.backends.base import Backend, ListQuery, Operation
 from tiktok_cli.config import Settings, config_path, load_settings_with_origins
 from tiktok_cli.console import redact
 from tiktok_cli.errors import (
+    BlockedError,
     ConfigError,
     ExitCode,
     NotFoundError,
@@ -189,14 +190,34 @@ def _probe(session: Session, backend: type[Backend]) -> str:
 
 def _http_status(exc: BaseException) -> UnexpectedStatus | None:
     """The HTTP error a backend translated into ``exc``, if any (kept as its context)."""
+    return _in_chain(exc, UnexpectedStatus)
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def _in_chain(exc: BaseException, kind: type[E]) -> E | None:
+    """``exc`` or the error it was raised from or while handling, if one is a ``kind``."""
     seen: BaseException | None = exc
     for _ in range(4):
         if seen is None:
             return None
-        if isinstance(seen, UnexpectedStatus):
+        if isinstance(seen, kind):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _wrong_url(exc: TikTokCliError) -> bool:
+    """Something answered, but not the API: a web page, or a web server's own 404."""
+    if isinstance(exc, BlockedError):
+        return False  # tiktok.com answers bots with pages too: that is a block, with its own advice
+    if _in_chain(exc, UnexpectedBody) is not None:
+        return True
+    status = _http_status(exc)
+    if status is None or status.json_body:
+        return False
+    return status is exc or status.status == 404  # a translated 401/403 is about credentials
 
 
 def _failure(
@@ -217,9 +238,9 @@ def _failure(
         f"`tiktok config set {url_setting} URL`",
     ]
     how = ", ".join(w for w in ways if w)
-    if isinstance(exc, UnreachableError):
+    if _in_chain(exc, UnreachableError) is not None:
         detail = f"{exc.message}; start the {name} at {url}, or set {where} to where it runs: {how}"
-    elif isinstance(exc, UnexpectedBody) or (isinstance(exc, UnexpectedStatus) and not exc.json_body):
+    elif _wrong_url(exc):
         # Something answers, but not the API: the URL is wrong, a setting to fix.
         detail = f"{exc.message}: {url} is not the {name}'s API; set {where} to its base URL: {how}"
         return Check(FAIL, name, detail, ExitCode.CONFIG)
