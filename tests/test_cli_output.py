@@ -293,7 +293,7 @@ def test_no_cassette_holds_the_token():
 
 def test_version():
     result = invoke("--version")
-    assert (result.exit_code, result.stdout) == (0, f"tiktok-cli {__version__}\n")
+    assert (result.exit_code, result.stdout) == (0, f"tiktok {__version__} (tiktok-follows)\n")
 
 
 @pytest.mark.parametrize("command", ["user-info", "followings", "followers"])

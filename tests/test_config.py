@@ -162,7 +162,177 @@ def test_config_show_reports_the_merged_settings(monkeypatch):
     monkeypatch.setenv("TIKTOK_BACKEND", "gateway")
     result = invoke("config", "show")
     assert result.exit_code == 0
-    lines = result.stdout.splitlines()
-    assert lines[0] == f"# {os.environ['TIKTOK_CONFIG']}"
+    lines = [line.partition("  # ")[0].rstrip() for line in result.stdout.splitlines()]
+    assert lines[0] == f"# config file: {os.environ['TIKTOK_CONFIG']}"
     for line in ("retries = 2", "timeout = 7.5", "backend = gateway", f"api_url = {API_URL}"):
         assert line in lines
+
+
+# --- config show: where each value comes from ---------------------------------------------
+
+
+def show_origins(*args: str) -> dict[str, str]:
+    """{setting: origin} from `tiktok config show` (lines "name = value  # origin")."""
+    result = invoke("config", "show", *args)
+    assert result.exit_code == 0, result.stderr
+    origins = {}
+    for line in result.stdout.splitlines()[1:]:
+        setting, _, origin = line.partition("  # ")
+        origins[setting.split(" = ")[0]] = origin.strip()
+    return origins
+
+
+def test_config_show_names_the_source_of_every_value(bare_env, monkeypatch):
+    write_config("retries = 2\ntimeout = 7.5\n")
+    monkeypatch.setenv("TIKTOK_API_TOKEN", "secret-from-env")
+    monkeypatch.setenv("TIKTOK_GATEWAY_URL", "http://env.test")
+    origins = show_origins("--timeout", "3", "--backend", "gateway")
+    assert origins == {
+        "backend": "flag --backend",
+        "gateway_url": "environment TIKTOK_GATEWAY_URL",
+        "api_url": "default",
+        "api_token": "environment TIKTOK_API_TOKEN",
+        "web_url": "default",
+        "cookies": "default",
+        "timeout": "flag --timeout",
+        "retries": "config file",
+        "rate": "default",
+    }
+
+
+def test_config_show_says_when_the_file_does_not_exist():
+    result = invoke("config", "show")
+    assert result.stdout.splitlines()[0] == f"# config file: {os.environ['TIKTOK_CONFIG']} (does not exist)"
+
+
+# --- config set / unset ----------------------------------------------------------------------
+
+
+def test_config_set_help_lists_every_setting_name():
+    from tiktok_cli.cli import SETTING_HELP
+    from tiktok_cli.config import SETTING_NAMES
+
+    assert tuple(name for name, _ in SETTING_HELP) == SETTING_NAMES
+    result = invoke("config", "set", "--help")
+    assert result.exit_code == 0
+    for name in SETTING_NAMES:
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("timeout", "abc", "timeout must be a number of seconds"),
+        ("timeout", "0", "timeout must be a number of seconds, greater than 0"),
+        ("timeout", "nan", "timeout must be a finite number of seconds"),
+        ("retries", "x", "retries must be a whole number from 0 to 100"),
+        ("retries", "1.5", "retries must be a whole number from 0 to 100"),
+        ("retries", "inf", "retries must be a whole number from 0 to 100"),
+        ("rate", "fast", "rate must be a number of requests per second"),
+    ],
+)
+def test_config_set_refuses_a_bad_number_in_plain_words(name, value, words):
+    line = error_line(invoke("config", "set", name, value), 2)
+    assert line == f"tiktok: error: {words}"
+    assert not Path(os.environ["TIKTOK_CONFIG"]).exists()
+
+
+def test_a_bad_number_in_the_config_file_is_explained_too(cassette):
+    path = write_config('timeout = "soon"\n')
+    with cassette("no_requests"):
+        line = error_line(invoke("user-info", "cnn"), 5)
+    assert line == f"tiktok: error: config file {path}: timeout must be a number of seconds"
+
+
+def test_config_set_cookies_stores_the_files_absolute_path(isolated_env):
+    (isolated_env / "cookies.txt").write_text("# Netscape HTTP Cookie File\n")
+    result = invoke("config", "set", "cookies", "cookies.txt")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == f"cookies saved in {os.environ['TIKTOK_CONFIG']}\n"
+    assert load_settings({}).cookies == str(isolated_env / "cookies.txt")
+
+
+def test_config_set_cookies_warns_about_a_file_not_there_yet(isolated_env):
+    result = invoke("config", "set", "cookies", "~/later/cookies.txt")
+    assert result.exit_code == 0
+    assert "does not exist yet" in result.stderr
+    assert load_settings({}).cookies == str(Path("~/later/cookies.txt").expanduser())
+
+
+def test_config_set_refuses_cookie_values_on_the_command_line():
+    result = invoke("config", "set", "cookies", "sessionid=SECRETvalue42")
+    line = error_line(result, 2)
+    assert "cookies.txt" in line and "TIKTOK_COOKIES" in line
+    assert "SECRETvalue42" not in result.stdout + result.stderr
+    assert not Path(os.environ["TIKTOK_CONFIG"]).exists()
+
+
+def test_config_set_api_token_still_refuses_an_argument():
+    result = invoke("config", "set", "api_token", "tok-ARG-123456")
+    assert result.exit_code == 2
+    assert "tok-ARG-123456" not in result.stderr
+
+
+def test_config_unset_removes_a_setting():
+    path = write_config("retries = 2\ntimeout = 5\n")
+    result = invoke("config", "unset", "retries")
+    assert (result.exit_code, result.stderr) == (0, f"retries removed from {path}\n")
+    assert path.read_text() == "timeout = 5\n"
+
+
+def test_config_unset_of_a_setting_not_set_says_so_and_exits_0():
+    path = Path(os.environ["TIKTOK_CONFIG"])
+    result = invoke("config", "unset", "rate")
+    assert (result.exit_code, result.stderr) == (0, f"rate is not set in {path}; nothing to remove\n")
+    assert not path.exists()  # not created just to remove nothing
+
+
+def test_config_unset_names_the_environment_variable_that_still_sets_it():
+    result = invoke("config", "unset", "api_url")
+    assert result.exit_code == 0
+    assert "comes from the environment variable TIKTOK_API_URL" in result.stderr
+
+
+def test_config_unset_of_an_unknown_name_is_a_usage_error():
+    assert "unknown setting 'retry'" in error_line(invoke("config", "unset", "retry"), 2)
+
+
+# --- a config path that cannot be used --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command", [["user-info", "cnn"], ["config", "show"], ["config", "set", "retries", "1"]]
+)
+def test_tiktok_config_pointing_to_a_folder_is_one_clear_line(cassette, monkeypatch, tmp_path, command):
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    monkeypatch.setenv("TIKTOK_CONFIG", str(folder))
+    with cassette("no_requests"):
+        line = error_line(invoke(*command), 5)
+    assert line == (
+        f"tiktok: error: config file {folder} is a folder, not a file; "
+        f"point TIKTOK_CONFIG at a file inside it, such as {folder / 'config.toml'}"
+    )
+
+
+def test_an_unreadable_config_file_is_one_clear_line(cassette, monkeypatch):
+    path = write_config("retries = 1\n", mode=0o000)
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self == path:  # as for a non-root user; root reads any file whatever its mode
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with cassette("no_requests"):
+        line = error_line(invoke("user-info", "cnn"), 5)
+    assert line.startswith(f"tiktok: error: cannot read config file {path}: permission denied; ")
+    assert "chmod 600" in line
+
+
+def test_an_empty_tiktok_config_means_the_default_path(monkeypatch, tmp_path):
+    monkeypatch.setenv("TIKTOK_CONFIG", "")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    result = invoke("config", "path")
+    assert result.stdout.strip() == str(tmp_path / "xdg" / "tiktok-cli" / "config.toml")

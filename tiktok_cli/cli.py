@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tiktok_cli import __version__, console
-from tiktok_cli.errors import ExitCode, TikTokCliError, UsageError
+from tiktok_cli.errors import ConfigError, ExitCode, TikTokCliError, UnreachableError, UsageError
 
 if TYPE_CHECKING:
     from tiktok_cli.config import Settings
@@ -22,9 +22,24 @@ if TYPE_CHECKING:
     from tiktok_cli.output import OutputSpec
     from tiktok_cli.run import Pacing
 
+# The name this project is installed under (`tiktok-cli` on PyPI is someone else's project).
+DISTRIBUTION = "tiktok-follows"
+# Kept in step with tiktok_cli.config.SETTING_NAMES (a test checks): importing config
+# here would cost every start-up, --help included.
+SETTING_HELP = (
+    ("backend", "auto, gateway, tkapi or web"),
+    ("gateway_url", "base URL of the REST gateway (default http://localhost:3000/tiktok)"),
+    ("api_url", "base URL of the token API, e.g. http://HOST/tk"),
+    ("api_token", "the token API's token (a secret: asked for, never an argument)"),
+    ("web_url", "tiktok.com's address (default https://www.tiktok.com)"),
+    ("cookies", "path of a cookies.txt for --backend web"),
+    ("timeout", "seconds per request (default 20)"),
+    ("retries", "retries of a failed request, 0 to 100 (default 4)"),
+    ("rate", "requests per second at most (default unlimited; 1 for web)"),
+)
+
 app = typer.Typer(
     name="tiktok",
-    help="Look up TikTok accounts and export who they follow and who follows them.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: Rich rendering would double start-up time
@@ -201,7 +216,7 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of a
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"tiktok-cli {__version__}")
+        typer.echo(f"tiktok {__version__} ({DISTRIBUTION})")
         raise typer.Exit()
 
 
@@ -213,6 +228,9 @@ def _root(
     ] = False,
 ) -> None:
     """Look up TikTok accounts and export who they follow and who follows them.
+
+    First run? `tiktok doctor` checks the gateway, the token API and the cookies, and
+    says what to set; `tiktok config` shows and sets settings.
 
     Data goes to stdout (or -o FILE); progress, warnings and errors go to stderr.
     Exit codes: 0 ok, 1 some accounts of a batch failed, 2 usage, 3 no such account,
@@ -455,6 +473,50 @@ def followers(
         )
 
 
+DoctorTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        help="Per-request timeout of the checks. [default: the timeout setting, at most 10]",
+    ),
+]
+
+
+@app.command(
+    epilog="Examples:\n\n\b\n"
+    "  tiktok doctor\n"
+    "  tiktok doctor --backend web --cookies cookies.txt\n"
+    "  TIKTOK_API_URL=http://HOST/tk tiktok doctor --gateway-url http://localhost:3000/tiktok",
+)
+def doctor(
+    backend: BackendOpt = None,
+    gateway_url: GatewayUrlOpt = None,
+    api_url: ApiUrlOpt = None,
+    cookies: CookiesOpt = None,
+    timeout: DoctorTimeoutOpt = None,
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Check that the data sources each command would use work.
+
+    One line per check: ok, FAIL or skip, with what to do. One request per data source, with a
+    short timeout and no retries. Exit 0 when every command would work; otherwise the exit
+    code the first failing command would give (5 settings or token, 6 blocked, 7 unreachable).
+    """
+    code = ExitCode.OK
+    with _error_edge(debug=debug, quiet=False, setup_hint=False):
+        from tiktok_cli.doctor import exit_code, run_checks
+
+        flags = {"backend": backend, "gateway_url": gateway_url, "api_url": api_url, "cookies": cookies}
+        checks = []
+        for check in run_checks({**flags, "timeout": timeout}, trace=verbose):
+            typer.echo(check.line())
+            checks.append(check)
+        code = exit_code(checks)
+    raise typer.Exit(int(code))
+
+
 @config_app.command("path")
 def config_path_command() -> None:
     """Print where the config file is read from (it need not exist)."""
@@ -464,57 +526,112 @@ def config_path_command() -> None:
 
 
 @config_app.command("show")
-def config_show(debug: DebugOpt = False) -> None:
-    """Print the settings in effect (secrets masked) and the config file's path."""
-    with _error_edge(debug=debug, quiet=False):
+def config_show(
+    backend: BackendOpt = None,
+    gateway_url: GatewayUrlOpt = None,
+    api_url: ApiUrlOpt = None,
+    cookies: CookiesOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    rate: RateOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Print the settings in effect (secrets masked), each with where it comes from.
+
+    A value comes from a flag given here, an environment variable (named), the config
+    file, or the default, in that order of precedence.
+    """
+    with _error_edge(debug=debug, quiet=False, setup_hint=False):
         from dataclasses import fields
 
-        from tiktok_cli.config import SECRET_SETTINGS, config_path, load_settings
+        from tiktok_cli.config import SECRET_SETTINGS, config_path, load_settings_with_origins
+        from tiktok_cli.safetext import for_terminal
 
-        settings = load_settings({})
-        typer.echo(f"# {config_path()}")
+        flags = {"backend": backend, "gateway_url": gateway_url, "api_url": api_url, "cookies": cookies}
+        settings, origins = load_settings_with_origins(
+            {**flags, "timeout": timeout, "retries": retries, "rate": rate}
+        )
+        path = config_path()
+        typer.echo(f"# config file: {path}" + ("" if path.is_file() else " (does not exist)"))
+        lines = []
         for field in fields(settings):
             value = getattr(settings, field.name)
             shown = "***" if field.name in SECRET_SETTINGS and value else value
-            typer.echo(f"{field.name} = {'(not set)' if shown is None else shown}")
+            lines.append((f"{field.name} = {'(not set)' if shown is None else shown}", origins[field.name]))
+        width = max(len(text) for text, _ in lines)
+        for text, origin in lines:
+            typer.echo(for_terminal(f"{text:<{width}}  # {origin}"))
 
 
-@config_app.command("set")
+_SETTINGS_EPILOG = "Settings:\n\n\b\n" + "\n".join(f"  {n:<12} {h}" for n, h in SETTING_HELP)
+
+
+def _complete_settings(incomplete: str) -> list[str]:
+    return [name for name, _ in SETTING_HELP if name.startswith(incomplete)]
+
+
+SettingArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="NAME",
+        autocompletion=_complete_settings,
+        help="Setting name: " + ", ".join(n for n, _ in SETTING_HELP) + ".",
+    ),
+]
+
+
+@config_app.command("set", epilog=_SETTINGS_EPILOG)
 def config_set(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Setting name, as in the config file.")],
+    name: SettingArg,
     value: Annotated[
         str | None,
-        typer.Argument(metavar="[VALUE]", help="New value. Secrets are read from a prompt or stdin instead."),
+        typer.Argument(
+            metavar="[VALUE]", help="New value; api_token is read from a prompt or stdin instead."
+        ),
     ] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Set one setting in the config file (created owner-only, mode 0600).
 
-    Secrets (api_token) are never taken from the command line, where other local users
-    and shell history can see them: type them at the prompt or pipe them in.
+    api_token is never taken from the command line, where other local users and shell
+    history can see it: type it at the prompt or pipe it in. cookies takes the path of
+    a cookies.txt file (stored as an absolute path), never the cookie values themselves.
     """
-    with _error_edge(debug=debug, quiet=False):
-        from tiktok_cli.config import SECRET_SETTINGS, write_setting
+    with _error_edge(debug=debug, quiet=False, setup_hint=False):
+        from tiktok_cli.config import PROMPTED_SETTINGS, write_setting
 
-        if name in SECRET_SETTINGS:
+        if name in PROMPTED_SETTINGS:
             if value is not None:
                 raise UsageError(f"{name} is a secret: omit VALUE and type it at the prompt or pipe it in")
             value = _read_secret(name)
         elif value is None:
             raise UsageError(f"give a VALUE for {name} (or use `tiktok config unset {name}`)")
-        typer.echo(f"{name} saved in {write_setting(name, value)}", err=True)
+        path = write_setting(name, value)
+        console.info(f"{name} saved in {path}")
+        cookies_file = Path(value).expanduser().absolute()
+        if name == "cookies" and not cookies_file.is_file():
+            console.warn(f"{cookies_file} does not exist yet: export a cookies.txt there")
 
 
-@config_app.command("unset")
-def config_unset(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Setting name, as in the config file.")],
-    debug: DebugOpt = False,
-) -> None:
-    """Remove one setting from the config file."""
-    with _error_edge(debug=debug, quiet=False):
-        from tiktok_cli.config import write_setting
+@config_app.command("unset", epilog=_SETTINGS_EPILOG)
+def config_unset(name: SettingArg, debug: DebugOpt = False) -> None:
+    """Remove one setting from the config file.
 
-        typer.echo(f"{name} removed from {write_setting(name, None)}", err=True)
+    A setting the file does not hold is said so on stderr, and the exit status is still 0:
+    afterwards it is not set in the file either way.
+    """
+    with _error_edge(debug=debug, quiet=False, setup_hint=False):
+        from tiktok_cli.config import ENV_VARS, remove_setting
+
+        path, removed = remove_setting(name)
+        if removed:
+            console.info(f"{name} removed from {path}")
+            return
+        note = f"{name} is not set in {path}; nothing to remove"
+        variable = ENV_VARS.get(name)
+        if variable and os.environ.get(variable):
+            note += f" (its value comes from the environment variable {variable})"
+        console.info(note)
 
 
 def _read_secret(name: str) -> str:
@@ -623,14 +740,26 @@ def _pacing(sleep: str | None) -> "Pacing":
 
 
 @contextmanager
-def _error_edge(*, debug: bool, quiet: bool) -> Iterator[None]:
-    """The one place that turns failures into a message on stderr and an exit code."""
+def _error_edge(*, debug: bool, quiet: bool, setup_hint: bool = True) -> Iterator[None]:
+    """The one place that turns failures into a message on stderr and an exit code.
+
+    With ``setup_hint``, a missing or rejected setting or an unreachable server (typical
+    of a first run) also points to `tiktok doctor`; an unusable config file or variable
+    is named in the message already.
+    """
     console.set_quiet(quiet)
     try:
         yield
     except TikTokCliError as exc:
         _traceback(debug)
-        console.error(str(exc))
+        from tiktok_cli.config import SettingsError  # only now: --help and --version never load it
+
+        hint = (
+            setup_hint
+            and isinstance(exc, (ConfigError, UnreachableError))
+            and not isinstance(exc, SettingsError)
+        )
+        console.error(str(exc) + ("; `tiktok doctor` checks the whole setup" if hint else ""))
         raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt:
         console.error("interrupted")

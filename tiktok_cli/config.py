@@ -1,7 +1,8 @@
 """Settings: command-line flags > environment > config file > defaults.
 
 The config file is TOML in the user's config dir (``$XDG_CONFIG_HOME/tiktok-cli/config.toml``
-on Linux), or wherever ``TIKTOK_CONFIG`` points.
+on Linux), or wherever ``TIKTOK_CONFIG`` points. The folder keeps the project's first name
+(the distribution is now ``tiktok-follows``) so existing config files stay where they are.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ else:  # pragma: no cover
 
 APP_NAME = "tiktok-cli"
 CONFIG_ENV = "TIKTOK_CONFIG"
+
+
+class SettingsError(ConfigError):
+    """A settings source itself is unusable (the config file, an environment variable).
+
+    The message names the file or variable to fix; nothing else needs checking first.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,26 +71,47 @@ ENV_VARS: Mapping[str, str] = {
 }
 
 
+# Settings `tiktok config set` reads from a prompt or stdin, never from its arguments.
+PROMPTED_SETTINGS = frozenset({"api_token"})
+
+# Where a value came from, as `config show` and `tiktok doctor` say it.
+DEFAULT_ORIGIN = "default"
+FILE_ORIGIN = "config file"
+
 MAX_RETRIES = 100
 
 
-def _positive_float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError("must be a number")
-    number = float(value)
-    if not math.isfinite(number) or number <= 0:
-        raise ValueError("must be a finite number greater than 0")
-    return number
+def _positive_number(unit: str) -> Callable[[Any], float]:
+    """A parser for a number of ``unit`` above 0, refusing anything else in plain words."""
+
+    def parse(value: Any) -> float:
+        wanted = f"must be a number of {unit}"
+        if isinstance(value, bool):
+            raise ValueError(wanted)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(wanted) from None
+        if not math.isfinite(number):
+            raise ValueError(f"must be a finite number of {unit}")
+        if number <= 0:
+            raise ValueError(f"{wanted}, greater than 0")
+        return number
+
+    return parse
 
 
 def _retries(value: Any) -> int:
-    if (
-        isinstance(value, bool)
-        or float(value) != int(float(value))
-        or not 0 <= int(float(value)) <= MAX_RETRIES
-    ):
-        raise ValueError(f"must be a whole number from 0 to {MAX_RETRIES}")
-    return int(float(value))
+    wanted = f"must be a whole number from 0 to {MAX_RETRIES}"
+    if isinstance(value, bool):
+        raise ValueError(wanted)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(wanted) from None
+    if not math.isfinite(number) or number != int(number) or not 0 <= number <= MAX_RETRIES:
+        raise ValueError(wanted)
+    return int(number)
 
 
 def _text(value: Any) -> str:
@@ -123,10 +152,28 @@ _PARSERS: Mapping[str, Callable[[Any], Any]] = {
     "api_token": _text,
     "web_url": _url,
     "cookies": _text,
-    "timeout": _positive_float,
+    "timeout": _positive_number("seconds"),
     "retries": _retries,
-    "rate": _positive_float,
+    "rate": _positive_number("requests per second"),
 }
+
+SETTING_NAMES: tuple[str, ...] = tuple(_PARSERS)
+
+
+def _cookies_file(value: Any) -> str:
+    """`config set cookies PATH`: a cookies.txt path, stored absolute (cron runs elsewhere)."""
+    path = Path(_text(value)).expanduser()
+    if "=" in str(value) and not path.is_file():
+        # Never echo it: this is cookie values, and they are secrets.
+        raise ValueError(
+            "takes the path of a cookies.txt file, not cookie values (a command line is visible "
+            "to other users): save them in a cookies.txt file, or set TIKTOK_COOKIES"
+        )
+    return str(path.absolute())
+
+
+# What `config set` accepts where it differs from what the file and environment accept.
+_SET_PARSERS: Mapping[str, Callable[[Any], Any]] = {**_PARSERS, "cookies": _cookies_file}
 
 
 def config_path() -> Path:
@@ -145,15 +192,25 @@ def read_config_file(path: Path) -> dict[str, Any]:
         data = path.read_bytes()
     except FileNotFoundError:
         return {}
+    except IsADirectoryError:
+        raise SettingsError(
+            f"config file {path} is a folder, not a file",
+            hint=f"point {CONFIG_ENV} at a file inside it, such as {path / 'config.toml'}",
+        ) from None
+    except PermissionError:
+        raise SettingsError(
+            f"cannot read config file {path}: permission denied",
+            hint=f"make it readable by you (chmod 600 {path}) or point {CONFIG_ENV} elsewhere",
+        ) from None
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     try:
         table: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
     unknown = sorted(set(table) - set(_PARSERS))
     if unknown:
-        raise ConfigError(
+        raise SettingsError(
             f"config file {path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(_PARSERS))})"
         )
     if "api_token" in table:
@@ -175,6 +232,14 @@ def warn_if_readable_by_others(path: Path) -> None:
 
 def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
     """Merge the four sources; ``flags`` holds only options the user actually gave."""
+    return load_settings_with_origins(flags, environ)[0]
+
+
+def load_settings_with_origins(
+    flags: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> tuple[Settings, dict[str, str]]:
+    """The merged settings, and where each came from: ``flag --x``, ``environment
+    TIKTOK_X``, ``config file`` or ``default``."""
     env = os.environ if environ is None else environ
     path = config_path()
     sources: list[tuple[str, Mapping[str, Any]]] = [
@@ -183,6 +248,7 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
         ("command line", {k: v for k, v in flags.items() if v is not None}),
     ]
     values: dict[str, Any] = {}
+    origins = dict.fromkeys(SETTING_NAMES, DEFAULT_ORIGIN)
     for origin, source in sources:
         for name, raw in source.items():
             try:
@@ -191,34 +257,64 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
                 if origin == "command line":
                     raise UsageError(f"--{name.replace('_', '-')} {exc}") from None
                 where = ENV_VARS[name] if origin == "environment" else name
-                raise ConfigError(f"{origin}: {where} {exc}") from None
+                raise SettingsError(f"{origin}: {where} {exc}") from None
+            origins[name] = _origin(origin, name)
     from tiktok_cli import console
 
     for name in SECRET_SETTINGS:
         console.add_secret(values.get(name))  # redacted from here on, before anything can fail
-    return Settings(**values)
+    return Settings(**values), origins
 
 
-def write_setting(name: str, value: str | None) -> Path:
-    """Set (or, with None, remove) one setting in the config file; returns its path.
+def _origin(source: str, name: str) -> str:
+    if source == "command line":
+        return f"flag --{name.replace('_', '-')}"
+    if source == "environment":
+        return f"environment {ENV_VARS[name]}"
+    return FILE_ORIGIN
+
+
+def write_setting(name: str, value: str) -> Path:
+    """Set one setting in the config file; returns its path.
 
     The file is rewritten atomically and created owner-only (0600): it may hold a token.
     """
+    _check_name(name)
+    path = config_path()
+    table = read_config_file(path)
+    try:
+        table[name] = _SET_PARSERS[name](value)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"{name} {exc}") from None
+    _write_table(path, table)
+    return path
+
+
+def remove_setting(name: str) -> tuple[Path, bool]:
+    """Remove one setting from the config file; returns its path and whether it was there.
+
+    When it was not, the file is left alone (not even created).
+    """
+    _check_name(name)
+    path = config_path()
+    table = read_config_file(path)
+    if name not in table:
+        return path, False
+    del table[name]
+    _write_table(path, table)
+    return path, True
+
+
+def _check_name(name: str) -> None:
+    if name not in _PARSERS:
+        raise UsageError(f"unknown setting {name!r} (known: {', '.join(SETTING_NAMES)})")
+
+
+def _write_table(path: Path, table: Mapping[str, Any]) -> None:
     import tempfile
 
     import tomli_w
 
-    if name not in _PARSERS:
-        raise UsageError(f"unknown setting {name!r} (known: {', '.join(sorted(_PARSERS))})")
-    path = config_path()
-    table = read_config_file(path)
-    if value is None:
-        table.pop(name, None)
-    else:
-        try:
-            table[name] = _PARSERS[name](value)
-        except (TypeError, ValueError) as exc:
-            raise UsageError(f"{name} {exc}") from None
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".config.", suffix=".tmp")  # mode 0600
@@ -226,5 +322,4 @@ def write_setting(name: str, value: str | None) -> Path:
             handle.write(tomli_w.dumps(table).encode("utf-8"))
         Path(temp).replace(path)
     except OSError as exc:
-        raise ConfigError(f"cannot write config file {path}: {exc.strerror}") from None
-    return path
+        raise SettingsError(f"cannot write config file {path}: {exc.strerror}") from None

@@ -1,0 +1,310 @@
+"""`tiktok doctor`: check what each command would use, one line per check.
+
+Every check goes through the real code: the settings loader, the backends registry
+(``backends.choose``, ``Backend.config_problem``) and one small request per data source
+through a ``Session`` and its shared client, with a short timeout and no retries. So a
+check fails exactly when a command would, and says what to do about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tiktok_cli import backends
+from tiktok_cli.backends.base import Backend, ListQuery, Operation
+from tiktok_cli.config import Settings, config_path, load_settings_with_origins
+from tiktok_cli.console import redact
+from tiktok_cli.errors import (
+    BlockedError,
+    ConfigError,
+    ExitCode,
+    NotFoundError,
+    NotVisibleError,
+    TikTokCliError,
+    UnexpectedBody,
+    UnexpectedStatus,
+    UnreachableError,
+    UsageError,
+)
+from tiktok_cli.identifiers import Account, IdKind
+from tiktok_cli.safetext import for_terminal
+from tiktok_cli.session import Session
+
+PROBE_USERNAME = "tiktok"  # TikTok's own account: it exists as long as TikTok does
+PROBE_UID = "6754915036232582149"  # the token API's documented example account
+MAX_TIMEOUT = 10.0  # seconds per request unless --timeout says otherwise: a check should be quick
+
+OK, FAIL, SKIP = "ok", "FAIL", "skip"
+
+# How the checks name each backend, and the setting holding its base URL.
+LABELS: Mapping[str, str] = {"gateway": "gateway", "tkapi": "token API", "web": "tiktok.com"}
+URL_SETTINGS: Mapping[str, str] = {"gateway": "gateway_url", "tkapi": "api_url", "web": "web_url"}
+SESSION_COOKIES = frozenset({"sessionid", "sessionid_ss"})
+# The option that names an account by id, so its list needs no username look-up.
+ID_OPTIONS: Mapping[Operation, str] = {Operation.FOLLOWERS: "--uid", Operation.FOLLOWINGS: "--sec-uid"}
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of the report. ``verdict`` marks lines that decide the exit status."""
+
+    status: str
+    subject: str
+    detail: str
+    code: ExitCode = ExitCode.OK
+    verdict: bool = False
+
+    def line(self) -> str:
+        """The check as printed: secrets replaced, control characters escaped."""
+        return for_terminal(redact(f"{self.status:<5} {self.subject:<11} {self.detail}"))
+
+
+def exit_code(checks: list[Check]) -> ExitCode:
+    """0 when every command works; else the code of the first command that would fail."""
+    return next((c.code for c in checks if c.verdict and c.status == FAIL), ExitCode.OK)
+
+
+def label(backend: type[Backend]) -> str:
+    return LABELS.get(backend.name, backend.name)
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """What one command would use: its backend, and the one resolving usernames."""
+
+    operation: Operation
+    backend: type[Backend] | None
+    lookup: type[Backend] | None = None
+    unavailable: str = ""
+
+
+def run_checks(flags: Mapping[str, Any], *, trace: bool = False) -> Iterator[Check]:
+    """The checks, in order, each yielded as soon as it is done (network checks take a moment)."""
+    path = config_path()
+    try:
+        settings, origins = load_settings_with_origins(flags)
+    except ConfigError as exc:
+        yield Check(FAIL, "settings", str(exc), exc.exit_code, verdict=True)
+        return
+    found = "found" if path.is_file() else "does not exist: defaults and environment apply"
+    yield Check(OK, "settings", f"{path} ({found}); backend {settings.backend} ({origins['backend']})")
+
+    routes = [_route(op, settings) for op in Operation]
+    used = {b.name for r in routes for b in (r.backend, r.lookup) if b is not None}
+
+    cookies = _check_cookies(settings, origins, web_used="web" in used)
+    results: dict[str, Check] = {}
+    for name in backends.names():
+        backend = backends.load(name)
+        if name not in used:
+            yield Check(SKIP, label(backend), _unused(backend, settings))
+            continue
+        broken = cookies.status == FAIL
+        results[name] = _check_backend(backend, settings, origins, cookies_broken=broken, trace=trace)
+        yield results[name]
+    yield cookies
+
+    for route in routes:
+        yield _verdict(route, results, cookies, settings)
+
+
+def _route(operation: Operation, settings: Settings) -> _Route:
+    try:
+        backend = backends.choose(operation, settings.backend, settings)
+    except UsageError as exc:
+        return _Route(operation, None, unavailable=exc.message)
+    if operation is Operation.USER_INFO:
+        return _Route(operation, backend)
+    # As Session.lookup does: a backend without profiles resolves names through auto.
+    choice = settings.backend if Operation.USER_INFO in backend.operations else backends.AUTO
+    try:
+        lookup = backends.choose(Operation.USER_INFO, choice, settings)
+    except UsageError:
+        lookup = None
+    return _Route(operation, backend, lookup)
+
+
+def _unused(backend: type[Backend], settings: Settings) -> str:
+    if settings.backend == backends.AUTO:
+        return f"not used: only with --backend {backend.name}"
+    return f"not used with --backend {settings.backend}"
+
+
+def _check_backend(
+    backend: type[Backend],
+    settings: Settings,
+    origins: Mapping[str, str],
+    *,
+    cookies_broken: bool,
+    trace: bool,
+) -> Check:
+    name = label(backend)
+    for operation in Operation:
+        if operation in backend.operations:
+            problem = backend.config_problem(settings, operation)
+            if problem:
+                return Check(FAIL, name, problem, ExitCode.CONFIG)
+    url_setting = URL_SETTINGS.get(backend.name)
+    url = getattr(settings, url_setting) if url_setting else None
+    probe_settings = replace(
+        settings,
+        backend=backend.name,
+        timeout=settings.timeout
+        if origins["timeout"].startswith("flag")
+        else min(settings.timeout, MAX_TIMEOUT),
+        retries=0,
+        # The cookies line reports a broken cookies file; this one still says whether the host answers.
+        cookies=None if cookies_broken else settings.cookies,
+    )
+    try:
+        with Session(probe_settings, trace=trace) as session:
+            answered = _probe(session, backend)
+    except UsageError as exc:
+        return Check(SKIP, name, f"cannot be checked: {exc.message}")
+    except TikTokCliError as exc:
+        return _failure(name, exc, url, url_setting, origins)
+    return Check(OK, name, f"{url}: {answered}" if url else answered)
+
+
+def _probe(session: Session, backend: type[Backend]) -> str:
+    """One small request through the backend itself; returns what it answered."""
+    try:
+        if Operation.USER_INFO in backend.operations:
+            user = session.backend(Operation.USER_INFO, backend.name).user_info(PROBE_USERNAME)
+            return f"answers (user-info for @{user.unique_id or PROBE_USERNAME})"
+        operation = next(op for op in (Operation.FOLLOWERS, Operation.FOLLOWINGS) if op in backend.operations)
+        query = ListQuery(Account(IdKind.UID, PROBE_UID))
+        instance = session.backend(operation, backend.name)
+        instance.page_fetcher(operation, query)(instance.start_cursor(query))
+        what = f"{operation.value} of uid {PROBE_UID}"
+    except (NotFoundError, NotVisibleError) as exc:
+        status = _http_status(exc)
+        if status is not None and not status.json_body:
+            raise status from None  # a web server's own 404 page: not the API at all
+        return f"answers in its own terms ({exc.message})"
+    return f"answers ({what}), credentials accepted"
+
+
+def _http_status(exc: BaseException) -> UnexpectedStatus | None:
+    """The HTTP error a backend translated into ``exc``, if any (kept as its context)."""
+    return _in_chain(exc, UnexpectedStatus)
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def _in_chain(exc: BaseException, kind: type[E]) -> E | None:
+    """``exc`` or the error it was raised from or while handling, if one is a ``kind``."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return None
+        if isinstance(seen, kind):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _wrong_url(exc: TikTokCliError) -> bool:
+    """Something answered, but not the API: a web page, or a web server's own 404."""
+    if isinstance(exc, BlockedError):
+        return False  # tiktok.com answers bots with pages too: that is a block, with its own advice
+    if _in_chain(exc, UnexpectedBody) is not None:
+        return True
+    status = _http_status(exc)
+    if status is None or status.json_body:
+        return False
+    return status is exc or status.status == 404  # a translated 401/403 is about credentials
+
+
+def _failure(
+    name: str,
+    exc: TikTokCliError,
+    url: str | None,
+    url_setting: str | None,
+    origins: Mapping[str, str],
+) -> Check:
+    if url_setting is None:
+        return Check(FAIL, name, str(exc), exc.exit_code)
+    from tiktok_cli.config import ENV_VARS
+
+    where = f"{url_setting} (now {_origin_words(origins[url_setting])})"
+    ways = [
+        f"--{url_setting.replace('_', '-')}",
+        ENV_VARS.get(url_setting),
+        f"`tiktok config set {url_setting} URL`",
+    ]
+    how = ", ".join(w for w in ways if w)
+    if _in_chain(exc, UnreachableError) is not None:
+        detail = f"{exc.message}; start the {name} at {url}, or set {where} to where it runs: {how}"
+    elif _wrong_url(exc):
+        # Something answers, but not the API: the URL is wrong, a setting to fix.
+        detail = f"{exc.message}: {url} is not the {name}'s API; set {where} to its base URL: {how}"
+        return Check(FAIL, name, detail, ExitCode.CONFIG)
+    else:
+        detail = str(exc)
+    return Check(FAIL, name, detail, exc.exit_code)
+
+
+def _origin_words(origin: str) -> str:
+    return "the default" if origin == "default" else f"from the {origin}"
+
+
+def _check_cookies(settings: Settings, origins: Mapping[str, str], *, web_used: bool) -> Check:
+    if not settings.cookies:
+        if web_used:
+            return Check(SKIP, "cookies", "not set: tiktok.com follower lists usually need --cookies FILE")
+        return Check(SKIP, "cookies", "not set (only --backend web uses them)")
+    from tiktok_cli.cookies import load_cookies
+
+    try:
+        jar = load_cookies(settings.cookies)
+    except ConfigError as exc:
+        return Check(FAIL, "cookies", str(exc), exc.exit_code)
+    path = Path(settings.cookies).expanduser()
+    # Never print the setting itself unless it is a file's path: it may be the cookie values.
+    source = str(path) if path.is_file() else f"cookie values from {origins['cookies']}"
+    names = {c.name for c in jar if c.domain.endswith("tiktok.com")}
+    session = (
+        "with a logged-in session"
+        if names & SESSION_COOKIES
+        else "but no sessionid: log in to tiktok.com in the browser and export them again"
+    )
+    return Check(OK, "cookies", f"{source}: {len(names)} tiktok.com cookies, {session}")
+
+
+def _uses_cookies(backend: type[Backend], settings: Settings) -> bool:
+    """Whether the backend loads the (broken) cookies: building its client options fails."""
+    try:
+        backend.client_options(settings)
+    except ConfigError:
+        return True
+    return False
+
+
+def _verdict(route: _Route, results: Mapping[str, Check], cookies: Check, settings: Settings) -> Check:
+    subject = route.operation.value
+    if route.backend is None:
+        return Check(SKIP, subject, route.unavailable)
+    main = results[route.backend.name]
+    if main.status == FAIL:
+        return Check(FAIL, subject, f"the {main.subject} does not work (see above)", main.code, verdict=True)
+    if cookies.status == FAIL and _uses_cookies(route.backend, settings):
+        return Check(FAIL, subject, "the cookies do not load (see above)", cookies.code, verdict=True)
+    served = f"served by the {main.subject}" + (" (not checked)" if main.status == SKIP else "")
+    if route.lookup is None or route.lookup is route.backend:
+        return Check(OK, subject, served, verdict=True)
+    lookup = results[route.lookup.name]
+    if lookup.status == FAIL:
+        return Check(
+            FAIL,
+            subject,
+            f"{served}, but usernames are looked up through the {lookup.subject}, which does not work "
+            f"(see above); {ID_OPTIONS.get(route.operation, 'an id')} needs no look-up",
+            lookup.code,
+            verdict=True,
+        )
+    return Check(OK, subject, f"{served}; usernames looked up through the {lookup.subject}", verdict=True)
