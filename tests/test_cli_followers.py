@@ -68,7 +68,7 @@ def test_by_username_resolves_uid_through_gateway_user_info(cassette):
 def test_a_username_whose_profile_has_no_id_points_to_the_option(cassette):
     with cassette("gateway/followings_name_without_secuid") as cas:
         result = invoke("followers", "taylorswift")
-    assert "--uid" in error_line(result, 5)
+    assert "--uid" in error_line(result, 7)
     assert cas.play_count == 1
 
 

@@ -106,7 +106,7 @@ def test_min_cursor_continues_from_a_later_page(cassette):
 def test_username_without_sec_uid_points_to_the_option(cassette):
     with cassette("gateway/followings_name_without_secuid") as cas:
         result = invoke("followings", "taylorswift")
-    assert "--sec-uid" in error_line(result, 5)
+    assert "--sec-uid" in error_line(result, 7)
     assert cas.play_count == 1
     assert result.stdout == ""
 
