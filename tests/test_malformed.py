@@ -294,3 +294,15 @@ def test_a_profile_without_sec_uid_fails_that_account_and_the_batch_goes_on(
     assert "carries no secUid; pass --sec-uid" in result.stderr
     assert {r["owner"] for r in rows(result.stdout)} == {"bob.b"}
     assert errors.read_text() == "alice\n"
+
+
+def test_a_token_api_5xx_does_not_quote_its_success_msg(server: FakeTikTok) -> None:
+    server.faults = [Fault("/user/followers", 502, dumps({"code": 502, "msg": "成功"}))]
+    line = one_error(tkapi_followers(), 7)
+    assert "HTTP 502" in line and "成功" not in line
+
+
+def test_a_gateway_error_message_is_quoted_as_a_short_excerpt(server: FakeTikTok) -> None:
+    server.faults = [Fault("/user-followings", 400, dumps({"status": "error", "message": "bad\n" * 2000}))]
+    line = one_error(gateway_followings(), 7)
+    assert "HTTP 400: bad bad" in line and len(line) < 400

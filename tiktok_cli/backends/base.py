@@ -9,6 +9,7 @@ backend's own table and URL setting.
 
 from __future__ import annotations
 
+import re
 from abc import ABC
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from tiktok_cli.identifiers import Account, IdKind, parse_sec_uid, parse_uid
 from tiktok_cli.models import Cursor, Page, User
 
 DOCTOR_HINT = "`tiktok doctor` checks the setup"
+# "…answered HTTP 502: <the body's message>", as the client words a final 5xx.
+_QUOTED_DETAIL = re.compile(r" answered HTTP \d{3}(: .*)$", re.DOTALL)
 
 
 class Operation(str, Enum):
@@ -177,6 +180,13 @@ class Backend(ABC):
             raise self.unreachable(exc) from None
         except UnexpectedStatus as exc:
             raise self.status_error(exc, what=what, account=account) from None
+        except UpstreamError as exc:
+            # A 5xx that outlasted the retries: the client quotes the body's message,
+            # which some APIs fill with "success" whatever failed.
+            quoted = _QUOTED_DETAIL.search(exc.message)
+            if type(exc) is not UpstreamError or self.quote_detail or quoted is None:
+                raise
+            raise UpstreamError(exc.message[: quoted.start(1)], hint=exc.hint) from None
 
     def unreachable(self, exc: UnreachableError) -> UnreachableError:
         """A dead URL, said with where it was set and what to do instead."""
@@ -220,9 +230,12 @@ class Backend(ABC):
                 f"{what}: {self.service} refused the request (HTTP {status}){detail}",
                 hint=self.credentials_hint,
             )
-        if exc.detail and not self.quote_detail:
+        if exc.detail:  # the client quotes the body's message whole: cut it, or drop it
             return UnexpectedStatus(
-                f"{what}: {self.service} answered HTTP {status}", status=status, json_body=exc.json_body
+                f"{what}: {self.service} answered HTTP {status}{detail}",
+                status=status,
+                detail=exc.detail,
+                json_body=exc.json_body,
             )
         return exc
 
