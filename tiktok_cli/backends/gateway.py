@@ -112,8 +112,8 @@ def _followings_page(body: JsonBody, what: str) -> Page:
         raise UpstreamError(f"{what}: metadata.hasMore is {kind_of(has_more)}, not true/false")
     users = []
     with parsing(what):
-        for item in items:
-            entry = as_object(item, f"{what}: followings entry")
+        for item in items:  # per row: no message is built unless an entry is bad
+            entry = item if isinstance(item, Mapping) else as_object(item, f"{what}: followings entry")
             user = web_user(entry, entry.get("stats"))
             if is_account(user):
                 users.append(user)

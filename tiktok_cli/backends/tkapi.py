@@ -129,8 +129,10 @@ def _followers_page(data: Mapping[str, Any], what: str, account: Account) -> Pag
     items = as_list(data.get("followers"), f"{what}: data.followers")
     users = []
     with parsing(what):
-        for item in items:
-            user = mobile_user(as_object(item, f"{what}: follower entry"))
+        for item in items:  # per row: no message is built unless an entry is bad
+            user = mobile_user(
+                item if isinstance(item, Mapping) else as_object(item, f"{what}: follower entry")
+            )
             if is_account(user):
                 users.append(user)
         return Page(
