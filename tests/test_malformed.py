@@ -15,12 +15,16 @@ import pytest
 from conftest import invoke
 from fakeserver import TOKEN, Account, FakeTikTok, Fault, sec_uid_for
 
+from tiktok_cli.backends.base import BackendContext
+from tiktok_cli.backends.gateway import GatewayBackend, _followings_page
 from tiktok_cli.backends.gateway import _envelope as gateway_envelope
-from tiktok_cli.backends.gateway import _followings_page
 from tiktok_cli.backends.tkapi import _envelope as tkapi_envelope
 from tiktok_cli.backends.tkapi import _followers_page
+from tiktok_cli.client import HttpClient
+from tiktok_cli.errors import ConfigError, UpstreamError
 from tiktok_cli.identifiers import Account as Target
 from tiktok_cli.identifiers import IdKind
+from tiktok_cli.models import User
 
 ALICE = Account("alice", "6754915036232582149", sec_uid_for("alice"), 3, 3)
 BOB = Account("bob.b", "6754915036232582150", sec_uid_for("bob.b"), 2, 2)
@@ -306,3 +310,37 @@ def test_a_gateway_error_message_is_quoted_as_a_short_excerpt(server: FakeTikTok
     server.faults = [Fault("/user-followings", 400, dumps({"status": "error", "message": "bad\n" * 2000}))]
     line = one_error(gateway_followings(), 7)
     assert "HTTP 400: bad bad" in line and len(line) < 400
+
+
+# --- the shared account resolution ------------------------------------------------------------
+
+
+def backend_looking_up(user: User) -> GatewayBackend:
+    from tiktok_cli.config import Settings
+
+    return GatewayBackend(BackendContext(Settings(), HttpClient(retries=0), lambda name: user))
+
+
+@pytest.mark.parametrize(
+    ("kind", "user"),
+    [
+        (IdKind.SEC_UID, User(unique_id="alice", sec_uid="MS4wLjABAAAA" + "\ud800" * 30)),
+        (IdKind.SEC_UID, User(unique_id="alice", sec_uid="MS4wLjABAAAA" + "٣" * 30)),
+        (IdKind.UID, User(unique_id="alice", user_id="١٢٣")),
+        (IdKind.UID, User(unique_id="alice", user_id="18446744073709551616")),
+    ],
+)
+def test_resolve_refuses_a_looked_up_id_that_breaks_the_id_rules(kind: IdKind, user: User) -> None:
+    backend = backend_looking_up(user)
+    with pytest.raises(UpstreamError, match=f"unusable {kind.value}") as caught:
+        backend.resolve(Target(IdKind.USERNAME, "alice"), kind, usage="")
+    assert "\\ud800" in str(caught.value) or "\ud800" not in str(caught.value)
+
+
+def test_resolve_gives_a_valid_looked_up_id_and_never_a_configuration_error() -> None:
+    sec_uid = sec_uid_for("alice")
+    backend = backend_looking_up(User(unique_id="alice", sec_uid=sec_uid))
+    assert backend.resolve(Target(IdKind.USERNAME, "alice"), IdKind.SEC_UID, usage="") == sec_uid
+    with pytest.raises(UpstreamError) as caught:
+        backend.resolve(Target(IdKind.USERNAME, "alice"), IdKind.UID, usage="")
+    assert not isinstance(caught.value, ConfigError) and caught.value.hint == "pass --uid UID"
