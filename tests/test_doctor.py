@@ -302,4 +302,5 @@ def test_a_token_refused_with_http_401_is_about_the_token_not_the_url(server: Fa
     result = invoke("doctor")
     assert result.exit_code == 5
     status, detail = report(result)["token API"]
-    assert status == "FAIL" and "refused the token" in detail and "not the token API" not in detail
+    assert status == "FAIL" and "refused the request (HTTP 401)" in detail and "TIKTOK_API_TOKEN" in detail
+    assert "not the token API" not in detail

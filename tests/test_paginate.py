@@ -129,3 +129,25 @@ def test_the_last_page_ends_the_list_even_when_idle():
     fetch = FakeList({0: Page(users(1), 5, True), 5: Page(users(1), 5, False)})
     assert ids(paginate(fetch, 0)) == ["1"]
     assert fetch.asked == [0, 5]
+
+
+def test_skipped_entries_are_counted_on_every_kind_of_page():
+    pages = {
+        0: Page(users(1), 10, True, skipped=2),
+        10: Page(users(2), None, True, skipped=1),  # no cursor: the list cap
+    }
+    out = list(paginate(FakeList(pages), 0))
+    assert [p.skipped for p in out] == [2, 1]
+    assert out[-1].capped
+    last = list(paginate(FakeList({0: Page(users(1), None, False, skipped=4)}), 0))
+    assert [p.skipped for p in last] == [4]
+
+
+@pytest.mark.parametrize("cursor", ["5", 5.0, [5]])
+def test_a_cursor_that_is_not_an_integer_is_bad_data_not_the_list_cap(cursor):
+    from tiktok_cli.errors import UpstreamError
+
+    pages = {0: Page(users(1), cursor, True)}  # type: ignore[arg-type]
+    out = paginate(FakeList(pages), 0)
+    with pytest.raises(UpstreamError, match="not an integer"):
+        list(out)

@@ -148,3 +148,21 @@ def test_bad_data_names_the_endpoint_and_the_field():
         parsing("followers of @a"),
     ):
         mobile_user({"uid": "²"})
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ({}, False),
+        ({"uid": "0"}, False),
+        ({"stats": {}}, False),
+        ({"unique_id": ""}, False),
+        ({"uid": "7"}, True),
+        ({"sec_uid": "MS4w"}, True),
+        ({"unique_id": "x"}, True),
+    ],
+)
+def test_is_account_tells_an_account_from_a_placeholder(entry, expected):
+    from tiktok_cli.backends._shapes import is_account
+
+    assert is_account(mobile_user(entry)) is expected

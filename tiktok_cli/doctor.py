@@ -23,6 +23,7 @@ from tiktok_cli.errors import (
     ExitCode,
     NotFoundError,
     NotVisibleError,
+    RefusedError,
     TikTokCliError,
     UnexpectedBody,
     UnexpectedStatus,
@@ -180,6 +181,12 @@ def _probe(session: Session, backend: type[Backend]) -> str:
         instance = session.backend(operation, backend.name)
         instance.page_fetcher(operation, query)(instance.start_cursor(query))
         what = f"{operation.value} of uid {PROBE_UID}"
+    except RefusedError as exc:
+        # The probe is the API's own documented example account: a refusal is about the token.
+        raise ConfigError(
+            f"{exc.message}: the token was rejected for the API's own example account",
+            hint="check TIKTOK_API_TOKEN and your plan with the vendor",
+        ) from exc
     except (NotFoundError, NotVisibleError) as exc:
         status = _http_status(exc)
         if status is not None and not status.json_body:

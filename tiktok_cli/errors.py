@@ -119,6 +119,12 @@ class UnexpectedBody(UpstreamError):
         self.kind = kind  # "empty" or "html"
 
 
+class RefusedError(UpstreamError):
+    """The API refused one request with its own error code: about that account, or, when
+    every account gets it, about the token or plan. Only a check of a known-good account
+    (``tiktok doctor``) can tell the two apart."""
+
+
 class IncompleteListError(UpstreamError):
     """Pagination stopped before the API said the list was complete."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from hashlib import blake2b
 
-from tiktok_cli.errors import IncompleteListError
+from tiktok_cli.errors import IncompleteListError, UpstreamError
 from tiktok_cli.models import Cursor, Page, User
 
 MAX_IDLE_PAGES = 3
@@ -81,16 +81,20 @@ def paginate(
             if new:
                 fresh.append(user)
                 keys.append(digest)
-        nxt = page.next_cursor
+        nxt, skipped = page.next_cursor, page.skipped
         if not page.has_more:
-            yield Page(fresh, None, False, page.total, keys=keys)
+            yield Page(fresh, None, False, page.total, keys=keys, skipped=skipped)
             return
+        if nxt is not None and type(nxt) is not int:
+            # Only a missing or negative cursor is TikTok's list cap; anything else is
+            # bad data (backends read cursors with _shapes.cursor_value, which says so).
+            raise UpstreamError(f"the list's next cursor is {type(nxt).__name__}, not an integer")
         if nxt is None or nxt < 0:
             # The API says "more" but gives no way to get it: it stopped serving the
             # list (TikTok's caps). Nothing can be fetched past this point.
-            yield Page(fresh, None, False, page.total, capped=True, keys=keys)
+            yield Page(fresh, None, False, page.total, capped=True, keys=keys, skipped=skipped)
             return
-        yield Page(fresh, nxt, True, page.total, keys=keys)
+        yield Page(fresh, nxt, True, page.total, keys=keys, skipped=skipped)
         idle = 0 if fresh and nxt not in sent else idle + 1
         if idle >= max_idle_pages:
             problem = "the cursor stopped advancing" if nxt in sent else "pages brought no new accounts"

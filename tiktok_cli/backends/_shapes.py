@@ -30,8 +30,21 @@ def as_list(value: Any, what: str) -> list[Any]:
     return value
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """What a JSON value is, for messages: "null", "list", "str"…, never the value itself."""
     return "null" if value is None else type(value).__name__
+
+
+_kind = kind_of
+
+
+def is_account(user: User) -> bool:
+    """Whether a parsed entry names an account at all (an id, a secUid or a username).
+
+    ``{}``, ``{"uid": "0"}`` or a bare ``{"stats": {}}`` would otherwise become a row
+    of empty cells: lists skip such entries and count them in ``Page.skipped``.
+    """
+    return bool(user.user_id or user.sec_uid or user.unique_id)  # User.key, without building it
 
 
 def text(obj: JsonObject, *keys: str) -> str | None:

@@ -2,22 +2,39 @@
 
 A backend is one small class per API. It turns the API's answers into ``User`` and
 ``Page`` and its error codes into the package's exceptions; the client, paginator,
-writers and CLI do the rest.
+writers and CLI do the rest. What every backend does alike lives here: resolving an
+account to the id its API needs, and turning HTTP failures into errors through the
+backend's own table and URL setting.
 """
 
 from __future__ import annotations
 
+import re
 from abc import ABC
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar
 
 from tiktok_cli.client import HttpClient
 from tiktok_cli.config import Settings
-from tiktok_cli.errors import UsageError
-from tiktok_cli.identifiers import Account
+from tiktok_cli.errors import (
+    ConfigError,
+    NotFoundError,
+    NotVisibleError,
+    TikTokCliError,
+    UnexpectedStatus,
+    UnreachableError,
+    UpstreamError,
+    UsageError,
+    excerpt,
+)
+from tiktok_cli.identifiers import Account, IdKind, parse_sec_uid, parse_uid
 from tiktok_cli.models import Cursor, Page, User
+
+DOCTOR_HINT = "`tiktok doctor` checks the setup"
+# "…answered HTTP 502: <the body's message>", as the client words a final 5xx.
+_QUOTED_DETAIL = re.compile(r" answered HTTP \d{3}(: .*)$", re.DOTALL)
 
 
 class Operation(str, Enum):
@@ -46,6 +63,23 @@ class BackendContext:
     lookup: Callable[[str], User]
 
 
+@dataclass(frozen=True, slots=True)
+class UrlSetting:
+    """Where a backend's base URL comes from, for messages about a wrong or dead URL."""
+
+    attribute: str  # the Settings field
+    env: str
+    flag: str
+    default: str | None = None
+
+
+# The User field holding each id kind, and the rule an id must pass before it is sent on.
+_ID_FIELDS: Mapping[IdKind, tuple[str, Callable[[str], str], str]] = {
+    IdKind.SEC_UID: ("sec_uid", parse_sec_uid, "--sec-uid SECUID"),
+    IdKind.UID: ("user_id", parse_uid, "--uid UID"),
+}
+
+
 class Backend(ABC):
     """One data source. Subclasses set the class attributes and override what they serve."""
 
@@ -54,6 +88,21 @@ class Backend(ABC):
     # Order in which `--backend auto` tries backends (lower first); manual ones never.
     priority: ClassVar[int] = 100
     automatic: ClassVar[bool] = True
+    # How messages call the service ("the REST gateway"), where its URL is set, and
+    # what to use instead when it is not there.
+    service: ClassVar[str] = "the server"
+    url_setting: ClassVar[UrlSetting | None] = None
+    alternative: ClassVar[str] = ""
+    credentials_hint: ClassVar[str | None] = None
+    # HTTP status -> error class for statuses this API gives a meaning (after the
+    # shared rule that a non-JSON 404/405 means a wrong base URL).
+    # Whether the API's error text says what failed (the token API's "msg" says "success").
+    quote_detail: ClassVar[bool] = True
+    status_errors: ClassVar[Mapping[int, type[TikTokCliError]]] = {
+        404: NotFoundError,
+        403: NotVisibleError,
+        401: ConfigError,
+    }
 
     def __init__(self, context: BackendContext) -> None:
         self.context = context
@@ -86,3 +135,111 @@ class Backend(ABC):
 
     def _unsupported(self, operation: Operation) -> UsageError:
         return UsageError(f"the {self.name} backend does not provide {operation.value}")
+
+    # --- shared rules -----------------------------------------------------------------
+
+    def resolve(self, account: Account, kind: IdKind, *, usage: str) -> str:
+        """The ``kind`` id of ``account``, looking a username up when needed.
+
+        A lookup that finds no usable id fails for that account alone (not found, or bad
+        data naming the option to pass instead), never as a configuration error.
+        ``usage`` is the message for an account given as another id kind.
+        """
+        account = account.prefer(kind)  # an --input row may carry the id: no look-up
+        if account.kind is kind:
+            return account.value
+        if account.kind is not IdKind.USERNAME:
+            raise UsageError(usage)
+        field, parse, option = _ID_FIELDS[kind]
+        try:
+            user = self.context.lookup(account.value)
+        except UnreachableError as exc:
+            error = UnreachableError(
+                f"{self.service} needs a profile look-up to turn {account} into a {kind.value}, "
+                f"and it failed: {exc.message}",
+                url=exc.url,
+                host=exc.host,
+            )
+            error.hint = f"or pass {option}" + (f"; {exc.hint}" if exc.hint else "")
+            raise error from None
+        value = getattr(user, field)
+        if not value:
+            raise UpstreamError(f"the profile of {account} carries no {kind.value}", hint=f"pass {option}")
+        try:
+            return parse(value)
+        except UsageError:
+            raise UpstreamError(
+                f"the profile of {account} carries an unusable {kind.value} {_shown(value)}",
+                hint=f"pass {option}",
+            ) from None
+
+    def request(self, url: str, params: Mapping[str, str | int], *, what: str, account: str) -> Any:
+        """GET ``url``'s JSON through the shared client, with this backend's error rules."""
+        try:
+            return self.client.get_json(url, params, what=what)
+        except UnreachableError as exc:
+            raise self.unreachable(exc) from None
+        except UnexpectedStatus as exc:
+            raise self.status_error(exc, what=what, account=account) from None
+        except UpstreamError as exc:
+            # A 5xx that outlasted the retries: the client quotes the body's message,
+            # which some APIs fill with "success" whatever failed.
+            quoted = _QUOTED_DETAIL.search(exc.message)
+            if type(exc) is not UpstreamError or self.quote_detail or quoted is None:
+                raise
+            raise UpstreamError(exc.message[: quoted.start(1)], hint=exc.hint) from None
+
+    def unreachable(self, exc: UnreachableError) -> UnreachableError:
+        """A dead URL, said with where it was set and what to do instead."""
+        setting = self.url_setting
+        if setting is None:
+            return exc
+        base = getattr(self.settings, setting.attribute) or exc.url
+        default = " (the default)" if setting.default is not None and base == setting.default else ""
+        alternative = f", or {self.alternative}" if self.alternative else ""
+        error = UnreachableError(
+            f"no {self.service.removeprefix('the ')} at {base}{default} (cannot reach {exc.host}): start it, "
+            f"set {setting.env} / {setting.flag}{alternative}",
+            url=exc.url,
+            host=exc.host,
+        )
+        error.hint = DOCTOR_HINT
+        return error
+
+    def status_error(self, exc: UnexpectedStatus, *, what: str, account: str) -> TikTokCliError:
+        """The error an HTTP failure means for this API (the one per-backend table)."""
+        status = exc.status
+        setting = self.url_setting
+        if status in (404, 405) and not exc.json_body and setting is not None:
+            # The API answers its own "not found" in JSON; a bare web server's 404 means
+            # the base URL is wrong, which is wrong for every account.
+            base = getattr(self.settings, setting.attribute)
+            return ConfigError(
+                f"{what}: {base} answered HTTP {status} with no API error: is it {self.service}?",
+                hint=f"check {setting.env} / {setting.flag}; {DOCTOR_HINT}",
+            )
+        error = self.status_errors.get(status)
+        if error is NotFoundError:
+            return NotFoundError(f"{account} does not exist ({self.service} answered {status})")
+        if error is NotVisibleError:
+            return NotVisibleError(
+                f"{account} is private or its list is hidden ({self.service} answered {status})"
+            )
+        detail = f": {excerpt(exc.detail)}" if exc.detail and self.quote_detail else ""
+        if error is ConfigError:
+            return ConfigError(
+                f"{what}: {self.service} refused the request (HTTP {status}){detail}",
+                hint=self.credentials_hint,
+            )
+        if exc.detail:  # the client quotes the body's message whole: cut it, or drop it
+            return UnexpectedStatus(
+                f"{what}: {self.service} answered HTTP {status}{detail}",
+                status=status,
+                detail=exc.detail,
+                json_body=exc.json_body,
+            )
+        return exc
+
+
+def _shown(value: str) -> str:
+    return excerpt(ascii(value), 60)

@@ -1,22 +1,29 @@
-"""The self-hosted REST gateway (seed 000): user-info and followings."""
+"""The self-hosted REST gateway (seed 000): user-info and followings.
+
+Every body is checked against the documented shape in one place (``_envelope``,
+``_profile``, ``_followings_page``): anything else is one clear bad-data error naming
+the endpoint and the field, never a guess and never a traceback.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from tiktok_cli.backends._shapes import as_list, as_object, count, cursor_value, parsing, web_user
-from tiktok_cli.backends.base import Backend, ListQuery, Operation
-from tiktok_cli.errors import (
-    ConfigError,
-    NotFoundError,
-    NotVisibleError,
-    TikTokCliError,
-    UnexpectedStatus,
-    UpstreamError,
-    UsageError,
+from tiktok_cli.backends._shapes import (
+    as_list,
+    as_object,
+    count,
+    cursor_value,
+    is_account,
+    kind_of,
+    parsing,
+    web_user,
 )
-from tiktok_cli.identifiers import Account, IdKind
+from tiktok_cli.backends.base import Backend, ListQuery, Operation, UrlSetting
+from tiktok_cli.config import Settings
+from tiktok_cli.errors import UpstreamError, excerpt
+from tiktok_cli.identifiers import IdKind
 from tiktok_cli.models import Cursor, Page, User
 
 DEFAULT_PAGE_SIZE = 50
@@ -26,88 +33,97 @@ class GatewayBackend(Backend):
     name = "gateway"
     operations = frozenset({Operation.USER_INFO, Operation.FOLLOWINGS})
     priority = 10
+    service = "the REST gateway"
+    url_setting = UrlSetting("gateway_url", "TIKTOK_GATEWAY_URL", "--gateway-url", Settings().gateway_url)
+    alternative = "use --backend web"
+    credentials_hint = "the gateway wants credentials; check TIKTOK_GATEWAY_URL"
 
     def user_info(self, username: str) -> User:
         what = f"user-info for @{username}"
         body = self._get("/user-info", {"uniqueId": username}, what, f"@{username}")
-        data = as_object(body.get("data"), f"{what}: data")
-        info = as_object(data.get("userInfo"), f"{what}: data.userInfo")
-        with parsing(what):
-            return web_user(info, info.get("stats"), info.get("statsV2"))
+        return _profile(body, what)
 
     def page_fetcher(self, operation: Operation, query: ListQuery) -> Callable[[Cursor], Page]:
         if operation is not Operation.FOLLOWINGS:
             raise self._unsupported(operation)
-        sec_uid = self._sec_uid(query.account)
+        sec_uid = self.resolve(
+            query.account,
+            IdKind.SEC_UID,
+            usage="the gateway lists followings by secUid: give USER or --sec-uid",
+        )
         what = f"followings of {query.account}"
         page_size = query.page_size or DEFAULT_PAGE_SIZE
         max_cursor = query.max_cursor or 0
 
         def fetch(cursor: Cursor) -> Page:
-            params = {
+            params: dict[str, str | int] = {
                 "secUid": sec_uid,
                 "count": page_size,
                 "minCursor": cursor,
                 "maxCursor": max_cursor,
             }
-            body = self._get("/user-followings", params, what, str(query.account))
-            meta = as_object(body.get("metadata"), f"{what}: metadata")
-            items = as_list(body.get("followings"), f"{what}: followings")
-            has_more = meta.get("hasMore")
-            if not isinstance(has_more, bool):
-                raise UpstreamError(f"{what}: metadata.hasMore is missing or not true/false")
-            with parsing(what):
-                return Page(
-                    users=[web_user(item, item.get("stats")) for item in _objects(items, what)],
-                    next_cursor=cursor_value(meta.get("minCursor"), "metadata.minCursor"),
-                    has_more=has_more,
-                    total=count((meta, "totalFollowings")),
-                )
+            return _followings_page(self._get("/user-followings", params, what, str(query.account)), what)
 
         return fetch
 
-    def _sec_uid(self, account: Account) -> str:
-        account = account.prefer(IdKind.SEC_UID)  # an --input row may carry it: no look-up
-        if account.kind is IdKind.SEC_UID:
-            return account.value
-        if account.kind is not IdKind.USERNAME:
-            raise UsageError("the gateway lists followings by secUid: give USER or --sec-uid")
-        user = self.context.lookup(account.value)
-        if not user.sec_uid:
-            raise ConfigError(
-                f"the gateway's user-info for {account} has no secUid",
-                hint="pass --sec-uid SECUID instead of the username",
-            )
-        return user.sec_uid
+    def _get(self, path: str, params: Mapping[str, str | int], what: str, account: str) -> JsonBody:
+        body = self.request(self.settings.gateway_url + path, params, what=what, account=account)
+        return _envelope(body, what)
 
-    def _get(self, path: str, params: dict[str, Any], what: str, account: str) -> dict[str, Any]:
-        try:
-            body = self.client.get_json(self.settings.gateway_url + path, params, what=what)
-        except UnexpectedStatus as exc:
-            raise _translate(exc, account) from None
-        obj = dict(as_object(body, what))
-        status = obj.get("status")
-        if status is not None and status != "success":
-            message = obj.get("message")
-            raise UpstreamError(
-                f"{what}: the gateway answered status {status!r}"
-                + (f": {message}" if isinstance(message, str) and message else "")
-            )
+
+JsonBody = Mapping[str, Any]
+
+
+# --- the documented shapes ---------------------------------------------------------------
+
+
+def _envelope(body: Any, what: str) -> JsonBody:
+    """The gateway's answer: an object whose optional ``status`` is "success"."""
+    obj = as_object(body, what)
+    status = obj.get("status")
+    if status is None or status == "success":
         return obj
+    if type(status) is not str:
+        raise UpstreamError(f"{what}: status is {kind_of(status)}, not a status string")
+    message = obj.get("message")
+    raise UpstreamError(
+        f"{what}: the gateway answered status {excerpt(status, 60)!r}"
+        + (f": {excerpt(message)}" if type(message) is str and message.strip() else "")
+    )
 
 
-def _objects(items: list[Any], what: str) -> list[dict[str, Any]]:
-    return [dict(as_object(item, f"{what}: list entry")) for item in items]
+def _profile(body: JsonBody, what: str) -> User:
+    """``{data: {userInfo: {…, stats, statsV2}}}`` holding one account."""
+    data = as_object(body.get("data"), f"{what}: data")
+    info = as_object(data.get("userInfo"), f"{what}: data.userInfo")
+    with parsing(what):
+        user = web_user(info, info.get("stats"), info.get("statsV2"))
+    if not is_account(user):
+        raise UpstreamError(f"{what}: data.userInfo holds no account (no id and no username)")
+    return user
 
 
-def _translate(exc: UnexpectedStatus, account: str) -> TikTokCliError:
-    if exc.status == 404:
-        return NotFoundError(f"{account} does not exist (the gateway answered 404)")
-    if exc.status == 403:
-        return NotVisibleError(f"{account} is private or its list is hidden (the gateway answered 403)")
-    if exc.status == 401:
-        return ConfigError(exc.message, hint="the gateway wants credentials; check TIKTOK_GATEWAY_URL")
-    return exc
+def _followings_page(body: JsonBody, what: str) -> Page:
+    """``{metadata: {hasMore, minCursor, totalFollowings}, followings: [account…]}``."""
+    meta = as_object(body.get("metadata"), f"{what}: metadata")
+    items = as_list(body.get("followings"), f"{what}: followings")
+    has_more = meta.get("hasMore")
+    if type(has_more) is not bool:
+        raise UpstreamError(f"{what}: metadata.hasMore is {kind_of(has_more)}, not true/false")
+    users = []
+    with parsing(what):
+        for item in items:  # per row: no message is built unless an entry is bad
+            entry = item if isinstance(item, Mapping) else as_object(item, f"{what}: followings entry")
+            user = web_user(entry, entry.get("stats"))
+            if is_account(user):
+                users.append(user)
+        return Page(
+            users=users,
+            next_cursor=cursor_value(meta.get("minCursor"), "metadata.minCursor"),
+            has_more=has_more,
+            total=count((meta, "totalFollowings")),
+            skipped=len(items) - len(users),
+        )
 
 
 BACKEND = GatewayBackend

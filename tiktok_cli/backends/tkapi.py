@@ -1,32 +1,56 @@
-"""The hosted token API (seed 004): followers, paginated by the mobile ``min_time``."""
+"""The hosted token API (seed 004): followers, paginated by the mobile ``min_time``.
+
+Every body is checked against the documented shape in one place (``_envelope`` and
+``_followers_page``): anything else is one clear bad-data error naming the field. The
+seed documents no vendor error codes, so a ``code`` other than 200 fails the account at
+hand (the batch goes on); only an HTTP 401/403 says the token itself was refused.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
-from tiktok_cli.backends._shapes import as_list, as_object, count, cursor_value, mobile_user, parsing
-from tiktok_cli.backends.base import Backend, ListQuery, Operation
+from tiktok_cli.backends._shapes import (
+    as_list,
+    as_object,
+    count,
+    cursor_value,
+    is_account,
+    kind_of,
+    mobile_user,
+    parsing,
+)
+from tiktok_cli.backends.base import Backend, ListQuery, Operation, UrlSetting
 from tiktok_cli.config import Settings, config_path
 from tiktok_cli.errors import (
     ConfigError,
     NotFoundError,
     NotVisibleError,
-    UnexpectedStatus,
+    RefusedError,
+    TikTokCliError,
     UpstreamError,
-    UsageError,
+    excerpt,
 )
 from tiktok_cli.identifiers import Account, IdKind
 from tiktok_cli.models import Cursor, Page
 
 HIDDEN_BY_PRIVACY = 2096
 NO_SUCH_USER = 2065
+OK = 200
 
 
 class TokenApiBackend(Backend):
     name = "tkapi"
     operations = frozenset({Operation.FOLLOWERS})
     priority = 20
+    service = "the token API"
+    url_setting = UrlSetting("api_url", "TIKTOK_API_URL", "--api-url")
+    alternative = "use --backend web"
+    credentials_hint = "check TIKTOK_API_TOKEN"
+    # Its error bodies carry msg "成功" ("success") whatever failed: never quote it.
+    quote_detail = False
+    status_errors: ClassVar[Mapping[int, type[TikTokCliError]]] = {401: ConfigError, 403: ConfigError}
 
     @classmethod
     def config_problem(cls, settings: Settings, operation: Operation) -> str | None:
@@ -51,76 +75,74 @@ class TokenApiBackend(Backend):
         problem = self.config_problem(self.settings, operation)
         if problem:
             raise ConfigError(problem)
-        uid = self._uid(query.account)
+        uid = self.resolve(
+            query.account,
+            IdKind.UID,
+            usage="the token API lists followers by numeric uid: give USER or --uid "
+            "(--sec-uid works with --backend web)",
+        )
         what = f"followers of {query.account}"
         url = f"{self.settings.api_url}/user/followers"
-        token = self.settings.api_token
+        token = self.settings.api_token or ""
 
         def fetch(cursor: Cursor) -> Page:
-            try:
-                body = self.client.get_json(url, {"token": token, "uid": uid, "cursor": cursor}, what=what)
-            except UnexpectedStatus as exc:
-                if exc.status in (401, 403):
-                    raise ConfigError(
-                        f"{what}: the token API refused the token (HTTP {exc.status})",
-                        hint="check TIKTOK_API_TOKEN",
-                    ) from None
-                raise
-            data = _data(body, what)
-            _check_status(data, what, query.account)
-            has_more = data.get("has_more")
-            if not isinstance(has_more, (bool, int)):
-                raise UpstreamError(f"{what}: data.has_more is missing or not true/false")
-            items = as_list(data.get("followers"), f"{what}: data.followers")
-            with parsing(what):
-                return Page(
-                    users=[mobile_user(as_object(item, f"{what}: follower entry")) for item in items],
-                    next_cursor=cursor_value(data.get("min_time"), "data.min_time"),
-                    has_more=bool(has_more),
-                    total=count((data, "total")),
-                )
+            params: dict[str, str | int] = {"token": token, "uid": uid, "cursor": cursor}
+            body = self.request(url, params, what=what, account=str(query.account))
+            return _followers_page(_envelope(body, what), what, query.account)
 
         return fetch
 
-    def _uid(self, account: Account) -> str:
-        account = account.prefer(IdKind.UID)  # an --input row may carry it: no look-up
-        if account.kind is IdKind.UID:
-            return account.value
-        if account.kind is not IdKind.USERNAME:
-            raise UsageError(
-                "the token API lists followers by numeric uid: give USER or --uid "
-                "(--sec-uid works with --backend web)"
-            )
-        user = self.context.lookup(account.value)
-        if not user.user_id:
-            raise ConfigError(
-                f"the user-info lookup for {account} gave no numeric id",
-                hint="pass --uid UID instead of the username",
-            )
-        return user.user_id
+
+# --- the documented shapes ---------------------------------------------------------------
 
 
-def _data(body: Any, what: str) -> dict[str, Any]:
+def _envelope(body: Any, what: str) -> Mapping[str, Any]:
+    """``{code: 200, msg, data: {…}}``: the vendor's envelope around TikTok's payload."""
     envelope = as_object(body, what)
     code = envelope.get("code")
-    if code not in (200, "200"):
+    if code is None:
+        raise UpstreamError(f"{what}: the token API's answer has no code")
+    if code != OK and code != str(OK):
+        if type(code) is not int or type(code) is bool:
+            raise UpstreamError(f"{what}: code is {kind_of(code)}, not a number")
         message = envelope.get("msg")
-        raise ConfigError(
-            f"{what}: the token API rejected the request (code {code!r}"
-            + (f": {message})" if isinstance(message, str) and message else ")"),
-            hint="check TIKTOK_API_TOKEN and your plan",
+        raise RefusedError(
+            f"{what}: the token API answered code {code}"
+            + (f" ({excerpt(message, 60)})" if type(message) is str and message.strip() else ""),
+            hint="if every account fails like this, check TIKTOK_API_TOKEN and your plan",
         )
-    return dict(as_object(envelope.get("data"), f"{what}: data"))
+    return as_object(envelope.get("data"), f"{what}: data")
 
 
-def _check_status(data: dict[str, Any], what: str, account: Account) -> None:
+def _followers_page(data: Mapping[str, Any], what: str, account: Account) -> Page:
+    """TikTok's mobile ``{status_code, has_more, min_time, total, followers: [user…]}``."""
     status = data.get("status_code", 0)
     if status == HIDDEN_BY_PRIVACY:
         raise NotVisibleError(f"{account} hides its followers list (privacy settings)")
     if status == NO_SUCH_USER:
         raise NotFoundError(f"{account} does not exist")
     if status not in (0, None):
-        raise UpstreamError(f"{what}: TikTok answered status_code {status!r}")
+        shown = status if type(status) is int else kind_of(status)
+        raise UpstreamError(f"{what}: TikTok answered status_code {shown}")
+    has_more = data.get("has_more")
+    if type(has_more) is not bool and has_more not in (0, 1):
+        raise UpstreamError(f"{what}: data.has_more is {kind_of(has_more)}, not true/false")
+    items = as_list(data.get("followers"), f"{what}: data.followers")
+    users = []
+    with parsing(what):
+        for item in items:  # per row: no message is built unless an entry is bad
+            user = mobile_user(
+                item if isinstance(item, Mapping) else as_object(item, f"{what}: follower entry")
+            )
+            if is_account(user):
+                users.append(user)
+        return Page(
+            users=users,
+            next_cursor=cursor_value(data.get("min_time"), "data.min_time"),
+            has_more=bool(has_more),
+            total=count((data, "total")),
+            skipped=len(items) - len(users),
+        )
 
 
 BACKEND = TokenApiBackend
