@@ -13,10 +13,12 @@ the normal handler, in order. Run it alone with ``python tests/fakeserver.py``.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,12 +41,25 @@ def _dumps(obj: Any) -> bytes:
 
 @dataclass
 class Fault:
-    """One scripted answer for the next request whose path ends with ``path``."""
+    """One scripted answer for the next request whose path ends with ``path``.
+
+    ``raw_headers`` go out byte for byte after ``headers`` (junk the stdlib would refuse);
+    ``content_type`` replaces the guessed Content-Type (None: guess, "": send none);
+    ``compress`` ("gzip" or "deflate") really compresses the body and says so;
+    ``content_length=False`` sends no Content-Length and closes the connection after the body.
+    """
 
     path: str
     status: int = 200
     body: bytes | Callable[[dict[str, str]], bytes] = b""
     headers: dict[str, str] = field(default_factory=dict)
+    raw_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    content_type: str | None = None
+    compress: str | None = None
+    content_length: bool = True
+
+
+_COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {"gzip": gzip.compress, "deflate": zlib.compress}
 
 
 @dataclass
@@ -142,6 +157,10 @@ class FakeTikTok:
     # --- routing ---------------------------------------------------------------------
 
     def answer(self, target: str) -> tuple[int, bytes, dict[str, str]]:
+        status, body, headers, _ = self.answer_with_fault(target)
+        return status, body, headers
+
+    def answer_with_fault(self, target: str) -> tuple[int, bytes, dict[str, str], Fault | None]:
         parts = urlsplit(target)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         with self._lock:
@@ -151,14 +170,14 @@ class FakeTikTok:
                 self.faults.remove(fault)
         if fault is not None:
             body = fault.body(query) if callable(fault.body) else fault.body
-            return fault.status, body, fault.headers
+            return fault.status, body, fault.headers, fault
         if parts.path.endswith("/user-info"):
-            return self.user_info(query)
+            return (*self.user_info(query), None)
         if parts.path.endswith("/user-followings"):
-            return self.followings(query)
+            return (*self.followings(query), None)
         if parts.path.endswith("/user/followers"):
-            return self.followers(query)
-        return 404, _dumps({"status": "error", "message": "no such route"}), {}
+            return (*self.followers(query), None)
+        return 404, _dumps({"status": "error", "message": "no such route"}), {}, None
 
     def user_info(self, query: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
         account = self.accounts.get(query.get("uniqueId", ""))
@@ -247,13 +266,27 @@ class FakeTikTok:
             def do_GET(self) -> None:
                 if server.latency:
                     time.sleep(server.latency)
-                status, body, headers = server.answer(self.path)
+                status, body, headers, fault = server.answer_with_fault(self.path)
+                fault = fault or Fault("")
+                if fault.compress:
+                    body = _COMPRESSORS[fault.compress](body)
+                    headers = {**headers, "Content-Encoding": fault.compress}
                 self.send_response(status)
-                content_type = "text/html" if body.lstrip()[:1] == b"<" else "application/json"
-                self.send_header("Content-Type", f"{content_type}; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
+                content_type = fault.content_type
+                if content_type is None:
+                    kind = "text/html" if body.lstrip()[:1] == b"<" else "application/json"
+                    content_type = f"{kind}; charset=utf-8"
+                if content_type:
+                    self.send_header("Content-Type", content_type)
+                if fault.content_length:
+                    self.send_header("Content-Length", str(len(body)))
+                else:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 for key, value in headers.items():
                     self.send_header(key, value)
+                for raw_key, raw_value in fault.raw_headers:
+                    self._headers_buffer.append(raw_key + b": " + raw_value + b"\r\n")
                 self.end_headers()
                 self.wfile.write(body)
 

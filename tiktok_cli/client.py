@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -24,6 +25,7 @@ from tiktok_cli.errors import (
     UnexpectedStatus,
     UnreachableError,
     UpstreamError,
+    excerpt,
 )
 
 if TYPE_CHECKING:
@@ -35,6 +37,9 @@ MAX_RETRY_AFTER = 120.0  # seconds: the longest a Retry-After header makes one r
 # running: one quick second try (a server restarting), then a clear answer, not minutes of backoff.
 UNREACHABLE_RETRY_WAIT = 0.3
 USER_AGENT = f"tiktok-cli/{__version__}"
+# Real TikTok bodies nest fewer than 20 levels. Anything deeper is hostile or broken, and
+# past ~250 levels orjson cannot write it back out (--raw) and the stdlib parser recurses.
+MAX_DEPTH = 64
 Params = Mapping[str, str | int | float | None]
 T = TypeVar("T")
 
@@ -68,20 +73,25 @@ class _Transient(Exception):
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), capped.
+
+    Junk (non-ASCII digits, negative numbers, impossible dates) is ignored: None.
+    """
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        # Compare as text: int() of a 5,000-digit value is refused by the interpreter.
+        return MAX_RETRY_AFTER if len(value) > 6 else min(float(value), MAX_RETRY_AFTER)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        target = when.timestamp()
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
     current = datetime.now(timezone.utc).timestamp() if now is None else now
-    return max(0.0, when.timestamp() - current)
+    return min(max(0.0, target - current), MAX_RETRY_AFTER)
 
 
 class HttpClient:
@@ -117,6 +127,9 @@ class HttpClient:
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             transport=transport,
             cookies=cookies,
+            # Vet a redirect before httpx builds the next request from it (which it does
+            # even when not following), so a malformed Location is a clear error.
+            event_hooks={"response": [_vet_redirect]},
         )
 
     def close(self) -> None:
@@ -189,28 +202,10 @@ class HttpClient:
     def _attempt(
         self, url: str, params: Params | None, what: str, headers: Mapping[str, str] | None, *, page: bool
     ) -> Any:
-        import httpx
-
-        host = urlsplit(url).netloc
         query = {k: v for k, v in (params or {}).items() if v is not None}
         self._limiter.wait()
         started = time.monotonic()
-        try:
-            try:
-                response = self._http.get(url, params=query, headers=headers, follow_redirects=page)
-            except httpx.ConnectError:
-                if self._closed:
-                    raise
-                time.sleep(UNREACHABLE_RETRY_WAIT)
-                response = self._http.get(url, params=query, headers=headers, follow_redirects=page)
-        except httpx.ConnectError as exc:
-            reason = redact(str(exc)) or type(exc).__name__
-            raise UnreachableError(f"{what}: cannot reach {host} ({reason})", url=url, host=host) from None
-        except httpx.TimeoutException:
-            raise _Transient(UpstreamError(f"{what}: {host} timed out")) from None
-        except httpx.TransportError as exc:
-            reason = redact(str(exc)) or type(exc).__name__
-            raise _Transient(UpstreamError(f"{what}: cannot reach {host} ({reason})")) from None
+        response = self._send(url, query, what, headers, page=page)
         self._remember_session(response)
         if self.trace:
             elapsed = (time.monotonic() - started) * 1000
@@ -218,10 +213,62 @@ class HttpClient:
                 f"GET {redact(str(response.request.url))} -> {response.status_code} "
                 f"({len(response.content)} bytes, {elapsed:.0f} ms)"
             )
+        host = _host(url)
         if page:
             self._check_status(response, what, host)
-            return response.text, str(response.url)
+            return page_text(response), str(response.url)
         return self._decode(response, what, host)
+
+    def _send(
+        self, url: str, query: Params, what: str, headers: Mapping[str, str] | None, *, page: bool
+    ) -> httpx.Response:
+        """One GET; every httpx failure leaves as an UpstreamError (a ``_Transient`` if worth retrying)."""
+        import httpx
+
+        host = _host(url)
+        try:
+            try:
+                return self._http.get(url, params=query, headers=headers, follow_redirects=page)
+            except httpx.ConnectError:
+                if self._closed:
+                    raise
+                time.sleep(UNREACHABLE_RETRY_WAIT)
+                return self._http.get(url, params=query, headers=headers, follow_redirects=page)
+        except _BadRedirect as exc:
+            raise UnexpectedStatus(
+                f"{what}: {host} redirected to an invalid address (HTTP {exc.status}); check the base URL",
+                status=exc.status,
+            ) from None
+        except httpx.ConnectError as exc:
+            raise UnreachableError(
+                f"{what}: cannot reach {host} ({_reason(exc)})", url=url, host=host
+            ) from None
+        except httpx.TimeoutException:
+            raise _Transient(UpstreamError(f"{what}: {host} timed out")) from None
+        except httpx.UnsupportedProtocol as exc:
+            raise UpstreamError(f"{what}: cannot request {host} ({_reason(exc)})") from None
+        except httpx.LocalProtocolError as exc:
+            raise _Transient(
+                UpstreamError(f"{what}: could not send the request to {host} ({_reason(exc)})")
+            ) from None
+        except httpx.ProtocolError as exc:
+            raise _Transient(
+                UpstreamError(f"{what}: {host} broke the HTTP protocol ({_reason(exc)})")
+            ) from None
+        except httpx.TransportError as exc:
+            raise _Transient(UpstreamError(f"{what}: cannot reach {host} ({_reason(exc)})")) from None
+        except httpx.TooManyRedirects:
+            raise UpstreamError(f"{what}: {host} redirected in a loop (too many redirects)") from None
+        except httpx.DecodingError as exc:
+            raise UpstreamError(
+                f"{what}: {host} sent a body that its Content-Encoding does not describe ({_reason(exc)})"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise UpstreamError(f"{what}: the request to {host} failed ({_reason(exc)})") from None
+        except (httpx.InvalidURL, UnicodeError) as exc:  # UnicodeError: a malformed IDNA host name
+            raise UpstreamError(
+                f"{what}: {excerpt(redact(url))} is not a valid URL ({_reason(exc)})"
+            ) from None
 
     def _remember_session(self, response: httpx.Response) -> None:
         """Keep rotating session tokens, and keep every cookie value out of stderr."""
@@ -249,11 +296,13 @@ class HttpClient:
                 parse_retry_after(response.headers.get("Retry-After")),
             )
         if 300 <= status < 400:
-            target = urlsplit(response.headers.get("Location", "")).netloc or "elsewhere"
+            location = response.headers.get("Location", "")
+            target = redirect_target(response.url, location)
+            where = target.netloc.decode("ascii") if target is not None else "an invalid address"
             raise UnexpectedStatus(
-                f"{what}: {host} redirected to {target} (HTTP {status}); check the base URL",
+                f"{what}: {host} redirected to {where} (HTTP {status}); check the base URL",
                 status=status,
-                location=response.headers.get("Location", ""),
+                location=str(target) if target is not None else "",
             )
         if status >= 400:
             detail = _error_detail(body)
@@ -281,6 +330,8 @@ class HttpClient:
             )
         try:
             return loads(body)
+        except _TooDeep as exc:
+            raise UpstreamError(f"{what}: {host} answered with {exc}") from None
         except ValueError:
             raise UpstreamError(f"{what}: {host} answered with a body that is not JSON") from None
 
@@ -302,28 +353,167 @@ def looks_like_block_page(html: bytes) -> bool:
     return any(marker in head for marker in _BLOCK_MARKERS)
 
 
+class _TooDeep(ValueError):
+    """JSON nested deeper than MAX_DEPTH."""
+
+    def __init__(self) -> None:
+        super().__init__(f"JSON nested deeper than {MAX_DEPTH} levels")
+
+
 def loads(body: bytes | str) -> Any:
-    """Parse JSON; fall back to the stdlib for the lone surrogates orjson refuses."""
+    """Parse a JSON document, nested at most MAX_DEPTH deep; ValueError for anything else.
+
+    orjson first; the stdlib for what orjson refuses but is JSON (lone surrogates such as
+    ``"\\ud800"``). Bytes must be UTF-8 (RFC 8259).
+    """
     import orjson
 
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
     try:
-        return orjson.loads(body)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        import json
+        # Check the nesting first: the stdlib parser recurses, and orjson refuses > 1024 levels.
+        if _too_deep(raw):
+            raise _TooDeep from None
+        text = body if isinstance(body, str) else body.decode("utf-8")  # UnicodeError is a ValueError
+        return _stdlib_decode(lambda decoder: decoder.decode(text))
+    if _too_deep(raw):
+        raise _TooDeep
+    return value
 
-        return json.loads(body)
+
+def loads_prefix(text: str, start: int = 0) -> Any:
+    """The JSON value at ``text[start:]`` (after whitespace), ignoring what follows it.
+
+    For JSON embedded in HTML; the same limits as ``loads``, ValueError when there is none.
+    """
+    while start < len(text) and text[start].isspace():
+        start += 1
+    value, end = _stdlib_decode(lambda decoder: decoder.raw_decode(text, start))
+    if _too_deep(text[start:end].encode("utf-8", "surrogatepass")):
+        raise _TooDeep
+    return value
+
+
+def _stdlib_decode(parse: Callable[[Any], T]) -> T:
+    import json
+
+    try:
+        return parse(json.JSONDecoder(parse_constant=_not_json))
+    except RecursionError:
+        raise _TooDeep from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+# The structure of a JSON text: brackets folded to {}, and every byte but brackets and
+# quotes dropped, in C (bytes methods), so the check costs a fraction of the parse.
+_FOLD = bytes.maketrans(b"[]", b"{}")
+_NOT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'{}[]"')))
+_STRING = re.compile(rb'"[^"]*"')
+_ESCAPED_QUOTE = re.compile(rb'\\"')  # faster than bytes.find, whose scan keys on the frequent '"'
+
+
+def _too_deep(raw: bytes) -> bool:
+    """Whether JSON text nests more than MAX_DEPTH levels of arrays and objects."""
+    if _ESCAPED_QUOTE.search(raw):
+        # An escaped quote ends no string. Drop escaped backslashes first: in `\\"` the
+        # quote does end one.
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    skeleton = raw.translate(_FOLD, _NOT_STRUCTURE)
+    # Removing adjacent quotes drops empty strings, or merges two strings across a gap
+    # with no brackets: the brackets outside strings stay as they were.
+    skeleton = skeleton.replace(b'""', b"")
+    if b'"' in skeleton:
+        skeleton = _STRING.sub(b"", skeleton)  # strings holding brackets, like "[link]"
+    for _ in range(MAX_DEPTH):
+        if not skeleton:
+            return False
+        skeleton = skeleton.replace(b"{}", b"")  # one level of nesting per pass
+    return b"{}" in skeleton
+
+
+def page_text(response: httpx.Response) -> str:
+    """An HTML page's text: UTF-8 if it is valid UTF-8, else the declared charset, else UTF-8
+    with replacement characters. Never raises.
+
+    Valid UTF-8 is almost never an accident, while servers do mislabel pages (a UTF-8
+    page declared utf-16 would decode as noise, or fail for lack of a BOM).
+    """
+    content = response.content
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    charset = response.charset_encoding
+    if charset:
+        try:
+            return content.decode(charset)
+        except (LookupError, ValueError):  # unknown or non-text codecs; UnicodeError
+            pass
+    return content.decode("utf-8", "replace")
+
+
+_HOST = re.compile(r"[A-Za-z0-9._\-]+|[0-9A-Fa-f:.]+")
+
+
+def redirect_target(base: httpx.URL, location: str) -> httpx.URL | None:
+    """Where a Location header points, as an absolute http(s) URL; None if it is not a valid one."""
+    import httpx
+
+    location = location.strip()
+    if not location:
+        return None
+    try:
+        urlsplit(location)  # stricter than httpx about brackets: "http://[bad"
+        target = base.join(location)
+        target.host  # noqa: B018 - decoding an IDNA host name raises for a malformed one
+    except (httpx.InvalidURL, ValueError):  # IDNAError is a UnicodeError
+        return None
+    host = target.raw_host.decode("ascii", "replace")
+    return target if target.scheme in ("http", "https") and _HOST.fullmatch(host) else None
+
+
+class _BadRedirect(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _vet_redirect(response: httpx.Response) -> None:
+    if (
+        response.has_redirect_location
+        and redirect_target(response.url, response.headers.get("Location", "")) is None
+    ):
+        raise _BadRedirect(response.status_code)
+
+
+def _host(url: str) -> str:
+    """The host[:port] of a URL for messages (never its user:password@)."""
+    try:
+        netloc = urlsplit(url).netloc
+    except ValueError:
+        return excerpt(redact(url), 60)
+    return netloc.rpartition("@")[2] or excerpt(redact(url), 60)
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception's text, redacted and cut short, for a message."""
+    return excerpt(redact(str(exc))) or type(exc).__name__
 
 
 def _is_json(body: bytes) -> bool:
     try:
         loads(body)
-    except (ValueError, RecursionError):
+    except ValueError:
         return False
     return True
 
 
 def _error_detail(body: bytes) -> str:
-    """The human part of an error body ({"message": …} or {"msg": …}), kept short."""
+    """The human part of an error body ({"message": …} or {"msg": …}), as a short excerpt."""
     try:
         data = loads(body)
     except ValueError:
@@ -332,7 +522,7 @@ def _error_detail(body: bytes) -> str:
         for key in ("message", "msg", "error", "status_msg"):
             value = data.get(key)
             if isinstance(value, str) and value.strip():
-                return value.strip()[:200]
+                return excerpt(value)
     return ""
 
 
