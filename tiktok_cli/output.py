@@ -138,7 +138,7 @@ def resolve_format(spec: OutputSpec, destination: Destination | None = None) -> 
         found = writers.for_path(path)
         if found:
             return found
-        if destination.kind == "file" or path.suffix:
+        if destination.kind == "file":  # a stream's name (rows.sock, /dev/fd/63) is no choice of format
             raise UsageError(_unknown_extension(path))
     if destination.kind == "stream":
         return "table" if destination.fd is not None and _fd_is_terminal(destination.fd) else "jsonl"
@@ -146,13 +146,17 @@ def resolve_format(spec: OutputSpec, destination: Destination | None = None) -> 
 
 
 def _unknown_extension(path: Path) -> str:
-    extensions = ", ".join(e for n in writers.names() for e in writers.load(n).extensions)
-    formats = ", ".join(writers.names())
-    what = f"its extension {''.join(path.suffixes)!r} is" if path.suffix else "it has no extension, which is"
-    return (
-        f"cannot tell which format to write to {path}: {what} not one of {extensions}; "
-        f"give -f FORMAT ({formats})"
-    )
+    extensions = [e for n in writers.names() for e in writers.load(n).extensions]
+    choices = f"give -f FORMAT ({', '.join(writers.names())}), or name it {', '.join(extensions)}"
+    if not path.suffix:
+        return f"cannot tell the format of {path}: it has no extension; {choices}"
+    hint = ""
+    if path.suffix.lower() in _COMPRESSED:
+        hint = f" (to compress, pipe it: -f FORMAT -o >({_COMPRESSED[path.suffix.lower()]} > {path.name}))"
+    return f"cannot tell the format of {path} from its extension {''.join(path.suffixes)!r}; {choices}{hint}"
+
+
+_COMPRESSED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd"}
 
 
 def resolve_columns(
