@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -245,6 +244,8 @@ class StreamSink(Sink):
                 raise OSError(0, "it is open for reading only")
             stream = os.fdopen(os.dup(destination.fd), "wb")
         elif stat.S_ISSOCK(path.stat().st_mode):
+            import socket  # rarely needed: not loaded for every run
+
             connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 connection.connect(str(path))
