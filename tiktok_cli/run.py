@@ -264,8 +264,9 @@ def _export_pages(
                     for user in rows:
                         writer.write(to_row(user, state.target.owner if owner else None))
                     writer.flush()
-                sink.mark(k for k in page.keys[: len(rows)] if k is not None)
-                export.advance(state, page, len(rows), limit)
+                    sink.mark(k for k in page.keys[: len(rows)] if k is not None)
+                    export.advance(state, page, len(rows), limit)
+                    progress.update(export.rows, export.expected)  # redrawn with this page counted
             export.changed()
             progress.update(export.rows, export.expected)
 
