@@ -67,3 +67,31 @@ def test_seen_digests_are_stable_across_processes() -> None:
         for seed in ("1", "2")
     }  # fmt: skip
     assert len(digests) == 1  # hash() would differ between these two processes
+
+
+def test_the_export_lock_is_exclusive_names_its_holder_and_leaves_nothing(tmp_path: Path) -> None:
+    import os
+
+    import pytest
+
+    from tiktok_cli.checkpoint import ExportLock
+    from tiktok_cli.errors import BusyError, ExitCode
+
+    out = tmp_path / "f.csv"
+    with ExportLock(out):
+        assert (tmp_path / ".f.csv.lock").read_text() == f"{os.getpid()}\n"
+        with pytest.raises(
+            BusyError, match=rf"another export to .*f\.csv is running \(pid {os.getpid()}\)"
+        ) as busy:
+            ExportLock(out).acquire()
+        assert busy.value.exit_code == ExitCode.BUSY
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lock_file_nobody_holds_is_taken_over(tmp_path: Path) -> None:
+    from tiktok_cli.checkpoint import ExportLock
+
+    (tmp_path / ".f.csv.lock").write_text("not a pid at all\n")
+    with ExportLock(tmp_path / "f.csv") as lock:
+        assert lock.lock_path.read_text().strip().isdigit()
+    assert list(tmp_path.iterdir()) == []

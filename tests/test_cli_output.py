@@ -55,6 +55,9 @@ def test_default_output_off_a_terminal_is_jsonl(cassette):
         (["-o", "out.csv"], "out.csv", "csv"),
         (["-o", "out.jsonl"], "out.jsonl", "jsonl"),
         (["-o", "OUT.CSV"], "OUT.CSV", "csv"),
+        (["-o", "out.ndjson"], "out.ndjson", "jsonl"),
+        (["-o", "out.json"], "out.json", "json"),
+        (["-f", "json", "-o", "out.txt"], "out.txt", "json"),
         (["-f", "csv", "-o", "out.jsonl"], "out.jsonl", "csv"),  # an explicit -f wins
         (["-f", "jsonl", "--output", "out.csv"], "out.csv", "jsonl"),
     ],
@@ -68,6 +71,8 @@ def test_output_file_format_comes_from_f_else_its_extension(cassette, args, file
     if kind == "csv":
         assert data.startswith(b"unique_id,nickname,user_id,")
         assert len(csv_rows(data)) == 21
+    elif kind == "json":
+        assert data.startswith(b"[") and len(json.loads(data)) == 20
     else:
         assert len(jsonl(data.decode())) == 20
     assert f"20 followings of secUid {SEED_SEC_UID} written to {file}" in result.stderr

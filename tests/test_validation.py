@@ -66,10 +66,14 @@ def test_messages_name_only_the_options_a_command_has(tmp_path: Path) -> None:
     assert "holds no accounts" in invoke("user-info", "--input", str(empty)).stderr
 
 
-def test_a_missing_output_folder_fails_before_any_request() -> None:
+def test_an_output_folder_that_cannot_be_made_fails_before_any_request(tmp_path: Path) -> None:
+    (tmp_path / "no").write_text("a file where a folder should be\n")
     with_trace = invoke("followings", "alice", "-v", "-o", "no/such/dir/out.csv")
     assert with_trace.exit_code == 2
-    assert "folder no/such/dir does not exist" in with_trace.stderr and "GET " not in with_trace.stderr
+    assert (
+        "cannot write no/such/dir/out.csv: Not a directory" in with_trace.stderr
+        and "GET " not in with_trace.stderr
+    )
 
 
 @pytest.mark.parametrize("args", [["alice", "bob.b", "--raw"], ["alice", "--raw", "--fields", "unique_id"]])

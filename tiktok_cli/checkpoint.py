@@ -10,11 +10,16 @@ half-written FILE and never touches one that existed.
 Running the identical command again resumes: the part file is cut back to the last
 checkpoint (dropping any half-written page, even after SIGKILL) and the export goes on
 from the saved cursor. The checkpoint names the command, never a token or cookie.
+
+One export at a time per FILE: ``ExportLock`` holds ``.FILE.lock`` (an ``flock``, which
+the kernel drops when its process dies, so a stale lock never blocks) for the whole run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import glob
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -25,7 +30,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from tiktok_cli import console
-from tiktok_cli.errors import UsageError
+from tiktok_cli.errors import BusyError, UsageError
 from tiktok_cli.paginate import SeenAccounts
 
 FORMAT_VERSION = 2
@@ -76,7 +81,7 @@ class FileExport:
             raise UsageError(f"cannot write {self.path}: folder {self.path.parent} does not exist")
         previous = self._load_checkpoint() if self._resume else None
         try:
-            if previous is not None and self.part.exists():
+            if previous is not None and self._covers(previous):
                 self._stream = self.part.open("r+b")
                 self._stream.truncate(previous.offset)
                 self._stream.seek(previous.offset)
@@ -135,10 +140,23 @@ class FileExport:
         self._close()
 
     def discard(self) -> None:
-        """Forget any unfinished export to this FILE."""
+        """Forget any unfinished export to this FILE, including a checkpoint cut short by a kill."""
         self._close()
         for leftover in (self.part, self.checkpoint_path, self.seen_path):
             leftover.unlink(missing_ok=True)
+        for temp in self.path.parent.glob(f"{glob.escape(self.checkpoint_path.name)}.*.tmp"):
+            temp.unlink(missing_ok=True)
+
+    def _covers(self, checkpoint: Checkpoint) -> bool:
+        """Whether the part and seen files still hold everything the checkpoint counts."""
+        try:
+            part, seen = self.part.stat().st_size, self.seen_path.stat().st_size
+        except OSError:
+            return False
+        if 0 <= checkpoint.offset <= part and 0 <= checkpoint.seen * _DIGEST_BYTES <= seen:
+            return True
+        console.warn(f"{self.part} is shorter than its checkpoint says; starting over")
+        return False
 
     def _close(self) -> None:
         for stream in (self._stream, self._seen_stream):
@@ -158,7 +176,85 @@ class FileExport:
         if checkpoint.version != FORMAT_VERSION or dict(checkpoint.identity) != self.identity:
             console.warn(f"{self.part} belongs to a different command; starting over")
             return None
+        numbers = (type(checkpoint.offset), type(checkpoint.seen))
+        if not isinstance(checkpoint.progress, Mapping) or numbers != (int, int):
+            console.warn(f"ignoring an unreadable checkpoint {self.checkpoint_path}; starting over")
+            return None
         return checkpoint
+
+
+class ExportLock:
+    """Exclusive right to export to FILE, held in ``.FILE.lock`` beside it (which holds the pid).
+
+    The lock file is removed when the export ends. ``flock`` locks die with their process,
+    so a lock file left by a killed run is simply taken over.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock_path = path.with_name(f".{path.name}.lock")
+        self._fd: int | None = None
+
+    def __enter__(self) -> ExportLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        """Take the lock, or raise BusyError naming the pid of the run that holds it."""
+        while True:
+            try:
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            except OSError as exc:
+                raise UsageError(f"cannot write {self.path}: {exc.strerror}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read_pid(fd)
+                os.close(fd)
+                running = f" (pid {holder})" if holder else ""
+                raise BusyError(
+                    f"another export to {self.path} is running{running}",
+                    hint="wait for it to finish, or stop it first",
+                ) from None
+            except OSError:  # a file system without flock: go on unlocked rather than not at all
+                self._fd = fd
+                return
+            # The previous holder may have removed the file between our open and our lock:
+            # then this inode is no longer the lock, and a later run would not see it.
+            if _same_file(fd, self.lock_path):
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+                self._fd = fd
+                return
+            os.close(fd)
+
+    def release(self) -> None:
+        """Remove the lock file (while still holding it, so no waiter locks a removed file)."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        with contextlib.suppress(OSError):
+            if _same_file(fd, self.lock_path):
+                self.lock_path.unlink()
+        os.close(fd)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), path.lstat())
+    except OSError:
+        return False
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

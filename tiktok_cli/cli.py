@@ -77,7 +77,8 @@ FormatOpt = Annotated[
         "-f",
         metavar="FORMAT",
         autocompletion=_complete_formats,
-        help="table, jsonl or csv. Default: the -o file's extension, else table on a terminal, else jsonl.",
+        help="table, jsonl, json or csv. Default: the -o file's extension (.txt, .jsonl/.ndjson, .json, "
+        ".csv), else table on a terminal, else jsonl.",
     ),
 ]
 OutputOpt = Annotated[
@@ -87,7 +88,8 @@ OutputOpt = Annotated[
         "-o",
         metavar="FILE",
         dir_okay=False,
-        help="Write to FILE instead of standard output.",
+        help="Write to FILE (atomically, resumably; its folder is created) instead of standard output. "
+        "- is standard output; a FIFO, device or /dev/fd/N is written directly.",
     ),
 ]
 FieldsOpt = Annotated[
@@ -108,14 +110,14 @@ NoFormulaGuardOpt = Annotated[
     bool,
     typer.Option(
         "--no-formula-guard",
-        help="CSV: write cells starting with = + - @ exactly as given (for programs, not spreadsheets).",
+        help="-f csv: write cells starting with = + - @ exactly as given (for programs, not spreadsheets).",
     ),
 ]
 ExcelOpt = Annotated[
     bool,
     typer.Option(
         "--excel",
-        help="CSV for Excel: UTF-8 byte-order mark, 19-digit ids kept as text.",
+        help="-f csv for Excel: UTF-8 byte-order mark, 19-digit ids kept as text.",
     ),
 ]
 NoResumeOpt = Annotated[
@@ -714,7 +716,7 @@ def _output_spec(
         raise UsageError("--fields needs at least one field name")
     return OutputSpec(
         format=fmt,
-        path=output,
+        path=None if output is not None and str(output) == "-" else output,  # -o -: standard output
         fields=columns,
         raw=raw,
         formula_guard=not no_formula_guard,

@@ -1,26 +1,37 @@
 """Where rows go: the checked output options, the destination, and the writer.
 
 Every output mistake is found by ``plan_output`` before any request is made. A
-destination ("sink") is standard output, or with ``-o FILE`` a checkpointed part file
-that becomes FILE only when the export completes.
+destination is standard output (no ``-o``, or ``-o -``); a stream written directly
+(``-o`` naming a FIFO, a character device, a socket or ``/dev/fd/N``); or a regular
+file, which alone gets the atomic, checkpointed and locked export of checkpoint.py.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import stat
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from tiktok_cli import writers
-from tiktok_cli.checkpoint import Checkpoint, FileExport
+from tiktok_cli.checkpoint import Checkpoint, ExportLock, FileExport
 from tiktok_cli.errors import UsageError
 from tiktok_cli.models import FIELDS, OWNER_FIELD, User
 from tiktok_cli.paginate import SeenAccounts
 from tiktok_cli.writers.base import Writer, WriterOptions
+
+# Names of this process's own open descriptors: written through a copy of the descriptor,
+# so its offset and append mode are kept exactly as the shell set them up.
+_FD_NAME = re.compile(r"/(?:dev/fd|proc/(?:self|thread-self|(?P<pid>[0-9]+))/fd)/(?P<fd>[0-9]+)")
+_STD_NAMES = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+# Options that only some formats have, and how the user spells them.
+_FORMAT_OPTIONS = {"excel": "--excel", "formula_guard": "--no-formula-guard"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +48,27 @@ class OutputSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Destination:
+    """What ``-o`` names: standard output, a stream to write directly, or a regular file."""
+
+    kind: Literal["stdout", "stream", "file"]
+    path: Path | None = None  # as given, for messages
+    target: Path | None = None  # file: the real file (a symlink followed); its part and lock sit beside it
+    fd: int | None = None  # stream: one of this process's descriptors (/dev/fd/N)
+
+    @property
+    def resumable(self) -> bool:
+        return self.kind == "file"
+
+
+@dataclass(frozen=True, slots=True)
 class OutputPlan:
-    """The checked output options: which writer, which columns, which options."""
+    """The checked output options: which writer, which columns, which options, where."""
 
     spec: OutputSpec
     writer_class: type[Writer]
     columns: tuple[str, ...]
+    destination: Destination = Destination("stdout")
 
     def identity(self) -> dict[str, Any]:
         """What makes two exports "the same command" for resuming (JSON-safe)."""
@@ -57,25 +83,79 @@ class OutputPlan:
 
 def plan_output(spec: OutputSpec, *, owner: bool) -> OutputPlan:
     """Check the output options; every mistake here is a usage error before any request."""
-    name = resolve_format(spec)
+    destination = destination_of(spec.path)
+    name = resolve_format(spec, destination)
     writer_class = writers.load(name)
     if spec.raw and not writer_class.supports_raw:
-        raise UsageError(f"--raw writes the API's own objects, which only -f jsonl can hold (not {name})")
+        able = " or ".join(f"-f {n}" for n in writers.names() if writers.load(n).supports_raw)
+        raise UsageError(f"--raw writes the API's own objects, which only {able} can hold (not {name})")
     if spec.raw and (owner or spec.fields):
         # Raw objects have no columns to pick, and no room for the owner column of a batch.
         raise UsageError("--raw writes the API's objects unchanged: use it without --fields, for one account")
-    if spec.path is not None and not spec.path.parent.is_dir():
-        raise UsageError(f"cannot write {spec.path}: folder {spec.path.parent} does not exist")
-    return OutputPlan(spec, writer_class, resolve_columns(spec.fields, writer_class, owner=owner))
+    asked = {"excel": spec.excel, "formula_guard": not spec.formula_guard}
+    for option in (o for o, given in asked.items() if given and o not in writer_class.options_used):
+        formats = [n for n in writers.names() if option in writers.load(n).options_used]
+        raise UsageError(f"{_FORMAT_OPTIONS[option]} is for -f {' or '.join(formats)} output, not {name}")
+    columns = resolve_columns(spec.fields, writer_class, owner=owner)
+    return OutputPlan(spec, writer_class, columns, destination)
 
 
-def resolve_format(spec: OutputSpec) -> str:
+def destination_of(path: Path | None) -> Destination:
+    """Classify ``-o PATH`` without opening it (a FIFO would block)."""
+    if path is None or str(path) == "-":
+        return Destination("stdout")
+    name = os.path.abspath(path)  # noqa: PTH100 - lexical: /dev/stdout must not be followed
+    found = _FD_NAME.fullmatch(name)
+    fd = _STD_NAMES.get(name)
+    if found and found["pid"] in (None, str(os.getpid())):
+        fd = int(found["fd"])
+    if fd == 1:
+        return Destination("stdout", path)
+    if fd is not None:
+        return Destination("stream", path, fd=fd)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None  # a new file (or a symlink to one)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    if mode is None or stat.S_ISREG(mode):
+        return Destination("file", path, target=Path(os.path.realpath(path)) if path.is_symlink() else path)
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        return Destination("stream", path)
+    what = "a folder" if stat.S_ISDIR(mode) else "a block device" if stat.S_ISBLK(mode) else "not a file"
+    raise UsageError(f"cannot write {path}: it is {what}")
+
+
+def resolve_format(spec: OutputSpec, destination: Destination | None = None) -> str:
     """Explicit -f; else the -o file's extension; else table on a terminal, jsonl elsewhere."""
+    destination = destination or destination_of(spec.path)
     if spec.format:
         return spec.format
-    if spec.path is not None:
-        return writers.for_path(spec.path) or "jsonl"
+    path = destination.path
+    if path is not None:
+        found = writers.for_path(path)
+        if found:
+            return found
+        if destination.kind == "file":  # a stream's name (rows.sock, /dev/fd/63) is no choice of format
+            raise UsageError(_unknown_extension(path))
+    if destination.kind == "stream":
+        return "table" if destination.fd is not None and _fd_is_terminal(destination.fd) else "jsonl"
     return "table" if is_terminal(sys.stdout) else "jsonl"
+
+
+def _unknown_extension(path: Path) -> str:
+    extensions = [e for n in writers.names() for e in writers.load(n).extensions]
+    choices = f"give -f FORMAT ({', '.join(writers.names())}), or name it {', '.join(extensions)}"
+    if not path.suffix:
+        return f"cannot tell the format of {path}: it has no extension; {choices}"
+    hint = ""
+    if path.suffix.lower() in _COMPRESSED:
+        hint = f" (to compress, pipe it: -f FORMAT -o >({_COMPRESSED[path.suffix.lower()]} > {path.name}))"
+    return f"cannot tell the format of {path} from its extension {''.join(path.suffixes)!r}; {choices}{hint}"
+
+
+_COMPRESSED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd"}
 
 
 def resolve_columns(
@@ -92,6 +172,26 @@ def resolve_columns(
     return (OWNER_FIELD, *columns) if owner else tuple(columns)
 
 
+@contextlib.contextmanager
+def claim_output(plan: OutputPlan) -> Iterator[None]:
+    """Hold the right to write a regular -o FILE for the whole run (creating its folder).
+
+    Taken before any request, so an overlapping run fails at once with BusyError.
+    """
+    destination = plan.destination
+    if destination.kind != "file":
+        yield
+        return
+    assert destination.target is not None
+    folder = destination.target.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write {destination.path}: folder {folder}: {exc.strerror}") from None
+    with ExportLock(destination.target):
+        yield
+
+
 class Sink:
     """Standard output: nothing to checkpoint, nothing to resume."""
 
@@ -99,10 +199,16 @@ class Sink:
     path: Path | None = None
     part: Path | None = None
     has_progress = False
+    resumable = False
 
     def __init__(self) -> None:
         self.stream: BinaryIO = sys.stdout.buffer
         self.seen = SeenAccounts()
+
+    @property
+    def to_terminal(self) -> bool:
+        """Whether rows land on a terminal (colours, its width, progress kept off the data)."""
+        return is_terminal(sys.stdout)
 
     def mark(self, keys: Iterable[int]) -> None:
         """A page is fully written (the digests of its accounts are ``keys``)."""
@@ -118,12 +224,82 @@ class Sink:
             self.stream.flush()
 
 
+class StreamSink(Sink):
+    """-o naming a FIFO, device, socket or /dev/fd/N: written directly, never renamed."""
+
+    def __init__(self, destination: Destination) -> None:
+        super().__init__()
+        self.path = destination.path
+        self._closers: list[Callable[[], None]] = []
+        try:
+            self.stream = self._open(destination)
+        except OSError as exc:
+            raise UsageError(f"cannot write {destination.path}: {exc.strerror}") from None
+
+    def _open(self, destination: Destination) -> BinaryIO:
+        path = destination.path
+        assert path is not None
+        if destination.fd is not None:
+            if _access_mode(destination.fd) == os.O_RDONLY:
+                raise OSError(0, "it is open for reading only")
+            stream = os.fdopen(os.dup(destination.fd), "wb")
+        elif stat.S_ISSOCK(path.stat().st_mode):
+            import socket  # rarely needed: not loaded for every run
+
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                connection.connect(str(path))
+            except OSError:
+                connection.close()
+                raise
+            self._closers.append(connection.close)
+            stream = connection.makefile("wb")
+        else:
+            stream = path.open("wb")  # a FIFO waits here for its reader, as `>` does
+        self._closers.insert(0, stream.close)
+        return stream
+
+    @property
+    def to_terminal(self) -> bool:
+        return is_terminal(self.stream)
+
+    def commit(self) -> None:
+        try:
+            self.stream.flush()
+        finally:
+            self._close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self.stream.flush()
+        self._close()
+
+    def _close(self) -> None:
+        for close in self._closers:
+            with contextlib.suppress(OSError, ValueError):
+                close()
+        self._closers.clear()
+
+
+def _access_mode(fd: int) -> int:
+    """The access mode (O_RDONLY, O_WRONLY, O_RDWR) ``fd`` was opened with."""
+    import fcntl
+
+    try:
+        return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
+    except OSError as exc:
+        raise OSError(exc.errno, f"file descriptor {fd} is not open") from None
+
+
 class FileSink(Sink):
     """-o FILE: a part file, checkpointed after each page, renamed over FILE at the end."""
 
-    def __init__(self, path: Path, identity: Mapping[str, Any] | None) -> None:
-        self.path = path
-        self._export = FileExport(path, identity or {}, resume=identity is not None)
+    resumable = True
+
+    def __init__(self, destination: Destination, identity: Mapping[str, Any] | None) -> None:
+        assert destination.target is not None
+        self.path = destination.path
+        self._export = FileExport(destination.target, identity or {}, resume=identity is not None)
         self._export.open()
         self._checkpoints = identity is not None
         self.stream = self._export.stream
@@ -131,6 +307,10 @@ class FileSink(Sink):
         self.resumed = self._export.resumed
         self.part = self._export.part
         self.has_progress = self.resumed is not None
+
+    @property
+    def to_terminal(self) -> bool:
+        return False
 
     def mark(self, keys: Iterable[int]) -> None:
         if self._checkpoints:
@@ -152,21 +332,28 @@ class FileSink(Sink):
 
 
 def open_sink(plan: OutputPlan, *, identity: Mapping[str, Any] | None) -> Sink:
-    """stdout, or a part file when -o is given; ``identity`` None means not resumable."""
-    path = plan.spec.path
-    if path is None:
+    """The destination, opened; ``identity`` None means a file export is not resumable."""
+    destination = plan.destination
+    if destination.kind == "stdout":
         return Sink()
+    if destination.kind == "stream":
+        return StreamSink(destination)
+    assert destination.target is not None
     if not plan.spec.resume and identity is not None:
-        FileExport(path, identity).discard()
-    return FileSink(path, identity)
+        FileExport(destination.target, identity).discard()
+    return FileSink(destination, identity)
 
 
-def make_writer(plan: OutputPlan, stream: BinaryIO, *, resumed: bool) -> Writer:
-    to_terminal = plan.spec.path is None and is_terminal(sys.stdout)
+def make_writer(plan: OutputPlan, sink: Sink, *, rows_written: int = 0) -> Writer:
+    """The writer for ``sink``; a resumed export continues after its ``rows_written`` rows."""
     options = WriterOptions(
-        header=not resumed, formula_guard=plan.spec.formula_guard, excel=plan.spec.excel, terminal=to_terminal
+        header=sink.resumed is None,
+        formula_guard=plan.spec.formula_guard,
+        excel=plan.spec.excel,
+        terminal=sink.to_terminal,
+        rows_written=rows_written,
     )
-    return plan.writer_class(stream, plan.columns, options)
+    return plan.writer_class(sink.stream, plan.columns, options)
 
 
 RowMaker = Callable[[User, str | None], Any]
@@ -199,4 +386,11 @@ def is_terminal(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
+        return False
+
+
+def _fd_is_terminal(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
         return False

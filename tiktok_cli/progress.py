@@ -1,18 +1,21 @@
 """A live progress line on stderr, for people watching a long export.
 
-Shown only when stderr is a terminal, data is not going to that same terminal, and
---quiet is off; otherwise every call here is a no-op.
+Shown only when stderr is a terminal and --quiet is off; otherwise every call here is a
+no-op. When rows go to that same terminal (a table), the line is lifted while each page
+prints, so it never lands inside the data.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
 
 class Progress:
-    """Records so far, the total TikTok reports, rate and elapsed time."""
+    """Records so far, the expected total (TikTok's count, capped by --limit), rate and ETA."""
 
     def __init__(self, description: str, *, enabled: bool) -> None:
         self._description = description
@@ -29,6 +32,7 @@ class Progress:
                 TaskProgressColumn,
                 TextColumn,
                 TimeElapsedColumn,
+                TimeRemainingColumn,
             )
             from rich.progress import (
                 Progress as RichProgress,
@@ -42,6 +46,8 @@ class Progress:
                 TextColumn("{task.fields[counts]}"),
                 TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
                 console=Console(stderr=True),
                 transient=True,
                 redirect_stdout=False,
@@ -65,6 +71,18 @@ class Progress:
             rate=f"{speed:,.0f}/s" if speed else "",
         )
 
+    @contextlib.contextmanager
+    def suspended(self) -> Iterator[None]:
+        """Take the line off the terminal while something else prints there, then redraw it."""
+        if self._live is None:
+            yield
+            return
+        self._live.stop()
+        try:
+            yield
+        finally:
+            self._live.start()
+
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
@@ -72,9 +90,9 @@ class Progress:
             self._live.stop()
 
 
-def wanted(*, quiet: bool, data_to_terminal: bool) -> bool:
-    """Whether a progress display makes sense for this run."""
-    if quiet or data_to_terminal:
+def wanted(*, quiet: bool) -> bool:
+    """Whether a progress display makes sense for this run: someone watches stderr."""
+    if quiet:
         return False
     try:
         return sys.stderr.isatty()

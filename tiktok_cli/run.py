@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import random
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,9 +22,10 @@ from types import FrameType
 from typing import IO, Any
 
 from tiktok_cli import console
-from tiktok_cli.backends.base import ListQuery, Operation
+from tiktok_cli.backends.base import Backend, ListQuery, Operation
 from tiktok_cli.config import Settings
 from tiktok_cli.errors import (
+    BusyError,
     ConfigError,
     ExitCode,
     IncompleteListError,
@@ -36,13 +36,13 @@ from tiktok_cli.errors import (
     UsageError,
 )
 from tiktok_cli.identifiers import Target
-from tiktok_cli.models import Cursor, Page
+from tiktok_cli.models import OWNER_FIELD, Cursor, Page
 from tiktok_cli.output import (
     OutputPlan,
     OutputSpec,
     Sink,
+    claim_output,
     close_quietly,
-    is_terminal,
     make_writer,
     open_sink,
     plan_output,
@@ -52,6 +52,7 @@ from tiktok_cli.paginate import paginate
 from tiktok_cli.progress import Progress, wanted
 from tiktok_cli.session import Session
 from tiktok_cli.workers import interleave, ordered
+from tiktok_cli.writers.base import Writer
 
 # The option that continues a list from a cursor, per command, for "how to go on" hints.
 CURSOR_OPTIONS = {Operation.FOLLOWINGS: "--min-cursor", Operation.FOLLOWERS: "--cursor"}
@@ -90,15 +91,17 @@ def run_user_info(
     """Write one record per account, in the order given, fetching up to --concurrency at once."""
     plan = plan_output(spec, owner=False)
     with (
+        claim_output(plan),
         Session(settings, trace=trace, concurrency=batch.concurrency) as session,
         _Failures(targets, batch.errors_path) as failures,
         _signals_as_interrupts(),
     ):
         backend = session.backend(Operation.USER_INFO)
         sink = open_sink(plan, identity=None)
-        writer = make_writer(plan, sink.stream, resumed=False)
-        to_row = row_maker(plan)
+        writer: Writer | None = None
         try:
+            writer = make_writer(plan, sink)
+            to_row = row_maker(plan)
             lookups = ordered(lambda t: backend.user_info(t.account.value), targets, batch.concurrency)
             for target, outcome in lookups:
                 if outcome.error is not None:
@@ -107,7 +110,8 @@ def run_user_info(
                 writer.write(to_row(outcome.result(), None))
                 writer.flush()
         except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises
-            close_quietly(writer)
+            if writer is not None:
+                close_quietly(writer)
             sink.close()
             raise _as_interrupt(exc) from None
         writer.close()
@@ -124,16 +128,17 @@ class _ListState:
     done: bool = False
     rows: int = 0
     total: int | None = None
+    skipped: int = 0  # list entries that were no account
     failed: TikTokCliError | None = None  # a final answer about the account (not found, hidden)
 
     def to_json(self) -> dict[str, Any]:
-        failed = [int(self.failed.exit_code), self.failed.message] if self.failed else None
+        # A failure is not saved: a resume asks the server again, from the page that failed.
         return {
             "cursor": self.cursor,
-            "done": self.done,
+            "done": self.done and self.failed is None,
             "rows": self.rows,
             "total": self.total,
-            "failed": failed,
+            "skipped": self.skipped,
         }
 
 
@@ -152,17 +157,12 @@ def run_lists(
     """Export the followings/followers of every target (the first ``limit`` of each)."""
     plan = plan_output(spec, owner=len(targets) > 1)
     with (
+        claim_output(plan),
         Session(settings, trace=trace, concurrency=batch.concurrency) as session,
         _Failures(targets, batch.errors_path) as failures,
         _signals_as_interrupts(),
     ):
         backend = session.backend(operation)
-        if len(targets) == 1:
-            # Resolve now, so a missing account fails before any output is opened.
-            try:
-                backend.page_fetcher(operation, dataclasses.replace(template, account=targets[0].account))
-            except TikTokCliError as exc:
-                failures.add(targets[0], exc)
         identity = {
             **plan.identity(),
             "command": operation.value,
@@ -171,63 +171,30 @@ def run_lists(
             "start": [template.cursor, template.max_cursor, template.page_size],
         }
         sink = open_sink(plan, identity=identity)
-        export = _ListExport(operation, targets, plan, sink, failures)
-        writer = make_writer(plan, sink.stream, resumed=sink.resumed is not None)
-        if sink.resumed is None:
-            writer.flush()
-            sink.mark(())  # a resume keeps the header the writer just wrote
-        to_row = row_maker(plan)
-        owner = len(targets) > 1 or "owner" in plan.columns
-
-        def pages_of(state: _ListState) -> Callable[[], Iterator[Page]]:
-            def pages() -> Iterator[Page]:
-                query = dataclasses.replace(template, account=state.target.account)
-                fetch = backend.page_fetcher(operation, query)
-                start = state.cursor if state.cursor is not None else backend.start_cursor(query)
-                emitted = state.rows
-                seen = sink.seen.scoped(state.target.key)
-                for page in paginate(fetch, start, seen=seen, pause=pacing.pause):
-                    yield page
-                    emitted += len(page.users)
-                    if limit is not None and emitted >= limit:
-                        return
-
-            return pages
-
-        for state in export.states:
-            if limit is not None and state.rows >= limit:
-                state.done = True  # a resumed list that already holds --limit accounts
-        pending = [s for s in export.states if not s.done]
-        show = wanted(
-            quiet=console.is_quiet(), data_to_terminal=spec.path is None and is_terminal(sys.stdout)
-        )
+        export: _ListExport | None = None
+        writer: Writer | None = None
         try:
-            with Progress(export.description, enabled=show) as progress:
-                events = interleave(
-                    [pages_of(s) for s in pending], batch.concurrency, buffer=2 * batch.concurrency
-                )
-                for index, event in events:
-                    state = pending[index]
-                    if event is None:
-                        state.done = True
-                    elif event.error is not None:
-                        export.failed(state, event.error)
-                    else:
-                        page = event.result()
-                        rows = page.users if limit is None else page.users[: limit - state.rows]
-                        for user in rows:
-                            writer.write(to_row(user, state.target.owner if owner else None))
-                        writer.flush()
-                        sink.mark(k for k in page.keys[: len(rows)] if k is not None)
-                        export.advance(state, page, len(rows), limit)
-                    export.changed()
-                    progress.update(export.rows, export.total)
+            export = _ListExport(operation, targets, plan, sink, failures, limit)
+            if len(targets) == 1 and not export.states[0].done:
+                # Resolve now, so a missing account fails before any row (or JSON's "[") is written.
+                try:
+                    backend.page_fetcher(operation, dataclasses.replace(template, account=targets[0].account))
+                except TikTokCliError as exc:
+                    failures.add(targets[0], exc)
+            writer = make_writer(plan, sink, rows_written=export.rows)
+            if sink.resumed is None:
+                writer.flush()
+                sink.mark(())  # a resume keeps the header the writer just wrote
+            _export_pages(export, writer, backend, template, pacing, batch, limit)
         except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises with context
-            close_quietly(writer)
-            with contextlib.suppress(Exception):
-                export.save()
+            if writer is not None:
+                close_quietly(writer)
+            if export is not None:
+                with contextlib.suppress(Exception):
+                    export.save()
             sink.close()
-            raise export.explain(_as_interrupt(exc)) from None
+            failure = _as_interrupt(exc)
+            raise (export.explain(failure) if export is not None else failure) from None
         writer.close()
         if export.unfinished:
             export.save()
@@ -240,6 +207,70 @@ def run_lists(
             raise IncompleteListError("the export did not finish", hint=export.resume_note())
 
 
+def _export_pages(
+    export: _ListExport,
+    writer: Writer,
+    backend: Backend,
+    template: ListQuery,
+    pacing: Pacing,
+    batch: Batch,
+    limit: int | None,
+) -> None:
+    """Fetch the pending lists on worker threads; write, mark and checkpoint each page here."""
+    sink, operation = export.sink, export.operation
+    to_row = row_maker(export.plan)
+    owner = len(export.states) > 1 or OWNER_FIELD in export.plan.columns
+
+    def pages_of(state: _ListState) -> Callable[[], Iterator[Page]]:
+        def pages() -> Iterator[Page]:
+            query = dataclasses.replace(template, account=state.target.account)
+            fetch = backend.page_fetcher(operation, query)
+            skipped = [0]
+
+            def fetch_counting(cursor: Cursor) -> Page:
+                page = fetch(cursor)
+                skipped[0] = page.skipped
+                return page
+
+            start = state.cursor if state.cursor is not None else backend.start_cursor(query)
+            emitted = state.rows
+            seen = sink.seen.scoped(state.target.key)
+            # paginate fetches a page and yields it before fetching the next one, so
+            # ``skipped`` still holds the count of the page it yields.
+            for page in paginate(fetch_counting, start, seen=seen, pause=pacing.pause):
+                yield dataclasses.replace(page, skipped=skipped[0]) if skipped[0] else page
+                emitted += len(page.users)
+                if limit is not None and emitted >= limit:
+                    return
+
+        return pages
+
+    pending = [s for s in export.states if not s.done]
+    to_terminal = sink.to_terminal
+    show = wanted(quiet=console.is_quiet())
+    with Progress(export.description, enabled=show) as progress:
+        events = interleave([pages_of(s) for s in pending], batch.concurrency, buffer=2 * batch.concurrency)
+        for index, event in events:
+            state = pending[index]
+            if event is None:
+                state.done = True
+            elif event.error is not None:
+                export.failed(state, event.error)
+            else:
+                page = event.result()
+                rows = page.users if limit is None else page.users[: limit - state.rows]
+                # Rows bound for the terminal the bar is drawn on: lift the bar while they print.
+                with progress.suspended() if to_terminal else contextlib.nullcontext():
+                    for user in rows:
+                        writer.write(to_row(user, state.target.owner if owner else None))
+                    writer.flush()
+                    sink.mark(k for k in page.keys[: len(rows)] if k is not None)
+                    export.advance(state, page, len(rows), limit)
+                    progress.update(export.rows, export.expected)  # redrawn with this page counted
+            export.changed()
+            progress.update(export.rows, export.expected)
+
+
 class _ListExport:
     """The states of every list in one export, and the words about them."""
 
@@ -250,28 +281,46 @@ class _ListExport:
         plan: OutputPlan,
         sink: Sink,
         failures: _Failures,
+        limit: int | None = None,
     ) -> None:
         self.operation = operation
         self.plan = plan
         self.sink = sink
         self.failures = failures
+        self.limit = limit
         self._dirty, self._saved_at = False, -CHECKPOINT_INTERVAL
         saved = sink.resumed.progress.get("lists", {}) if sink.resumed else {}
         self.states = [self._restore(t, saved.get(t.key)) for t in targets]
         if sink.resumed:
-            console.info(f"resuming {sink.path}: {self.rows:,} rows already written")
+            self._check_limit()
+            console.info(f"resuming {sink.path}: {_count(self.rows, 'row')} already written")
+        for state in self.states:
+            if limit is not None and state.rows >= limit:
+                state.done = True  # a resumed list that already holds --limit accounts
 
     def _restore(self, target: Target, saved: dict[str, Any] | None) -> _ListState:
         state = _ListState(target)
         if saved:
             state.cursor, state.done, state.rows = saved["cursor"], saved["done"], saved["rows"]
-            state.total = saved["total"]
-            if saved["failed"]:
-                code, message = saved["failed"]
-                state.failed = TikTokCliError(message)
-                state.failed.exit_code = ExitCode(code)
-                self.failures.add(target, state.failed, replay=True)
+            state.total, state.skipped = saved["total"], saved.get("skipped", 0)
         return state
+
+    def _check_limit(self) -> None:
+        """A resume never leaves more than --limit rows of a list in FILE: it refuses instead."""
+        over = [s for s in self.states if self.limit is not None and s.rows > self.limit]
+        if not over:
+            return
+        state = over[0]
+        raise UsageError(
+            f"{self.sink.path} holds an unfinished export with {_count(state.rows, self.noun)} of "
+            f"{state.target.account}, more than --limit {self.limit}: resuming it would keep them all",
+            hint=f"finish it with --limit {state.rows} or more (or without --limit), "
+            "or add --no-resume to start over",
+        )
+
+    @property
+    def noun(self) -> str:
+        return "following" if self.operation == Operation.FOLLOWINGS else "follower"
 
     @property
     def rows(self) -> int:
@@ -281,6 +330,20 @@ class _ListExport:
     def total(self) -> int | None:
         totals = [s.total for s in self.states]
         return None if None in totals else sum(t for t in totals if t is not None)
+
+    @property
+    def expected(self) -> int | None:
+        """How many rows this run should end with: TikTok's totals, capped by --limit."""
+        expected = 0
+        for state in self.states:
+            if state.done:
+                expected += state.rows
+                continue
+            bound = [n for n in (state.total, self.limit) if n is not None]
+            if not bound:
+                return None
+            expected += max(min(bound), state.rows)
+        return expected
 
     @property
     def unfinished(self) -> list[_ListState]:
@@ -307,56 +370,77 @@ class _ListExport:
     def advance(self, state: _ListState, page: Page, written: int, limit: int | None) -> None:
         """Record a page of ``state``'s list whose first ``written`` accounts were written."""
         state.rows += written
+        state.skipped += page.skipped
         state.cursor = page.next_cursor
         state.total = page.total if page.total is not None else state.total
         state.done = page.next_cursor is None or (limit is not None and state.rows >= limit)
         if page.capped:
             console.warn(
                 f"TikTok stopped serving the {self.operation.value} of {state.target.account} after "
-                f"{state.rows:,} accounts (it reports ~{state.total or 0:,}); its lists end near 5,000 "
-                "to 10,000 entries"
+                f"{_count(state.rows, 'account')} (it reports ~{state.total or 0:,}); its lists end near "
+                "5,000 to 10,000 entries"
             )
 
     def failed(self, state: _ListState, error: BaseException) -> None:
+        self._dirty = True  # the failure ends this run's work on the list: checkpoint what it wrote
         if isinstance(error, FINAL_ERRORS):
             state.done, state.failed = True, error
         self.failures.add(state.target, error)
 
     def summary(self) -> None:
+        """``N followers of @x written to FILE``: rows, and the accounts whose lists succeeded."""
         total = self.total
         where = f" to {self.sink.path}" if self.sink.path else ""
         reported = f" (TikTok reports ~{total:,})" if total is not None and len(self.states) == 1 else ""
-        console.info(f"{self.rows:,} {self.description} written{where}{reported}")
+        if len(self.states) == 1:
+            whose = str(self.states[0].target.account)
+        else:
+            succeeded = [s for s in self.states if s.done and s.failed is None]
+            whose = _count(len(succeeded), "account")
+        skipped = sum(s.skipped for s in self.states)
+        if skipped:
+            entries = "1 entry that is" if skipped == 1 else f"{skipped:,} entries that are"
+            reported += f" ({entries} no account skipped)"
+        console.info(f"{_count(self.rows, self.noun)} of {whose} written{where}{reported}")
 
     def resume_note(self) -> str | None:
         return self._note(self.unfinished)
 
     def explain(self, exc: BaseException) -> BaseException:
         """Add how far the export got, and how to go on, to the failure that ended it."""
-        if isinstance(exc, TikTokCliError):
+        if isinstance(exc, TikTokCliError) and not isinstance(exc, (UsageError, BusyError)):
             note = self._note(self.unfinished)
             if note and note not in (exc.hint or ""):
                 exc.hint = f"{exc.hint}; {note}" if exc.hint else note
         return exc
 
     def _note(self, unfinished: Sequence[_ListState]) -> str | None:
-        if self.sink.path is not None:
+        if self.sink.resumable:
             if not self.sink.has_progress:
                 return None
             return (
-                f"{self.rows:,} rows kept in {self.sink.part}; "
+                f"{_count(self.rows, 'row')} kept in {self.sink.part}; "
                 "run the same command again to resume (--no-resume starts over)"
             )
         option = CURSOR_OPTIONS[self.operation]
         resumable = [s for s in unfinished if s.cursor is not None]
+        where = f" to {self.sink.path}" if self.sink.path else ""
+        if self.sink.path is not None:
+            where += " (not a regular file, so nothing is kept to resume)"
+        written = f"{_count(self.rows, 'row')} written{where}"
         if len(self.states) == 1:
             if resumable:
-                return f"{self.rows:,} rows written; continue with {option} {resumable[0].cursor}"
-            return f"{self.rows:,} rows written" if self.rows else None
+                return f"{written}; continue with {option} {resumable[0].cursor}"
+            return written if self.rows else None
         if resumable:
             cursors = ", ".join(f"{s.target.text} with {option} {s.cursor}" for s in resumable)
-            return f"{self.rows:,} rows written; continue {cursors}"
+            return f"{written}; continue {cursors}"
         return None
+
+
+def _count(n: int, word: str) -> str:
+    """``1 row``, ``2 rows``, ``1,000 followers``."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 class _Failures:
@@ -385,7 +469,7 @@ class _Failures:
         if self._file is not None:
             self._file.close()
 
-    def add(self, target: Target, error: BaseException, *, replay: bool = False) -> None:
+    def add(self, target: Target, error: BaseException) -> None:
         if not isinstance(error, TikTokCliError) or isinstance(error, (ConfigError, UsageError)):
             raise error  # a bug, or a setting every account would fail on: stop the batch
         if self._file is not None:
@@ -394,7 +478,7 @@ class _Failures:
         if self.count == 1:
             raise error
         self.errors.append((target, error))
-        console.error(("(from the resumed export) " if replay else "") + str(error))
+        console.error(str(error))
 
     def finish(self, *, note: str | None = None) -> None:
         """Raise the batch's verdict when anything failed."""

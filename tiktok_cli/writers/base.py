@@ -16,6 +16,7 @@ class WriterOptions:
     formula_guard: bool = True  # CSV: neutralize cells a spreadsheet would run
     excel: bool = False  # CSV: BOM and ids kept as text for Excel
     terminal: bool = False  # table: the output is a terminal (colour, its width)
+    rows_written: int = 0  # rows the output already holds (a resumed export)
 
 
 class Writer(ABC):
@@ -28,6 +29,9 @@ class Writer(ABC):
     name: ClassVar[str]
     extensions: ClassVar[tuple[str, ...]] = ()
     supports_raw: ClassVar[bool] = False
+    # The format-specific WriterOptions this format honours ("excel", "formula_guard");
+    # asking another format for one of them is a usage error.
+    options_used: ClassVar[frozenset[str]] = frozenset()
     # Columns shown when --fields is not given; None means every field.
     default_columns: ClassVar[tuple[str, ...] | None] = None
 

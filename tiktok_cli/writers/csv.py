@@ -37,6 +37,7 @@ numbers.Number.register(_ExcelText)
 class CsvWriter(Writer):
     name = "csv"
     extensions = (".csv",)
+    options_used = frozenset({"excel", "formula_guard"})
 
     def __init__(self, stream: BinaryIO, columns: Sequence[str], options: WriterOptions) -> None:
         super().__init__(stream, columns, options)

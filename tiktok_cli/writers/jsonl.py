@@ -8,20 +8,37 @@ from typing import Any
 
 import orjson
 
+from tiktok_cli.errors import UpstreamError
 from tiktok_cli.writers.base import Writer
 
 
 class JsonLinesWriter(Writer):
     name = "jsonl"
-    extensions = (".jsonl", ".ndjson", ".json")
+    extensions = (".jsonl", ".ndjson")
     supports_raw = True
 
     def write(self, row: Mapping[str, Any]) -> None:
         try:
-            line = orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS)
+            line = orjson.dumps(row, option=_LINE)
         except orjson.JSONEncodeError:
-            line = _encode_with_surrogates(row)
+            line = encode_slowly(row) + b"\n"
         self.stream.write(line)
+
+
+_LINE = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+
+
+def encode_slowly(row: Mapping[str, Any]) -> bytes:
+    """What orjson refused (lone surrogates, nesting past its depth), or a clear error (exit 7)."""
+    try:
+        return _encode_with_surrogates(row)
+    except RecursionError:
+        raise UpstreamError(
+            "TikTok sent an object nested too deeply to write as JSON (hundreds of levels); "
+            "drop --raw to write the usual fields"
+        ) from None
+    except (TypeError, ValueError) as exc:
+        raise UpstreamError(f"TikTok sent an object that cannot be written as JSON: {exc}") from None
 
 
 def _encode_with_surrogates(row: Mapping[str, Any]) -> bytes:
@@ -31,7 +48,7 @@ def _encode_with_surrogates(row: Mapping[str, Any]) -> bytes:
     as a ``\\udXXX`` escape, which inside a JSON string decodes back to the same value.
     """
     text = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
-    return text.encode("utf-8", "backslashreplace") + b"\n"
+    return text.encode("utf-8", "backslashreplace")
 
 
 WRITER = JsonLinesWriter

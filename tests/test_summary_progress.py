@@ -1,0 +1,148 @@
+"""The words a run ends with, and the progress line people watch while it runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import invoke
+from fakeserver import TOKEN, Account, FakeTikTok, sec_uid_for
+
+from tiktok_cli.backends.tkapi import TokenApiBackend
+from tiktok_cli.models import Cursor, Page
+
+UID = "6754915036232582149"
+ACCOUNTS = [
+    Account("alice", UID, sec_uid_for("alice"), 95, 43),
+    Account("bob.b", "6754915036232582150", sec_uid_for("bob.b"), 1, 1),
+]
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTikTok]:
+    with FakeTikTok(accounts=ACCOUNTS) as srv:
+        monkeypatch.setenv("TIKTOK_GATEWAY_URL", srv.url + "/tiktok")
+        monkeypatch.setenv("TIKTOK_API_URL", srv.url + "/tk")
+        monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
+        yield srv
+
+
+def summary(result: object) -> str:
+    return result.stderr.strip().splitlines()[-1]  # type: ignore[attr-defined]
+
+
+# --- the summary ------------------------------------------------------------------------------
+
+
+def test_one_row_is_one_follower(server: FakeTikTok) -> None:
+    result = invoke("followers", "--uid", UID, "--limit", "1", "-o", "f.csv")
+    assert result.exit_code == 0, result.stderr
+    assert summary(result) == f"1 follower of uid {UID} written to f.csv (TikTok reports ~95)"
+    result = invoke("followings", "bob.b", "-o", "g.csv")
+    assert summary(result) == "1 following of @bob.b written to g.csv (TikTok reports ~1)"
+
+
+def test_the_summary_counts_only_the_accounts_that_succeeded(server: FakeTikTok) -> None:
+    result = invoke("followers", "alice", "bob.b", "nosuch_a", "-o", "all.csv")
+    assert result.exit_code == 1
+    assert "96 followers of 2 accounts written to all.csv" in result.stderr
+    result = invoke("followers", "bob.b", "nosuch_a", "-o", "one.csv")
+    assert "1 follower of 1 account written to one.csv" in result.stderr
+
+
+def test_entries_that_are_no_account_are_counted(server: FakeTikTok, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = TokenApiBackend.page_fetcher
+
+    def with_placeholders(self: TokenApiBackend, *args: object) -> Callable[[Cursor], Page]:
+        fetch = real(self, *args)  # type: ignore[arg-type]
+        return lambda cursor: dataclasses.replace(fetch(cursor), skipped=1)  # one per page
+
+    monkeypatch.setattr(TokenApiBackend, "page_fetcher", with_placeholders)
+    result = invoke("followers", "--uid", UID, "-o", "f.jsonl")
+    assert result.exit_code == 0, result.stderr
+    assert summary(result).endswith("(TikTok reports ~95) (5 entries that are no account skipped)")
+    result = invoke("followers", "--uid", UID, "--limit", "3", "-o", "g.jsonl")
+    assert summary(result).endswith("(1 entry that is no account skipped)")
+
+
+# --- the progress line ----------------------------------------------------------------------
+
+
+def _on_a_terminal(server: FakeTikTok, tmp_path: Path, *args: str, stdout_too: bool) -> tuple[bytes, bytes]:
+    """Run the CLI with stderr (and, with ``stdout_too``, stdout) on a pseudo-terminal."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    out = tmp_path / "stdout.bin"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    env.update(
+        TIKTOK_CONFIG=str(tmp_path / "none.toml"),
+        TIKTOK_API_URL=server.url + "/tk",
+        TIKTOK_API_TOKEN=TOKEN,
+        TIKTOK_GATEWAY_URL=server.url + "/tiktok",
+        COLUMNS="150",
+        LINES="40",
+        TERM="xterm",
+    )
+    with out.open("wb") as stdout:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tiktok_cli", *args],
+            cwd=tmp_path,
+            env=env,
+            stdout=secondary if stdout_too else stdout,
+            stderr=secondary,
+            stdin=subprocess.DEVNULL,
+        )
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(30)
+    os.close(primary)
+    return out.read_bytes(), seen
+
+
+@pytest.fixture
+def slow_server() -> Iterator[FakeTikTok]:
+    with FakeTikTok(accounts=[Account("alice", UID, sec_uid_for("alice"), 600)], latency=0.03) as srv:
+        yield srv
+
+
+def test_the_progress_total_respects_the_limit_and_shows_an_eta(
+    slow_server: FakeTikTok, tmp_path: Path
+) -> None:
+    data, terminal = _on_a_terminal(
+        slow_server, tmp_path, "followers", "alice", "--limit", "300", "-f", "jsonl", stdout_too=False
+    )
+    assert len(data.splitlines()) == 300
+    assert b"of ~300" in terminal and b"of ~600" not in terminal
+    assert b"ETA" in terminal and re.search(rb"ETA (\x1b\[[0-9;]*m)?\d+:\d\d:\d\d", terminal)
+
+
+def test_progress_shows_while_a_table_prints_to_the_same_terminal(
+    slow_server: FakeTikTok, tmp_path: Path
+) -> None:
+    _, terminal = _on_a_terminal(
+        slow_server, tmp_path, "followers", "alice", "--limit", "200", "--fields", "unique_id,nickname",
+        stdout_too=True,
+    )  # fmt: skip
+    assert b"followers of @alice" in terminal and b"of ~200" in terminal  # the bar was drawn
+    text = terminal.decode()
+    rows = [line for line in text.split("\n") if "fan_" in line]
+    for number in range(200):
+        # every row reaches the terminal whole: name and nickname on one line, no bar inside it
+        [line] = [r for r in rows if f"fan_{number:06d} " in r]
+        assert f"Fan number {number}" in line and "\x1b" not in line.split(f"fan_{number:06d}")[1], line
+    assert b"200 followers of @alice written" in terminal
