@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import error_line, invoke, jsonl
+from conftest import NO_REQUESTS, error_line, invoke, jsonl
 from fakeserver import TOKEN, UID_BASE, Account, FakeTikTok, sec_uid_for
 
 # alice and bob.b share their first followers, fan_000000 and fan_000001; the fans have
@@ -149,3 +151,17 @@ def test_hostile_or_broken_rows_are_usage_errors_naming_the_line(server, tmp_pat
     assert f"{path} {message}" in line
     assert "\x1b" not in line and "\x07" not in line
     assert server.requests == []
+
+
+@pytest.mark.parametrize("command", ["user-info", "followings", "followers"])
+def test_an_empty_input_is_nothing_to_do_not_an_error(
+    command: str, tmp_path: Path, cassette: Callable[[str], AbstractContextManager[Any]]
+) -> None:
+    empty = tmp_path / "accounts.txt"
+    empty.write_text("# nobody yet\n\n", encoding="utf-8")
+    with cassette(NO_REQUESTS):
+        result = invoke(command, "--input", str(empty), "-o", str(tmp_path / "out.csv"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.strip() == f"nothing to do: --input {empty} holds no accounts"
+    assert result.stdout == ""
+    assert not (tmp_path / "out.csv").exists()

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import NO_REQUESTS, invoke, jsonl
+from conftest import NO_REQUESTS, error_line, invoke, jsonl
 from fakeserver import TOKEN, Account, FakeTikTok, Fault, mobile_follower, sec_uid_for
 
 from tiktok_cli.checkpoint import ExportLock
@@ -207,16 +207,9 @@ def nested_body(depth: int) -> bytes:
 
 @pytest.mark.parametrize("fmt", ["jsonl", "json"])
 def test_raw_with_a_body_nested_very_deeply_is_one_clear_error(server: FakeTikTok, fmt: str) -> None:
-    server.faults = [Fault("/user/followers", body=nested_body(300))]  # past orjson's depth, not Python's
+    server.faults = [Fault("/user/followers", body=nested_body(300))]  # past what orjson can re-encode
     result = invoke(*FOLLOWERS, "--raw", "-f", fmt)
-    assert result.exit_code == 0, result.stderr
-    [row] = jsonl(result.stdout) if fmt == "jsonl" else json.loads(result.stdout)
-    assert row["unique_id"] == "fan_000001" and json.dumps(row).count('{"a":') == 300
-
-    server.faults = [Fault("/user/followers", body=nested_body(1000))]
-    result = invoke(*FOLLOWERS, "--raw", "-f", fmt)
-    assert result.exit_code == 7
-    assert result.stderr.count("\n") == 1 and "nested too deeply to write" in result.stderr
+    assert "nested deeper than" in error_line(result, 7)
 
 
 # --- one export at a time --------------------------------------------------------------------

@@ -237,8 +237,8 @@ def _root(
     Data goes to stdout (or -o FILE); progress, warnings and errors go to stderr.
     Exit codes: 0 ok, 1 some accounts of a batch failed, 2 usage, 3 no such account,
     4 not visible, 5 auth/config, 6 rate-limited/blocked, 7 upstream/network,
-    8 every account of a batch failed, 70 internal error, 130/143 interrupted,
-    141 the reader of stdout went away.
+    8 every account of a batch failed, 70 internal error, 75 another export to the
+    same file is running, 130/143 interrupted, 141 the reader of stdout went away.
     """
 
 
@@ -252,7 +252,8 @@ InputOpt = Annotated[
         "--input",
         "-i",
         metavar="FILE",
-        help="Read accounts from FILE (- for stdin): one USER per line; blank lines and # comments skipped.",
+        help="Read accounts from FILE (- for stdin): one USER per line (blank lines and # comments "
+        "skipped), or this tool's own jsonl or csv output.",
     ),
 ]
 ConcurrencyOpt = Annotated[
@@ -309,10 +310,11 @@ def user_info(
     """Show one record per account, in the order given."""
     with _error_edge(debug=debug, quiet=quiet):
         from tiktok_cli import run
-        from tiktok_cli.identifiers import read_targets
 
         spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel)
-        targets = read_targets(users or [], input_file)
+        targets = _targets(users, input_file)
+        if not targets:
+            return
         settings = _settings(backend, gateway_url, api_url, cookies, timeout, retries, rate)
         run.run_user_info(targets, settings, spec, batch=run.Batch(concurrency, errors), trace=verbose)
 
@@ -376,12 +378,10 @@ def followings(
 ) -> None:
     """Export every account USER follows."""
     with _error_edge(debug=debug, quiet=quiet):
-        from tiktok_cli.identifiers import read_targets
-
         spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel, resume=not no_resume)
         _run_lists(
             "followings",
-            read_targets(users or [], input_file, sec_uid=sec_uid, unique=True, id_options=("--sec-uid",)),
+            _targets(users, input_file, sec_uid=sec_uid, unique=True, id_options=("--sec-uid",)),
             cursor=min_cursor,
             page_size=count,
             max_cursor=max_cursor,
@@ -449,13 +449,11 @@ def followers(
 ) -> None:
     """Export every account that follows USER."""
     with _error_edge(debug=debug, quiet=quiet):
-        from tiktok_cli.identifiers import read_targets
-
         spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel, resume=not no_resume)
         _run_lists(
             "followers",
-            read_targets(
-                users or [],
+            _targets(
+                users,
                 input_file,
                 uid=uid,
                 sec_uid=sec_uid,
@@ -646,6 +644,32 @@ def _read_secret(name: str) -> str:
     return secret
 
 
+def _targets(
+    users: list[str] | None,
+    input_file: str | None,
+    *,
+    sec_uid: str | None = None,
+    uid: str | None = None,
+    unique: bool = False,
+    id_options: tuple[str, ...] = (),
+) -> "list[Target]":
+    """The accounts to process; an --input with none is nothing to do (a note, exit 0)."""
+    from tiktok_cli.identifiers import nothing_to_do, read_targets
+
+    targets = read_targets(
+        users or [],
+        input_file,
+        sec_uid=sec_uid,
+        uid=uid,
+        unique=unique,
+        id_options=id_options,
+        allow_empty=True,
+    )
+    if not targets and input_file is not None:
+        console.info(nothing_to_do(input_file))
+    return targets
+
+
 def _run_lists(
     operation: str,
     targets: "list[Target]",
@@ -664,6 +688,8 @@ def _run_lists(
     from tiktok_cli import run
     from tiktok_cli.backends.base import ListQuery, Operation
 
+    if not targets:
+        return
     if cursor is not None and len(targets) > 1:
         raise UsageError("a start cursor belongs to one list: give one account with it")
     template = ListQuery(targets[0].account, cursor=cursor, page_size=page_size, max_cursor=max_cursor)
