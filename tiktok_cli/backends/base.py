@@ -32,7 +32,6 @@ from tiktok_cli.errors import (
 from tiktok_cli.identifiers import Account, IdKind, parse_sec_uid, parse_uid
 from tiktok_cli.models import Cursor, Page, User
 
-DOCTOR_HINT = "`tiktok doctor` checks the setup"
 # "…answered HTTP 502: <the body's message>", as the client words a final 5xx.
 _QUOTED_DETAIL = re.compile(r" answered HTTP \d{3}(: .*)$", re.DOTALL)
 
@@ -197,14 +196,12 @@ class Backend(ABC):
         base = getattr(self.settings, setting.attribute) or exc.url
         default = " (the default)" if setting.default is not None and base == setting.default else ""
         alternative = f", or {self.alternative}" if self.alternative else ""
-        error = UnreachableError(
+        return UnreachableError(
             f"no {self.service.removeprefix('the ')} at {base}{default} (cannot reach {exc.host}): start it, "
             f"set {setting.env} / {setting.flag}{alternative}",
             url=exc.url,
             host=exc.host,
         )
-        error.hint = DOCTOR_HINT
-        return error
 
     def status_error(self, exc: UnexpectedStatus, *, what: str, account: str) -> TikTokCliError:
         """The error an HTTP failure means for this API (the one per-backend table)."""
@@ -216,7 +213,7 @@ class Backend(ABC):
             base = getattr(self.settings, setting.attribute)
             return ConfigError(
                 f"{what}: {base} answered HTTP {status} with no API error: is it {self.service}?",
-                hint=f"check {setting.env} / {setting.flag}; {DOCTOR_HINT}",
+                hint=f"check {setting.env} / {setting.flag}",
             )
         error = self.status_errors.get(status)
         if error is NotFoundError:
