@@ -385,6 +385,22 @@ def _web_list_uri(sec_uid: str, scene: int, cursor: int, count: int = 30) -> str
     return f"{WEB}/api/user/list/?{urlencode(query)}"
 
 
+def _web_detail_uri(name: str) -> str:
+    from urllib.parse import urlencode
+
+    from tiktok_cli.backends.web import WEB_PARAMS
+
+    return f"{WEB}/api/user/detail/?{urlencode({**WEB_PARAMS, 'uniqueId': name})}"
+
+
+def shell_html(title: str) -> str:
+    """A client-side shell: the page renders the profile from script, with no profile JSON."""
+    app_context = json.dumps(
+        {"__DEFAULT_SCOPE__": {"webapp.app-context": {"language": "en", "region": "US"}}}
+    )
+    return profile_html("__UNIVERSAL_DATA_FOR_REHYDRATION__", app_context, title)
+
+
 def profile_html(script_id: str, payload: str, title: str) -> str:
     """A profile page shaped like tiktok.com's: the JSON sits in a typed script element."""
     return (
@@ -452,6 +468,13 @@ def web_cassettes() -> dict[str, list[dict[str, Any]]]:
         return _interaction(_web_list_uri(zg_sec_uid, scene, cursor), 200, text)
 
     universal = _read("web_profile_rehydration_universal_data.json")
+    # Bot-looking clients get an empty 200 from the JSON profile API too.
+    detail_blocked = _interaction(_web_detail_uri("zg.520"), 200, "")
+    inline_sigi = (
+        '<!DOCTYPE html><html><head><title>zg.520 | TikTok</title></head><body><div id="main"></div>'
+        f"<script>window['SIGI_STATE']={json.dumps(sigi, ensure_ascii=False)};"
+        "window['SIGI_RETRY']={\"UserModule\":1}</script></body></html>\n"
+    )
     return {
         "web/user_info_universal": [
             _interaction(
@@ -461,6 +484,11 @@ def web_cassettes() -> dict[str, list[dict[str, Any]]]:
             )
         ],
         "web/user_info_sigi": [zg_page],
+        "web/user_info_sigi_inline": [_interaction(f"{WEB}/@zg.520", 200, inline_sigi)],
+        "web/user_info_shell": [
+            _interaction(f"{WEB}/@zg.520", 200, shell_html("TikTok")),
+            _interaction(_web_detail_uri("zg.520"), 200, _dump(detail)),
+        ],
         "web/user_info_next_data": [
             _interaction(f"{WEB}/@tiktok", 200, _read("web_profile_next_data_2020_userMeta.html"))
         ],
@@ -484,9 +512,10 @@ def web_cassettes() -> dict[str, list[dict[str, Any]]]:
                     '<div id="challenge">Checking your browser before accessing tiktok.com</div>'
                     "</body></html>\n"
                 ),
-            )
+            ),
+            detail_blocked,
         ],
-        "web/user_info_empty": [_interaction(f"{WEB}/@zg.520", 200, "")],
+        "web/user_info_empty": [_interaction(f"{WEB}/@zg.520", 200, ""), detail_blocked],
         "web/user_info_login_redirect": [
             _interaction(f"{WEB}/@zg.520", 302, "", {"Location": f"{WEB}/login?redirect_url=%2F%40zg.520"}),
             _interaction(

@@ -3,6 +3,8 @@
     GET /tiktok/user-info?uniqueId=NAME                     (seed 000)
     GET /tiktok/user-followings?secUid=&count=&minCursor=   (seed 000)
     GET /tk/user/followers?token=&uid=&cursor=              (seed 004)
+    GET /@NAME, /api/user/detail/?uniqueId=, /api/user/list/?secUid=&scene=&minCursor=
+                                                            (tiktok.com, for --backend web)
 
 Lists are generated on the fly (accounts ``fan_000000`` …), newest first; a cursor is
 the "time" of the last account of the previous page, like TikTok's ``min_time``.
@@ -114,6 +116,36 @@ def web_following(index: int) -> dict[str, Any]:
     }
 
 
+def web_account(index: int, prefix: str = "fan") -> dict[str, Any]:
+    """One tiktok.com ``userList`` entry: ``{user, stats, statsV2}``."""
+    name = f"{prefix}_{index:06d}"
+    return {
+        "user": {
+            "id": str(UID_BASE + 900_000 + index),
+            "uniqueId": name,
+            "secUid": sec_uid_for(name),
+            "nickname": f"Web {prefix} {index}",
+            "signature": f"Bio of {name}",
+            "verified": index % 10 == 0,
+            "privateAccount": False,
+            "avatarThumb": f"https://p16.example.com/avatar/{name}.jpeg",
+        },
+        "stats": {"followerCount": index * 7, "followingCount": index % 50, "heartCount": index * 100},
+        "statsV2": {"followerCount": str(index * 7), "followingCount": str(index % 50)},
+    }
+
+
+def profile_page(detail: dict[str, Any]) -> bytes:
+    """A tiktok.com profile page carrying ``detail`` as today's rehydration JSON."""
+    # TikTok escapes "<" inside the JSON, so no "</script>" can end the element early.
+    payload = json.dumps({"__DEFAULT_SCOPE__": {"webapp.user-detail": detail}}).replace("<", "\\u003c")
+    return (
+        '<!DOCTYPE html><html><head><title>TikTok</title></head><body><div id="app"></div>'
+        f'<script id="__UNIVERSAL_DATA_FOR_REHYDRATION__" type="application/json">{payload}</script>'
+        "</body></html>"
+    ).encode()
+
+
 class FakeTikTok:
     """The server; use as a context manager. ``url`` is its base (http://127.0.0.1:PORT)."""
 
@@ -133,6 +165,7 @@ class FakeTikTok:
         self.latency = latency
         self.faults = list(faults or [])
         self.requests: list[str] = []
+        self.received: list[tuple[str, dict[str, str]]] = []  # (path, headers) of every request
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -177,7 +210,59 @@ class FakeTikTok:
             return (*self.followings(query), None)
         if parts.path.endswith("/user/followers"):
             return (*self.followers(query), None)
+        if parts.path.startswith("/@"):
+            return (*self.web_profile(parts.path[2:]), None)
+        if parts.path.endswith("/api/user/detail/"):
+            return 200, _dumps(self.web_detail(query.get("uniqueId", ""))), {}, None
+        if parts.path.endswith("/api/user/list/"):
+            return (*self.web_list(query), None)
         return 404, _dumps({"status": "error", "message": "no such route"}), {}, None
+
+    # --- tiktok.com ------------------------------------------------------------------
+
+    def web_detail(self, name: str) -> dict[str, Any]:
+        account = self.accounts.get(name)
+        if account is None:
+            return {"statusCode": 10221, "statusMsg": "user banned", "userInfo": {}}
+        user = {
+            "id": account.uid,
+            "uniqueId": account.name,
+            "secUid": account.sec_uid,
+            "nickname": account.name.title(),
+            "signature": f"Bio of {account.name}",
+            "verified": False,
+            "privateAccount": account.hidden,
+            "avatarThumb": f"https://p16.example.com/{account.name}.jpeg",
+        }
+        stats = {
+            "followerCount": account.followers,
+            "followingCount": account.followings,
+            "heartCount": 12345,
+        }
+        return {"statusCode": 0, "userInfo": {"user": user, "stats": stats}}
+
+    def web_profile(self, name: str) -> tuple[int, bytes, dict[str, str]]:
+        return 200, profile_page(self.web_detail(name)), {}
+
+    def web_list(self, query: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        account = next((a for a in self.accounts.values() if a.sec_uid == query.get("secUid")), None)
+        if account is None:
+            return 200, _dumps({"statusCode": 10202, "statusMsg": "user not exist"}), {}
+        if account.hidden:
+            return 200, _dumps({"hasMore": False, "minCursor": -1, "statusCode": 0}), {}
+        followers = query.get("scene") == "67"
+        size = account.followers if followers else account.followings
+        page_size = min(int(query.get("count", "30")), self.page_size)
+        indexes, min_cursor, more = self._page(size, int(query.get("minCursor", "0")), page_size)
+        prefix = "fan" if followers else "followed"
+        body = {
+            "userList": [web_account(i, prefix) for i in indexes],
+            "hasMore": more,
+            "minCursor": min_cursor,
+            "total": size,
+            "statusCode": 0,
+        }
+        return 200, _dumps(body), {}
 
     def user_info(self, query: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
         account = self.accounts.get(query.get("uniqueId", ""))
@@ -266,6 +351,8 @@ class FakeTikTok:
             def do_GET(self) -> None:
                 if server.latency:
                     time.sleep(server.latency)
+                with server._lock:
+                    server.received.append((urlsplit(self.path).path, dict(self.headers)))
                 status, body, headers, fault = server.answer_with_fault(self.path)
                 fault = fault or Fault("")
                 if fault.compress:

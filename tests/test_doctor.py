@@ -72,12 +72,14 @@ def profile_page(username: str = "tiktok") -> bytes:
     return profile_html("__UNIVERSAL_DATA_FOR_REHYDRATION__", payload, username).encode()
 
 
-def cookies_file(tmp_path: Path, domain: str = ".tiktok.com") -> Path:
+def cookies_file(tmp_path: Path, domain: str = "127.0.0.1") -> Path:
+    """A cookies.txt for ``domain``; by default the local server that plays tiktok.com (plain http)."""
     path = tmp_path / "cookies.txt"
+    subdomains = "TRUE" if domain.startswith(".") else "FALSE"
     path.write_text(
         "# Netscape HTTP Cookie File\n"
-        f"{domain}\tTRUE\t/\tTRUE\t2000000000\tsessionid\t{SESSION_VALUE}\n"
-        f"{domain}\tTRUE\t/\tTRUE\t2000000000\ttt_csrf_token\tcsrfSECRET\n"
+        f"{domain}\t{subdomains}\t/\tFALSE\t2000000000\tsessionid\t{SESSION_VALUE}\n"
+        f"{domain}\t{subdomains}\t/\tFALSE\t2000000000\ttt_csrf_token\tcsrfSECRET\n"
     )
     return path
 
@@ -219,11 +221,11 @@ def test_a_missing_cookies_file_fails_the_web_commands(server: FakeTikTok, tmp_p
 
 def test_cookies_for_another_host_are_refused(server: FakeTikTok, tmp_path: Path) -> None:
     server.faults = [Fault("/@tiktok", body=profile_page())]
-    path = cookies_file(tmp_path, domain=".example.com")
+    path = cookies_file(tmp_path, domain=".tiktok.com")  # not the host of TIKTOK_WEB_URL here
     result = invoke("doctor", "--backend", "web", "--cookies", str(path))
     assert result.exit_code == 5
     status, detail = report(result)["cookies"]
-    assert status == "FAIL" and "no tiktok.com cookies" in detail
+    assert status == "FAIL" and "holds no cookies for 127.0.0.1" in detail
     assert SESSION_VALUE not in result.stdout + result.stderr
 
 
@@ -234,7 +236,10 @@ def test_broken_cookies_do_not_fail_commands_that_never_use_them(server: FakeTik
 
 
 def test_tiktok_com_blocking_the_client_exits_6(server: FakeTikTok) -> None:
-    server.faults = [Fault("/@tiktok", body=b"<html><title>Please wait...</title>captcha</html>")]
+    server.faults = [
+        Fault("/@tiktok", body=b"<html><title>Please wait...</title>captcha</html>"),
+        Fault("/api/user/detail/", body=b""),  # the JSON fallback is refused too
+    ]
     result = invoke("doctor", "--backend", "web")
     assert result.exit_code == 6
     assert report(result)["tiktok.com"][0] == "FAIL"

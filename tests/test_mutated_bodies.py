@@ -136,11 +136,7 @@ def parse_followers(body: Any) -> Page:
 
 
 def parse_web_list(body: Any) -> Page:
-    from tiktok_cli.backends._shapes import parsing
-
-    obj = gateway.as_object(body, WHAT)
-    with parsing(WHAT):
-        return web._list_page(obj.get("userList"), obj, WHAT)
+    return web.list_page(body, WHAT, first=False)
 
 
 PARSER_SETTINGS = settings(max_examples=300, deadline=None)

@@ -8,16 +8,19 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import invoke
+from conftest import ROOT, error_line, invoke
+from fakeserver import Account, FakeTikTok, sec_uid_for
 
-from tiktok_cli.backends.web import embedded_json, profile_detail
+from tiktok_cli.backends.web import page_scripts, profile_detail
 from tiktok_cli.client import HttpClient
 
 ZG_SEC_UID = "MS4wLjABAAAAkagks5n_8XDIMWf94LZDUYs54FG5bJmEFJkWtjA__uRUN8QWaavHhzSyEO6WBPQj"
+UNIVERSAL = json.loads((ROOT / "tests" / "data" / "web_profile_rehydration_universal_data.json").read_text())
 
 
 def web(*args: str) -> Any:
-    return invoke(*args, "--backend", "web")
+    # A high --rate: replayed answers need no politeness, and the backend's default is 1/s.
+    return invoke(*args, "--backend", "web", "--rate", "1000")
 
 
 def test_user_info_reads_the_rehydration_json_of_a_real_profile_page(cassette: Any) -> None:
@@ -36,9 +39,8 @@ def test_user_info_reads_the_rehydration_json_of_a_real_profile_page(cassette: A
         "following": 6,
         "likes": 234997,
         "videos": 60,
-        "avatar_url": json.loads(result.stdout)["avatar_url"],
+        "avatar_url": UNIVERSAL["__DEFAULT_SCOPE__"]["webapp.user-detail"]["userInfo"]["user"]["avatarThumb"],
     }
-    assert json.loads(result.stdout)["avatar_url"].startswith("https://")
 
 
 def test_user_info_falls_back_to_sigi_state(cassette: Any) -> None:
@@ -65,19 +67,39 @@ def test_user_info_falls_back_to_next_data(cassette: Any) -> None:
     )
 
 
+def test_user_info_reads_the_pre_2022_inline_sigi_state(cassette: Any) -> None:
+    with cassette("web/user_info_sigi_inline"):
+        result = web("user-info", "zg.520", "-f", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    row = json.loads(result.stdout)
+    assert (row["unique_id"], row["sec_uid"], row["followers"]) == ("zg.520", ZG_SEC_UID, 427700)
+
+
+def test_a_client_side_shell_falls_back_to_the_json_profile_api(cassette: Any) -> None:
+    with cassette("web/user_info_shell") as cas:
+        result = web("user-info", "zg.520", "-f", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    row = json.loads(result.stdout)
+    assert (row["unique_id"], row["followers"], row["likes"]) == ("zg.520", 427682, 6764096)
+    assert cas.play_count == 2
+
+
 def test_a_page_without_profile_data_is_parsed_as_none() -> None:
     assert profile_detail("<html><body>hi</body></html>", "x") is None
-    assert embedded_json(
-        '<script id="SIGI_STATE" type="application/json">{"a": 1}</script><p>', "SIGI_STATE"
-    ) == {"a": 1}
+    scripts = page_scripts('<script id="SIGI_STATE" type="application/json">{"a": 1}</script><p>')
+    assert scripts.json("SIGI_STATE", "probe") == {"a": 1}
 
 
 @pytest.mark.parametrize(
     ("name", "code", "words"),
     [
         ("web/user_info_not_found", 3, "@gone.user does not exist"),
-        ("web/user_info_challenge", 6, "challenge page"),
-        ("web/user_info_empty", 6, "empty page"),
+        ("web/user_info_challenge", 6, "challenge page instead of the profile (/api/user/detail/ too"),
+        (
+            "web/user_info_empty",
+            6,
+            "empty page (/api/user/detail/ too: www.tiktok.com answered with an empty",
+        ),
         ("web/user_info_login_redirect", 6, "login page"),
     ],
 )
@@ -89,6 +111,7 @@ def test_profile_failures_map_to_exit_codes(cassette: Any, name: str, code: int,
     assert words in result.stderr
     if code == 6:
         assert "--cookies" in result.stderr and "--rate" in result.stderr
+        assert "pip install 'tiktok-follows[web]'" in result.stderr
 
 
 def test_followers_pages_through_the_list_skipping_placeholders_and_repeats(cassette: Any) -> None:
@@ -132,34 +155,84 @@ def test_list_answers_map_to_exit_codes(cassette: Any, name: str, code: int, wor
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_cookies_are_sent_and_never_shown(cassette: Any, tmp_path: Path) -> None:
+@pytest.fixture
+def local_web(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A local tiktok.com (FakeTikTok's web endpoints) as the web backend's base URL."""
+    alice = Account("alice", "6754915036232582149", sec_uid_for("alice"), 12, 5)
+    with FakeTikTok(accounts=[alice], page_size=8) as srv:
+        monkeypatch.setenv("TIKTOK_WEB_URL", srv.url)
+        yield srv
+
+
+def test_cookies_reach_the_web_host_and_are_never_shown(local_web: FakeTikTok, tmp_path: Path) -> None:
     jar = tmp_path / "cookies.txt"
     jar.write_text(
         "# Netscape HTTP Cookie File\n"
-        ".tiktok.com\tTRUE\t/\tTRUE\t2000000000\tsessionid\tSESSIONSECRET42\n"
-        ".tiktok.com\tTRUE\t/\tTRUE\t2000000000\ttt-target-idc\tuseast5\n"
+        "127.0.0.1\tFALSE\t/\tFALSE\t2000000000\tsessionid\tSESSIONSECRET42\n"
+        ".tiktok.com\tTRUE\t/\tTRUE\t2000000000\tsessionid_ss\tOTHERHOSTSECRET\n"
     )
-    with cassette("web/followers_three_pages") as cas:
-        result = web("followers", "zg.520", "--cookies", str(jar), "-v", "--debug", "-f", "jsonl")
-    assert result.exit_code == 0
+    result = web("followers", "alice", "--cookies", str(jar), "-v", "--debug", "-f", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 12
     assert "SESSIONSECRET42" not in result.stdout + result.stderr
-    sent = [r.headers.get("cookie", "") or r.headers.get("Cookie", "") for r in cas.requests]
-    assert all("SESSIONSECRET42" not in header for header in sent)  # filtered out of the cassette
+    sent = [(path, headers.get("Cookie", "")) for path, headers in local_web.received]
+    assert [path for path, _ in sent] == ["/@alice", "/api/user/list/", "/api/user/list/"]
+    assert all(cookie == "sessionid=SESSIONSECRET42" for _, cookie in sent)  # not tiktok.com's
+
+
+def test_inline_cookies_reach_the_web_host(local_web: FakeTikTok, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIKTOK_COOKIES", "sessionid=INLINESECRET9; tt-target-idc=useast5")
+    result = web("user-info", "alice", "-f", "jsonl", "--debug", "-v")
+    assert result.exit_code == 0, result.stderr
+    assert local_web.received[0][1].get("Cookie") == "sessionid=INLINESECRET9; tt-target-idc=useast5"
+    assert "INLINESECRET9" not in result.stderr
+
+
+def test_the_cookies_path_is_named_and_hints_stay_readable(cassette: Any, isolated_env: Path) -> None:
+    (isolated_env / "cookies.txt").write_text(
+        "# Netscape HTTP Cookie File\n.tiktok.com\tTRUE\t/\tTRUE\t2000000000\tsessionid\tS3CRETVALUE\n"
+    )
+    with cassette("web/list_login_required"):
+        result = web("followings", "--sec-uid", ZG_SEC_UID, "--cookies", "cookies.txt", "--retries", "0")
+    line = error_line(result, 5)
+    assert "pass --cookies with a cookies.txt exported from a logged-in browser" in line
+    assert "***" not in line
+    missing = web("user-info", "zg.520", "--cookies", "nowhere.txt")
+    assert "cookies file nowhere.txt does not exist" in error_line(missing, 5)
 
 
 @pytest.mark.parametrize(
     ("content", "words"),
     [
         ("sessionid=abc\n", "not a Netscape cookies.txt"),
-        ("# Netscape HTTP Cookie File\n", "no tiktok.com cookies"),
+        ("# Netscape HTTP Cookie File\n", "cookies.txt holds no cookies for www.tiktok.com"),
+        (
+            "# Netscape HTTP Cookie File\n.example.com\tTRUE\t/\tTRUE\t2000000000\tsid\tX\n",
+            "cookies.txt holds no cookies for www.tiktok.com",
+        ),
+        ("# Netscape HTTP Cookie File\n.tiktok.com\tFALSE\t/\tTRUE\t2000000000\tsid\tX\n", "Netscape"),
     ],
 )
 def test_bad_cookie_files_are_configuration_errors(tmp_path: Path, content: str, words: str) -> None:
     jar = tmp_path / "cookies.txt"
     jar.write_text(content)
     result = web("user-info", "zg.520", "--cookies", str(jar))
-    assert result.exit_code == 5
-    assert words in result.stderr
+    assert words in error_line(result, 5)
+
+
+def test_a_cookies_txt_is_read_for_the_host_of_the_web_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tiktok_cli.cookies import load_cookies
+
+    jar = tmp_path / "cookies.txt"
+    jar.write_text(
+        "# Netscape HTTP Cookie File\n"
+        "127.0.0.1\tFALSE\t/\tFALSE\t2000000000\tsessionid\tLOCAL1\n"
+        ".tiktok.com\tTRUE\t/\tTRUE\t2000000000\tsessionid\tREMOTE1\n"
+    )
+    assert [c.value for c in load_cookies(str(jar), "http://127.0.0.1:8080")] == ["LOCAL1"]
+    assert [c.value for c in load_cookies(str(jar), "https://www.tiktok.com")] == ["REMOTE1"]
 
 
 def test_ms_token_is_carried_forward_and_redacted() -> None:
@@ -207,10 +280,42 @@ def test_cookie_files_reach_tiktok_com_requests(tmp_path: Path) -> None:
         sent.append(request.headers.get("cookie", ""))
         return httpx.Response(200, json={})
 
-    with HttpClient(transport=httpx.MockTransport(handler), cookies=load_cookies(str(jar))) as client:
+    cookies = load_cookies(str(jar), "https://www.tiktok.com")
+    with HttpClient(transport=httpx.MockTransport(handler), cookies=cookies) as client:
         client.get_json("https://www.tiktok.com/api/user/list/", {}, what="probe")
         client.get_json("https://evil.example/", {}, what="probe")
-    assert sent == ["sessionid=SESSION77", ""]  # and only to tiktok.com
+        client.get_json("https://eviltiktok.com/", {}, what="probe")
+    assert sent == ["sessionid=SESSION77", "", ""]  # and only to tiktok.com
+
+
+def test_inline_cookies_go_to_the_web_host_alone() -> None:
+    from tiktok_cli.cookies import load_cookies
+
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("cookie", ""))
+        return httpx.Response(200, json={})
+
+    cookies = load_cookies("sessionid=SESSION88", "https://www.tiktok.com")
+    with HttpClient(transport=httpx.MockTransport(handler), cookies=cookies) as client:
+        for url in ("https://www.tiktok.com/api/", "https://evil.example/", "http://www.tiktok.com/"):
+            client.get_json(url, {}, what="probe")
+    assert sent == ["sessionid=SESSION88", "", ""]  # not to another host, nor over plain http
+
+
+def test_only_inline_cookie_values_are_secrets(tmp_path: Path) -> None:
+    from tiktok_cli.config import Settings, is_secret
+
+    path = tmp_path / "a=b" / "cookies.txt"
+    path.parent.mkdir()
+    path.write_text("# Netscape HTTP Cookie File\n")
+    assert not is_secret("cookies", "~/cookies.txt")
+    assert not is_secret("cookies", str(path))  # an existing file, even with "=" in its path
+    assert is_secret("cookies", "sessionid=abc; tt=1")
+    assert is_secret("api_token", "tok") and not is_secret("timeout", 3)
+    shown = repr(Settings(cookies="/home/me/cookies.txt")) + repr(Settings(cookies="sessionid=Zz9abc"))
+    assert "/home/me/cookies.txt" in shown and "Zz9abc" not in shown
 
 
 @pytest.mark.parametrize("value", ["sessionid=Abc/SECRETxyz", "sessionid=SECRETxyz; msToken=Tok/en+abc=="])

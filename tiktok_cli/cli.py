@@ -544,7 +544,7 @@ def config_show(
     with _error_edge(debug=debug, quiet=False, setup_hint=False):
         from dataclasses import fields
 
-        from tiktok_cli.config import SECRET_SETTINGS, config_path, load_settings_with_origins
+        from tiktok_cli.config import config_path, is_secret, load_settings_with_origins
         from tiktok_cli.safetext import for_terminal
 
         flags = {"backend": backend, "gateway_url": gateway_url, "api_url": api_url, "cookies": cookies}
@@ -556,7 +556,7 @@ def config_show(
         lines = []
         for field in fields(settings):
             value = getattr(settings, field.name)
-            shown = "***" if field.name in SECRET_SETTINGS and value else value
+            shown = "***" if is_secret(field.name, value) else value
             lines.append((f"{field.name} = {'(not set)' if shown is None else shown}", origins[field.name]))
         width = max(len(text) for text, _ in lines)
         for text, origin in lines:

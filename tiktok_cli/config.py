@@ -52,13 +52,27 @@ class Settings:
     def __repr__(self) -> str:
         # Keeps the token and cookies out of tracebacks and --debug dumps.
         shown = {
-            f.name: ("***" if f.name in SECRET_SETTINGS and getattr(self, f.name) else getattr(self, f.name))
+            f.name: ("***" if is_secret(f.name, getattr(self, f.name)) else getattr(self, f.name))
             for f in fields(self)
         }
         return f"Settings({shown})"
 
 
-SECRET_SETTINGS = frozenset({"api_token", "cookies"})  # cookies: a path, or the values themselves
+# Settings that may hold a secret: a token, or cookies. `cookies` is a secret only when it
+# holds the values themselves ("name=value; …"); a cookies.txt path is not (the file is).
+SECRET_SETTINGS = frozenset({"api_token", "cookies"})
+
+
+def is_secret(name: str, value: Any) -> bool:
+    """Whether this value of setting ``name`` must be masked and never taken as an argument."""
+    if name not in SECRET_SETTINGS or not value:
+        return False
+    if name == "cookies":
+        from tiktok_cli.cookies import is_inline
+
+        return is_inline(str(value))
+    return True
+
 
 # Settings that may come from the environment, and the variable for each.
 ENV_VARS: Mapping[str, str] = {
@@ -261,8 +275,14 @@ def load_settings_with_origins(
             origins[name] = _origin(origin, name)
     from tiktok_cli import console
 
-    for name in SECRET_SETTINGS:
-        console.add_secret(values.get(name))  # redacted from here on, before anything can fail
+    for name in SECRET_SETTINGS:  # redacted from here on, before anything can fail
+        if is_secret(name, values.get(name)):
+            console.add_secret(values[name])
+            if name == "cookies":
+                from tiktok_cli.cookies import inline_values
+
+                for value in inline_values(values[name]):
+                    console.add_secret(value)
     return Settings(**values), origins
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from tiktok_cli import backends
 from tiktok_cli.backends.base import Backend, ListQuery, Operation
@@ -268,19 +269,20 @@ def _check_cookies(settings: Settings, origins: Mapping[str, str], *, web_used: 
     from tiktok_cli.cookies import load_cookies
 
     try:
-        jar = load_cookies(settings.cookies)
+        jar = load_cookies(settings.cookies, settings.web_url)
     except ConfigError as exc:
         return Check(FAIL, "cookies", str(exc), exc.exit_code)
     path = Path(settings.cookies).expanduser()
     # Never print the setting itself unless it is a file's path: it may be the cookie values.
     source = str(path) if path.is_file() else f"cookie values from {origins['cookies']}"
-    names = {c.name for c in jar if c.domain.endswith("tiktok.com")}
+    names = {c.name for c in jar}  # load_cookies keeps only those for the tiktok.com host in use
     session = (
         "with a logged-in session"
         if names & SESSION_COOKIES
         else "but no sessionid: log in to tiktok.com in the browser and export them again"
     )
-    return Check(OK, "cookies", f"{source}: {len(names)} tiktok.com cookies, {session}")
+    host = urlsplit(settings.web_url).hostname
+    return Check(OK, "cookies", f"{source}: {len(names)} cookies for {host}, {session}")
 
 
 def _uses_cookies(backend: type[Backend], settings: Settings) -> bool:

@@ -4,6 +4,10 @@ No gateway and no token. Profiles work anonymously; follower lists usually need 
 logged-in session (``--cookies``). TikTok answers bots with captchas, empty bodies and
 login redirects: each is reported as a block (exit 6) with what to try, never as an
 empty result. Requests are polite by default (1 per second) unless ``--rate`` says.
+
+Every answer is checked against the shape this backend reads, in one function per
+endpoint (``profile_detail`` + ``profile_user``, ``list_page``): what does not fit is
+one clear error, never a traceback and never a guess.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
 
-from tiktok_cli.backends._shapes import as_object, count, cursor_value, parsing, web_user
+from tiktok_cli.backends._shapes import count, cursor_value, parsing, text, web_user
 from tiktok_cli.backends.base import Backend, ListQuery, Operation
+from tiktok_cli.client import loads, looks_like_block_page
 from tiktok_cli.config import Settings
 from tiktok_cli.errors import (
     BlockedError,
@@ -29,6 +35,7 @@ from tiktok_cli.errors import (
     UnexpectedStatus,
     UpstreamError,
     UsageError,
+    excerpt,
 )
 from tiktok_cli.identifiers import Account, IdKind
 from tiktok_cli.models import Cursor, Page, User
@@ -67,7 +74,12 @@ NOT_FOUND = frozenset({10202, 10221})
 PRIVATE = 10222
 LOGIN_REQUIRED = frozenset({10101, 10102})
 BLOCKED = {10000: "a captcha", 10201: "invalid parameters (a sign of a flagged client)", 10204: "an IP block"}
-_SCRIPT = '<script[^>]*\\bid="{}"[^>]*>'
+
+UNIVERSAL = "__UNIVERSAL_DATA_FOR_REHYDRATION__"
+SIGI = "SIGI_STATE"
+NEXT_DATA = "__NEXT_DATA__"
+# Before 2022 the state was a script statement, not a JSON element: window['SIGI_STATE']={…};
+_INLINE_SIGI = re.compile(r"""\s*window\s*\[\s*(['"])SIGI_STATE\1\s*\]\s*=\s*""")
 
 
 class WebBackend(Backend):
@@ -84,7 +96,7 @@ class WebBackend(Backend):
         if settings.cookies:
             from tiktok_cli.cookies import load_cookies
 
-            options["cookies"] = load_cookies(settings.cookies)
+            options["cookies"] = load_cookies(settings.cookies, settings.web_url)
         transport = browser_transport()
         if transport is not None:
             options["transport"] = transport
@@ -103,19 +115,24 @@ class WebBackend(Backend):
             raise blocked(f"{what}: tiktok.com redirected to its login page")
         detail = profile_detail(html, username)
         if detail is None:
+            # A client-side shell (or a wall) without the embedded JSON: the JSON profile
+            # API holds the same userInfo, and tells a block from a missing account.
             if not html.strip():
-                raise blocked(f"{what}: tiktok.com answered with an empty page")
-            raise blocked(f"{what}: tiktok.com answered with a challenge page instead of the profile")
-        status = detail.get("statusCode", 0)
-        info = detail.get("userInfo")
-        user = info.get("user") if isinstance(info, Mapping) else None
-        if status in NOT_FOUND or (status == 0 and not user):
-            raise NotFoundError(f"@{username} does not exist or is banned")
-        if not isinstance(user, Mapping) or not isinstance(info, Mapping):
-            self._raise_for(status, what, f"@{username}")
-            raise UpstreamError(f"{what}: the page's user data is missing")
-        with parsing(what):
-            return web_user(user, info.get("stats"), info.get("statsV2"), raw=info)
+                page = "an empty page"
+            elif looks_like_block_page(html.encode("utf-8", "replace")):
+                page = "a challenge page instead of the profile"
+            else:
+                page = "a page without the profile's data"
+            detail = self._detail_api(username, f"{what}: tiktok.com answered with {page}")
+        return profile_user(detail, username, what)
+
+    def _detail_api(self, username: str, page_problem: str) -> Mapping[str, Any]:
+        url = f"{self.settings.web_url}/api/user/detail/"
+        params: dict[str, str | int] = {**WEB_PARAMS, "uniqueId": username}
+        try:
+            return self._api(url, params, f"profile of @{username}", f"@{username}")
+        except BlockedError as exc:
+            raise blocked(f"{page_problem} (/api/user/detail/ too: {_after_colon(exc.message)})") from None
 
     # --- lists ----------------------------------------------------------------------
 
@@ -133,18 +150,8 @@ class WebBackend(Backend):
                 **WEB_PARAMS, "secUid": sec_uid, "count": size, "maxCursor": 0, "minCursor": cursor,
                 "scene": SCENES[operation],
             }  # fmt: skip
-            token = self.client.cookie("msToken")
-            if token:
-                params["msToken"] = token
             body = self._api(url, params, what, str(query.account))
-            entries = body.get("userList")
-            if entries is None and cursor == start:
-                raise NotVisibleError(
-                    f"{query.account}'s {operation.value} list is hidden, or needs a logged-in session",
-                    hint="if the list is public, pass --cookies with a cookies.txt from a logged-in browser",
-                )
-            with parsing(what):
-                return _list_page(entries, body, what)
+            return list_page(body, what, first=cursor == start)
 
         return fetch
 
@@ -161,7 +168,11 @@ class WebBackend(Backend):
             raise UpstreamError(f"the profile of {account} carries no secUid")
         return user.sec_uid
 
-    def _api(self, url: str, params: Mapping[str, str | int], what: str, account: str) -> dict[str, Any]:
+    def _api(self, url: str, params: dict[str, str | int], what: str, account: str) -> Mapping[str, Any]:
+        """One tiktok.com API call: a JSON object whose statusCode says success, or an error."""
+        token = self.client.cookie("msToken")
+        if token:
+            params["msToken"] = token
         headers = {"Referer": f"{self.settings.web_url}/", "Accept": "application/json, text/plain, */*"}
         try:
             body = self.client.get_json(url, params, what=what, headers=headers)
@@ -169,106 +180,287 @@ class WebBackend(Backend):
             raise blocked(exc.message) from None
         except UnexpectedStatus as exc:
             raise self._status_error(exc, account) from None
-        obj = dict(as_object(body, what))
-        status = obj.get("statusCode", obj.get("status_code", 0))
+        except RecursionError:  # nesting past what the JSON parser recurses through
+            raise UpstreamError(f"{what}: tiktok.com answered with JSON nested too deeply") from None
+        obj = _object(body, what)
+        status = status_code(obj, what)
         if status in NOT_FOUND:
             raise NotFoundError(f"{account} does not exist or is banned")
-        self._raise_for(status, what, account)
+        raise_for_status(status, what, account)
         return obj
 
-    def _raise_for(self, status: Any, what: str, account: str) -> None:
-        if status in (0, None):
-            return
-        if status == PRIVATE:
-            raise NotVisibleError(f"{account} is a private account")
-        if status in LOGIN_REQUIRED:
-            raise ConfigError(
-                f"{what}: tiktok.com wants a logged-in session (status {status})",
-                hint="pass --cookies with a cookies.txt exported from a logged-in browser",
-            )
-        if status in BLOCKED:
-            raise blocked(f"{what}: tiktok.com answered with {BLOCKED[status]} (status {status})")
-        raise UpstreamError(f"{what}: tiktok.com answered status {status!r}")
-
     def _status_error(self, exc: UnexpectedStatus, account: str) -> TikTokCliError:
+        what = exc.message.split(":")[0]
         if 300 <= exc.status < 400 and "/login" in exc.location:
-            return blocked(f"{exc.message.split(':')[0]}: tiktok.com redirected to its login page")
+            return blocked(f"{what}: tiktok.com redirected to its login page")
         if exc.status == 404:
             return NotFoundError(f"{account} does not exist (tiktok.com answered 404)")
         if exc.status in (403, 405):
-            return blocked(f"{exc.message.split(':')[0]}: tiktok.com refused the request (HTTP {exc.status})")
+            return blocked(f"{what}: tiktok.com refused the request (HTTP {exc.status})")
         return exc
 
 
-def _list_page(entries: Any, body: Mapping[str, Any], what: str) -> Page:
-    users = []
-    for entry in entries or []:
-        entry = as_object(entry, f"{what}: list entry")
-        user = entry.get("user")
-        if isinstance(user, Mapping) and str(user.get("id", "0")) not in ("0", ""):  # "0": a placeholder
-            users.append(web_user(user, entry.get("stats"), entry.get("statsV2"), raw=entry))
-    has_more = body.get("hasMore")
-    if not isinstance(has_more, bool):
-        raise UpstreamError(f"{what}: hasMore is missing or not true/false")
-    return Page(users, cursor_value(body.get("minCursor"), "minCursor"), has_more, count((body, "total")))
+# --- checkers: one per endpoint ---------------------------------------------------------
+
+
+def status_code(obj: Mapping[str, Any], what: str) -> int:
+    """TikTok's ``statusCode`` (0 when absent); anything but an integer is bad data."""
+    value = obj.get("statusCode")
+    if value is None:
+        value = obj.get("status_code")
+    if value is None:
+        return 0
+    if type(value) is not int:
+        raise UpstreamError(f"{what}: statusCode is {_shown(value)}, not a status code")
+    return value
+
+
+def raise_for_status(status: int, what: str, account: str) -> None:
+    """The error a non-zero statusCode stands for (not-found codes are the caller's)."""
+    if status == 0:
+        return
+    if status == PRIVATE:
+        raise NotVisibleError(f"{account} is a private account")
+    if status in LOGIN_REQUIRED:
+        raise ConfigError(
+            f"{what}: tiktok.com wants a logged-in session (status {status})",
+            hint="pass --cookies with a cookies.txt exported from a logged-in browser",
+        )
+    if status in BLOCKED:
+        raise blocked(f"{what}: tiktok.com answered with {BLOCKED[status]} (status {status})")
+    raise UpstreamError(f"{what}: tiktok.com answered status {status}")
+
+
+def list_page(body: Any, what: str, *, first: bool) -> Page:
+    """One ``/api/user/list/`` answer (status already checked) as a Page.
+
+    ``{userList: [{user, stats, statsV2}], hasMore, minCursor, total}``. Without
+    ``userList`` on the first page and with nothing more, the list is hidden (TikTok's
+    documented answer); later, a missing list ends the list only when hasMore is false.
+    Entries that are no account (``{}``, no ``user``, placeholders) are counted as skipped.
+    """
+    obj = _object(body, what)
+    has_more = obj.get("hasMore")
+    if type(has_more) is not bool:
+        raise UpstreamError(f"{what}: hasMore is {_shown(has_more)}, not true/false")
+    entries = obj.get("userList")
+    if entries is None:
+        if first and not has_more:
+            raise NotVisibleError(
+                f"{what}: the list is hidden, or needs a logged-in session",
+                hint="if the list is public, pass --cookies with a cookies.txt from a logged-in browser",
+            )
+        if has_more or "userList" in obj:
+            raise UpstreamError(f"{what}: the answer holds no userList but hasMore is {has_more}")
+        entries = []
+    elif type(entries) is not list:
+        raise UpstreamError(f"{what}: userList is {_shown(entries)}, not a list")
+    users: list[User] = []
+    skipped = 0
+    with parsing(what):
+        for entry in entries:
+            if not isinstance(entry, Mapping):
+                raise UpstreamError(f"{what}: a userList entry is {_shown(entry)}, not an object")
+            user = entry.get("user")
+            if user is None:
+                skipped += 1
+                continue
+            if not isinstance(user, Mapping):
+                raise UpstreamError(f"{what}: a userList entry's user is {_shown(user)}, not an object")
+            uid = user.get("id")
+            if uid == "0" or (type(uid) is int and uid == 0):
+                skipped += 1  # TikTok's placeholder for an account it no longer shows
+                continue
+            account = web_user(user, entry.get("stats"), entry.get("statsV2"), raw=entry)
+            if account.user_id is None and not account.unique_id:
+                skipped += 1
+                continue
+            users.append(account)
+        cursor = cursor_value(obj.get("minCursor"), "minCursor")
+        total = count((obj, "total"))
+    return Page(users, cursor, has_more, total, skipped=skipped)
+
+
+def profile_user(detail: Mapping[str, Any], username: str, what: str) -> User:
+    """The account in a profile's ``{statusCode, userInfo: {user, stats, statsV2}}``.
+
+    Only TikTok's not-found codes mean "does not exist"; a page that holds no user, or
+    another account than the one asked for, is bad data.
+    """
+    status = status_code(detail, what)
+    if status in NOT_FOUND:
+        raise NotFoundError(f"@{username} does not exist or is banned")
+    raise_for_status(status, what, f"@{username}")
+    info = detail.get("userInfo")
+    if info is None:
+        raise UpstreamError(f"{what}: the answer holds no userInfo")
+    info = _object(info, f"{what}: userInfo")
+    user = info.get("user")
+    if not isinstance(user, Mapping) or not user:
+        raise UpstreamError(f"{what}: userInfo.user is {_shown(user)}, not an account")
+    for key in ("stats", "statsV2"):
+        if info.get(key) is not None and not isinstance(info.get(key), Mapping):
+            raise UpstreamError(f"{what}: userInfo.{key} is {_shown(info.get(key))}, not an object")
+    name = text(user, "uniqueId")
+    if name is None:
+        raise UpstreamError(f"{what}: the profile's user has no uniqueId")
+    if name.casefold() != username.casefold():
+        raise UpstreamError(f"{what}: tiktok.com answered with the profile of @{excerpt(name, 40)}")
+    with parsing(what):
+        return web_user(user, info.get("stats"), info.get("statsV2"), raw=info)
 
 
 def profile_detail(html: str, username: str) -> Mapping[str, Any] | None:
     """The profile's ``{statusCode, userInfo: {user, stats, statsV2}}`` from any page generation.
 
-    Tries today's ``__UNIVERSAL_DATA_FOR_REHYDRATION__``, then ``SIGI_STATE`` (2022-2024),
-    then ``__NEXT_DATA__`` (2020). None when the page carries none of them.
+    Tries today's ``__UNIVERSAL_DATA_FOR_REHYDRATION__``, then ``SIGI_STATE`` (2022-2024,
+    a JSON element, or before that a ``window['SIGI_STATE']=…`` statement), then
+    ``__NEXT_DATA__`` (2020). None when the page carries none of them (a client-side
+    shell, a wall); UpstreamError when one is there but cut or of the wrong shape.
     """
-    universal = embedded_json(html, "__UNIVERSAL_DATA_FOR_REHYDRATION__")
-    if isinstance(universal, Mapping):
-        scope = universal.get("__DEFAULT_SCOPE__")
-        detail = scope.get("webapp.user-detail") if isinstance(scope, Mapping) else None
-        if isinstance(detail, Mapping):
+    what = f"profile page of @{username}"
+    scripts = page_scripts(html)
+    universal = scripts.json(UNIVERSAL, what)
+    if universal is not None:
+        scope = _object(universal, f"{what}: {UNIVERSAL}").get("__DEFAULT_SCOPE__")
+        detail = _object(scope, f"{what}: __DEFAULT_SCOPE__").get("webapp.user-detail") if scope else None
+        if detail is not None:
+            return _object(detail, f"{what}: webapp.user-detail")
+    sigi = scripts.json(SIGI, what)
+    if sigi is None:
+        sigi = scripts.inline_sigi(what)
+    if sigi is not None:
+        detail = _sigi_detail(_object(sigi, f"{what}: {SIGI}"), username, what)
+        if detail is not None:
             return detail
-    sigi = embedded_json(html, "SIGI_STATE")
-    if isinstance(sigi, Mapping) and isinstance(sigi.get("UserModule"), Mapping):
-        module = sigi["UserModule"]
-        users, stats = module.get("users") or {}, module.get("stats") or {}
-        key = next((k for k in users if k.lower() == username.lower()), next(iter(users), None))
-        page = sigi.get("UserPage")
-        page = page if isinstance(page, Mapping) else {}
-        return {
-            "statusCode": page.get("statusCode", 0),
-            "userInfo": {"user": users.get(key), "stats": stats.get(key)} if key else {},
-        }
-    next_data = embedded_json(html, "__NEXT_DATA__")
-    if isinstance(next_data, Mapping):
-        props = next_data.get("props")
-        page_props = props.get("pageProps") if isinstance(props, Mapping) else None
-        if isinstance(page_props, Mapping):
-            return {
-                "statusCode": page_props.get("statusCode", 0),
-                "userInfo": page_props.get("userInfo") or {},
-            }
+    next_data = scripts.json(NEXT_DATA, what)
+    if next_data is not None:
+        props = _object(next_data, f"{what}: {NEXT_DATA}").get("props")
+        page_props = _object(props, f"{what}: props").get("pageProps") if props is not None else None
+        if page_props is not None:
+            page_props = _object(page_props, f"{what}: pageProps")
+            return {"statusCode": page_props.get("statusCode", 0), "userInfo": page_props.get("userInfo")}
     return None
 
 
-def embedded_json(html: str, script_id: str) -> Any:
-    """The JSON inside ``<script id="script_id">``; trailing HTML is ignored."""
-    match = re.search(_SCRIPT.format(re.escape(script_id)), html)
-    if match is None:
+def _sigi_detail(sigi: Mapping[str, Any], username: str, what: str) -> Mapping[str, Any] | None:
+    module = sigi.get("UserModule")
+    if module is None:
         return None
-    decoder = json.JSONDecoder()
-    start = match.end()
-    while start < len(html) and html[start].isspace():
-        start += 1
+    module = _object(module, f"{what}: UserModule")
+    users = _object(module.get("users") or {}, f"{what}: UserModule.users")
+    stats = _object(module.get("stats") or {}, f"{what}: UserModule.stats")
+    page = sigi.get("UserPage")
+    page = _object(page, f"{what}: UserPage") if page is not None else {}
+    # Only the account asked for: a page keyed by another name holds another account.
+    key = next((k for k in users if k.casefold() == username.casefold()), None)
+    info = {"user": users[key], "stats": stats.get(key)} if key is not None else None
+    return {"statusCode": page.get("statusCode", 0), "userInfo": info}
+
+
+class PageScripts(HTMLParser):
+    """The full text of every ``<script>`` element of a page, as an HTML parser reads it.
+
+    "Full" is what the HTML standard makes it: a script's text ends at the first
+    ``</script``, whatever JSON string it sits in. TikTok escapes ``<`` as ``\\u003c``
+    inside its JSON, so a literal ``</script>`` there means the JSON was cut: the text
+    then fails to decode as a whole and is reported as bad data, never read as a prefix.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.by_id: dict[str, str | None] = {}  # None: opened, never closed (a cut page)
+        self.inline: list[str] = []
+        self._open: tuple[str | None, list[str]] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script":
+            self._open = (dict(attrs).get("id"), [])
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._open[1].append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._open is not None:
+            script_id, parts = self._open
+            self._open = None
+            if script_id is None:
+                self.inline.append("".join(parts))
+            else:
+                self.by_id.setdefault(script_id, "".join(parts))  # the first, as getElementById
+
+    def finish(self) -> PageScripts:
+        self.close()
+        if self._open is not None and self._open[0] is not None:
+            self.by_id.setdefault(self._open[0], None)
+        return self
+
+    def json(self, script_id: str, what: str) -> Any:
+        """The JSON value of ``<script id=script_id>``; None when the page has no such element."""
+        if script_id not in self.by_id:
+            return None
+        content = self.by_id[script_id]
+        if content is None:
+            raise UpstreamError(f"{what}: the page ends inside its {script_id} script")
+        return decode_json(content, f"{what}: {script_id}")
+
+    def inline_sigi(self, what: str) -> Any:
+        for content in self.inline:
+            match = _INLINE_SIGI.match(content)
+            if match:
+                return decode_json(content[match.end() :], f"{what}: {SIGI}", statement=True)
+        return None
+
+
+def page_scripts(html: str) -> PageScripts:
+    """Parse ``html`` once and keep its scripts."""
+    parser = PageScripts()
+    parser.feed(html)
+    return parser.finish()
+
+
+def decode_json(content: str, what: str, *, statement: bool = False) -> Any:
+    """Decode a script's JSON; a cut, malformed or absurdly deep text is bad data.
+
+    ``statement``: the JSON is the right-hand side of a script statement, so it may be
+    followed by ``;`` and more statements, but by nothing else.
+    """
     try:
-        value, _ = decoder.raw_decode(html, start)
-    except ValueError:
-        return None
+        if not statement:
+            return loads(content)
+        value, end = json.JSONDecoder().raw_decode(content)
+    except (ValueError, RecursionError):
+        raise UpstreamError(f"{what} is not valid JSON (cut, or malformed)") from None
+    rest = content[end:].lstrip()
+    if rest and not rest.startswith(";"):
+        raise UpstreamError(f"{what} is not valid JSON (cut, or malformed)")
     return value
+
+
+def _object(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise UpstreamError(f"{what} is {_shown(value)}, not a JSON object")
+    return value
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "missing"
+    if isinstance(value, (dict, list)):
+        return "an object" if isinstance(value, dict) else "a list"
+    return excerpt(repr(value), 60)
+
+
+def _after_colon(message: str) -> str:
+    return message.split(": ", 1)[-1]
 
 
 def blocked(message: str) -> BlockedError:
     """A block, with what to try; suggests the TLS extra when it is not installed."""
     hint = "try --cookies from a logged-in browser, a slower --rate, or another network"
     if not has_browser_tls():
-        hint += "; installing tiktok-cli[web] (a browser-like TLS fingerprint) often helps"
+        hint += "; pip install 'tiktok-follows[web]' (a browser-like TLS fingerprint) often helps"
     return BlockedError(message, hint=hint)
 
 
