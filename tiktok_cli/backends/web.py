@@ -34,10 +34,9 @@ from tiktok_cli.errors import (
     UnexpectedBody,
     UnexpectedStatus,
     UpstreamError,
-    UsageError,
     excerpt,
 )
-from tiktok_cli.identifiers import Account, IdKind
+from tiktok_cli.identifiers import IdKind
 from tiktok_cli.models import Cursor, Page, User
 
 DEFAULT_RATE = 1.0  # requests per second when the user sets none
@@ -139,7 +138,11 @@ class WebBackend(Backend):
     def page_fetcher(self, operation: Operation, query: ListQuery) -> Callable[[Cursor], Page]:
         if operation not in SCENES:
             raise self._unsupported(operation)
-        sec_uid = self._sec_uid(query.account)
+        sec_uid = self.resolve(
+            query.account,
+            IdKind.SEC_UID,
+            usage="tiktok.com lists accounts by secUid: give USER (or --sec-uid) with --backend web",
+        )
         what = f"{operation.value} of {query.account}"
         url = f"{self.settings.web_url}/api/user/list/"
         size = min(query.page_size or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
@@ -155,19 +158,6 @@ class WebBackend(Backend):
 
         return fetch
 
-    def _sec_uid(self, account: Account) -> str:
-        account = account.prefer(IdKind.SEC_UID)  # an --input row may carry it: no look-up
-        if account.kind is IdKind.SEC_UID:
-            return account.value
-        if account.kind is not IdKind.USERNAME:
-            raise UsageError(
-                "tiktok.com lists accounts by secUid: give USER (or --sec-uid) with --backend web"
-            )
-        user = self.context.lookup(account.value)
-        if not user.sec_uid:
-            raise UpstreamError(f"the profile of {account} carries no secUid")
-        return user.sec_uid
-
     def _api(self, url: str, params: dict[str, str | int], what: str, account: str) -> Mapping[str, Any]:
         """One tiktok.com API call: a JSON object whose statusCode says success, or an error."""
         token = self.client.cookie("msToken")
@@ -180,8 +170,6 @@ class WebBackend(Backend):
             raise blocked(exc.message) from None
         except UnexpectedStatus as exc:
             raise self._status_error(exc, account) from None
-        except RecursionError:  # nesting past what the JSON parser recurses through
-            raise UpstreamError(f"{what}: tiktok.com answered with JSON nested too deeply") from None
         obj = _object(body, what)
         status = status_code(obj, what)
         if status in NOT_FOUND:
