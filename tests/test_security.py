@@ -222,3 +222,25 @@ def test_a_token_file_other_users_can_read_gets_a_warning(isolated_env: Path, se
     path.chmod(0o644)
     result = invoke("followers", "--uid", UID, "--limit", "1")
     assert "readable by other users" in result.stderr and "chmod 600" in result.stderr
+
+
+def test_short_cookie_settings_do_not_blank_ordinary_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tiktok_cli import console
+
+    monkeypatch.setattr(console, "_secrets", [])
+    cookies = tmp_path / "cookies.txt"
+    cookies.write_text(
+        "# Netscape HTTP Cookie File\n"
+        ".tiktok.com\tTRUE\t/\tTRUE\t2000000000\tsessionid\tSESSIONsecret9917\n"
+        ".tiktok.com\tTRUE\t/\tTRUE\t2000000000\tcookie_enabled\ttrue\n"
+        ".tiktok.com\tTRUE\t/\tTRUE\t2000000000\ttt-target-idc\tuseast5\n"
+    )
+    from tiktok_cli.cookies import load_cookies
+
+    with HttpClient(cookies=load_cookies(str(cookies), "https://www.tiktok.com")):
+        pass
+    assert console.redact("hasMore is true in useast5; SESSIONsecret9917") == (
+        "hasMore is true in useast5; ***"
+    )

@@ -115,7 +115,7 @@ class HttpClient:
         for secret in secrets:
             console.add_secret(secret)
         for cookie in cookies or ():
-            console.add_secret(cookie.value)
+            console.add_secret(cookie.value, min_length=console.MIN_COOKIE_SECRET)
         self.retries = retries
         self.trace = trace
         self._limiter = RateLimiter(rate)
@@ -276,7 +276,7 @@ class HttpClient:
         if rotated:
             self._http.cookies.set("msToken", rotated, domain=response.url.host)
         for cookie in self._http.cookies.jar:
-            console.add_secret(cookie.value)
+            console.add_secret(cookie.value, min_length=console.MIN_COOKIE_SECRET)
 
     def _decode(self, response: httpx.Response, what: str, host: str) -> Any:
         self._check_status(response, what, host)

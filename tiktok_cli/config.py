@@ -282,7 +282,7 @@ def load_settings_with_origins(
                 from tiktok_cli.cookies import inline_values
 
                 for value in inline_values(values[name]):
-                    console.add_secret(value)
+                    console.add_secret(value, min_length=console.MIN_COOKIE_SECRET)
     return Settings(**values), origins
 
 

@@ -12,9 +12,14 @@ _quiet = False
 _secrets: list[str] = []
 
 
-def add_secret(secret: str | None) -> None:
+# Cookie jars also hold short settings ("true", "en", a data-centre name): hiding those
+# would blank ordinary words in messages. Session cookies and tokens are far longer.
+MIN_COOKIE_SECRET = 12
+
+
+def add_secret(secret: str | None, *, min_length: int = 4) -> None:
     """Register a token or cookie value; from now on it never reaches stderr."""
-    if secret and len(secret) >= 4 and secret not in _secrets:
+    if secret and len(secret) >= min_length and secret not in _secrets:
         _secrets.append(secret)
         _secrets.sort(key=len, reverse=True)  # a secret containing another is hidden whole
 
