@@ -344,3 +344,14 @@ def test_resolve_gives_a_valid_looked_up_id_and_never_a_configuration_error() ->
     with pytest.raises(UpstreamError) as caught:
         backend.resolve(Target(IdKind.USERNAME, "alice"), IdKind.UID, usage="")
     assert not isinstance(caught.value, ConfigError) and caught.value.hint == "pass --uid UID"
+
+
+@pytest.mark.parametrize("command", ["user-info", "followers", "followings"])
+def test_a_profile_of_another_account_is_never_taken_for_the_one_asked(
+    server: FakeTikTok, command: str
+) -> None:
+    server.faults = [Fault("/user-info", 200, profile(uniqueId="bob", id="6754915036232582149"))]
+    result = invoke(command, "alice", "--retries", "0")
+    assert "the gateway answered with the profile of @bob" in one_error(result, 7)
+    assert result.stdout == ""
+    assert server.count("/user/followers") == server.count("/user-followings") == 0

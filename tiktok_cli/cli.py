@@ -237,8 +237,9 @@ def _root(
     Data goes to stdout (or -o FILE); progress, warnings and errors go to stderr.
     Exit codes: 0 ok, 1 some accounts of a batch failed, 2 usage, 3 no such account,
     4 not visible, 5 auth/config, 6 rate-limited/blocked, 7 upstream/network,
-    8 every account of a batch failed, 70 internal error, 75 another export to the
-    same file is running, 130/143 interrupted, 141 the reader of stdout went away.
+    8 every account of a batch failed, 70 internal error, 74 the output could not be
+    written (disk full), 75 another export to the same file is running,
+    130/143 interrupted, 141 the reader of stdout went away.
     """
 
 
@@ -795,6 +796,13 @@ def _error_edge(*, debug: bool, quiet: bool, setup_hint: bool = True) -> Iterato
     except BrokenPipeError:
         _silence_stdout()
         raise typer.Exit(int(ExitCode.BROKEN_PIPE)) from None
+    except OSError as exc:
+        # Reading input and config is checked where it happens: what is left is writing
+        # the output (a full disk, an I/O error). A file export keeps its part file.
+        _traceback(debug)
+        where = f" {exc.filename}" if exc.filename else ""
+        console.error(f"cannot write the output{where}: {exc.strerror or exc}")
+        raise typer.Exit(int(ExitCode.OUTPUT)) from None
     except Exception as exc:  # noqa: BLE001 - the last resort: no traceback unless --debug
         _traceback(debug)
         console.error(
@@ -821,5 +829,21 @@ def _silence_stdout() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="tiktok")
+    """Console-script entry point: usage errors, like every failure, are one line on stderr."""
+    # Typer 0.29 carries its own copy of Click; its usage error is what a bad option raises.
+    from typer import Abort
+    from typer._click.exceptions import NoArgsIsHelpError
+    from typer._click.exceptions import UsageError as ClickUsageError
+
+    try:
+        code = app(prog_name="tiktok", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # `tiktok` alone: the help, as Click shows it
+        exc.show()
+        raise SystemExit(int(ExitCode.USAGE)) from None
+    except ClickUsageError as exc:
+        console.error(" ".join(exc.format_message().split()))
+        raise SystemExit(int(ExitCode.USAGE)) from None
+    except Abort:  # Ctrl-C at a prompt
+        console.error("interrupted")
+        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     UPSTREAM = 7  # network failure, 5xx, bad data, a list that stopped early
     ALL_FAILED = 8  # every account of a batch failed, for different reasons
     INTERNAL = 70  # a bug (EX_SOFTWARE)
+    OUTPUT = 74  # the output could not be written: disk full, I/O error (EX_IOERR)
     BUSY = 75  # another run holds the output file's lock (EX_TEMPFAIL: try again later)
     INTERRUPTED = 130  # SIGINT (Ctrl-C)
     BROKEN_PIPE = 141  # the reader closed stdout (`| head`), as if killed by SIGPIPE

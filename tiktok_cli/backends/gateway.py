@@ -41,7 +41,13 @@ class GatewayBackend(Backend):
     def user_info(self, username: str) -> User:
         what = f"user-info for @{username}"
         body = self._get("/user-info", {"uniqueId": username}, what, f"@{username}")
-        return _profile(body, what)
+        user = _profile(body, what)
+        if user.unique_id is not None and user.unique_id.lower() != username.lower():
+            # Another account's profile would send its lists, under this name, into the export.
+            raise UpstreamError(
+                f"{what}: the gateway answered with the profile of @{excerpt(user.unique_id, 40)}"
+            )
+        return user
 
     def page_fetcher(self, operation: Operation, query: ListQuery) -> Callable[[Cursor], Page]:
         if operation is not Operation.FOLLOWINGS:
