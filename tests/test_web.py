@@ -242,7 +242,10 @@ def test_ms_token_is_carried_forward_and_redacted() -> None:
         seen.append(request.url.params.get("msToken"))
         return httpx.Response(200, json={"ok": True}, headers={"x-ms-token": "ROTATEDms1234"})
 
-    with HttpClient(transport=httpx.MockTransport(handler), retries=0) as client:
+    from tiktok_cli.backends.web import rotate_ms_token
+
+    client = HttpClient(transport=httpx.MockTransport(handler), retries=0, on_response=rotate_ms_token)
+    with client:
         for _ in range(2):
             token = client.cookie("msToken")
             client.get_json("https://www.tiktok.com/api/x", {"msToken": token}, what="probe")

@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -42,6 +43,25 @@ USER_AGENT = f"tiktok-cli/{__version__}"
 MAX_DEPTH = 64
 Params = Mapping[str, str | int | float | None]
 T = TypeVar("T")
+# Backend hooks: what a site's answers mean is the backend's business, not the client's.
+ResponseHook = Callable[["httpx.Response", "httpx.Cookies"], None]
+HtmlCheck = Callable[[bytes, str, str], "BlockedError | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """What a backend adds to the shared client: its politeness, identity and site rules.
+
+    ``on_response`` sees every answer with the session's cookies (a site rotating a
+    token); ``check_html`` turns an HTML answer into a retried error (an anti-bot wall).
+    """
+
+    rate: float | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    cookies: CookieJar | None = None
+    transport: httpx.BaseTransport | None = None
+    on_response: ResponseHook | None = None
+    check_html: HtmlCheck | None = None
 
 
 class RateLimiter:
@@ -109,6 +129,8 @@ class HttpClient:
         max_connections: int = 10,
         transport: httpx.BaseTransport | None = None,
         cookies: CookieJar | None = None,
+        on_response: ResponseHook | None = None,
+        check_html: HtmlCheck | None = None,
     ) -> None:
         import httpx
 
@@ -120,6 +142,8 @@ class HttpClient:
         self.trace = trace
         self._limiter = RateLimiter(rate)
         self._closed = False
+        self._on_response = on_response
+        self._check_html = check_html
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
@@ -160,7 +184,7 @@ class HttpClient:
         return self._retrying(lambda: self._attempt(url, params, what, headers, page=True))  # type: ignore[no-any-return]
 
     def cookie(self, name: str) -> str | None:
-        """The current value of a session cookie (TikTok rotates some, like msToken)."""
+        """The current value of a session cookie (an ``on_response`` hook may rotate it)."""
         for cookie in self._http.cookies.jar:
             if cookie.name == name:
                 return cookie.value
@@ -271,10 +295,9 @@ class HttpClient:
             ) from None
 
     def _remember_session(self, response: httpx.Response) -> None:
-        """Keep rotating session tokens, and keep every cookie value out of stderr."""
-        rotated = response.headers.get("x-ms-token")
-        if rotated:
-            self._http.cookies.set("msToken", rotated, domain=response.url.host)
+        """Let the backend see the answer, and keep every cookie value out of stderr."""
+        if self._on_response is not None:
+            self._on_response(response, self._http.cookies)
         for cookie in self._http.cookies.jar:
             console.add_secret(cookie.value, min_length=console.MIN_COOKIE_SECRET)
 
@@ -318,13 +341,9 @@ class HttpClient:
         if not stripped:
             raise _Transient(UnexpectedBody(f"{what}: {host} answered with an empty body", kind="empty"))
         if stripped[:1] == b"<":
-            if looks_like_block_page(stripped):
-                raise _Transient(
-                    BlockedError(
-                        f"{what}: {host} answered with a captcha or block page",
-                        hint="slow down with --rate, or try again later from another network",
-                    )
-                )
+            blocked = self._check_html(stripped, what, host) if self._check_html is not None else None
+            if blocked is not None:
+                raise _Transient(blocked)
             raise _Transient(
                 UnexpectedBody(f"{what}: {host} answered with an HTML page instead of JSON", kind="html")
             )
@@ -334,23 +353,6 @@ class HttpClient:
             raise UpstreamError(f"{what}: {host} answered with {exc}") from None
         except ValueError:
             raise UpstreamError(f"{what}: {host} answered with a body that is not JSON") from None
-
-
-_BLOCK_MARKERS = (
-    b"captcha",
-    b"verify",
-    b"challenge",
-    b"please wait",
-    b"access denied",
-    b"cf-chl",
-    b"rate limit",
-)
-
-
-def looks_like_block_page(html: bytes) -> bool:
-    """Whether an HTML answer is an anti-bot wall rather than a proxy's error page."""
-    head = html[:20_000].lower()
-    return any(marker in head for marker in _BLOCK_MARKERS)
 
 
 class _TooDeep(ValueError):
@@ -379,7 +381,15 @@ def loads(body: bytes | str) -> Any:
         return _stdlib_decode(lambda decoder: decoder.decode(text))
     if _too_deep(raw):
         raise _TooDeep
+    if _BEYOND_64_BITS.search(raw):
+        # orjson turns an integer outside 64 bits into a rounded float; ids must stay exact.
+        return _stdlib_decode(lambda decoder: decoder.decode(raw.decode("utf-8")))
     return value
+
+
+# A number token below -2**63 or at least 10**19 (a false match inside a string only costs
+# the slower exact parse). Searched in C: a fraction of the parse's cost.
+_BEYOND_64_BITS = re.compile(rb"(?:^|[:\[,\s])(?:-\d{19}|\d{20})")
 
 
 def loads_prefix(text: str, start: int = 0) -> Any:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tiktok_cli import backends
 from tiktok_cli.backends.base import Backend, BackendContext, Operation
 from tiktok_cli.client import HttpClient
@@ -20,16 +18,20 @@ class Session:
 
     def __init__(self, settings: Settings, *, trace: bool = False, concurrency: int = 1) -> None:
         self.settings = settings
-        options: dict[str, Any] = {"rate": settings.rate}
-        if settings.backend != backends.AUTO:
-            options.update(backends.load(settings.backend).client_options(settings))
+        chosen = Backend if settings.backend == backends.AUTO else backends.load(settings.backend)
+        options = chosen.client_options(settings)
         self.client = HttpClient(
             timeout=settings.timeout,
             retries=settings.retries,
             secrets=(settings.api_token,),
             trace=trace,
             max_connections=max(4, concurrency * 2),
-            **options,
+            rate=options.rate,
+            headers=options.headers,
+            transport=options.transport,
+            cookies=options.cookies,
+            on_response=options.on_response,
+            check_html=options.check_html,
         )
         self._backends: dict[str, Backend] = {}
         self._lookups: dict[str, User] = {}

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar
 
-from tiktok_cli.client import HttpClient
+from tiktok_cli.client import ClientOptions, HttpClient
 from tiktok_cli.config import Settings
 from tiktok_cli.errors import (
+    BlockedError,
     ConfigError,
     NotFoundError,
     NotVisibleError,
@@ -109,9 +110,9 @@ class Backend(ABC):
         self.client = context.client
 
     @classmethod
-    def client_options(cls, settings: Settings) -> dict[str, Any]:
-        """Extra HttpClient arguments this backend needs (cookies, transport, a polite rate)."""
-        return {}
+    def client_options(cls, settings: Settings) -> ClientOptions:
+        """What this backend needs of the shared client (cookies, transport, a polite rate)."""
+        return ClientOptions(rate=settings.rate, check_html=block_page_error)
 
     @classmethod
     def config_problem(cls, settings: Settings, operation: Operation) -> str | None:
@@ -240,3 +241,32 @@ class Backend(ABC):
 
 def _shown(value: str) -> str:
     return excerpt(ascii(value), 60)
+
+
+# Words of anti-bot walls (TikTok's captcha, Cloudflare's challenge) that a proxy's own
+# error page does not use. Every backend's upstream is TikTok, so every backend checks.
+_BLOCK_MARKERS = (
+    b"captcha",
+    b"verify",
+    b"challenge",
+    b"please wait",
+    b"access denied",
+    b"cf-chl",
+    b"rate limit",
+)
+
+
+def looks_like_block_page(html: bytes) -> bool:
+    """Whether an HTML answer is an anti-bot wall rather than a proxy's error page."""
+    head = html[:20_000].lower()
+    return any(marker in head for marker in _BLOCK_MARKERS)
+
+
+def block_page_error(html: bytes, what: str, host: str) -> BlockedError | None:
+    """The client's ``check_html`` hook: a captcha or block page is a (retried) block."""
+    if not looks_like_block_page(html):
+        return None
+    return BlockedError(
+        f"{what}: {host} answered with a captcha or block page",
+        hint="slow down with --rate, or try again later from another network",
+    )

@@ -12,18 +12,19 @@ one clear error, never a traceback and never a guess.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tiktok_cli.backends._shapes import count, cursor_value, parsing, text, web_user
-from tiktok_cli.backends.base import Backend, ListQuery, Operation
-from tiktok_cli.client import loads, looks_like_block_page
+from tiktok_cli.backends.base import Backend, ListQuery, Operation, looks_like_block_page
+from tiktok_cli.client import ClientOptions, loads
 from tiktok_cli.config import Settings
 from tiktok_cli.errors import (
     BlockedError,
@@ -38,6 +39,9 @@ from tiktok_cli.errors import (
 )
 from tiktok_cli.identifiers import IdKind
 from tiktok_cli.models import Cursor, Page, User
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_RATE = 1.0  # requests per second when the user sets none
 MAX_PAGE_SIZE = 30
@@ -87,19 +91,20 @@ class WebBackend(Backend):
     automatic = False  # chosen with --backend web: it scrapes, and needs care
 
     @classmethod
-    def client_options(cls, settings: Settings) -> dict[str, Any]:
-        options: dict[str, Any] = {
-            "rate": settings.rate or DEFAULT_RATE,
-            "headers": {"User-Agent": USER_AGENT},
-        }
+    def client_options(cls, settings: Settings) -> ClientOptions:
+        cookies = None
         if settings.cookies:
             from tiktok_cli.cookies import load_cookies
 
-            options["cookies"] = load_cookies(settings.cookies, settings.web_url)
-        transport = browser_transport()
-        if transport is not None:
-            options["transport"] = transport
-        return options
+            cookies = load_cookies(settings.cookies, settings.web_url)
+        return dataclasses.replace(
+            super().client_options(settings),
+            rate=settings.rate or DEFAULT_RATE,
+            headers={"User-Agent": USER_AGENT},
+            cookies=cookies,
+            transport=browser_transport(),
+            on_response=rotate_ms_token,
+        )
 
     # --- profiles -------------------------------------------------------------------
 
@@ -468,3 +473,10 @@ def browser_transport() -> Any:
 
 
 BACKEND = WebBackend
+
+
+def rotate_ms_token(response: httpx.Response, cookies: httpx.Cookies) -> None:
+    """tiktok.com hands out a fresh msToken in a header; the next request must carry it."""
+    rotated = response.headers.get("x-ms-token")
+    if rotated:
+        cookies.set("msToken", rotated, domain=response.url.host)
