@@ -15,26 +15,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import NO_REQUESTS, error_line, invoke, jsonl
 from fakeserver import TOKEN, Account, FakeTikTok, Fault, mobile_follower, sec_uid_for
+from helpers import NO_REQUESTS, error_line, invoke, jsonl
 
 from tiktok_cli.checkpoint import ExportLock
 
 UID = "6754915036232582149"
 FOLLOWERS = ("followers", "--uid", UID)
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTikTok]:
-    with FakeTikTok(accounts=[Account("alice", UID, sec_uid_for("alice"), 95, 43)]) as srv:
-        monkeypatch.setenv("TIKTOK_GATEWAY_URL", srv.url + "/tiktok")
-        monkeypatch.setenv("TIKTOK_API_URL", srv.url + "/tk")
-        monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
-        yield srv
 
 
 def leftovers(folder: Path) -> list[str]:

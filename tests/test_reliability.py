@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 import stamina
-from conftest import invoke
 from fakeserver import BASE_TIME, TOKEN, Account, FakeTikTok, Fault, sec_uid_for
+from helpers import Serve, invoke
 
 from tiktok_cli.client import MAX_RETRY_AFTER, _backoff, _Transient, parse_retry_after
 from tiktok_cli.errors import BlockedError
@@ -34,12 +34,8 @@ def alice(followers: int = 95, followings: int = 43) -> Account:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTikTok]:
-    with FakeTikTok(accounts=[alice()]) as srv:
-        monkeypatch.setenv("TIKTOK_GATEWAY_URL", srv.url + "/tiktok")
-        monkeypatch.setenv("TIKTOK_API_URL", srv.url + "/tk")
-        monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
-        yield srv
+def server(serve: Serve) -> FakeTikTok:
+    return serve(accounts=[alice()])
 
 
 def followers_page(users: range, *, min_time: int, has_more: bool = True) -> bytes:

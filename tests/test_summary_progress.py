@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import invoke
 from fakeserver import TOKEN, Account, FakeTikTok, sec_uid_for
+from helpers import Serve, invoke
 
 from tiktok_cli.backends.tkapi import TokenApiBackend
 from tiktok_cli.models import Cursor, Page
@@ -25,12 +25,8 @@ ACCOUNTS = [
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTikTok]:
-    with FakeTikTok(accounts=ACCOUNTS) as srv:
-        monkeypatch.setenv("TIKTOK_GATEWAY_URL", srv.url + "/tiktok")
-        monkeypatch.setenv("TIKTOK_API_URL", srv.url + "/tk")
-        monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
-        yield srv
+def server(serve: Serve) -> FakeTikTok:
+    return serve(accounts=ACCOUNTS)
 
 
 def summary(result: object) -> str:
