@@ -118,41 +118,6 @@ def test_a_captcha_page_is_a_block_exit_6(server: FakeTikTok) -> None:
 # --- pagination guards --------------------------------------------------------------
 
 
-def test_a_stalled_cursor_stops_with_exit_7_and_says_how_to_continue(server: FakeTikTok) -> None:
-    # Page 1 is normal; then the API keeps answering "more" with the cursor it was given.
-    first = followers_page(range(20), min_time=1_699_999_981)
-    stuck = followers_page(range(20, 40), min_time=1_699_999_981)
-    server.faults = [Fault("/user/followers", body=first)] + [Fault("/user/followers", body=stuck)] * 5
-    result = invoke("followers", "--uid", UID, "-f", "jsonl")
-    assert result.exit_code == 7
-    assert "stalled" in result.stderr and "--cursor 1699999981" in result.stderr
-    assert len(ids(result.stdout)) == 40  # rows already written are kept
-    assert server.count("/user/followers") <= 4
-
-
-def test_empty_pages_that_claim_more_never_loop(server: FakeTikTok) -> None:
-    empty = [
-        Fault("/user/followers", body=followers_page(range(0), min_time=1_600_000_000 - n)) for n in range(9)
-    ]
-    server.faults = empty
-    result = invoke("followers", "--uid", UID)
-    assert result.exit_code == 7
-    assert "no new accounts" in result.stderr
-    assert server.count("/user/followers") == 3
-
-
-def test_overlapping_pages_write_each_account_once(server: FakeTikTok) -> None:
-    server.faults = [
-        Fault("/user/followers", body=followers_page(range(20), min_time=1_699_999_981)),
-        Fault("/user/followers", body=followers_page(range(15, 35), min_time=1_699_999_966)),
-        Fault("/user/followers", body=followers_page(range(30, 40), min_time=1_699_999_961, has_more=False)),
-    ]
-    result = invoke("followers", "--uid", UID, "-f", "jsonl")
-    assert result.exit_code == 0
-    got = ids(result.stdout)
-    assert len(got) == len(set(got)) == 40
-
-
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
