@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakeserver import TOKEN, Account, FakeTikTok, sec_uid_for
+from fakeserver import TOKEN, Account, FakeTikTok, Fault, sec_uid_for
 from helpers import Serve, invoke
-
-from tiktok_cli.backends.tkapi import TokenApiBackend
-from tiktok_cli.models import Cursor, Page
 
 UID = "6754915036232582149"
 ACCOUNTS = [
@@ -52,14 +49,13 @@ def test_the_summary_counts_only_the_accounts_that_succeeded(server: FakeTikTok)
     assert "1 follower of 1 account written to one.csv" in result.stderr
 
 
-def test_entries_that_are_no_account_are_counted(server: FakeTikTok, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = TokenApiBackend.page_fetcher
+def test_entries_that_are_no_account_are_counted(server: FakeTikTok) -> None:
+    def with_a_placeholder(query: dict[str, str]) -> bytes:
+        page = json.loads(server.followers(query)[1])
+        page["data"]["followers"].append({})  # an entry naming no account, one per page
+        return json.dumps(page).encode()
 
-    def with_placeholders(self: TokenApiBackend, *args: object) -> Callable[[Cursor], Page]:
-        fetch = real(self, *args)  # type: ignore[arg-type]
-        return lambda cursor: dataclasses.replace(fetch(cursor), skipped=1)  # one per page
-
-    monkeypatch.setattr(TokenApiBackend, "page_fetcher", with_placeholders)
+    server.faults = [Fault("/user/followers", body=with_a_placeholder)] * 6
     result = invoke("followers", "--uid", UID, "-o", "f.jsonl")
     assert result.exit_code == 0, result.stderr
     assert summary(result).endswith("(TikTok reports ~95) (5 entries that are no account skipped)")
