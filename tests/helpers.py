@@ -9,12 +9,14 @@ import csv
 import io
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
-from fakeserver import FakeTikTok
+from fakeserver import TOKEN, FakeTikTok
 from typer.testing import CliRunner, Result
 
 from tiktok_cli.cli import app
@@ -79,3 +81,72 @@ def cassette_bodies(name: str) -> list[Any]:
     """The JSON response bodies a cassette holds, in recorded order."""
     data = yaml.safe_load((CASSETTES / f"{name}.yaml").read_text(encoding="utf-8"))
     return [json.loads(i["response"]["body"]["string"]) for i in data["interactions"]]
+
+
+# --- the CLI as a real process (signals, pipes, terminals) ---------------------------
+
+
+def cli_env(server: FakeTikTok, cwd: Path, **extra: str) -> dict[str, str]:
+    """A child's environment: none of the caller's TIKTOK_ settings, both APIs on ``server``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    env.update(
+        TIKTOK_CONFIG=str(cwd / "none.toml"),
+        TIKTOK_GATEWAY_URL=server.url + "/tiktok",
+        TIKTOK_API_URL=server.url + "/tk",
+        TIKTOK_API_TOKEN=TOKEN,
+        **extra,
+    )
+    return env
+
+
+def spawn_cli(server: FakeTikTok, *args: str, cwd: Path) -> subprocess.Popen[bytes]:
+    """Start `tiktok ARGS...` as a process in ``cwd``, stdout and stderr piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tiktok_cli", *args],
+        cwd=cwd,
+        env=cli_env(server, cwd),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def on_a_terminal(
+    server: FakeTikTok,
+    cwd: Path,
+    *args: str,
+    columns: int,
+    lines: int | None = None,
+    stdout_too: bool = False,
+) -> tuple[bytes, bytes]:
+    """Run the CLI with stderr (and, with ``stdout_too``, stdout) on a pseudo-terminal.
+
+    Returns what reached the stdout file and what the terminal showed.
+    """
+    import pty
+
+    primary, secondary = pty.openpty()
+    out = cwd / "stdout.bin"
+    size = {"COLUMNS": str(columns)} | ({"LINES": str(lines)} if lines else {})
+    env = cli_env(server, cwd, **size, TERM="xterm")
+    with out.open("wb") as stdout:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tiktok_cli", *args],
+            cwd=cwd,
+            env=env,
+            stdout=secondary if stdout_too else stdout,
+            stderr=secondary,
+            stdin=subprocess.DEVNULL,
+        )
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(30)
+    os.close(primary)
+    return out.read_bytes(), seen
