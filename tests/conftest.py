@@ -1,4 +1,14 @@
-"""Shared fixtures: an isolated environment, the CLI runner, and vcrpy cassettes.
+"""Shared fixtures. Which harness a test uses (see tests/README.md):
+
+- ``cassette`` (vcrpy, cassettes/): the documented response bodies, replayed exactly. Use it
+  to check what the CLI makes of a real answer: fields, formats, --limit against real pages.
+- ``server`` / ``serve`` (tests/fakeserver.py, a local HTTP server): faults and timing, such
+  as retries, stalls, broken bodies, kills, large or slow lists. ``serve(...)`` starts one
+  with other accounts; ``server`` is the default one. Both point every backend at it.
+- ``backend`` (tests/test_lists.py): one list behaviour checked on gateway, tkapi and web.
+
+Tests go by behaviour, through ``helpers.invoke`` (the real CLI) or public functions; plain
+helpers are imported from tests/helpers.py, never from this file.
 
 Cassettes replay by default (record mode ``none``): a request a cassette does not hold
 fails the test instead of reaching the network. To re-record against real servers:
@@ -6,37 +16,23 @@ fails the test instead of reaching the network. To re-record against real server
     TIKTOK_RECORD_MODE=all TIKTOK_TEST_API_URL=http://HOST/tk TIKTOK_API_TOKEN=... \\
         pytest tests/test_followers.py
 
-Requests are stored against the canonical test hosts below, with the token removed.
+Requests are stored against the canonical test hosts, with the token removed.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import socket
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 import vcr
-import yaml
-from typer.testing import CliRunner
+from fakeserver import TOKEN, Account, FakeTikTok, Fault
+from helpers import API_URL, CASSETTES, GATEWAY_URL, REAL_API_URL, REAL_GATEWAY_URL, TEST_TOKEN, Serve
 
-from tiktok_cli.cli import app
-
-ROOT = Path(__file__).resolve().parent.parent
-CASSETTES = ROOT / "cassettes"
-
-GATEWAY_URL = "http://localhost:3000/tiktok"
-API_URL = "http://tkapi.test/tk"
-# Re-recording points the tests at real servers; the cassettes keep the canonical hosts.
-REAL_GATEWAY_URL = os.environ.get("TIKTOK_TEST_GATEWAY_URL", GATEWAY_URL)
-REAL_API_URL = os.environ.get("TIKTOK_TEST_API_URL", API_URL)
-TEST_TOKEN = os.environ.get("TIKTOK_API_TOKEN") or "tok-SECRET-7f3a9c"
 RECORD_MODE = os.environ.get("TIKTOK_RECORD_MODE", "none")
 
 
@@ -148,43 +144,36 @@ def cassette() -> Callable[[str], AbstractContextManager[Any]]:
     return use
 
 
-runner = CliRunner()
+@pytest.fixture
+def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Serve]:
+    """``serve(accounts=[...], page_size=8, faults=[...])`` starts a local server for this test.
 
-
-def invoke(*args: str, input: str | None = None) -> Any:
-    """Run `tiktok ARGS...` in-process; the result has exit_code, stdout and stderr."""
-    return runner.invoke(app, list(args), input=input, catch_exceptions=False)
-
-
-# --- helpers shared by the test modules ------------------------------------------------
-
-# A cassette with no interactions: replaying it proves a command made no request.
-NO_REQUESTS = "no_requests"
-
-
-def jsonl(text: str) -> list[dict[str, Any]]:
-    """The records of JSON-lines output."""
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-def csv_rows(data: bytes) -> list[list[str]]:
-    """CSV output parsed back with the stdlib, header row first.
-
-    Takes bytes (``result.stdout_bytes``): Click's ``result.stdout`` rewrites CRLF.
+    The gateway, the token API (with its token) and tiktok.com all point at it, as a user
+    would configure them through the environment; it stops when the test ends.
     """
-    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    with ExitStack() as stack:
+
+        def start(
+            *,
+            accounts: list[Account] | None = None,
+            page_size: int = 20,
+            latency: float = 0.0,
+            faults: list[Fault] | None = None,
+        ) -> FakeTikTok:
+            srv = stack.enter_context(
+                FakeTikTok(accounts=accounts, page_size=page_size, latency=latency, faults=faults)
+            )
+            monkeypatch.setenv("TIKTOK_GATEWAY_URL", srv.url + "/tiktok")
+            monkeypatch.setenv("TIKTOK_API_URL", srv.url + "/tk")
+            monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
+            monkeypatch.setenv("TIKTOK_WEB_URL", srv.url)
+            return srv
+
+        yield start
 
 
-def error_line(result: Any, code: int) -> str:
-    """Assert the run failed with ``code`` and stderr is exactly one error line; return it."""
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("tiktok: error: "), result.stderr
-    return lines[0]
-
-
-def cassette_bodies(name: str) -> list[Any]:
-    """The JSON response bodies a cassette holds, in recorded order."""
-    data = yaml.safe_load((CASSETTES / f"{name}.yaml").read_text(encoding="utf-8"))
-    return [json.loads(i["response"]["body"]["string"]) for i in data["interactions"]]
+@pytest.fixture
+def server(serve: Serve) -> FakeTikTok:
+    """The default local server (alice: 95 followers, 43 followings); a module whose tests
+    need other accounts overrides it with ``serve(accounts=...)``."""
+    return serve()

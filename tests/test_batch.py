@@ -6,12 +6,11 @@ import csv
 import io
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import invoke
-from fakeserver import TOKEN, Account, FakeTikTok, Fault, sec_uid_for
+from fakeserver import Account, FakeTikTok, Fault, sec_uid_for
+from helpers import Serve, invoke
 
 ACCOUNTS = [
     Account("alice", "6754915036232582149", sec_uid_for("alice"), 45, 12),
@@ -22,12 +21,8 @@ ACCOUNTS = [
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTikTok]:
-    with FakeTikTok(accounts=ACCOUNTS) as srv:
-        monkeypatch.setenv("TIKTOK_GATEWAY_URL", srv.url + "/tiktok")
-        monkeypatch.setenv("TIKTOK_API_URL", srv.url + "/tk")
-        monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
-        yield srv
+def server(serve: Serve) -> FakeTikTok:
+    return serve(accounts=ACCOUNTS)
 
 
 def jsonl(text: str) -> list[dict[str, object]]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from build_cassettes import CNN_ID, SEED_UID
-from conftest import NO_REQUESTS, cassette_bodies, csv_rows, error_line, invoke, jsonl
+from helpers import CNN_ID, NO_REQUESTS, SEED_UID, cassette_bodies, csv_rows, error_line, invoke, jsonl
 from sent import record_sent
 
 THREE_PAGES = "tkapi/followers_three_pages"

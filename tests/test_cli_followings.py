@@ -6,8 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
-from build_cassettes import CNN_SEC_UID, SEED_SEC_UID
-from conftest import NO_REQUESTS, cassette_bodies, csv_rows, error_line, invoke, jsonl
+from helpers import (
+    CNN_SEC_UID,
+    NO_REQUESTS,
+    SEED_SEC_UID,
+    cassette_bodies,
+    csv_rows,
+    error_line,
+    invoke,
+    jsonl,
+)
 from sent import record_sent
 
 THREE_PAGES = "gateway/followings_three_pages"

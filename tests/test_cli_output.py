@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from build_cassettes import SEED_SEC_UID, SEED_UID
-from conftest import (
+from helpers import (
     CASSETTES,
     NO_REQUESTS,
+    SEED_SEC_UID,
+    SEED_UID,
     TEST_TOKEN,
     cassette_bodies,
     csv_rows,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import NO_REQUESTS, csv_rows, error_line, invoke, jsonl
+from helpers import NO_REQUESTS, csv_rows, error_line, invoke, jsonl
 
 SEED = "gateway/user_info_seed"
 TWO = "gateway/user_info_two"

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import error_line, invoke
 from fakeserver import TOKEN, Account, FakeTikTok, Fault, sec_uid_for
+from helpers import error_line, invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

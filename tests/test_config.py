@@ -6,8 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from build_cassettes import SEED_UID
-from conftest import API_URL, GATEWAY_URL, TEST_TOKEN, error_line, invoke, jsonl
+from helpers import API_URL, GATEWAY_URL, SEED_UID, TEST_TOKEN, error_line, invoke, jsonl
 
 from tiktok_cli.config import Settings, load_settings
 

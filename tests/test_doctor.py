@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from build_cassettes import profile_html
-from conftest import error_line, invoke
 from fakeserver import TOKEN, Account, FakeTikTok, Fault, sec_uid_for
+from helpers import error_line, invoke
 
 PROBE_UID = "6754915036232582149"
 ACCOUNTS = [

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
-from conftest import invoke
-from fakeserver import TOKEN, Account, FakeTikTok, Fault, sec_uid_for
+from fakeserver import Account, FakeTikTok, Fault, sec_uid_for
+from helpers import Serve, invoke
 
 from tiktok_cli.config import Settings
 
@@ -16,12 +15,8 @@ DEAD = "http://127.0.0.1:9"  # the test network guard refuses every port no test
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTikTok]:
-    with FakeTikTok(accounts=[ALICE]) as srv:
-        monkeypatch.setenv("TIKTOK_GATEWAY_URL", srv.url + "/tiktok")
-        monkeypatch.setenv("TIKTOK_API_URL", srv.url + "/tk")
-        monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
-        yield srv
+def server(serve: Serve) -> FakeTikTok:
+    return serve(accounts=[ALICE])
 
 
 def error(result: object, code: int) -> str:

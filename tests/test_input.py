@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NO_REQUESTS, error_line, invoke, jsonl
-from fakeserver import TOKEN, UID_BASE, Account, FakeTikTok, sec_uid_for
+from fakeserver import UID_BASE, Account, FakeTikTok, sec_uid_for
+from helpers import NO_REQUESTS, Serve, error_line, invoke, jsonl
 
 # alice and bob.b share their first followers, fan_000000 and fan_000001; the fans have
 # followers and followings of their own, so their lists can be exported in turn.
@@ -27,12 +27,8 @@ ACCOUNTS = [
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTikTok]:
-    with FakeTikTok(accounts=ACCOUNTS) as srv:
-        monkeypatch.setenv("TIKTOK_GATEWAY_URL", srv.url + "/tiktok")
-        monkeypatch.setenv("TIKTOK_API_URL", srv.url + "/tk")
-        monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
-        yield srv
+def server(serve: Serve) -> FakeTikTok:
+    return serve(accounts=ACCOUNTS)
 
 
 def export(tmp_path: Path, name: str, *args: str) -> Path:

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import invoke
 from fakeserver import TOKEN, Account, FakeTikTok, Fault, sec_uid_for
+from helpers import invoke
 
 from tiktok_cli.backends.base import BackendContext
 from tiktok_cli.backends.gateway import GatewayBackend, _followings_page

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
-from conftest import ROOT, invoke
 from fakeserver import TOKEN, Account, FakeTikTok, Fault, sec_uid_for
+from helpers import ROOT, invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -15,26 +15,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import NO_REQUESTS, error_line, invoke, jsonl
-from fakeserver import TOKEN, Account, FakeTikTok, Fault, mobile_follower, sec_uid_for
+from fakeserver import Account, FakeTikTok, Fault, mobile_follower, sec_uid_for
+from helpers import NO_REQUESTS, error_line, invoke, jsonl, spawn_cli
 
 from tiktok_cli.checkpoint import ExportLock
 
 UID = "6754915036232582149"
 FOLLOWERS = ("followers", "--uid", UID)
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTikTok]:
-    with FakeTikTok(accounts=[Account("alice", UID, sec_uid_for("alice"), 95, 43)]) as srv:
-        monkeypatch.setenv("TIKTOK_GATEWAY_URL", srv.url + "/tiktok")
-        monkeypatch.setenv("TIKTOK_API_URL", srv.url + "/tk")
-        monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
-        yield srv
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -234,32 +225,15 @@ def test_a_stale_lock_from_a_dead_process_never_blocks(server: FakeTikTok, tmp_p
     assert leftovers(tmp_path) == []
 
 
-def _cli(server: FakeTikTok, *args: str, cwd: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
-    env.update(
-        TIKTOK_CONFIG=str(cwd / "none.toml"),
-        TIKTOK_GATEWAY_URL=server.url + "/tiktok",
-        TIKTOK_API_URL=server.url + "/tk",
-        TIKTOK_API_TOKEN=TOKEN,
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "tiktok_cli", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
 def test_overlapping_runs_one_exports_the_other_exits_75(tmp_path: Path) -> None:
     with (
         FakeTikTok(accounts=[Account("alice", UID, sec_uid_for("alice"), 300)], latency=0.02) as slow,
-        _cli(slow, *FOLLOWERS, "-o", "f.csv", "--sleep", "0.2", cwd=tmp_path) as first,
+        spawn_cli(slow, *FOLLOWERS, "-o", "f.csv", "--sleep", "0.2", cwd=tmp_path) as first,
     ):
         while not (tmp_path / ".f.csv.part").exists():
             assert first.poll() is None
             time.sleep(0.01)
-        with _cli(slow, *FOLLOWERS, "-o", "f.csv", cwd=tmp_path) as second:
+        with spawn_cli(slow, *FOLLOWERS, "-o", "f.csv", cwd=tmp_path) as second:
             _, err = second.communicate(timeout=30)
         assert second.returncode == 75
         assert f"another export to f.csv is running (pid {first.pid})" in err.decode()
@@ -385,7 +359,7 @@ def test_a_kill_between_checkpoints_then_a_resume_matches_an_uninterrupted_expor
     tmp_path: Path, page: int
 ) -> None:
     with FakeTikTok(accounts=[Account("alice", UID, sec_uid_for("alice"), 95)]) as srv:
-        with _cli(srv, *FOLLOWERS, "-o", "whole.csv", cwd=tmp_path) as whole:
+        with spawn_cli(srv, *FOLLOWERS, "-o", "whole.csv", cwd=tmp_path) as whole:
             assert whole.wait(60) == 0
         victim: list[subprocess.Popen[bytes]] = []
 
@@ -395,10 +369,10 @@ def test_a_kill_between_checkpoints_then_a_resume_matches_an_uninterrupted_expor
             return srv.followers(query)[1]
 
         srv.faults = failing_at(srv, page, Fault("/user/followers", body=kill))
-        with _cli(srv, *FOLLOWERS, "-o", "out.csv", cwd=tmp_path) as proc:
+        with spawn_cli(srv, *FOLLOWERS, "-o", "out.csv", cwd=tmp_path) as proc:
             victim.append(proc)
             assert proc.wait(60) == -signal.SIGKILL
-        with _cli(srv, *FOLLOWERS, "-o", "out.csv", cwd=tmp_path) as resumed:
+        with spawn_cli(srv, *FOLLOWERS, "-o", "out.csv", cwd=tmp_path) as resumed:
             _, err = resumed.communicate(timeout=60)
             assert resumed.returncode == 0, err
     assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()

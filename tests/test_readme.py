@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import csv_rows
 from croniter import croniter
 from fakeserver import TOKEN, FakeTikTok
+from helpers import csv_rows
 
 if sys.version_info >= (3, 11):
     import tomllib

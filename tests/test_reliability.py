@@ -9,19 +9,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import stamina
-from conftest import invoke
 from fakeserver import BASE_TIME, TOKEN, Account, FakeTikTok, Fault, sec_uid_for
+from helpers import Serve, invoke, on_a_terminal, spawn_cli
 
 from tiktok_cli.client import MAX_RETRY_AFTER, _backoff, _Transient, parse_retry_after
 from tiktok_cli.errors import BlockedError
@@ -34,12 +31,8 @@ def alice(followers: int = 95, followings: int = 43) -> Account:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTikTok]:
-    with FakeTikTok(accounts=[alice()]) as srv:
-        monkeypatch.setenv("TIKTOK_GATEWAY_URL", srv.url + "/tiktok")
-        monkeypatch.setenv("TIKTOK_API_URL", srv.url + "/tk")
-        monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
-        yield srv
+def server(serve: Serve) -> FakeTikTok:
+    return serve(accounts=[alice()])
 
 
 def followers_page(users: range, *, min_time: int, has_more: bool = True) -> bytes:
@@ -120,41 +113,6 @@ def test_a_captcha_page_is_a_block_exit_6(server: FakeTikTok) -> None:
 
 
 # --- pagination guards --------------------------------------------------------------
-
-
-def test_a_stalled_cursor_stops_with_exit_7_and_says_how_to_continue(server: FakeTikTok) -> None:
-    # Page 1 is normal; then the API keeps answering "more" with the cursor it was given.
-    first = followers_page(range(20), min_time=1_699_999_981)
-    stuck = followers_page(range(20, 40), min_time=1_699_999_981)
-    server.faults = [Fault("/user/followers", body=first)] + [Fault("/user/followers", body=stuck)] * 5
-    result = invoke("followers", "--uid", UID, "-f", "jsonl")
-    assert result.exit_code == 7
-    assert "stalled" in result.stderr and "--cursor 1699999981" in result.stderr
-    assert len(ids(result.stdout)) == 40  # rows already written are kept
-    assert server.count("/user/followers") <= 4
-
-
-def test_empty_pages_that_claim_more_never_loop(server: FakeTikTok) -> None:
-    empty = [
-        Fault("/user/followers", body=followers_page(range(0), min_time=1_600_000_000 - n)) for n in range(9)
-    ]
-    server.faults = empty
-    result = invoke("followers", "--uid", UID)
-    assert result.exit_code == 7
-    assert "no new accounts" in result.stderr
-    assert server.count("/user/followers") == 3
-
-
-def test_overlapping_pages_write_each_account_once(server: FakeTikTok) -> None:
-    server.faults = [
-        Fault("/user/followers", body=followers_page(range(20), min_time=1_699_999_981)),
-        Fault("/user/followers", body=followers_page(range(15, 35), min_time=1_699_999_966)),
-        Fault("/user/followers", body=followers_page(range(30, 40), min_time=1_699_999_961, has_more=False)),
-    ]
-    result = invoke("followers", "--uid", UID, "-f", "jsonl")
-    assert result.exit_code == 0
-    got = ids(result.stdout)
-    assert len(got) == len(set(got)) == 40
 
 
 @pytest.mark.parametrize(
@@ -246,23 +204,6 @@ def test_summary_goes_to_stderr_and_quiet_silences_it(server: FakeTikTok, tmp_pa
 # --- real processes: SIGKILL, SIGTERM, SIGINT, closed pipes ---------------------------
 
 
-def _cli(server: FakeTikTok, *args: str, cwd: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
-    env.update(
-        TIKTOK_CONFIG=str(cwd / "none.toml"),
-        TIKTOK_GATEWAY_URL=server.url + "/tiktok",
-        TIKTOK_API_URL=server.url + "/tk",
-        TIKTOK_API_TOKEN=TOKEN,
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "tiktok_cli", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
 def _wait_for_rows(checkpoint: Path, rows: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -283,10 +224,10 @@ def slow_server() -> Iterator[FakeTikTok]:
 def test_sigkill_mid_export_then_resume_matches_an_uninterrupted_export(
     slow_server: FakeTikTok, tmp_path: Path
 ) -> None:
-    with _cli(slow_server, "followers", "alice", "-o", "whole.csv", cwd=tmp_path) as whole:
+    with spawn_cli(slow_server, "followers", "alice", "-o", "whole.csv", cwd=tmp_path) as whole:
         assert whole.wait(60) == 0
 
-    with _cli(slow_server, "followers", "alice", "-o", "out.csv", cwd=tmp_path) as victim:
+    with spawn_cli(slow_server, "followers", "alice", "-o", "out.csv", cwd=tmp_path) as victim:
         _wait_for_rows(tmp_path / ".out.csv.checkpoint", 100)
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
@@ -295,7 +236,7 @@ def test_sigkill_mid_export_then_resume_matches_an_uninterrupted_export(
     with (tmp_path / ".out.csv.part").open("ab") as part:
         part.write(b'fan_999999,"half a bio\n')
 
-    with _cli(slow_server, "followers", "alice", "-o", "out.csv", cwd=tmp_path) as resumed:
+    with spawn_cli(slow_server, "followers", "alice", "-o", "out.csv", cwd=tmp_path) as resumed:
         _, err = resumed.communicate(timeout=60)
         assert resumed.returncode == 0, err
     assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
@@ -308,7 +249,7 @@ def test_sigkill_mid_export_then_resume_matches_an_uninterrupted_export(
 def test_signals_stop_cleanly_with_a_resume_hint(
     slow_server: FakeTikTok, tmp_path: Path, signum: int, code: int, word: str
 ) -> None:
-    with _cli(slow_server, "followers", "alice", "-o", "out.jsonl", cwd=tmp_path) as proc:
+    with spawn_cli(slow_server, "followers", "alice", "-o", "out.jsonl", cwd=tmp_path) as proc:
         _wait_for_rows(tmp_path / ".out.jsonl.checkpoint", 40)
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=20)
@@ -322,7 +263,7 @@ def test_signals_stop_cleanly_with_a_resume_hint(
 def test_interrupt_without_output_file_prints_the_cursor_to_continue_from(
     slow_server: FakeTikTok, tmp_path: Path
 ) -> None:
-    with _cli(slow_server, "followers", "alice", "-f", "jsonl", cwd=tmp_path) as proc:
+    with spawn_cli(slow_server, "followers", "alice", "-f", "jsonl", cwd=tmp_path) as proc:
         assert proc.stdout is not None
         for _ in range(40):
             proc.stdout.readline()
@@ -338,7 +279,7 @@ def test_interrupt_without_output_file_prints_the_cursor_to_continue_from(
 
 
 def test_a_closed_pipe_exits_quietly(slow_server: FakeTikTok, tmp_path: Path) -> None:
-    with _cli(slow_server, "followers", "alice", "-f", "jsonl", cwd=tmp_path) as proc:
+    with spawn_cli(slow_server, "followers", "alice", "-f", "jsonl", cwd=tmp_path) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         proc.stdout.readline()
         proc.stdout.close()  # what `| head -1` does
@@ -346,57 +287,18 @@ def test_a_closed_pipe_exits_quietly(slow_server: FakeTikTok, tmp_path: Path) ->
         assert proc.stderr.read() == b""
 
 
-def _run_with_terminal_stderr(server: FakeTikTok, tmp_path: Path, *args: str) -> tuple[bytes, bytes]:
-    """Run the CLI with stderr on a pseudo-terminal and stdout to a file; return both."""
-    import pty
-
-    primary, secondary = pty.openpty()
-    out = tmp_path / "stdout.bin"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
-    env.update(
-        TIKTOK_CONFIG=str(tmp_path / "none.toml"),
-        TIKTOK_API_URL=server.url + "/tk",
-        TIKTOK_API_TOKEN=TOKEN,
-        TIKTOK_GATEWAY_URL=server.url + "/tiktok",
-        COLUMNS="120",
-        TERM="xterm",
-    )
-    with out.open("wb") as stdout:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tiktok_cli", *args],
-            cwd=tmp_path,
-            env=env,
-            stdout=stdout,
-            stderr=secondary,
-            stdin=subprocess.DEVNULL,
-        )
-    os.close(secondary)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    proc.wait(30)
-    os.close(primary)
-    return out.read_bytes(), seen
-
-
 def test_progress_shows_on_a_terminal_stderr_and_never_in_the_data(
     slow_server: FakeTikTok, tmp_path: Path
 ) -> None:
-    data, terminal = _run_with_terminal_stderr(slow_server, tmp_path, "followers", "alice", "-f", "jsonl")
+    data, terminal = on_a_terminal(slow_server, tmp_path, "followers", "alice", "-f", "jsonl", columns=120)
     assert len(data.splitlines()) == 600 and b"\x1b" not in data
     assert b"followers of @alice" in terminal and b"of ~600" in terminal
     assert b"600 followers of @alice written" in terminal  # the summary stays after the bar
 
 
 def test_quiet_turns_progress_and_summary_off(slow_server: FakeTikTok, tmp_path: Path) -> None:
-    data, terminal = _run_with_terminal_stderr(
-        slow_server, tmp_path, "followers", "alice", "-q", "-f", "jsonl"
+    data, terminal = on_a_terminal(
+        slow_server, tmp_path, "followers", "alice", "-q", "-f", "jsonl", columns=120
     )
     assert len(data.splitlines()) == 600
     assert terminal == b""
@@ -433,7 +335,7 @@ def test_resuming_with_a_smaller_limit_refuses_instead_of_passing_it(
 
 
 def test_a_table_piped_into_head_exits_like_every_format(slow_server: FakeTikTok, tmp_path: Path) -> None:
-    with _cli(slow_server, "followers", "alice", "-f", "table", cwd=tmp_path) as proc:
+    with spawn_cli(slow_server, "followers", "alice", "-f", "table", cwd=tmp_path) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         proc.stdout.readline()
         proc.stdout.close()

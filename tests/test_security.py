@@ -7,12 +7,11 @@ import io
 import json
 import re
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import invoke
 from fakeserver import TOKEN, Account, FakeTikTok, Fault, mobile_follower, sec_uid_for
+from helpers import Serve, invoke
 
 from tiktok_cli.client import HttpClient
 from tiktok_cli.errors import UnexpectedStatus
@@ -63,12 +62,8 @@ def hostile_page() -> bytes:
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTikTok]:
-    with FakeTikTok(accounts=[Account("alice", UID, sec_uid_for("alice"), 30, 10)]) as srv:
-        monkeypatch.setenv("TIKTOK_GATEWAY_URL", srv.url + "/tiktok")
-        monkeypatch.setenv("TIKTOK_API_URL", srv.url + "/tk")
-        monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
-        yield srv
+def server(serve: Serve) -> FakeTikTok:
+    return serve(accounts=[Account("alice", UID, sec_uid_for("alice"), 30, 10)])
 
 
 def export(server: FakeTikTok, *args: str) -> str:

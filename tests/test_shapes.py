@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 from tiktok_cli.backends._shapes import (
     BadValue,

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-import os
+import json
 import re
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import invoke
-from fakeserver import TOKEN, Account, FakeTikTok, sec_uid_for
-
-from tiktok_cli.backends.tkapi import TokenApiBackend
-from tiktok_cli.models import Cursor, Page
+from fakeserver import Account, FakeTikTok, Fault, sec_uid_for
+from helpers import Serve, invoke, on_a_terminal
 
 UID = "6754915036232582149"
 ACCOUNTS = [
@@ -25,12 +19,8 @@ ACCOUNTS = [
 
 
 @pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTikTok]:
-    with FakeTikTok(accounts=ACCOUNTS) as srv:
-        monkeypatch.setenv("TIKTOK_GATEWAY_URL", srv.url + "/tiktok")
-        monkeypatch.setenv("TIKTOK_API_URL", srv.url + "/tk")
-        monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
-        yield srv
+def server(serve: Serve) -> FakeTikTok:
+    return serve(accounts=ACCOUNTS)
 
 
 def summary(result: object) -> str:
@@ -56,14 +46,13 @@ def test_the_summary_counts_only_the_accounts_that_succeeded(server: FakeTikTok)
     assert "1 follower of 1 account written to one.csv" in result.stderr
 
 
-def test_entries_that_are_no_account_are_counted(server: FakeTikTok, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = TokenApiBackend.page_fetcher
+def test_entries_that_are_no_account_are_counted(server: FakeTikTok) -> None:
+    def with_a_placeholder(query: dict[str, str]) -> bytes:
+        page = json.loads(server.followers(query)[1])
+        page["data"]["followers"].append({})  # an entry naming no account, one per page
+        return json.dumps(page).encode()
 
-    def with_placeholders(self: TokenApiBackend, *args: object) -> Callable[[Cursor], Page]:
-        fetch = real(self, *args)  # type: ignore[arg-type]
-        return lambda cursor: dataclasses.replace(fetch(cursor), skipped=1)  # one per page
-
-    monkeypatch.setattr(TokenApiBackend, "page_fetcher", with_placeholders)
+    server.faults = [Fault("/user/followers", body=with_a_placeholder)] * 6
     result = invoke("followers", "--uid", UID, "-o", "f.jsonl")
     assert result.exit_code == 0, result.stderr
     assert summary(result).endswith("(TikTok reports ~95) (5 entries that are no account skipped)")
@@ -72,46 +61,6 @@ def test_entries_that_are_no_account_are_counted(server: FakeTikTok, monkeypatch
 
 
 # --- the progress line ----------------------------------------------------------------------
-
-
-def _on_a_terminal(server: FakeTikTok, tmp_path: Path, *args: str, stdout_too: bool) -> tuple[bytes, bytes]:
-    """Run the CLI with stderr (and, with ``stdout_too``, stdout) on a pseudo-terminal."""
-    import pty
-
-    primary, secondary = pty.openpty()
-    out = tmp_path / "stdout.bin"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
-    env.update(
-        TIKTOK_CONFIG=str(tmp_path / "none.toml"),
-        TIKTOK_API_URL=server.url + "/tk",
-        TIKTOK_API_TOKEN=TOKEN,
-        TIKTOK_GATEWAY_URL=server.url + "/tiktok",
-        COLUMNS="150",
-        LINES="40",
-        TERM="xterm",
-    )
-    with out.open("wb") as stdout:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tiktok_cli", *args],
-            cwd=tmp_path,
-            env=env,
-            stdout=secondary if stdout_too else stdout,
-            stderr=secondary,
-            stdin=subprocess.DEVNULL,
-        )
-    os.close(secondary)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    proc.wait(30)
-    os.close(primary)
-    return out.read_bytes(), seen
 
 
 @pytest.fixture
@@ -123,8 +72,8 @@ def slow_server() -> Iterator[FakeTikTok]:
 def test_the_progress_total_respects_the_limit_and_shows_an_eta(
     slow_server: FakeTikTok, tmp_path: Path
 ) -> None:
-    data, terminal = _on_a_terminal(
-        slow_server, tmp_path, "followers", "alice", "--limit", "300", "-f", "jsonl", stdout_too=False
+    data, terminal = on_a_terminal(
+        slow_server, tmp_path, "followers", "alice", "--limit", "300", "-f", "jsonl", columns=150, lines=40
     )
     assert len(data.splitlines()) == 300
     assert b"of ~300" in terminal and b"of ~600" not in terminal
@@ -134,8 +83,10 @@ def test_the_progress_total_respects_the_limit_and_shows_an_eta(
 def test_progress_shows_while_a_table_prints_to_the_same_terminal(
     slow_server: FakeTikTok, tmp_path: Path
 ) -> None:
-    _, terminal = _on_a_terminal(
+    _, terminal = on_a_terminal(
         slow_server, tmp_path, "followers", "alice", "--limit", "200", "--fields", "unique_id,nickname",
+        columns=150,
+        lines=40,
         stdout_too=True,
     )  # fmt: skip
     assert b"followers of @alice" in terminal and b"of ~200" in terminal  # the bar was drawn

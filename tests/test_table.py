@@ -7,9 +7,8 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from build_cassettes import SEED_SEC_UID
-from conftest import cassette_bodies, invoke
 from fakeserver import TOKEN, FakeTikTok, Fault, mobile_follower
+from helpers import SEED_SEC_UID, cassette_bodies, invoke
 from rich.cells import cell_len
 
 from tiktok_cli.writers.base import WriterOptions

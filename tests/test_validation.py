@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import invoke
+from helpers import invoke
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, error_line, invoke
 from fakeserver import Account, FakeTikTok, sec_uid_for
+from helpers import ROOT, error_line, invoke
 
 from tiktok_cli.backends.web import page_scripts, profile_detail
 from tiktok_cli.client import HttpClient

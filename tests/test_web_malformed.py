@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import error_line, invoke, jsonl
 from fakeserver import Account, FakeTikTok, Fault, profile_page, sec_uid_for, web_account
+from helpers import error_line, invoke, jsonl
 
 from tiktok_cli.backends.web import list_page, profile_detail, profile_user
 from tiktok_cli.errors import NotFoundError, NotVisibleError, UpstreamError

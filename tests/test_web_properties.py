@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import CASSETTES, ROOT, invoke, jsonl
 from fakeserver import Account, FakeTikTok, Fault, sec_uid_for
+from helpers import CASSETTES, ROOT, invoke, jsonl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
