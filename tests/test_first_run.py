@@ -9,7 +9,7 @@ import pytest
 from conftest import invoke
 from fakeserver import TOKEN, Account, FakeTikTok, Fault, sec_uid_for
 
-from tiktok_cli.config import Settings
+from tiktok_cli.settings import Settings
 
 ALICE = Account("alice", "6754915036232582149", sec_uid_for("alice"), 3, 3)
 DEAD = "http://127.0.0.1:9"  # the test network guard refuses every port no test listens on

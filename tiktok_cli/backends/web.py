@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 from tiktok_cli.backends._shapes import count, cursor_value, parsing, text, web_user
 from tiktok_cli.backends.base import Backend, ListQuery, Operation
 from tiktok_cli.client import loads, looks_like_block_page
-from tiktok_cli.config import Settings
 from tiktok_cli.errors import (
     BlockedError,
     ConfigError,
@@ -38,6 +37,7 @@ from tiktok_cli.errors import (
 )
 from tiktok_cli.identifiers import IdKind
 from tiktok_cli.models import Cursor, Page, User
+from tiktok_cli.settings import Settings
 
 DEFAULT_RATE = 1.0  # requests per second when the user sets none
 MAX_PAGE_SIZE = 30
