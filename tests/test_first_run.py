@@ -8,7 +8,7 @@ import pytest
 from fakeserver import Account, FakeTikTok, Fault, sec_uid_for
 from helpers import Serve, invoke
 
-from tiktok_cli.config import Settings
+from tiktok_cli.settings import Settings
 
 ALICE = Account("alice", "6754915036232582149", sec_uid_for("alice"), 3, 3)
 DEAD = "http://127.0.0.1:9"  # the test network guard refuses every port no test listens on

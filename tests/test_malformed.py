@@ -316,7 +316,7 @@ def test_a_gateway_error_message_is_quoted_as_a_short_excerpt(server: FakeTikTok
 
 
 def backend_looking_up(user: User) -> GatewayBackend:
-    from tiktok_cli.config import Settings
+    from tiktok_cli.settings import Settings
 
     return GatewayBackend(BackendContext(Settings(), HttpClient(retries=0), lambda name: user))
 

@@ -308,7 +308,7 @@ def test_inline_cookies_go_to_the_web_host_alone() -> None:
 
 
 def test_only_inline_cookie_values_are_secrets(tmp_path: Path) -> None:
-    from tiktok_cli.config import Settings, is_secret
+    from tiktok_cli.settings import Settings, is_secret
 
     path = tmp_path / "a=b" / "cookies.txt"
     path.parent.mkdir()

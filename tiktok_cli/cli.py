@@ -17,10 +17,10 @@ from tiktok_cli import __version__, console
 from tiktok_cli.errors import ConfigError, ExitCode, TikTokCliError, UnreachableError, UsageError
 
 if TYPE_CHECKING:
-    from tiktok_cli.config import Settings
     from tiktok_cli.identifiers import Target
     from tiktok_cli.output import OutputSpec
     from tiktok_cli.run import Pacing
+    from tiktok_cli.settings import Settings
 
 # The name this project is installed under (`tiktok-cli` on PyPI is someone else's project).
 DISTRIBUTION = "tiktok-follows"
@@ -521,7 +521,7 @@ def doctor(
 @config_app.command("path")
 def config_path_command() -> None:
     """Print where the config file is read from (it need not exist)."""
-    from tiktok_cli.config import config_path
+    from tiktok_cli.settings import config_path
 
     typer.echo(str(config_path()))
 
@@ -545,8 +545,9 @@ def config_show(
     with _error_edge(debug=debug, quiet=False, setup_hint=False):
         from dataclasses import fields
 
-        from tiktok_cli.config import config_path, is_secret, load_settings_with_origins
+        from tiktok_cli.config import load_settings_with_origins
         from tiktok_cli.safetext import for_terminal
+        from tiktok_cli.settings import config_path, is_secret
 
         flags = {"backend": backend, "gateway_url": gateway_url, "api_url": api_url, "cookies": cookies}
         settings, origins = load_settings_with_origins(
@@ -622,7 +623,8 @@ def config_unset(name: SettingArg, debug: DebugOpt = False) -> None:
     afterwards it is not set in the file either way.
     """
     with _error_edge(debug=debug, quiet=False, setup_hint=False):
-        from tiktok_cli.config import ENV_VARS, remove_setting
+        from tiktok_cli.config import remove_setting
+        from tiktok_cli.settings import ENV_VARS
 
         path, removed = remove_setting(name)
         if removed:

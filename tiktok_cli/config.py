@@ -12,20 +12,25 @@ import os
 import stat
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tiktok_cli import backends
 from tiktok_cli.errors import ConfigError, UsageError
+from tiktok_cli.settings import (
+    CONFIG_ENV,
+    ENV_VARS,
+    SECRET_SETTINGS,
+    Settings,
+    config_path,
+    is_secret,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-APP_NAME = "tiktok-cli"
-CONFIG_ENV = "TIKTOK_CONFIG"
 
 
 class SettingsError(ConfigError):
@@ -33,56 +38,6 @@ class SettingsError(ConfigError):
 
     The message names the file or variable to fix; nothing else needs checking first.
     """
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything a run needs to know besides its arguments."""
-
-    backend: str = "auto"
-    gateway_url: str = "http://localhost:3000/tiktok"
-    api_url: str | None = None
-    api_token: str | None = None
-    web_url: str = "https://www.tiktok.com"
-    cookies: str | None = None
-    timeout: float = 20.0
-    retries: int = 4
-    rate: float | None = None
-
-    def __repr__(self) -> str:
-        # Keeps the token and cookies out of tracebacks and --debug dumps.
-        shown = {
-            f.name: ("***" if is_secret(f.name, getattr(self, f.name)) else getattr(self, f.name))
-            for f in fields(self)
-        }
-        return f"Settings({shown})"
-
-
-# Settings that may hold a secret: a token, or cookies. `cookies` is a secret only when it
-# holds the values themselves ("name=value; …"); a cookies.txt path is not (the file is).
-SECRET_SETTINGS = frozenset({"api_token", "cookies"})
-
-
-def is_secret(name: str, value: Any) -> bool:
-    """Whether this value of setting ``name`` must be masked and never taken as an argument."""
-    if name not in SECRET_SETTINGS or not value:
-        return False
-    if name == "cookies":
-        from tiktok_cli.cookies import is_inline
-
-        return is_inline(str(value))
-    return True
-
-
-# Settings that may come from the environment, and the variable for each.
-ENV_VARS: Mapping[str, str] = {
-    "backend": "TIKTOK_BACKEND",
-    "gateway_url": "TIKTOK_GATEWAY_URL",
-    "api_url": "TIKTOK_API_URL",
-    "api_token": "TIKTOK_API_TOKEN",
-    "web_url": "TIKTOK_WEB_URL",
-    "cookies": "TIKTOK_COOKIES",
-}
 
 
 # Settings `tiktok config set` reads from a prompt or stdin, never from its arguments.
@@ -151,8 +106,6 @@ def _url(value: Any) -> str:
 
 
 def _backend(value: Any) -> str:
-    from tiktok_cli import backends
-
     name = _text(value)
     if name not in (backends.AUTO, *backends.names()):
         raise ValueError(f"must be one of {', '.join((backends.AUTO, *backends.names()))}")
@@ -188,16 +141,6 @@ def _cookies_file(value: Any) -> str:
 
 # What `config set` accepts where it differs from what the file and environment accept.
 _SET_PARSERS: Mapping[str, Callable[[Any], Any]] = {**_PARSERS, "cookies": _cookies_file}
-
-
-def config_path() -> Path:
-    """Where the config file is read from (it need not exist)."""
-    override = os.environ.get(CONFIG_ENV)
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_config_path
-
-    return user_config_path(APP_NAME, appauthor=False) / "config.toml"
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

@@ -19,11 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tiktok_cli.errors import ConfigError
-
-
-def is_inline(value: str) -> bool:
-    """Whether ``value`` is ``name=value; …`` pairs (itself a secret) rather than a cookies.txt path."""
-    return "=" in value and not _is_file(Path(value).expanduser())
+from tiktok_cli.settings import is_inline
 
 
 def inline_values(value: str) -> list[str]:

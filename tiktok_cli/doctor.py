@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from tiktok_cli import backends
 from tiktok_cli.backends.base import Backend, ListQuery, Operation
-from tiktok_cli.config import Settings, config_path, load_settings_with_origins
+from tiktok_cli.config import load_settings_with_origins
 from tiktok_cli.console import redact
 from tiktok_cli.errors import (
     BlockedError,
@@ -34,6 +34,7 @@ from tiktok_cli.errors import (
 from tiktok_cli.identifiers import Account, IdKind
 from tiktok_cli.safetext import for_terminal
 from tiktok_cli.session import Session
+from tiktok_cli.settings import Settings, config_path
 
 PROBE_USERNAME = "tiktok"  # TikTok's own account: it exists as long as TikTok does
 PROBE_UID = "6754915036232582149"  # the token API's documented example account
@@ -237,7 +238,7 @@ def _failure(
 ) -> Check:
     if url_setting is None:
         return Check(FAIL, name, str(exc), exc.exit_code)
-    from tiktok_cli.config import ENV_VARS
+    from tiktok_cli.settings import ENV_VARS
 
     where = f"{url_setting} (now {_origin_words(origins[url_setting])})"
     ways = [

@@ -23,7 +23,6 @@ from typing import IO, Any
 
 from tiktok_cli import console
 from tiktok_cli.backends.base import Backend, ListQuery, Operation
-from tiktok_cli.config import Settings
 from tiktok_cli.errors import (
     BusyError,
     ConfigError,
@@ -51,6 +50,7 @@ from tiktok_cli.output import (
 from tiktok_cli.paginate import paginate
 from tiktok_cli.progress import Progress, wanted
 from tiktok_cli.session import Session
+from tiktok_cli.settings import Settings
 from tiktok_cli.workers import interleave, ordered
 from tiktok_cli.writers.base import Writer
 

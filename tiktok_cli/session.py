@@ -5,8 +5,8 @@ from __future__ import annotations
 from tiktok_cli import backends
 from tiktok_cli.backends.base import Backend, BackendContext, Operation
 from tiktok_cli.client import HttpClient
-from tiktok_cli.config import Settings
 from tiktok_cli.models import User
+from tiktok_cli.settings import Settings
 
 
 class Session:

@@ -13,8 +13,8 @@ import pkgutil
 from functools import cache
 
 from tiktok_cli.backends.base import Backend, Operation
-from tiktok_cli.config import Settings
 from tiktok_cli.errors import UsageError
+from tiktok_cli.settings import Settings
 
 AUTO = "auto"
 

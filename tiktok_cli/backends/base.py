@@ -17,7 +17,6 @@ from enum import Enum
 from typing import Any, ClassVar
 
 from tiktok_cli.client import ClientOptions, HttpClient
-from tiktok_cli.config import Settings
 from tiktok_cli.errors import (
     BlockedError,
     ConfigError,
@@ -32,6 +31,7 @@ from tiktok_cli.errors import (
 )
 from tiktok_cli.identifiers import Account, IdKind, parse_sec_uid, parse_uid
 from tiktok_cli.models import Cursor, Page, User
+from tiktok_cli.settings import Settings
 
 # "…answered HTTP 502: <the body's message>", as the client words a final 5xx.
 _QUOTED_DETAIL = re.compile(r" answered HTTP \d{3}(: .*)$", re.DOTALL)

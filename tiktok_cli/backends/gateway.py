@@ -21,10 +21,10 @@ from tiktok_cli.backends._shapes import (
     web_user,
 )
 from tiktok_cli.backends.base import Backend, ListQuery, Operation, UrlSetting
-from tiktok_cli.config import Settings
 from tiktok_cli.errors import UpstreamError, excerpt
 from tiktok_cli.identifiers import IdKind
 from tiktok_cli.models import Cursor, Page, User
+from tiktok_cli.settings import Settings
 
 DEFAULT_PAGE_SIZE = 50
 

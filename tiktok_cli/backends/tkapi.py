@@ -22,7 +22,6 @@ from tiktok_cli.backends._shapes import (
     parsing,
 )
 from tiktok_cli.backends.base import Backend, ListQuery, Operation, UrlSetting
-from tiktok_cli.config import Settings, config_path
 from tiktok_cli.errors import (
     ConfigError,
     NotFoundError,
@@ -34,6 +33,7 @@ from tiktok_cli.errors import (
 )
 from tiktok_cli.identifiers import Account, IdKind
 from tiktok_cli.models import Cursor, Page
+from tiktok_cli.settings import Settings, config_path
 
 HIDDEN_BY_PRIVACY = 2096
 NO_SUCH_USER = 2065

@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 from tiktok_cli.backends._shapes import count, cursor_value, parsing, text, web_user
 from tiktok_cli.backends.base import Backend, ListQuery, Operation, looks_like_block_page
 from tiktok_cli.client import ClientOptions, loads
-from tiktok_cli.config import Settings
 from tiktok_cli.errors import (
     BlockedError,
     ConfigError,
@@ -39,6 +38,7 @@ from tiktok_cli.errors import (
 )
 from tiktok_cli.identifiers import IdKind
 from tiktok_cli.models import Cursor, Page, User
+from tiktok_cli.settings import Settings
 
 if TYPE_CHECKING:
     import httpx

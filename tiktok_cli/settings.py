@@ -1,0 +1,85 @@
+"""The ``Settings`` a run uses, and which of them are secrets.
+
+Imports nothing of ``tiktok_cli``: the backends and the run depend on this, while loading
+and merging the sources (``config``) depends on the backends, so keeping the two apart
+keeps the imports one-way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+APP_NAME = "tiktok-cli"
+CONFIG_ENV = "TIKTOK_CONFIG"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a run needs to know besides its arguments."""
+
+    backend: str = "auto"
+    gateway_url: str = "http://localhost:3000/tiktok"
+    api_url: str | None = None
+    api_token: str | None = None
+    web_url: str = "https://www.tiktok.com"
+    cookies: str | None = None
+    timeout: float = 20.0
+    retries: int = 4
+    rate: float | None = None
+
+    def __repr__(self) -> str:
+        # Keeps the token and cookies out of tracebacks and --debug dumps.
+        shown = {
+            f.name: ("***" if is_secret(f.name, getattr(self, f.name)) else getattr(self, f.name))
+            for f in fields(self)
+        }
+        return f"Settings({shown})"
+
+
+# Settings that may hold a secret: a token, or cookies. `cookies` is a secret only when it
+# holds the values themselves ("name=value; …"); a cookies.txt path is not (the file is).
+SECRET_SETTINGS = frozenset({"api_token", "cookies"})
+
+
+def is_secret(name: str, value: Any) -> bool:
+    """Whether this value of setting ``name`` must be masked and never taken as an argument."""
+    if name not in SECRET_SETTINGS or not value:
+        return False
+    if name == "cookies":
+        return is_inline(str(value))
+    return True
+
+
+def is_inline(value: str) -> bool:
+    """Whether ``value`` is ``name=value; …`` pairs (itself a secret) rather than a cookies.txt path."""
+    if "=" not in value:
+        return False
+    try:
+        return not Path(value).expanduser().is_file()
+    except (OSError, ValueError):  # too long a name, a NUL byte: not a file
+        return True
+
+
+# Settings that may come from the environment, and the variable for each.
+ENV_VARS: Mapping[str, str] = {
+    "backend": "TIKTOK_BACKEND",
+    "gateway_url": "TIKTOK_GATEWAY_URL",
+    "api_url": "TIKTOK_API_URL",
+    "api_token": "TIKTOK_API_TOKEN",
+    "web_url": "TIKTOK_WEB_URL",
+    "cookies": "TIKTOK_COOKIES",
+}
+
+
+def config_path() -> Path:
+    """Where the config file is read from (it need not exist)."""
+    override = os.environ.get(CONFIG_ENV)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME, appauthor=False) / "config.toml"
