@@ -58,7 +58,7 @@ def test_seen_digests_are_stable_across_processes() -> None:
     import sys
 
     code = (
-        "from tiktok_cli.paginate import SeenAccounts; from tiktok_cli.models import User; "
+        "from tiktok_cli.seen import SeenAccounts; from tiktok_cli.models import User; "
         "print(SeenAccounts().claim(User(unique_id='alice'))[1])"
     )
     digests = {

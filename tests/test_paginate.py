@@ -8,7 +8,8 @@ import pytest
 
 from tiktok_cli.errors import IncompleteListError
 from tiktok_cli.models import Page, User
-from tiktok_cli.paginate import MAX_IDLE_PAGES, SeenAccounts, paginate
+from tiktok_cli.paginate import MAX_IDLE_PAGES, paginate
+from tiktok_cli.seen import SeenAccounts
 
 
 def users(*ids: int) -> list[User]:
@@ -86,8 +87,8 @@ def test_seen_accounts_match_names_case_insensitively():
 
 def test_pages_carry_the_digests_of_their_new_accounts():
     pages = list(paginate(FakeList(THREE), 0))
-    assert [len(p.keys) for p in pages] == [len(p.users) for p in pages]
-    assert all(isinstance(k, int) for p in pages for k in p.keys)
+    assert [len(p.digests) for p in pages] == [len(p.users) for p in pages]
+    assert all(isinstance(k, int) for p in pages for k in p.digests)
 
 
 @pytest.mark.parametrize("end", [-1, None])

@@ -31,7 +31,7 @@ import orjson
 
 from tiktok_cli import console
 from tiktok_cli.errors import BusyError, UsageError
-from tiktok_cli.paginate import SeenAccounts
+from tiktok_cli.seen import SeenAccounts
 
 FORMAT_VERSION = 2
 _DIGEST_BYTES = 8
@@ -53,22 +53,38 @@ class Checkpoint:
 
 
 class FileExport:
-    """Writes to FILE through a part file, with a checkpoint after every page."""
+    """``-o FILE``: rows go to a part file, checkpointed after pages, renamed over FILE at the end.
 
-    def __init__(self, path: Path, identity: Mapping[str, Any], *, resume: bool = True) -> None:
-        self.path = path
-        self.identity = dict(identity)
+    ``identity`` names the command, so only the same command resumes it; None makes the
+    export atomic but not resumable (user-info: nothing to continue from).
+    """
+
+    resumable = True
+    to_terminal = False
+
+    def __init__(
+        self,
+        path: Path,
+        identity: Mapping[str, Any] | None,
+        *,
+        resume: bool = True,
+        shown: Path | None = None,
+    ) -> None:
+        self.target = path  # the real file (a symlink followed); the part and checkpoint sit beside it
+        self.path = shown or path  # as the user named it, for messages
+        self.identity = dict(identity) if identity is not None else None
         self.part = path.with_name(f".{path.name}.part")
         self.checkpoint_path = path.with_name(f".{path.name}.checkpoint")
         self.seen_path = path.with_name(f".{path.name}.seen")
         self.resumed: Checkpoint | None = None
         self.seen = SeenAccounts()
-        self._resume = resume
+        self.has_progress = False  # whether the part file holds a checkpointed export worth keeping
+        self._resume = resume and self.identity is not None
         self._stream: BinaryIO | None = None
         self._seen_stream: BinaryIO | None = None
         self._marked_offset = 0
-        self._unsaved_keys: list[int] = []
-        self._saved_keys = 0
+        self._unsaved_digests: list[int] = []
+        self._saved_digests = 0
 
     @property
     def stream(self) -> BinaryIO:
@@ -77,8 +93,6 @@ class FileExport:
 
     def open(self) -> None:
         """Open the part file: continue a matching unfinished export, or start afresh."""
-        if not self.path.parent.is_dir():
-            raise UsageError(f"cannot write {self.path}: folder {self.path.parent} does not exist")
         previous = self._load_checkpoint() if self._resume else None
         try:
             if previous is not None and self._covers(previous):
@@ -93,8 +107,8 @@ class FileExport:
                     int.from_bytes(data[i : i + _DIGEST_BYTES], "big")
                     for i in range(0, len(data), _DIGEST_BYTES)
                 )
-                self.resumed = previous
-                self._marked_offset, self._saved_keys = previous.offset, previous.seen
+                self.resumed, self.has_progress = previous, True
+                self._marked_offset, self._saved_digests = previous.offset, previous.seen
             else:
                 self.discard()
                 self._stream = self.part.open("wb")
@@ -102,28 +116,32 @@ class FileExport:
         except OSError as exc:
             raise UsageError(f"cannot write {self.path}: {exc.strerror}") from None
 
-    def mark(self, keys: Iterable[int]) -> None:
+    def mark(self, digests: Iterable[int]) -> None:
         """A page is fully written: remember where it ends and the digests of its accounts."""
-        self._marked_offset = self.stream.tell()
-        self._unsaved_keys.extend(keys)
+        if self.identity is not None:
+            self._marked_offset = self.stream.tell()
+            self._unsaved_digests.extend(digests)
 
     def save(self, progress: Mapping[str, Any]) -> None:
         """Checkpoint everything up to the last mark; bytes past it are cut on resume."""
         assert self._stream is not None and self._seen_stream is not None
+        if self.identity is None:
+            return
         self._stream.flush()
-        if self._unsaved_keys:
-            self._seen_stream.write(b"".join(d.to_bytes(_DIGEST_BYTES, "big") for d in self._unsaved_keys))
-            self._saved_keys += len(self._unsaved_keys)
-            self._unsaved_keys.clear()
+        if self._unsaved_digests:
+            self._seen_stream.write(b"".join(d.to_bytes(_DIGEST_BYTES, "big") for d in self._unsaved_digests))
+            self._saved_digests += len(self._unsaved_digests)
+            self._unsaved_digests.clear()
         self._seen_stream.flush()
         checkpoint = {
             "version": FORMAT_VERSION,
             "identity": self.identity,
             "progress": progress,
             "offset": self._marked_offset,
-            "seen": self._saved_keys,
+            "seen": self._saved_digests,
         }
         _write_atomically(self.checkpoint_path, orjson.dumps(checkpoint))
+        self.has_progress = True
 
     def commit(self) -> None:
         """The export is complete: make FILE appear, whole, and clean up."""
@@ -131,20 +149,23 @@ class FileExport:
         self._stream.flush()
         os.fsync(self._stream.fileno())
         self._close()
-        self.part.replace(self.path)
+        self.part.replace(self.target)
         for leftover in (self.checkpoint_path, self.seen_path):
             leftover.unlink(missing_ok=True)
 
     def close(self) -> None:
-        """Stop without finishing: the part file and checkpoint stay for a resume."""
-        self._close()
+        """Stop without finishing: a checkpointed part file stays for a resume, else it goes."""
+        if self.has_progress:
+            self._close()
+        else:
+            self.discard()
 
     def discard(self) -> None:
         """Forget any unfinished export to this FILE, including a checkpoint cut short by a kill."""
         self._close()
         for leftover in (self.part, self.checkpoint_path, self.seen_path):
             leftover.unlink(missing_ok=True)
-        for temp in self.path.parent.glob(f"{glob.escape(self.checkpoint_path.name)}.*.tmp"):
+        for temp in self.target.parent.glob(f"{glob.escape(self.checkpoint_path.name)}.*.tmp"):
             temp.unlink(missing_ok=True)
 
     def _covers(self, checkpoint: Checkpoint) -> bool:
@@ -173,7 +194,7 @@ class FileExport:
         except (OSError, ValueError, TypeError):
             console.warn(f"ignoring an unreadable checkpoint {self.checkpoint_path}; starting over")
             return None
-        if checkpoint.version != FORMAT_VERSION or dict(checkpoint.identity) != self.identity:
+        if checkpoint.version != FORMAT_VERSION or checkpoint.identity != self.identity:
             console.warn(f"{self.part} belongs to a different command; starting over")
             return None
         numbers = (type(checkpoint.offset), type(checkpoint.seen))

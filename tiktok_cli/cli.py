@@ -17,9 +17,9 @@ from tiktok_cli import __version__, console
 from tiktok_cli.errors import ConfigError, ExitCode, TikTokCliError, UnreachableError, UsageError
 
 if TYPE_CHECKING:
+    from tiktok_cli.export import Pacing
     from tiktok_cli.identifiers import Target
     from tiktok_cli.output import OutputSpec
-    from tiktok_cli.run import Pacing
     from tiktok_cli.settings import Settings
 
 # The name this project is installed under (`tiktok-cli` on PyPI is someone else's project).
@@ -310,14 +310,15 @@ def user_info(
 ) -> None:
     """Show one record per account, in the order given."""
     with _error_edge(debug=debug, quiet=quiet):
-        from tiktok_cli import run
+        from tiktok_cli.batch import Batch
+        from tiktok_cli.user_info import look_up
 
         spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel)
         targets = _targets(users, input_file)
         if not targets:
             return
         settings = _settings(backend, gateway_url, api_url, cookies, timeout, retries, rate)
-        run.run_user_info(targets, settings, spec, batch=run.Batch(concurrency, errors), trace=verbose)
+        look_up(targets, settings, spec, batch=Batch(concurrency, errors), trace=verbose)
 
 
 @app.command(
@@ -688,15 +689,16 @@ def _run_lists(
     settings: "Settings",
     spec: "OutputSpec",
 ) -> None:
-    from tiktok_cli import run
     from tiktok_cli.backends.base import ListQuery, Operation
+    from tiktok_cli.batch import Batch
+    from tiktok_cli.export import export_lists
 
     if not targets:
         return
     if cursor is not None and len(targets) > 1:
         raise UsageError("a start cursor belongs to one list: give one account with it")
     template = ListQuery(targets[0].account, cursor=cursor, page_size=page_size, max_cursor=max_cursor)
-    run.run_lists(
+    export_lists(
         Operation(operation),
         targets,
         template,
@@ -704,7 +706,7 @@ def _run_lists(
         spec,
         limit=limit,
         pacing=_pacing(sleep),
-        batch=run.Batch(concurrency, errors),
+        batch=Batch(concurrency, errors),
         trace=trace,
     )
 
@@ -755,7 +757,7 @@ def _output_spec(
 
 
 def _pacing(sleep: str | None) -> "Pacing":
-    from tiktok_cli.run import Pacing
+    from tiktok_cli.export import Pacing
 
     if sleep is None:
         return Pacing()
@@ -778,9 +780,16 @@ def _error_edge(*, debug: bool, quiet: bool, setup_hint: bool = True) -> Iterato
     of a first run) also points to `tiktok doctor`; an unusable config file or variable
     is named in the message already.
     """
+    from tiktok_cli.signals import SIGNALLED, interrupted, sigterm_raises
+
     console.set_quiet(quiet)
     try:
-        yield
+        with sigterm_raises():
+            yield
+    except SIGNALLED as exc:  # a signal outside an export (an export says how far it got)
+        error = interrupted(exc)
+        console.error(str(error))
+        raise typer.Exit(int(error.exit_code)) from None
     except TikTokCliError as exc:
         _traceback(debug)
         from tiktok_cli.config import SettingsError  # only now: --help and --version never load it
@@ -792,9 +801,6 @@ def _error_edge(*, debug: bool, quiet: bool, setup_hint: bool = True) -> Iterato
         )
         console.error(str(exc) + ("; `tiktok doctor` checks the whole setup" if hint else ""))
         raise typer.Exit(int(exc.exit_code)) from None
-    except KeyboardInterrupt:
-        console.error("interrupted")
-        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     except BrokenPipeError:
         _silence_stdout()
         raise typer.Exit(int(ExitCode.BROKEN_PIPE)) from None

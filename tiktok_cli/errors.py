@@ -6,7 +6,9 @@ one line on stderr and ``exit_code``. Nothing else in the package knows exit cod
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
+from typing import TypeVar
 
 
 class ExitCode(IntEnum):
@@ -151,3 +153,54 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """Upstream text cut to a short, one-line excerpt fit for an error message."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+class BatchFailed(TikTokCliError):
+    """Some or all accounts of a batch failed; the exit code says which, from the counts."""
+
+    def __init__(self, message: str, *, exit_code: ExitCode, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = exit_code
+
+
+def batch_verdict(
+    failures: Sequence[TikTokCliError], count: int, *, hint: str | None = None
+) -> BatchFailed | None:
+    """How a batch of ``count`` accounts ended, given the failures of some of them.
+
+    Some failed: PARTIAL. All failed alike: that shared code (a batch of missing
+    accounts exits 3, as one would). All failed, differently: ALL_FAILED.
+    """
+    if not failures:
+        return None
+    codes = {error.exit_code for error in failures}
+    if len(failures) < count:
+        return BatchFailed(
+            f"{len(failures)} of {count} accounts failed", exit_code=ExitCode.PARTIAL, hint=hint
+        )
+    if len(codes) == 1:
+        return BatchFailed(f"all {count} accounts failed", exit_code=codes.pop(), hint=hint)
+    return BatchFailed(
+        f"all {count} accounts failed, for different reasons", exit_code=ExitCode.ALL_FAILED, hint=hint
+    )
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def with_note(exc: E, note: str | None) -> E:
+    """``exc`` with ``note`` (how far a run got, how to go on) added to its hint.
+
+    A copy, so the error as its raiser built it is never changed; exit code and
+    traceback are kept. Usage and busy errors stop a run before it starts: no note.
+    """
+    if not note or not isinstance(exc, TikTokCliError) or isinstance(exc, (UsageError, BusyError)):
+        return exc
+    if note in (exc.hint or ""):
+        return exc
+    # Not copy.copy: it re-runs __init__ with the message alone, which errors with
+    # keyword-only fields (a URL, a status) refuse.
+    noted = type(exc).__new__(type(exc), *exc.args)
+    noted.__dict__.update(exc.__dict__)
+    noted.hint = f"{exc.hint}; {note}" if exc.hint else note
+    return noted.with_traceback(exc.__traceback__)

@@ -117,7 +117,8 @@ class Target:
         return self.account.value
 
     @property
-    def key(self) -> str:
+    def ident(self) -> str:
+        """Which account this is, as ``kind:value`` (``uid:123``): checkpoints key lists by it."""
         return f"{self.account.kind.value}:{self.account.value}"
 
 
@@ -160,7 +161,7 @@ def read_targets(
         # The same list twice would only be written twice: keep the first mention.
         first: dict[str, Target] = {}
         for target in targets:
-            first.setdefault(target.key.lower(), target)
+            first.setdefault(target.ident.lower(), target)
         targets = list(first.values())
     return targets
 

@@ -31,7 +31,7 @@ class User:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
-    def key(self) -> str | None:
+    def identity(self) -> str | None:
         """A stable identity for de-duplication: the first id the API gave."""
         if self.user_id:
             return "id:" + self.user_id
@@ -58,6 +58,6 @@ class Page:
     capped: bool = False  # the API claimed more but gave no cursor to fetch it (its list cap)
     # De-duplication digests of ``users`` (None where an account has no id), recorded
     # only once their rows are written, so a resume never skips an unwritten account.
-    keys: list[int | None] = field(default_factory=list)
+    digests: list[int | None] = field(default_factory=list)
     # List entries that are no account (placeholders, `{}`, entries with neither id nor name).
     skipped: int = 0

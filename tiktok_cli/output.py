@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, Protocol
 
 from tiktok_cli import writers
 from tiktok_cli.checkpoint import Checkpoint, ExportLock, FileExport
 from tiktok_cli.errors import UsageError
 from tiktok_cli.models import FIELDS, OWNER_FIELD, User
-from tiktok_cli.paginate import SeenAccounts
+from tiktok_cli.seen import SeenAccounts
 from tiktok_cli.writers.base import Writer, WriterOptions
 
 # Names of this process's own open descriptors: written through a copy of the descriptor,
@@ -192,7 +192,52 @@ def claim_output(plan: OutputPlan) -> Iterator[None]:
         yield
 
 
-class Sink:
+class Sink(Protocol):
+    """An opened destination: where the writer writes, and how the export is kept.
+
+    ``checkpoint.FileExport`` is the one for a regular -o FILE; standard output and
+    streams have nothing to checkpoint or resume.
+    """
+
+    @property
+    def stream(self) -> BinaryIO: ...
+    @property
+    def seen(self) -> SeenAccounts:
+        """Digests of the accounts already written (by the run a resume continues)."""
+        ...
+
+    @property
+    def resumed(self) -> Checkpoint | None: ...
+    @property
+    def path(self) -> Path | None:
+        """As the user named it, for messages; None: standard output."""
+        ...
+
+    @property
+    def part(self) -> Path | None: ...
+    @property
+    def resumable(self) -> bool: ...
+    @property
+    def has_progress(self) -> bool: ...
+    @property
+    def to_terminal(self) -> bool:
+        """Whether rows land on a terminal (colours, its width, progress kept off the data)."""
+        ...
+
+    def mark(self, digests: Iterable[int]) -> None:
+        """A page is fully written (the digests of its accounts are ``digests``)."""
+
+    def save(self, progress: Mapping[str, Any]) -> None:
+        """Checkpoint up to the last mark."""
+
+    def commit(self) -> None:
+        """The export is complete."""
+
+    def close(self) -> None:
+        """Stop without finishing."""
+
+
+class StdoutSink:
     """Standard output: nothing to checkpoint, nothing to resume."""
 
     resumed: Checkpoint | None = None
@@ -207,14 +252,13 @@ class Sink:
 
     @property
     def to_terminal(self) -> bool:
-        """Whether rows land on a terminal (colours, its width, progress kept off the data)."""
         return is_terminal(sys.stdout)
 
-    def mark(self, keys: Iterable[int]) -> None:
-        """A page is fully written (the digests of its accounts are ``keys``)."""
+    def mark(self, digests: Iterable[int]) -> None:
+        pass
 
     def save(self, progress: Mapping[str, Any]) -> None:
-        """Checkpoint up to the last mark."""
+        pass
 
     def commit(self) -> None:
         self.stream.flush()
@@ -224,7 +268,7 @@ class Sink:
             self.stream.flush()
 
 
-class StreamSink(Sink):
+class StreamSink(StdoutSink):
     """-o naming a FIFO, device, socket or /dev/fd/N: written directly, never renamed."""
 
     def __init__(self, destination: Destination) -> None:
@@ -291,57 +335,17 @@ def _access_mode(fd: int) -> int:
         raise OSError(exc.errno, f"file descriptor {fd} is not open") from None
 
 
-class FileSink(Sink):
-    """-o FILE: a part file, checkpointed after each page, renamed over FILE at the end."""
-
-    resumable = True
-
-    def __init__(self, destination: Destination, identity: Mapping[str, Any] | None) -> None:
-        assert destination.target is not None
-        self.path = destination.path
-        self._export = FileExport(destination.target, identity or {}, resume=identity is not None)
-        self._export.open()
-        self._checkpoints = identity is not None
-        self.stream = self._export.stream
-        self.seen = self._export.seen
-        self.resumed = self._export.resumed
-        self.part = self._export.part
-        self.has_progress = self.resumed is not None
-
-    @property
-    def to_terminal(self) -> bool:
-        return False
-
-    def mark(self, keys: Iterable[int]) -> None:
-        if self._checkpoints:
-            self._export.mark(keys)
-
-    def save(self, progress: Mapping[str, Any]) -> None:
-        if self._checkpoints:
-            self._export.save(progress)
-            self.has_progress = True
-
-    def commit(self) -> None:
-        self._export.commit()
-
-    def close(self) -> None:
-        if self.has_progress:
-            self._export.close()  # keep the part file and checkpoint for a resume
-        else:
-            self._export.discard()
-
-
 def open_sink(plan: OutputPlan, *, identity: Mapping[str, Any] | None) -> Sink:
     """The destination, opened; ``identity`` None means a file export is not resumable."""
     destination = plan.destination
     if destination.kind == "stdout":
-        return Sink()
+        return StdoutSink()
     if destination.kind == "stream":
         return StreamSink(destination)
     assert destination.target is not None
-    if not plan.spec.resume and identity is not None:
-        FileExport(destination.target, identity).discard()
-    return FileSink(destination, identity)
+    export = FileExport(destination.target, identity, resume=plan.spec.resume, shown=destination.path)
+    export.open()
+    return export
 
 
 def make_writer(plan: OutputPlan, sink: Sink, *, rows_written: int = 0) -> Writer:

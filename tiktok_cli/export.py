@@ -1,0 +1,383 @@
+"""`tiktok followings` / `tiktok followers`: export lists, resumably, one page at a time.
+
+Read top to bottom, this is one export: ``export_lists`` checks the output, opens the
+session, the output and the per-list states (resuming a checkpoint); ``write_pages``
+is the main loop, where worker threads fetch pages through the one paginator and this
+thread alone writes each page, marks it written and checkpoints; ``ListExport`` holds
+the lists' states and the words about them (progress, summary, how to go on).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import random
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tiktok_cli import console
+from tiktok_cli.backends.base import Backend, ListQuery, Operation
+from tiktok_cli.batch import Batch, Failures
+from tiktok_cli.errors import (
+    IncompleteListError,
+    NotFoundError,
+    NotVisibleError,
+    TikTokCliError,
+    UsageError,
+    with_note,
+)
+from tiktok_cli.identifiers import Target
+from tiktok_cli.models import OWNER_FIELD, Cursor, Page
+from tiktok_cli.output import (
+    OutputPlan,
+    OutputSpec,
+    Sink,
+    claim_output,
+    close_quietly,
+    make_writer,
+    open_sink,
+    plan_output,
+    row_maker,
+)
+from tiktok_cli.paginate import PageFetcher, paginate
+from tiktok_cli.progress import Progress, wanted
+from tiktok_cli.session import Session
+from tiktok_cli.settings import Settings
+from tiktok_cli.signals import as_interrupted
+from tiktok_cli.workers import interleave
+from tiktok_cli.writers.base import Writer
+
+# The option that continues a list from a cursor, per command, for "how to go on" hints.
+CURSOR_OPTIONS = {Operation.FOLLOWINGS: "--min-cursor", Operation.FOLLOWERS: "--cursor"}
+# Checkpoints are cheap but not free: a fast export saves one at most this often (seconds),
+# and always when it stops. A resume after SIGKILL re-fetches at most this much.
+CHECKPOINT_INTERVAL = 0.5
+# Answers about the account itself: retrying later will not change them.
+FINAL_ERRORS = (NotFoundError, NotVisibleError)
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """Politeness between pages: sleep a random time in [low, high] seconds."""
+
+    low: float = 0.0
+    high: float = 0.0
+
+    def pause(self) -> None:
+        if self.high > 0:
+            time.sleep(random.uniform(self.low, self.high))  # noqa: S311 - jitter, not crypto
+
+
+def export_lists(
+    operation: Operation,
+    targets: Sequence[Target],
+    template: ListQuery,
+    settings: Settings,
+    spec: OutputSpec,
+    *,
+    limit: int | None,
+    pacing: Pacing,
+    batch: Batch,
+    trace: bool,
+) -> None:
+    """Export the followings/followers of every target (the first ``limit`` of each)."""
+    plan = plan_output(spec, owner=len(targets) > 1)
+    with (
+        claim_output(plan),
+        Session(settings, trace=trace, concurrency=batch.concurrency) as session,
+        Failures(targets, batch.errors_path) as failures,
+    ):
+        backend = session.backend(operation)
+        identity = {
+            **plan.identity(),
+            "command": operation.value,
+            "accounts": [t.ident for t in targets],
+            "backend": backend.name,
+            "start": [template.cursor, template.max_cursor, template.page_size],
+        }
+        sink = open_sink(plan, identity=identity)
+        export: ListExport | None = None
+        writer: Writer | None = None
+        try:
+            export = ListExport(operation, targets, plan, sink, failures, limit)
+            export.start(backend, template, pacing)
+            writer = make_writer(plan, sink, rows_written=export.rows)
+            if sink.resumed is None:
+                writer.flush()
+                sink.mark(())  # a resume keeps the header the writer just wrote
+            write_pages(export, writer, batch.concurrency)
+        except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises with a note
+            if writer is not None:
+                close_quietly(writer)
+            if export is not None:
+                with contextlib.suppress(Exception):
+                    export.save()
+            sink.close()
+            note = export.resume_note() if export is not None else None
+            raise with_note(as_interrupted(exc), note) from None
+        writer.close()
+        if export.unfinished:
+            export.save()
+            sink.close()  # transient failures: keep the part file for a resume
+        else:
+            sink.commit()
+        export.summary()
+    note = export.resume_note() if export.unfinished else None
+    verdict = failures.verdict(hint=note)
+    if verdict is not None:
+        raise verdict
+    if export.unfinished:  # never exit 0 for an export that was not completed
+        raise IncompleteListError("the export did not finish", hint=note)
+
+
+def write_pages(export: ListExport, writer: Writer, concurrency: int) -> None:
+    """Fetch the pending lists on worker threads; write, mark and checkpoint each page here."""
+    sink, pending = export.sink, export.unfinished
+    to_row = row_maker(export.plan)
+    owner_column = len(export.states) > 1 or OWNER_FIELD in export.plan.columns
+    sources = [functools.partial(export.pages, state) for state in pending]
+    with Progress(export.description, enabled=wanted(quiet=console.is_quiet())) as progress:
+        for index, event in interleave(sources, concurrency, buffer=2 * concurrency):
+            state = pending[index]
+            if event is None:
+                state.done = True  # the paginator reached the end, or --limit
+            elif event.error is not None:
+                export.failed(state, event.error)
+            else:
+                page = event.result()
+                owner = state.target.owner if owner_column else None
+                # Rows bound for the terminal the bar is drawn on: lift the bar while they print.
+                with progress.suspended() if sink.to_terminal else contextlib.nullcontext():
+                    for user in page.users:
+                        writer.write(to_row(user, owner))
+                    writer.flush()
+                    sink.mark(d for d in page.digests if d is not None)
+                    export.advance(state, page)
+                    progress.update(export.rows, export.expected)  # redrawn with this page counted
+            export.changed()
+            progress.update(export.rows, export.expected)
+
+
+@dataclass(slots=True)
+class ListState:
+    """One account's list within an export: where it is, and how it ended."""
+
+    target: Target
+    cursor: Cursor | None = None  # the next page to fetch; None: from the start
+    done: bool = False
+    rows: int = 0
+    total: int | None = None
+    skipped: int = 0  # list entries that were no account
+    failed: TikTokCliError | None = None  # a final answer about the account (not found, hidden)
+    fetch: PageFetcher | None = None  # the backend's page function, once the account is resolved
+
+    def to_json(self) -> dict[str, Any]:
+        # A failure is not saved: a resume asks the server again, from the page that failed.
+        return {
+            "cursor": self.cursor,
+            "done": self.done and self.failed is None,
+            "rows": self.rows,
+            "total": self.total,
+            "skipped": self.skipped,
+        }
+
+    @classmethod
+    def from_json(cls, target: Target, saved: dict[str, Any] | None) -> ListState:
+        state = cls(target)
+        if saved:
+            state.cursor, state.done, state.rows = saved["cursor"], saved["done"], saved["rows"]
+            state.total, state.skipped = saved["total"], saved.get("skipped", 0)
+        return state
+
+
+class ListExport:
+    """The states of every list in one export, their checkpoints, and the words about them."""
+
+    def __init__(
+        self,
+        operation: Operation,
+        targets: Sequence[Target],
+        plan: OutputPlan,
+        sink: Sink,
+        failures: Failures,
+        limit: int | None = None,
+    ) -> None:
+        self.operation = operation
+        self.plan = plan
+        self.sink = sink
+        self.failures = failures
+        self.limit = limit
+        self._dirty, self._saved_at = False, -CHECKPOINT_INTERVAL
+        saved = sink.resumed.progress.get("lists", {}) if sink.resumed else {}
+        self.states = [ListState.from_json(t, saved.get(t.ident)) for t in targets]
+        if sink.resumed:
+            self._check_limit()
+            console.info(f"resuming {sink.path}: {_count(self.rows, 'row')} already written")
+        for state in self.states:
+            if limit is not None and state.rows >= limit:
+                state.done = True  # a resumed list that already holds --limit accounts
+        self._backend: Backend | None = None
+        self._template: ListQuery | None = None
+        self._pacing = Pacing()
+
+    def start(self, backend: Backend, template: ListQuery, pacing: Pacing) -> None:
+        """Where pages come from. One account is resolved now, so a missing one fails
+        before any row (or JSON's "[") is written; a batch resolves each on its worker."""
+        self._backend, self._template, self._pacing = backend, template, pacing
+        if len(self.states) == 1 and not self.states[0].done:
+            try:
+                self._resolve(self.states[0])
+            except TikTokCliError as exc:
+                self.failed(self.states[0], exc)
+
+    def pages(self, state: ListState) -> Iterator[Page]:
+        """The pages of ``state``'s list still to write, from where it stands (run on a worker)."""
+        assert self._backend is not None and self._template is not None, "start() first"
+        fetch = state.fetch or self._resolve(state)
+        query = dataclasses.replace(self._template, account=state.target.account)
+        start = state.cursor if state.cursor is not None else self._backend.start_cursor(query)
+        left = None if self.limit is None else self.limit - state.rows
+        seen = self.sink.seen.scoped(state.target.ident)
+        return paginate(fetch, start, seen=seen, limit=left, pause=self._pacing.pause)
+
+    def _resolve(self, state: ListState) -> PageFetcher:
+        assert self._backend is not None and self._template is not None
+        query = dataclasses.replace(self._template, account=state.target.account)
+        state.fetch = self._backend.page_fetcher(self.operation, query)
+        return state.fetch
+
+    def _check_limit(self) -> None:
+        """A resume never leaves more than --limit rows of a list in FILE: it refuses instead."""
+        over = [s for s in self.states if self.limit is not None and s.rows > self.limit]
+        if not over:
+            return
+        state = over[0]
+        raise UsageError(
+            f"{self.sink.path} holds an unfinished export with {_count(state.rows, self.noun)} of "
+            f"{state.target.account}, more than --limit {self.limit}: resuming it would keep them all",
+            hint=f"finish it with --limit {state.rows} or more (or without --limit), "
+            "or add --no-resume to start over",
+        )
+
+    # --- what happened to a list ------------------------------------------------------
+
+    def advance(self, state: ListState, page: Page) -> None:
+        """Record a page of ``state``'s list, written whole."""
+        state.rows += len(page.users)
+        state.skipped += page.skipped
+        state.cursor = page.next_cursor
+        state.total = page.total if page.total is not None else state.total
+        state.done = page.next_cursor is None
+        if page.capped:
+            console.warn(
+                f"TikTok stopped serving the {self.operation.value} of {state.target.account} after "
+                f"{_count(state.rows, 'account')} (it reports ~{state.total or 0:,}); its lists end near "
+                "5,000 to 10,000 entries"
+            )
+
+    def failed(self, state: ListState, error: BaseException) -> None:
+        self._dirty = True  # the failure ends this run's work on the list: checkpoint what it wrote
+        if isinstance(error, FINAL_ERRORS):
+            state.done, state.failed = True, error
+        self.failures.add(state.target, error)
+
+    def changed(self) -> None:
+        """A page, an end or a failure was recorded; checkpoint if the last one is old enough."""
+        self._dirty = True
+        if time.monotonic() - self._saved_at >= CHECKPOINT_INTERVAL:
+            self.save()
+
+    def save(self) -> None:
+        """Checkpoint now, if anything changed since the last checkpoint."""
+        if self._dirty:
+            self.sink.save({"lists": {s.target.ident: s.to_json() for s in self.states}})
+            self._dirty, self._saved_at = False, time.monotonic()
+
+    # --- counts -----------------------------------------------------------------------
+
+    @property
+    def noun(self) -> str:
+        return "following" if self.operation == Operation.FOLLOWINGS else "follower"
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.states)
+
+    @property
+    def total(self) -> int | None:
+        totals = [s.total for s in self.states]
+        return None if None in totals else sum(t for t in totals if t is not None)
+
+    @property
+    def expected(self) -> int | None:
+        """How many rows this run should end with: TikTok's totals, capped by --limit."""
+        expected = 0
+        for state in self.states:
+            if state.done:
+                expected += state.rows
+                continue
+            bound = [n for n in (state.total, self.limit) if n is not None]
+            if not bound:
+                return None
+            expected += max(min(bound), state.rows)
+        return expected
+
+    @property
+    def unfinished(self) -> list[ListState]:
+        return [s for s in self.states if not s.done]
+
+    # --- words --------------------------------------------------------------------------
+
+    @property
+    def description(self) -> str:
+        if len(self.states) == 1:
+            return f"{self.operation.value} of {self.states[0].target.account}"
+        return f"{self.operation.value} of {len(self.states)} accounts"
+
+    def summary(self) -> None:
+        """``N followers of @x written to FILE``: rows, and the accounts whose lists succeeded."""
+        total = self.total
+        where = f" to {self.sink.path}" if self.sink.path else ""
+        reported = f" (TikTok reports ~{total:,})" if total is not None and len(self.states) == 1 else ""
+        if len(self.states) == 1:
+            whose = str(self.states[0].target.account)
+        else:
+            succeeded = [s for s in self.states if s.done and s.failed is None]
+            whose = _count(len(succeeded), "account")
+        skipped = sum(s.skipped for s in self.states)
+        if skipped:
+            entries = "1 entry that is" if skipped == 1 else f"{skipped:,} entries that are"
+            reported += f" ({entries} no account skipped)"
+        console.info(f"{_count(self.rows, self.noun)} of {whose} written{where}{reported}")
+
+    def resume_note(self) -> str | None:
+        """How far the export got and how to go on from there (None: nothing to say)."""
+        if self.sink.resumable:
+            if not self.sink.has_progress:
+                return None
+            return (
+                f"{_count(self.rows, 'row')} kept in {self.sink.part}; "
+                "run the same command again to resume (--no-resume starts over)"
+            )
+        option = CURSOR_OPTIONS[self.operation]
+        resumable = [s for s in self.unfinished if s.cursor is not None]
+        where = f" to {self.sink.path}" if self.sink.path else ""
+        if self.sink.path is not None:
+            where += " (not a regular file, so nothing is kept to resume)"
+        written = f"{_count(self.rows, 'row')} written{where}"
+        if len(self.states) == 1:
+            if resumable:
+                return f"{written}; continue with {option} {resumable[0].cursor}"
+            return written if self.rows else None
+        if resumable:
+            cursors = ", ".join(f"{s.target.text} with {option} {s.cursor}" for s in resumable)
+            return f"{written}; continue {cursors}"
+        return None
+
+
+def _count(n: int, word: str) -> str:
+    """``1 row``, ``2 rows``, ``1,000 followers``."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
