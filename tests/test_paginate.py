@@ -152,3 +152,42 @@ def test_a_cursor_that_is_not_an_integer_is_bad_data_not_the_list_cap(cursor):
     out = paginate(FakeList(pages), 0)
     with pytest.raises(UpstreamError, match="not an integer"):
         list(out)
+
+
+@pytest.mark.parametrize(
+    ("limit", "expected", "asked"),
+    [
+        (1, ["1"], [0]),
+        (3, ["1", "2", "3"], [0]),  # a full first page: the second is never fetched
+        (4, ["1", "2", "3", "4"], [0, 10]),
+        (5, ["1", "2", "3", "4", "5"], [0, 10]),  # the repeated 3 does not count
+        (7, ["1", "2", "3", "4", "5", "6", "7"], [0, 10, 20]),
+        (100, ["1", "2", "3", "4", "5", "6", "7"], [0, 10, 20]),
+    ],
+)
+def test_limit_yields_exactly_that_many_and_fetches_no_further(limit, expected, asked):
+    fetch = FakeList(THREE)
+    pages = list(paginate(fetch, 0, limit=limit))
+    assert ids(pages) == expected
+    assert fetch.asked == asked
+    assert all(len(p.digests) == len(p.users) for p in pages)
+
+
+def test_a_limit_cut_page_leaves_the_rest_unseen():
+    # The rest of a cut page was never written, so it must not count as met.
+    seen = SeenAccounts()
+    list(paginate(FakeList(THREE), 0, seen=seen, limit=2))
+    assert len(seen) == 2
+
+
+def test_a_used_up_limit_fetches_nothing():
+    fetch = FakeList(THREE)
+    assert list(paginate(fetch, 0, limit=0)) == []
+    assert fetch.asked == []
+
+
+def test_reaching_the_limit_on_idle_pages_is_not_a_stall():
+    same = Page(users(1), 5, True)
+    fetch = FakeList({0: Page(users(1), 5, True), 5: same})
+    assert ids(paginate(fetch, 0, limit=1)) == ["1"]
+    assert fetch.asked == [0]
