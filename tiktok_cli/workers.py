@@ -54,9 +54,20 @@ def _put(target: queue.Queue[T], item: T, stop: threading.Event) -> bool:
     return False
 
 
-def _start(count: int, target: Callable[[], None]) -> None:
+def _start(
+    count: int, tasks: queue.Queue[int | None], stop: threading.Event, job: Callable[[int], bool]
+) -> None:
+    """Start ``count`` workers running ``job(index)`` for each index taken from ``tasks``,
+    until they take a None, ``stop`` is set, or a job returns False (it gave up)."""
+
+    def work() -> None:
+        while not stop.is_set():
+            index = tasks.get()
+            if index is None or not job(index):
+                return
+
     for number in range(count):
-        threading.Thread(target=target, name=f"tiktok-worker-{number}", daemon=True).start()
+        threading.Thread(target=work, name=f"tiktok-worker-{number}", daemon=True).start()
 
 
 def ordered(
@@ -71,20 +82,17 @@ def ordered(
     results: queue.Queue[tuple[int, Outcome[R]]] = queue.Queue()
     stop = threading.Event()
 
-    def work() -> None:
-        while not stop.is_set():
-            index = tasks.get()
-            if index is None:
-                return
-            try:
-                outcome: Outcome[R] = Outcome(function(items[index]))
-            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-                outcome = Outcome(error=exc)
-            results.put((index, outcome))
+    def job(index: int) -> bool:
+        try:
+            outcome: Outcome[R] = Outcome(function(items[index]))
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            outcome = Outcome(error=exc)
+        results.put((index, outcome))
+        return True
 
     workers = max(1, min(concurrency, len(items)))
     window = 4 * workers
-    _start(workers, work)
+    _start(workers, tasks, stop, job)
     fed, pending = 0, {}
     try:
         for index in range(len(items)):
@@ -114,20 +122,15 @@ def interleave(
     events: queue.Queue[tuple[int, Outcome[T] | None]] = queue.Queue(maxsize=max(1, buffer))
     stop = threading.Event()
 
-    def work() -> None:
-        while not stop.is_set():
-            index = tasks.get()
-            if index is None:
-                return
-            try:
-                for item in sources[index]():
-                    if not _put(events, (index, Outcome(item)), stop):
-                        return
-                finished: Outcome[T] | None = None
-            except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-                finished = Outcome(error=exc)
-            if not _put(events, (index, finished), stop):
-                return
+    def job(index: int) -> bool:
+        try:
+            for item in sources[index]():
+                if not _put(events, (index, Outcome(item)), stop):
+                    return False
+            finished: Outcome[T] | None = None
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            finished = Outcome(error=exc)
+        return _put(events, (index, finished), stop)
 
     workers = max(1, min(concurrency, len(sources)))
     if workers == 1:
@@ -139,7 +142,7 @@ def interleave(
         tasks.put(index)
     for _ in range(workers):
         tasks.put(None)
-    _start(workers, work)
+    _start(workers, tasks, stop, job)
     remaining = len(sources)
     try:
         while remaining:

@@ -125,7 +125,7 @@ class Backend(ABC):
     def page_fetcher(self, operation: Operation, query: ListQuery) -> Callable[[Cursor], Page]:
         """Resolve ``query.account`` now and return a function that fetches one page.
 
-        Resolution happens here, before any output is opened, so a missing account fails
+        Resolution happens here, before any row is written, so a missing account fails
         fast; the shared paginator drives the returned function.
         """
         raise self._unsupported(operation)
