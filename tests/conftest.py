@@ -6,6 +6,9 @@
   as retries, stalls, broken bodies, kills, large or slow lists. ``serve(...)`` starts one
   with other accounts; ``server`` is the default one. Both point every backend at it.
 - ``backend`` (tests/test_lists.py): one list behaviour checked on gateway, tkapi and web.
+- ``db_target`` (the snapshot store): runs a test twice, on a fresh SQLite file and on a fresh
+  database of a real PostgreSQL server; ``pg_url`` is the PostgreSQL one alone. The server
+  (tests/pgserver.py) starts once per session, on 127.0.0.1, from the machine's binaries.
 
 Tests go by behaviour, through ``helpers.invoke`` (the real CLI) or public functions; plain
 helpers are imported from tests/helpers.py, never from this file.
@@ -32,6 +35,7 @@ import pytest
 import vcr
 from fakeserver import TOKEN, Account, FakeTikTok, Fault
 from helpers import API_URL, CASSETTES, GATEWAY_URL, REAL_API_URL, REAL_GATEWAY_URL, TEST_TOKEN, Serve
+from pgserver import INSTALL_HINT, PostgresServer, find_bindir
 
 RECORD_MODE = os.environ.get("TIKTOK_RECORD_MODE", "none")
 
@@ -177,3 +181,48 @@ def server(serve: Serve) -> FakeTikTok:
     """The default local server (alice: 95 followers, 43 followings); a module whose tests
     need other accounts overrides it with ``serve(accounts=...)``."""
     return serve()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on 127.0.0.1, started by the first test that needs it.
+
+    Without the server's binaries a developer's run skips the PostgreSQL tests, saying what to
+    install; under CI (``CI`` set) they fail instead, so that they are never skipped unseen:
+    .ci/run installs the binaries first.
+    """
+    bindir = find_bindir()
+    if bindir is None:
+        reason = f"no PostgreSQL server binaries (initdb, pg_ctl, postgres): run `{INSTALL_HINT}`"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI runs the store's tests on PostgreSQL, never skips them", pytrace=False)
+        pytest.skip(reason)
+    with PostgresServer(bindir) as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server: PostgresServer) -> Iterator[str]:
+    """``postgresql+psycopg://postgres@127.0.0.1:PORT/test_N``: a new empty database for this test.
+
+    The server is another process, so it is not among the ports the test process bound; the
+    network guard is told its port for the length of the test. A child process (the real
+    ``tiktok`` command) can use the URL as it is.
+    """
+    name = pg_server.create_database()
+    _LISTENING.add(pg_server.port)
+    try:
+        yield pg_server.url(name)
+    finally:
+        _LISTENING.discard(pg_server.port)
+        pg_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store test keeps its data, once per backend: a fresh SQLite file's path
+    (``tmp_path/store.db``, not yet created), then a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.db")
+    url: str = request.getfixturevalue("pg_url")
+    return url

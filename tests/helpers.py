@@ -150,3 +150,11 @@ def on_a_terminal(
     proc.wait(30)
     os.close(primary)
     return out.read_bytes(), seen
+
+
+# --- the snapshot store's databases --------------------------------------------------
+
+
+def sqlalchemy_url(db_target: str) -> str:
+    """The SQLAlchemy URL of a ``db_target``: a PostgreSQL URL as it is, a SQLite path as ``sqlite:///PATH``."""
+    return db_target if "://" in db_target else f"sqlite:///{db_target}"
