@@ -824,7 +824,7 @@ def _traceback(debug: bool) -> None:
         import traceback  # costs start-up time; only --debug needs it
 
         for line in traceback.format_exc().rstrip().splitlines():
-            console.debug(line)
+            console.always(line)
 
 
 def _silence_stdout() -> None:
