@@ -20,6 +20,7 @@ from helpers import (
 )
 
 from tiktok_cli import __version__
+from tiktok_cli.errors import ExitCode
 from tiktok_cli.models import FIELDS
 
 FOLLOWINGS = ("followings", "--sec-uid", SEED_SEC_UID)
@@ -316,3 +317,11 @@ def test_help_lists_the_commands():
     assert result.exit_code == 0
     for command in ("user-info", "followings", "followers", "config"):
         assert command in result.stdout
+
+
+def test_help_lists_every_exit_code_with_its_meaning():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    for code in ExitCode:
+        assert f"{int(code)} {code.describe()}" in lines

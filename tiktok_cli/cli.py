@@ -222,25 +222,27 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+_ROOT_HELP = """Look up TikTok accounts and export who they follow and who follows them.
+
+First run? `tiktok doctor` checks the gateway, the token API and the cookies, and
+says what to set; `tiktok config` shows and sets settings.
+
+Data goes to stdout (or -o FILE); progress, warnings and errors go to stderr.
+
+Exit codes:
+
+\b
+""" + "\n".join(f"  {int(code):<4} {code.describe()}" for code in ExitCode)
+
+
+@app.callback(help=_ROOT_HELP)
 def _root(
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
     ] = False,
 ) -> None:
-    """Look up TikTok accounts and export who they follow and who follows them.
-
-    First run? `tiktok doctor` checks the gateway, the token API and the cookies, and
-    says what to set; `tiktok config` shows and sets settings.
-
-    Data goes to stdout (or -o FILE); progress, warnings and errors go to stderr.
-    Exit codes: 0 ok, 1 some accounts of a batch failed, 2 usage, 3 no such account,
-    4 not visible, 5 auth/config, 6 rate-limited/blocked, 7 upstream/network,
-    8 every account of a batch failed, 70 internal error, 74 the output could not be
-    written (disk full), 75 another export to the same file is running,
-    130/143 interrupted, 141 the reader of stdout went away.
-    """
+    """The options before any command; the help is _ROOT_HELP."""
 
 
 UsersArg = Annotated[
@@ -486,6 +488,11 @@ DoctorTimeoutOpt = Annotated[
 
 
 @app.command(
+    help="Check that the data sources each command would use work.\n\n"
+    "One line per check: ok, FAIL or skip, with what to do. One request per data source, with a "
+    f"short timeout and no retries. Exit {ExitCode.OK:d} when every command would work; otherwise the "
+    f"exit code the first failing command would give ({ExitCode.CONFIG:d} settings or token, "
+    f"{ExitCode.BLOCKED:d} blocked, {ExitCode.UPSTREAM:d} unreachable).",
     epilog="Examples:\n\n\b\n"
     "  tiktok doctor\n"
     "  tiktok doctor --backend web --cookies cookies.txt\n"
@@ -500,12 +507,7 @@ def doctor(
     verbose: VerboseOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Check that the data sources each command would use work.
-
-    One line per check: ok, FAIL or skip, with what to do. One request per data source, with a
-    short timeout and no retries. Exit 0 when every command would work; otherwise the exit
-    code the first failing command would give (5 settings or token, 6 blocked, 7 unreachable).
-    """
+    """Run the checks, one line each on stdout; exit with the first failing command's code."""
     code = ExitCode.OK
     with _error_edge(debug=debug, quiet=False, setup_hint=False):
         from tiktok_cli.doctor import exit_code, run_checks
@@ -854,4 +856,4 @@ def main() -> None:
     except Abort:  # Ctrl-C at a prompt
         console.error("interrupted")
         raise SystemExit(int(ExitCode.INTERRUPTED)) from None
-    raise SystemExit(code if isinstance(code, int) else 0)
+    raise SystemExit(code if isinstance(code, int) else int(ExitCode.OK))
