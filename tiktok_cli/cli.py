@@ -12,14 +12,14 @@ import functools
 import inspect
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NamedTuple, TypeGuard
 
 import typer
 
-from tiktok_cli import __version__
+from tiktok_cli import __version__, backends, writers  # the registries: names only, no module loaded
 from tiktok_cli.errors import ConfigError, ExitCode, TikTokCliError, UnreachableError, UsageError
 
 if TYPE_CHECKING:
@@ -31,10 +31,23 @@ if TYPE_CHECKING:
 
 # The name this project is installed under (`tiktok-cli` on PyPI is someone else's project).
 DISTRIBUTION = "tiktok-follows"
-# Kept in step with tiktok_cli.config.SETTING_NAMES (a test checks): importing config
+
+
+def _one_of(names: Sequence[str]) -> str:
+    """``a, b or c``."""
+    *others, last = names
+    return f"{', '.join(others)} or {last}" if others else last
+
+
+BACKEND_CHOICES = (backends.AUTO, *backends.names())
+# What a few backends are, where their name alone does not say it.
+_BACKEND_NOTES = {backends.AUTO: "the gateway and token API", "web": "tiktok.com itself"}
+
+# The settings' names, in the order of tiktok_cli.config.SETTING_NAMES, and their
+# defaults as settings.Settings has them (tests check both): importing those modules
 # here would cost every start-up, --help included.
 SETTING_HELP = (
-    ("backend", "auto, gateway, tkapi or web"),
+    ("backend", _one_of(BACKEND_CHOICES)),
     ("gateway_url", "base URL of the REST gateway (default http://localhost:3000/tiktok)"),
     ("api_url", "base URL of the token API, e.g. http://HOST/tk"),
     ("api_token", "the token API's token (a secret: asked for, never an argument)"),
@@ -57,15 +70,11 @@ app.add_typer(config_app, name="config")
 
 
 def _complete_formats(incomplete: str) -> list[str]:
-    from tiktok_cli import writers
-
     return [n for n in writers.names() if n.startswith(incomplete)]
 
 
 def _complete_backends(incomplete: str) -> list[str]:
-    from tiktok_cli import backends
-
-    return [n for n in ("auto", *backends.names()) if n.startswith(incomplete)]
+    return [n for n in BACKEND_CHOICES if n.startswith(incomplete)]
 
 
 def _complete_fields(incomplete: str) -> list[str]:
@@ -152,7 +161,9 @@ def with_groups(command: Callable[..., None]) -> Callable[..., None]:
         command(**values)
 
     call.__signature__ = inspect.Signature(flat)  # type: ignore[attr-defined]
-    call.__annotations__ = {parameter.name: parameter.annotation for parameter in flat}
+    # The signature's annotations are evaluated already: left here, Typer would only take
+    # them through typing.get_type_hints again, on every start-up.
+    call.__annotations__ = {}
     return call
 
 
@@ -166,8 +177,9 @@ class OutputOptions(NamedTuple):
             "-f",
             metavar="FORMAT",
             autocompletion=_complete_formats,
-            help="table, jsonl, json or csv. Default: the -o file's extension (.txt, .jsonl/.ndjson, "
-            ".json, .csv), else table on a terminal, else jsonl.",
+            # The extensions are the writers' own (a test checks): reading them loads every writer.
+            help=f"{_one_of(writers.names())}. Default: the -o file's extension (.csv, .json, "
+            ".jsonl/.ndjson, .txt), else table on a terminal, else jsonl.",
         ),
     ] = None
     path: Annotated[
@@ -187,6 +199,7 @@ class OutputOptions(NamedTuple):
             "--fields",
             metavar="A,B,...",
             autocompletion=_complete_fields,
+            # models.FIELDS (a test checks): importing models would cost every start-up.
             help="Columns to write, in order (owner, unique_id, nickname, user_id, sec_uid, bio, "
             "verified, private, followers, following, likes, videos, avatar_url).",
         ),
@@ -213,7 +226,6 @@ class OutputOptions(NamedTuple):
 
     def spec(self, *, resume: bool = True) -> "OutputSpec":
         """The output as asked; an unknown format or an empty --fields is a usage error now."""
-        from tiktok_cli import writers
         from tiktok_cli.output import OutputSpec
 
         if self.format is not None:
@@ -242,8 +254,9 @@ class SourceOptions(NamedTuple):
             "--backend",
             metavar="NAME",
             autocompletion=_complete_backends,
-            help="Data source: auto (the gateway and token API), gateway, tkapi, or web (tiktok.com "
-            "itself). [env: TIKTOK_BACKEND]",
+            help="Data source: "
+            + _one_of([f"{n} ({_BACKEND_NOTES[n]})" if n in _BACKEND_NOTES else n for n in BACKEND_CHOICES])
+            + ". [env: TIKTOK_BACKEND]",
         ),
     ] = None
     gateway_url: Annotated[
