@@ -20,6 +20,7 @@ from helpers import (
 )
 
 from tiktok_cli import __version__
+from tiktok_cli.errors import ExitCode
 from tiktok_cli.models import FIELDS
 
 FOLLOWINGS = ("followings", "--sec-uid", SEED_SEC_UID)
@@ -316,3 +317,25 @@ def test_help_lists_the_commands():
     assert result.exit_code == 0
     for command in ("user-info", "followings", "followers", "config"):
         assert command in result.stdout
+
+
+def test_help_names_every_format_backend_and_field_the_registries_hold():
+    from tiktok_cli import backends, writers
+    from tiktok_cli.models import OWNER_FIELD
+
+    text = " ".join(invoke("followers", "--help").stdout.split())
+    formats = writers.names()
+    assert f"{', '.join(formats[:-1])} or {formats[-1]}." in text
+    extensions = ", ".join("/".join(writers.load(name).extensions) for name in formats)
+    assert f"the -o file's extension ({extensions})" in text
+    for name in (backends.AUTO, *backends.names()):
+        assert f" {name}" in text.split("Data source:")[1].split("[env")[0], name
+    assert f"in order ({', '.join((OWNER_FIELD, *FIELDS))})" in text
+
+
+def test_help_lists_every_exit_code_with_its_meaning():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    for code in ExitCode:
+        assert f"{int(code)} {code.describe()}" in lines

@@ -173,3 +173,14 @@ def test_readme_explains_the_two_apis_in_plain_words() -> None:
     for words in ("REST gateway", "run yourself", "http://localhost:3000/tiktok", "token API", "vendor"):
         assert words in text
     assert "seed API" not in README
+
+
+def test_the_exit_code_table_is_the_one_in_errors_py() -> None:
+    """One row per exit code, in order, each starting with what ``ExitCode.describe`` says."""
+    from tiktok_cli.errors import ExitCode
+
+    header, *table = re.findall(r"^\| (\S+) \| (.+) \|$", section("Exit codes"), re.MULTILINE)
+    assert header == ("code", "meaning")
+    assert [code for code, _ in table] == [str(int(code)) for code in ExitCode]
+    for (_, meaning), code in zip(table, ExitCode, strict=True):
+        assert meaning.startswith(code.describe()), (int(code), meaning, code.describe())

@@ -1,22 +1,29 @@
 """The `tiktok` command: parse arguments, build settings, call ``run``; nothing else.
 
+Options come in groups (output, connection, batch, list, verbosity), each declared once
+as an immutable record; a command takes the groups it needs, and ``with_groups`` shows
+their fields to Typer as the command's own options.
+
 Heavy modules (httpx, rich tables, orjson, the backends) are imported inside the
 commands, so `tiktok --help` and `--version` start as fast as Typer itself.
 """
 
+import functools
+import inspect
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NamedTuple, TypeGuard
 
 import typer
 
-from tiktok_cli import __version__, console
+from tiktok_cli import __version__, backends, writers  # the registries: names only, no module loaded
 from tiktok_cli.errors import ConfigError, ExitCode, TikTokCliError, UnreachableError, UsageError
 
 if TYPE_CHECKING:
+    from tiktok_cli.batch import Batch
     from tiktok_cli.export import Pacing
     from tiktok_cli.identifiers import Target
     from tiktok_cli.output import OutputSpec
@@ -24,10 +31,23 @@ if TYPE_CHECKING:
 
 # The name this project is installed under (`tiktok-cli` on PyPI is someone else's project).
 DISTRIBUTION = "tiktok-follows"
-# Kept in step with tiktok_cli.config.SETTING_NAMES (a test checks): importing config
+
+
+def _one_of(names: Sequence[str]) -> str:
+    """``a, b or c``."""
+    *others, last = names
+    return f"{', '.join(others)} or {last}" if others else last
+
+
+BACKEND_CHOICES = (backends.AUTO, *backends.names())
+# What a few backends are, where their name alone does not say it.
+_BACKEND_NOTES = {backends.AUTO: "the gateway and token API", "web": "tiktok.com itself"}
+
+# The settings' names, in the order of tiktok_cli.config.SETTING_NAMES, and their
+# defaults as settings.Settings has them (tests check both): importing those modules
 # here would cost every start-up, --help included.
 SETTING_HELP = (
-    ("backend", "auto, gateway, tkapi or web"),
+    ("backend", _one_of(BACKEND_CHOICES)),
     ("gateway_url", "base URL of the REST gateway (default http://localhost:3000/tiktok)"),
     ("api_url", "base URL of the token API, e.g. http://HOST/tk"),
     ("api_token", "the token API's token (a secret: asked for, never an argument)"),
@@ -50,15 +70,11 @@ app.add_typer(config_app, name="config")
 
 
 def _complete_formats(incomplete: str) -> list[str]:
-    from tiktok_cli import writers
-
     return [n for n in writers.names() if n.startswith(incomplete)]
 
 
 def _complete_backends(incomplete: str) -> list[str]:
-    from tiktok_cli import backends
-
-    return [n for n in ("auto", *backends.names()) if n.startswith(incomplete)]
+    return [n for n in BACKEND_CHOICES if n.startswith(incomplete)]
 
 
 def _complete_fields(incomplete: str) -> list[str]:
@@ -69,142 +85,370 @@ def _complete_fields(incomplete: str) -> list[str]:
     return [prefix + f for f in (OWNER_FIELD, *FIELDS) if f.startswith(last)]
 
 
-# Options shared by every command, declared once.
-FormatOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--format",
-        "-f",
-        metavar="FORMAT",
-        autocompletion=_complete_formats,
-        help="table, jsonl, json or csv. Default: the -o file's extension (.txt, .jsonl/.ndjson, .json, "
-        ".csv), else table on a terminal, else jsonl.",
-    ),
-]
-OutputOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--output",
-        "-o",
-        metavar="FILE",
-        dir_okay=False,
-        help="Write to FILE (atomically, resumably; its folder is created) instead of standard output. "
-        "- is standard output; a FIFO, device or /dev/fd/N is written directly.",
-    ),
-]
-FieldsOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--fields",
-        metavar="A,B,...",
-        autocompletion=_complete_fields,
-        help="Columns to write, in order (owner, unique_id, nickname, user_id, sec_uid, bio, verified, "
-        "private, followers, following, likes, videos, avatar_url).",
-    ),
-]
-RawOpt = Annotated[
-    bool,
-    typer.Option("--raw", help="Write the API's own objects unchanged (jsonl only)."),
-]
-NoFormulaGuardOpt = Annotated[
-    bool,
-    typer.Option(
-        "--no-formula-guard",
-        help="-f csv: write cells starting with = + - @ exactly as given (for programs, not spreadsheets).",
-    ),
-]
-ExcelOpt = Annotated[
-    bool,
-    typer.Option(
-        "--excel",
-        help="-f csv for Excel: UTF-8 byte-order mark, 19-digit ids kept as text.",
-    ),
-]
-NoResumeOpt = Annotated[
-    bool,
-    typer.Option(
-        "--no-resume",
-        help="With -o: start over instead of resuming an unfinished export of the same command.",
-    ),
-]
-LimitOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--limit",
-        min=1,
-        metavar="N",
-        help="Stop after exactly N accounts; no request is made beyond what N needs.",
-    ),
-]
-BackendOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--backend",
-        metavar="NAME",
-        autocompletion=_complete_backends,
-        help="Data source: auto (the gateway and token API), gateway, tkapi, or web (tiktok.com itself). "
-        "[env: TIKTOK_BACKEND]",
-    ),
-]
-GatewayUrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--gateway-url",
-        metavar="URL",
-        help="Base URL of the REST gateway. [env: TIKTOK_GATEWAY_URL; default: http://localhost:3000/tiktok]",
-    ),
-]
-ApiUrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--api-url",
-        metavar="URL",
-        help="Base URL of the token API, e.g. http://HOST/tk. The token itself comes from "
-        "TIKTOK_API_TOKEN or the config file, never the command line. [env: TIKTOK_API_URL]",
-    ),
-]
-CookiesOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--cookies",
-        metavar="FILE",
-        help="--backend web: a Netscape cookies.txt from a logged-in browser (a file: values typed "
-        "here would be visible to other local users). [env: TIKTOK_COOKIES]",
-    ),
-]
-TimeoutOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--timeout",
-        metavar="SECONDS",
-        help="Per-request timeout. [default: 20]",
-    ),
-]
-RetriesOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--retries",
-        metavar="N",
-        help="Retries for timeouts, 429 and 5xx answers, with backoff. [default: 4]",
-    ),
-]
-RateOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--rate",
-        metavar="N",
-        help="At most N requests per second. [default: unlimited]",
-    ),
-]
-SleepOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--sleep",
-        metavar="MIN[-MAX]",
-        help="Pause between pages, a random time between MIN and MAX seconds.",
-    ),
-]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")]
+# --- option groups -----------------------------------------------------------------------
+# A group is a NamedTuple whose fields carry their Typer declarations (a NamedTuple rather
+# than a frozen dataclass: it is as immutable and builds ~5x faster, and every start-up
+# builds them all). A command takes groups (and its own few options), and `with_groups`
+# gives Typer their fields. Adding an option to every command that takes a group is one field.
+
+
+def _is_group(annotation: object) -> TypeGuard[type[NamedTuple]]:
+    return isinstance(annotation, type) and issubclass(annotation, tuple) and hasattr(annotation, "_fields")
+
+
+@functools.cache
+def _fields(group: type[NamedTuple]) -> tuple[tuple[str, object, object], ...]:
+    """(name, annotation, default) of each field of ``group``; a nested group is one field."""
+    hints = inspect.get_annotations(group, eval_str=True)
+    defaults = group._field_defaults
+    return tuple((name, hints[name], defaults.get(name, inspect.Parameter.empty)) for name in group._fields)
+
+
+def _options(group: type[NamedTuple]) -> Iterator[inspect.Parameter]:
+    """The options of ``group`` in order, a nested group's in its place, as Typer should see them."""
+    for name, annotation, default in _fields(group):
+        if _is_group(annotation):
+            yield from _options(annotation)
+        else:
+            yield inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+            )
+
+
+def _build(group: type[NamedTuple], values: dict[str, object]) -> NamedTuple:
+    """``group`` rebuilt from the parsed options in ``values`` (which loses them)."""
+    return group._make(
+        _build(annotation, values) if _is_group(annotation) else values.pop(name)
+        for name, annotation, _ in _fields(group)
+    )
+
+
+def _flags(group: NamedTuple) -> dict[str, object]:
+    """A group's options by name, a nested group's included (None: not given)."""
+    flags: dict[str, object] = {}
+    for name, value in group._asdict().items():
+        if _is_group(type(value)):
+            flags.update(_flags(value))
+        else:
+            flags[name] = value
+    return flags
+
+
+def with_groups(command: Callable[..., None]) -> Callable[..., None]:
+    """Show Typer the options of the groups ``command`` takes, each in its group's place.
+
+    Typer reads a command's options from ``inspect.signature``: in the one it gets here,
+    a parameter annotated with a group is replaced by the group's fields, and a call
+    rebuilds the group from them. Every option name must be unique across the command.
+    """
+    groups: dict[str, type[NamedTuple]] = {}
+    flat: list[inspect.Parameter] = []
+    for parameter in inspect.signature(command, eval_str=True).parameters.values():
+        if _is_group(parameter.annotation):
+            groups[parameter.name] = parameter.annotation
+            flat += _options(parameter.annotation)
+        else:  # keyword-only, like the groups' options, so the two can mix in any order
+            flat.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+    names = [parameter.name for parameter in flat] + list(groups)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise TypeError(f"{command.__name__}: more than one option or group named {', '.join(repeated)}")
+
+    @functools.wraps(command)
+    def call(**values: object) -> None:
+        for name, group in groups.items():
+            values[name] = _build(group, values)
+        command(**values)
+
+    call.__signature__ = inspect.Signature(flat)  # type: ignore[attr-defined]
+    # The signature's annotations are evaluated already: left here, Typer would only take
+    # them through typing.get_type_hints again, on every start-up.
+    call.__annotations__ = {}
+    return call
+
+
+class OutputOptions(NamedTuple):
+    """Where rows go and how they are written."""
+
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            autocompletion=_complete_formats,
+            # The extensions are the writers' own (a test checks): reading them loads every writer.
+            help=f"{_one_of(writers.names())}. Default: the -o file's extension (.csv, .json, "
+            ".jsonl/.ndjson, .txt), else table on a terminal, else jsonl.",
+        ),
+    ] = None
+    path: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            dir_okay=False,
+            help="Write to FILE (atomically, resumably; its folder is created) instead of standard "
+            "output. - is standard output; a FIFO, device or /dev/fd/N is written directly.",
+        ),
+    ] = None
+    fields: Annotated[
+        str | None,
+        typer.Option(
+            "--fields",
+            metavar="A,B,...",
+            autocompletion=_complete_fields,
+            # models.FIELDS (a test checks): importing models would cost every start-up.
+            help="Columns to write, in order (owner, unique_id, nickname, user_id, sec_uid, bio, "
+            "verified, private, followers, following, likes, videos, avatar_url).",
+        ),
+    ] = None
+    raw: Annotated[
+        bool,
+        typer.Option("--raw", help="Write the API's own objects unchanged (jsonl only)."),
+    ] = False
+    no_formula_guard: Annotated[
+        bool,
+        typer.Option(
+            "--no-formula-guard",
+            help="-f csv: write cells starting with = + - @ exactly as given (for programs, not "
+            "spreadsheets).",
+        ),
+    ] = False
+    excel: Annotated[
+        bool,
+        typer.Option(
+            "--excel",
+            help="-f csv for Excel: UTF-8 byte-order mark, 19-digit ids kept as text.",
+        ),
+    ] = False
+
+    def spec(self, *, resume: bool = True) -> "OutputSpec":
+        """The output as asked; an unknown format or an empty --fields is a usage error now."""
+        from tiktok_cli.output import OutputSpec
+
+        if self.format is not None:
+            writers.load(self.format)  # unknown format: usage error now, before any request
+        given = self.fields
+        columns = tuple(f.strip() for f in given.split(",") if f.strip()) if given is not None else None
+        if given is not None and not columns:
+            raise UsageError("--fields needs at least one field name")
+        return OutputSpec(
+            format=self.format,
+            path=None if self.path is not None and str(self.path) == "-" else self.path,  # -o -: stdout
+            fields=columns,
+            raw=self.raw,
+            formula_guard=not self.no_formula_guard,
+            excel=self.excel,
+            resume=resume,
+        )
+
+
+class SourceOptions(NamedTuple):
+    """Which data source answers, and where. Each option sets the setting of its name."""
+
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            metavar="NAME",
+            autocompletion=_complete_backends,
+            help="Data source: "
+            + _one_of([f"{n} ({_BACKEND_NOTES[n]})" if n in _BACKEND_NOTES else n for n in BACKEND_CHOICES])
+            + ". [env: TIKTOK_BACKEND]",
+        ),
+    ] = None
+    gateway_url: Annotated[
+        str | None,
+        typer.Option(
+            "--gateway-url",
+            metavar="URL",
+            help="Base URL of the REST gateway. [env: TIKTOK_GATEWAY_URL; default: "
+            "http://localhost:3000/tiktok]",
+        ),
+    ] = None
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--api-url",
+            metavar="URL",
+            help="Base URL of the token API, e.g. http://HOST/tk. The token itself comes from "
+            "TIKTOK_API_TOKEN or the config file, never the command line. [env: TIKTOK_API_URL]",
+        ),
+    ] = None
+    cookies: Annotated[
+        str | None,
+        typer.Option(
+            "--cookies",
+            metavar="FILE",
+            help="--backend web: a Netscape cookies.txt from a logged-in browser (a file: values "
+            "typed here would be visible to other local users). [env: TIKTOK_COOKIES]",
+        ),
+    ] = None
+
+
+class ConnectionOptions(NamedTuple):
+    """The data source, and how requests to it behave."""
+
+    source: SourceOptions = SourceOptions()  # a nested group: its options come first
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", metavar="SECONDS", help="Per-request timeout. [default: 20]"),
+    ] = None
+    retries: Annotated[
+        int | None,
+        typer.Option(
+            "--retries",
+            metavar="N",
+            help="Retries for timeouts, 429 and 5xx answers, with backoff. [default: 4]",
+        ),
+    ] = None
+    rate: Annotated[
+        float | None,
+        typer.Option("--rate", metavar="N", help="At most N requests per second. [default: unlimited]"),
+    ] = None
+
+    def flags(self) -> dict[str, object]:
+        """The settings given as options, by setting name (None: not given)."""
+        return _flags(self)
+
+    def settings(self) -> "Settings":
+        """These options over the environment, the config file and the defaults."""
+        from tiktok_cli.config import load_settings
+
+        return load_settings(self.flags())
+
+
+class CheckOptions(NamedTuple):
+    """`tiktok doctor`: the data source, checked with a short timeout and no retries."""
+
+    source: SourceOptions = SourceOptions()
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Per-request timeout of the checks. [default: the timeout setting, at most 10]",
+        ),
+    ] = None
+
+    def flags(self) -> dict[str, object]:
+        """The settings given as options, by setting name (None: not given)."""
+        return _flags(self)
+
+
+class BatchOptions(NamedTuple):
+    """The accounts an --input file names, how many run at once, and where failures go."""
+
+    input_file: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="FILE",
+            help="Read accounts from FILE (- for stdin): one USER per line (blank lines and # "
+            "comments skipped), or this tool's own jsonl or csv output.",
+        ),
+    ] = None
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            "-j",
+            min=1,
+            max=32,
+            metavar="N",
+            help="Accounts fetched at once (each list's pages stay in order).",
+        ),
+    ] = 4
+    errors: Annotated[
+        Path | None,
+        typer.Option(
+            "--errors",
+            metavar="FILE",
+            dir_okay=False,
+            help="Write each account that failed to FILE, one per line, ready for --input.",
+        ),
+    ] = None
+
+    def targets(
+        self,
+        users: list[str] | None,
+        *,
+        sec_uid: str | None = None,
+        uid: str | None = None,
+        unique: bool = False,
+        id_options: tuple[str, ...] = (),
+    ) -> "list[Target]":
+        """The accounts to process; an --input with none is nothing to do (a note, exit 0)."""
+        from tiktok_cli import console
+        from tiktok_cli.identifiers import nothing_to_do, read_targets
+
+        targets = read_targets(
+            users or [],
+            self.input_file,
+            sec_uid=sec_uid,
+            uid=uid,
+            unique=unique,
+            id_options=id_options,
+            allow_empty=True,
+        )
+        if not targets and self.input_file is not None:
+            console.info(nothing_to_do(self.input_file))
+        return targets
+
+    def batch(self) -> "Batch":
+        from tiktok_cli.batch import Batch
+
+        return Batch(self.concurrency, self.errors)
+
+
+class ListOptions(NamedTuple):
+    """How much of a list to export, whether to resume, and the pause between pages."""
+
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            metavar="N",
+            help="Stop after exactly N accounts; no request is made beyond what N needs.",
+        ),
+    ] = None
+    no_resume: Annotated[
+        bool,
+        typer.Option(
+            "--no-resume",
+            help="With -o: start over instead of resuming an unfinished export of the same command.",
+        ),
+    ] = False
+    sleep: Annotated[
+        str | None,
+        typer.Option(
+            "--sleep",
+            metavar="MIN[-MAX]",
+            help="Pause between pages, a random time between MIN and MAX seconds.",
+        ),
+    ] = None
+
+    def pacing(self) -> "Pacing":
+        """--sleep MIN[-MAX] checked: 0 <= MIN <= MAX <= 3600 seconds."""
+        from tiktok_cli.export import Pacing
+
+        if self.sleep is None:
+            return Pacing()
+        low_text, _, high_text = self.sleep.partition("-")
+        try:
+            low = float(low_text)
+            high = float(high_text) if high_text else low
+        except ValueError:
+            raise UsageError(f"--sleep takes SECONDS or MIN-MAX (like 1-3), not {self.sleep!r}") from None
+        if not (0 <= low <= high <= 3600):  # also false for nan
+            raise UsageError(f"--sleep {self.sleep!r}: need 0 <= MIN <= MAX <= 3600 seconds")
+        return Pacing(low, high)
+
+
 VerboseOpt = Annotated[
     bool,
     typer.Option(
@@ -216,66 +460,60 @@ VerboseOpt = Annotated[
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of a failure.")]
 
 
+class VerbosityOptions(NamedTuple):
+    """What goes to stderr besides errors."""
+
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False
+    verbose: VerboseOpt = False
+    debug: DebugOpt = False
+
+    def error_edge(self) -> AbstractContextManager[None]:
+        """The one error edge (see ``_error_edge``), quiet and verbose as asked."""
+        return _error_edge(debug=self.debug, quiet=self.quiet)
+
+
+class ListExportOptions(NamedTuple):
+    """What `followings` and `followers` share: every group of options but their own few."""
+
+    batch: BatchOptions = BatchOptions()
+    listing: ListOptions = ListOptions()
+    output: OutputOptions = OutputOptions()
+    connection: ConnectionOptions = ConnectionOptions()
+    verbosity: VerbosityOptions = VerbosityOptions()
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"tiktok {__version__} ({DISTRIBUTION})")
         raise typer.Exit()
 
 
-@app.callback()
+_ROOT_HELP = """Look up TikTok accounts and export who they follow and who follows them.
+
+First run? `tiktok doctor` checks the gateway, the token API and the cookies, and
+says what to set; `tiktok config` shows and sets settings.
+
+Data goes to stdout (or -o FILE); progress, warnings and errors go to stderr.
+
+Exit codes:
+
+\b
+""" + "\n".join(f"  {int(code):<4} {code.describe()}" for code in ExitCode)
+
+
+@app.callback(help=_ROOT_HELP)
 def _root(
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
     ] = False,
 ) -> None:
-    """Look up TikTok accounts and export who they follow and who follows them.
-
-    First run? `tiktok doctor` checks the gateway, the token API and the cookies, and
-    says what to set; `tiktok config` shows and sets settings.
-
-    Data goes to stdout (or -o FILE); progress, warnings and errors go to stderr.
-    Exit codes: 0 ok, 1 some accounts of a batch failed, 2 usage, 3 no such account,
-    4 not visible, 5 auth/config, 6 rate-limited/blocked, 7 upstream/network,
-    8 every account of a batch failed, 70 internal error, 74 the output could not be
-    written (disk full), 75 another export to the same file is running,
-    130/143 interrupted, 141 the reader of stdout went away.
-    """
+    """The options before any command; the help is _ROOT_HELP."""
 
 
 UsersArg = Annotated[
     list[str] | None,
     typer.Argument(metavar="USER...", help="Usernames, @names or profile URLs.", show_default=False),
-]
-InputOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--input",
-        "-i",
-        metavar="FILE",
-        help="Read accounts from FILE (- for stdin): one USER per line (blank lines and # comments "
-        "skipped), or this tool's own jsonl or csv output.",
-    ),
-]
-ConcurrencyOpt = Annotated[
-    int,
-    typer.Option(
-        "--concurrency",
-        "-j",
-        min=1,
-        max=32,
-        metavar="N",
-        help="Accounts fetched at once (each list's pages stay in order).",
-    ),
-]
-ErrorsOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--errors",
-        metavar="FILE",
-        dir_okay=False,
-        help="Write each account that failed to FILE, one per line, ready for --input.",
-    ),
 ]
 
 
@@ -286,39 +524,24 @@ ErrorsOpt = Annotated[
     "  tiktok user-info @cnn https://www.tiktok.com/@nasa -f csv -o accounts.csv\n"
     "  tiktok user-info --input accounts.txt --errors failed.txt -o accounts.jsonl",
 )
+@with_groups
 def user_info(
     users: UsersArg = None,
-    input_file: InputOpt = None,
-    concurrency: ConcurrencyOpt = 4,
-    errors: ErrorsOpt = None,
-    fmt: FormatOpt = None,
-    output: OutputOpt = None,
-    fields: FieldsOpt = None,
-    raw: RawOpt = False,
-    no_formula_guard: NoFormulaGuardOpt = False,
-    excel: ExcelOpt = False,
-    backend: BackendOpt = None,
-    gateway_url: GatewayUrlOpt = None,
-    api_url: ApiUrlOpt = None,
-    cookies: CookiesOpt = None,
-    timeout: TimeoutOpt = None,
-    retries: RetriesOpt = None,
-    rate: RateOpt = None,
-    quiet: QuietOpt = False,
-    verbose: VerboseOpt = False,
-    debug: DebugOpt = False,
+    *,
+    batch: BatchOptions,
+    output: OutputOptions,
+    connection: ConnectionOptions,
+    verbosity: VerbosityOptions,
 ) -> None:
     """Show one record per account, in the order given."""
-    with _error_edge(debug=debug, quiet=quiet):
-        from tiktok_cli.batch import Batch
+    with verbosity.error_edge():
         from tiktok_cli.user_info import look_up
 
-        spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel)
-        targets = _targets(users, input_file)
+        spec = output.spec()
+        targets = batch.targets(users)
         if not targets:
             return
-        settings = _settings(backend, gateway_url, api_url, cookies, timeout, retries, rate)
-        look_up(targets, settings, spec, batch=Batch(concurrency, errors), trace=verbose)
+        look_up(targets, connection.settings(), spec, batch=batch.batch(), trace=verbosity.verbose)
 
 
 @app.command(
@@ -327,13 +550,14 @@ def user_info(
     "  tiktok followings --sec-uid MS4wLjABAAAA... -f csv -o followings.csv\n"
     "  tiktok followings --input accounts.txt -o followings.csv   # one CSV, with an owner column",
 )
+@with_groups
 def followings(
     users: UsersArg = None,
+    *,
     sec_uid: Annotated[
         str | None,
         typer.Option("--sec-uid", metavar="SECUID", help="An account's secUid instead of USER (no look-up)."),
     ] = None,
-    input_file: InputOpt = None,
     count: Annotated[
         int,
         typer.Option("--count", min=1, max=50, metavar="N", help="Page size asked of the API."),
@@ -356,45 +580,19 @@ def followings(
             help="The gateway's maxCursor. [default: 0]",
         ),
     ] = None,
-    limit: LimitOpt = None,
-    no_resume: NoResumeOpt = False,
-    concurrency: ConcurrencyOpt = 4,
-    errors: ErrorsOpt = None,
-    fmt: FormatOpt = None,
-    output: OutputOpt = None,
-    fields: FieldsOpt = None,
-    raw: RawOpt = False,
-    no_formula_guard: NoFormulaGuardOpt = False,
-    excel: ExcelOpt = False,
-    backend: BackendOpt = None,
-    gateway_url: GatewayUrlOpt = None,
-    api_url: ApiUrlOpt = None,
-    cookies: CookiesOpt = None,
-    timeout: TimeoutOpt = None,
-    retries: RetriesOpt = None,
-    rate: RateOpt = None,
-    sleep: SleepOpt = None,
-    quiet: QuietOpt = False,
-    verbose: VerboseOpt = False,
-    debug: DebugOpt = False,
+    export: ListExportOptions,
 ) -> None:
     """Export every account USER follows."""
-    with _error_edge(debug=debug, quiet=quiet):
-        spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel, resume=not no_resume)
-        _run_lists(
-            "followings",
-            _targets(users, input_file, sec_uid=sec_uid, unique=True, id_options=("--sec-uid",)),
-            cursor=min_cursor,
-            page_size=count,
-            max_cursor=max_cursor,
-            limit=limit,
-            sleep=sleep,
-            concurrency=concurrency,
-            errors=errors,
-            trace=verbose,
-            settings=_settings(backend, gateway_url, api_url, cookies, timeout, retries, rate),
-            spec=spec,
-        )
+    _export_lists(
+        "followings",
+        users,
+        export,
+        sec_uid=sec_uid,
+        id_options=("--sec-uid",),
+        cursor=min_cursor,
+        page_size=count,
+        max_cursor=max_cursor,
+    )
 
 
 @app.command(
@@ -403,8 +601,10 @@ def followings(
     "  tiktok followers --uid 6754915036232582149 --limit 500 | jq -r .unique_id\n"
     "  tiktok followers --input accounts.txt --errors failed.txt -o followers.csv",
 )
+@with_groups
 def followers(
     users: UsersArg = None,
+    *,
     uid: Annotated[
         str | None,
         typer.Option(
@@ -417,7 +617,6 @@ def followers(
             "--sec-uid", metavar="SECUID", help="--backend web: an account's secUid instead of USER."
         ),
     ] = None,
-    input_file: InputOpt = None,
     cursor: Annotated[
         int | None,
         typer.Option(
@@ -427,92 +626,34 @@ def followers(
             help="Start from this cursor (as printed by an interrupted run).",
         ),
     ] = None,
-    limit: LimitOpt = None,
-    no_resume: NoResumeOpt = False,
-    concurrency: ConcurrencyOpt = 4,
-    errors: ErrorsOpt = None,
-    fmt: FormatOpt = None,
-    output: OutputOpt = None,
-    fields: FieldsOpt = None,
-    raw: RawOpt = False,
-    no_formula_guard: NoFormulaGuardOpt = False,
-    excel: ExcelOpt = False,
-    backend: BackendOpt = None,
-    gateway_url: GatewayUrlOpt = None,
-    api_url: ApiUrlOpt = None,
-    cookies: CookiesOpt = None,
-    timeout: TimeoutOpt = None,
-    retries: RetriesOpt = None,
-    rate: RateOpt = None,
-    sleep: SleepOpt = None,
-    quiet: QuietOpt = False,
-    verbose: VerboseOpt = False,
-    debug: DebugOpt = False,
+    export: ListExportOptions,
 ) -> None:
     """Export every account that follows USER."""
-    with _error_edge(debug=debug, quiet=quiet):
-        spec = _output_spec(fmt, output, fields, raw, no_formula_guard, excel, resume=not no_resume)
-        _run_lists(
-            "followers",
-            _targets(
-                users,
-                input_file,
-                uid=uid,
-                sec_uid=sec_uid,
-                unique=True,
-                id_options=("--uid", "--sec-uid"),
-            ),
-            cursor=cursor,
-            page_size=None,
-            max_cursor=None,
-            limit=limit,
-            sleep=sleep,
-            concurrency=concurrency,
-            errors=errors,
-            trace=verbose,
-            settings=_settings(backend, gateway_url, api_url, cookies, timeout, retries, rate),
-            spec=spec,
-        )
-
-
-DoctorTimeoutOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--timeout",
-        metavar="SECONDS",
-        help="Per-request timeout of the checks. [default: the timeout setting, at most 10]",
-    ),
-]
+    _export_lists(
+        "followers", users, export, uid=uid, sec_uid=sec_uid, id_options=("--uid", "--sec-uid"), cursor=cursor
+    )
 
 
 @app.command(
+    help="Check that the data sources each command would use work.\n\n"
+    "One line per check: ok, FAIL or skip, with what to do. One request per data source, with a "
+    f"short timeout and no retries. Exit {ExitCode.OK:d} when every command would work; otherwise the "
+    f"exit code the first failing command would give ({ExitCode.CONFIG:d} settings or token, "
+    f"{ExitCode.BLOCKED:d} blocked, {ExitCode.UPSTREAM:d} unreachable).",
     epilog="Examples:\n\n\b\n"
     "  tiktok doctor\n"
     "  tiktok doctor --backend web --cookies cookies.txt\n"
     "  TIKTOK_API_URL=http://HOST/tk tiktok doctor --gateway-url http://localhost:3000/tiktok",
 )
-def doctor(
-    backend: BackendOpt = None,
-    gateway_url: GatewayUrlOpt = None,
-    api_url: ApiUrlOpt = None,
-    cookies: CookiesOpt = None,
-    timeout: DoctorTimeoutOpt = None,
-    verbose: VerboseOpt = False,
-    debug: DebugOpt = False,
-) -> None:
-    """Check that the data sources each command would use work.
-
-    One line per check: ok, FAIL or skip, with what to do. One request per data source, with a
-    short timeout and no retries. Exit 0 when every command would work; otherwise the exit
-    code the first failing command would give (5 settings or token, 6 blocked, 7 unreachable).
-    """
+@with_groups
+def doctor(*, source: CheckOptions, verbose: VerboseOpt = False, debug: DebugOpt = False) -> None:
+    """Run the checks, one line each on stdout; exit with the first failing command's code."""
     code = ExitCode.OK
     with _error_edge(debug=debug, quiet=False, setup_hint=False):
         from tiktok_cli.doctor import exit_code, run_checks
 
-        flags = {"backend": backend, "gateway_url": gateway_url, "api_url": api_url, "cookies": cookies}
         checks = []
-        for check in run_checks({**flags, "timeout": timeout}, trace=verbose):
+        for check in run_checks(source.flags(), trace=verbose):
             typer.echo(check.line())
             checks.append(check)
         code = exit_code(checks)
@@ -528,16 +669,8 @@ def config_path_command() -> None:
 
 
 @config_app.command("show")
-def config_show(
-    backend: BackendOpt = None,
-    gateway_url: GatewayUrlOpt = None,
-    api_url: ApiUrlOpt = None,
-    cookies: CookiesOpt = None,
-    timeout: TimeoutOpt = None,
-    retries: RetriesOpt = None,
-    rate: RateOpt = None,
-    debug: DebugOpt = False,
-) -> None:
+@with_groups
+def config_show(*, connection: ConnectionOptions, debug: DebugOpt = False) -> None:
     """Print the settings in effect (secrets masked), each with where it comes from.
 
     A value comes from a flag given here, an environment variable (named), the config
@@ -550,10 +683,7 @@ def config_show(
         from tiktok_cli.safetext import for_terminal
         from tiktok_cli.settings import config_path, is_secret
 
-        flags = {"backend": backend, "gateway_url": gateway_url, "api_url": api_url, "cookies": cookies}
-        settings, origins = load_settings_with_origins(
-            {**flags, "timeout": timeout, "retries": retries, "rate": rate}
-        )
+        settings, origins = load_settings_with_origins(connection.flags())
         path = config_path()
         typer.echo(f"# config file: {path}" + ("" if path.is_file() else " (does not exist)"))
         lines = []
@@ -601,6 +731,7 @@ def config_set(
     a cookies.txt file (stored as an absolute path), never the cookie values themselves.
     """
     with _error_edge(debug=debug, quiet=False, setup_hint=False):
+        from tiktok_cli import console
         from tiktok_cli.config import PROMPTED_SETTINGS, write_setting
 
         if name in PROMPTED_SETTINGS:
@@ -624,6 +755,7 @@ def config_unset(name: SettingArg, debug: DebugOpt = False) -> None:
     afterwards it is not set in the file either way.
     """
     with _error_edge(debug=debug, quiet=False, setup_hint=False):
+        from tiktok_cli import console
         from tiktok_cli.config import remove_setting
         from tiktok_cli.settings import ENV_VARS
 
@@ -648,128 +780,42 @@ def _read_secret(name: str) -> str:
     return secret
 
 
-def _targets(
+def _export_lists(
+    operation: str,
     users: list[str] | None,
-    input_file: str | None,
+    export: ListExportOptions,
     *,
     sec_uid: str | None = None,
     uid: str | None = None,
-    unique: bool = False,
-    id_options: tuple[str, ...] = (),
-) -> "list[Target]":
-    """The accounts to process; an --input with none is nothing to do (a note, exit 0)."""
-    from tiktok_cli.identifiers import nothing_to_do, read_targets
-
-    targets = read_targets(
-        users or [],
-        input_file,
-        sec_uid=sec_uid,
-        uid=uid,
-        unique=unique,
-        id_options=id_options,
-        allow_empty=True,
-    )
-    if not targets and input_file is not None:
-        console.info(nothing_to_do(input_file))
-    return targets
-
-
-def _run_lists(
-    operation: str,
-    targets: "list[Target]",
-    *,
+    id_options: tuple[str, ...],
     cursor: int | None,
-    page_size: int | None,
-    max_cursor: int | None,
-    limit: int | None,
-    sleep: str | None,
-    concurrency: int,
-    errors: Path | None,
-    trace: bool,
-    settings: "Settings",
-    spec: "OutputSpec",
+    page_size: int | None = None,
+    max_cursor: int | None = None,
 ) -> None:
-    from tiktok_cli.backends.base import ListQuery, Operation
-    from tiktok_cli.batch import Batch
-    from tiktok_cli.export import export_lists
+    """One list command: the ``operation`` list of each account named, exported as asked."""
+    with export.verbosity.error_edge():
+        from tiktok_cli.backends.base import ListQuery, Operation
+        from tiktok_cli.export import export_lists
 
-    if not targets:
-        return
-    if cursor is not None and len(targets) > 1:
-        raise UsageError("a start cursor belongs to one list: give one account with it")
-    template = ListQuery(targets[0].account, cursor=cursor, page_size=page_size, max_cursor=max_cursor)
-    export_lists(
-        Operation(operation),
-        targets,
-        template,
-        settings,
-        spec,
-        limit=limit,
-        pacing=_pacing(sleep),
-        batch=Batch(concurrency, errors),
-        trace=trace,
-    )
-
-
-def _settings(
-    backend: str | None,
-    gateway_url: str | None,
-    api_url: str | None,
-    cookies: str | None,
-    timeout: float | None,
-    retries: int | None,
-    rate: float | None,
-) -> "Settings":
-    """Settings from the connection options every command shares (None: not given)."""
-    from tiktok_cli.config import load_settings
-
-    flags = {"backend": backend, "gateway_url": gateway_url, "api_url": api_url, "cookies": cookies}
-    return load_settings({**flags, "timeout": timeout, "retries": retries, "rate": rate})
-
-
-def _output_spec(
-    fmt: str | None,
-    output: Path | None,
-    fields: str | None,
-    raw: bool,
-    no_formula_guard: bool,
-    excel: bool,
-    *,
-    resume: bool = True,
-) -> "OutputSpec":
-    from tiktok_cli import writers
-    from tiktok_cli.output import OutputSpec
-
-    if fmt is not None:
-        writers.load(fmt)  # unknown format: usage error now, before any request
-    columns = tuple(f.strip() for f in fields.split(",") if f.strip()) if fields is not None else None
-    if fields is not None and not columns:
-        raise UsageError("--fields needs at least one field name")
-    return OutputSpec(
-        format=fmt,
-        path=None if output is not None and str(output) == "-" else output,  # -o -: standard output
-        fields=columns,
-        raw=raw,
-        formula_guard=not no_formula_guard,
-        excel=excel,
-        resume=resume,
-    )
-
-
-def _pacing(sleep: str | None) -> "Pacing":
-    from tiktok_cli.export import Pacing
-
-    if sleep is None:
-        return Pacing()
-    low_text, _, high_text = sleep.partition("-")
-    try:
-        low = float(low_text)
-        high = float(high_text) if high_text else low
-    except ValueError:
-        raise UsageError(f"--sleep takes SECONDS or MIN-MAX (like 1-3), not {sleep!r}") from None
-    if not (0 <= low <= high <= 3600):  # also false for nan
-        raise UsageError(f"--sleep {sleep!r}: need 0 <= MIN <= MAX <= 3600 seconds")
-    return Pacing(low, high)
+        spec = export.output.spec(resume=not export.listing.no_resume)
+        targets = export.batch.targets(users, sec_uid=sec_uid, uid=uid, unique=True, id_options=id_options)
+        settings = export.connection.settings()
+        if not targets:
+            return
+        if cursor is not None and len(targets) > 1:
+            raise UsageError("a start cursor belongs to one list: give one account with it")
+        template = ListQuery(targets[0].account, cursor=cursor, page_size=page_size, max_cursor=max_cursor)
+        export_lists(
+            Operation(operation),
+            targets,
+            template,
+            settings,
+            spec,
+            limit=export.listing.limit,
+            pacing=export.listing.pacing(),
+            batch=export.batch.batch(),
+            trace=export.verbosity.verbose,
+        )
 
 
 @contextmanager
@@ -780,6 +826,7 @@ def _error_edge(*, debug: bool, quiet: bool, setup_hint: bool = True) -> Iterato
     of a first run) also points to `tiktok doctor`; an unusable config file or variable
     is named in the message already.
     """
+    from tiktok_cli import console
     from tiktok_cli.signals import SIGNALLED, interrupted, sigterm_raises
 
     console.set_quiet(quiet)
@@ -823,8 +870,10 @@ def _traceback(debug: bool) -> None:
     if debug:
         import traceback  # costs start-up time; only --debug needs it
 
+        from tiktok_cli import console
+
         for line in traceback.format_exc().rstrip().splitlines():
-            console.debug(line)
+            console.always(line)
 
 
 def _silence_stdout() -> None:
@@ -849,9 +898,13 @@ def main() -> None:
         exc.show()
         raise SystemExit(int(ExitCode.USAGE)) from None
     except ClickUsageError as exc:
+        from tiktok_cli import console
+
         console.error(" ".join(exc.format_message().split()))
         raise SystemExit(int(ExitCode.USAGE)) from None
     except Abort:  # Ctrl-C at a prompt
+        from tiktok_cli import console
+
         console.error("interrupted")
         raise SystemExit(int(ExitCode.INTERRUPTED)) from None
-    raise SystemExit(code if isinstance(code, int) else 0)
+    raise SystemExit(code if isinstance(code, int) else int(ExitCode.OK))

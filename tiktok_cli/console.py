@@ -64,6 +64,6 @@ def info(message: str) -> None:
         _line(message)
 
 
-def debug(message: str) -> None:
-    """Diagnostics asked for with --debug; never silenced."""
+def always(message: str) -> None:
+    """A line that --quiet never silences (the traceback --debug asks for)."""
     _line(message)

@@ -6,29 +6,53 @@ one line on stderr and ``exit_code``. Nothing else in the package knows exit cod
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import IntEnum
 from typing import TypeVar
 
 
 class ExitCode(IntEnum):
-    """Process exit codes, documented in README."""
+    """Process exit codes; ``describe`` says what each means (--help and README use it)."""
 
     OK = 0
-    PARTIAL = 1  # a batch where some accounts failed and some succeeded
+    PARTIAL = 1
     USAGE = 2
     NOT_FOUND = 3
     NOT_VISIBLE = 4
-    CONFIG = 5  # authentication or configuration
-    BLOCKED = 6  # rate-limited, captcha or blocked
-    UPSTREAM = 7  # network failure, 5xx, bad data, a list that stopped early
-    ALL_FAILED = 8  # every account of a batch failed, for different reasons
-    INTERNAL = 70  # a bug (EX_SOFTWARE)
-    OUTPUT = 74  # the output could not be written: disk full, I/O error (EX_IOERR)
-    BUSY = 75  # another run holds the output file's lock (EX_TEMPFAIL: try again later)
-    INTERRUPTED = 130  # SIGINT (Ctrl-C)
-    BROKEN_PIPE = 141  # the reader closed stdout (`| head`), as if killed by SIGPIPE
-    TERMINATED = 143  # SIGTERM
+    CONFIG = 5
+    BLOCKED = 6
+    UPSTREAM = 7
+    ALL_FAILED = 8
+    INTERNAL = 70  # EX_SOFTWARE
+    OUTPUT = 74  # EX_IOERR
+    BUSY = 75  # EX_TEMPFAIL: try again later
+    INTERRUPTED = 130  # 128 + SIGINT
+    BROKEN_PIPE = 141  # 128 + SIGPIPE, as if killed by it
+    TERMINATED = 143  # 128 + SIGTERM
+
+    def describe(self) -> str:
+        """What this exit status tells the user, in a few words."""
+        return _MEANINGS[self]
+
+
+# README's exit-code table starts each row with these words (a test checks).
+_MEANINGS: Mapping[ExitCode, str] = {
+    ExitCode.OK: "success",
+    ExitCode.PARTIAL: "some accounts of a batch failed, others succeeded",
+    ExitCode.USAGE: "usage error",
+    ExitCode.NOT_FOUND: "the account does not exist",
+    ExitCode.NOT_VISIBLE: "the account or its list is private or hidden",
+    ExitCode.CONFIG: "authentication or configuration",
+    ExitCode.BLOCKED: "rate-limited, captcha or blocked",
+    ExitCode.UPSTREAM: "upstream or network failure",
+    ExitCode.ALL_FAILED: "every account of a batch failed, for different reasons",
+    ExitCode.INTERNAL: "an internal error",
+    ExitCode.OUTPUT: "the output could not be written",
+    ExitCode.BUSY: "another export to the same file is running",
+    ExitCode.INTERRUPTED: "interrupted by Ctrl-C",
+    ExitCode.BROKEN_PIPE: "the reader of standard output went away",
+    ExitCode.TERMINATED: "interrupted by SIGTERM",
+}
 
 
 class TikTokCliError(Exception):

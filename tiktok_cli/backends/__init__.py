@@ -11,10 +11,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from functools import cache
+from typing import TYPE_CHECKING
 
-from tiktok_cli.backends.base import Backend, Operation
 from tiktok_cli.errors import UsageError
-from tiktok_cli.settings import Settings
+
+if TYPE_CHECKING:  # only annotations: listing names (as `tiktok --help` does) stays cheap
+    from tiktok_cli.backends.base import Backend, Operation
+    from tiktok_cli.settings import Settings
 
 AUTO = "auto"
 

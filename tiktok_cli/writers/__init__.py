@@ -10,9 +10,12 @@ import importlib
 import pkgutil
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tiktok_cli.errors import UsageError
-from tiktok_cli.writers.base import Writer
+
+if TYPE_CHECKING:  # only annotations: listing names (as `tiktok --help` does) stays cheap
+    from tiktok_cli.writers.base import Writer
 
 
 @cache
