@@ -228,3 +228,13 @@ def with_note(exc: E, note: str | None) -> E:
     noted.__dict__.update(exc.__dict__)
     noted.hint = f"{exc.hint}; {note}" if exc.hint else note
     return noted.with_traceback(exc.__traceback__)
+
+
+class StoreError(TikTokCliError):
+    """``--db`` names something that is not a usable snapshot store (or too new a one)."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class StoreUnavailable(UpstreamError):
+    """The store's database server did not answer, or failed mid-run."""

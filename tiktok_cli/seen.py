@@ -35,14 +35,21 @@ class SeenAccounts:
         view._digests, view._scope = self._digests, scope.encode() + b"\0"
         return view
 
+    def has(self, identity: str) -> bool:
+        """Whether the account with this identity (``User.identity``) was met."""
+        return self._digest(identity) in self._digests
+
     def claim(self, user: User) -> tuple[bool, int | None]:
         """Remember ``user``: (whether it is new, its digest or None when it has no id)."""
         identity = user.identity
         if identity is None:  # nothing to tell it apart by: keep it
             return True, None
-        data = self._scope + identity.encode("utf-8", "surrogatepass")
-        digest = int.from_bytes(blake2b(data, digest_size=8).digest(), "big")
+        digest = self._digest(identity)
         if digest in self._digests:
             return False, digest
         self._digests.add(digest)
         return True, digest
+
+    def _digest(self, identity: str) -> int:
+        data = self._scope + identity.encode("utf-8", "surrogatepass")
+        return int.from_bytes(blake2b(data, digest_size=8).digest(), "big")

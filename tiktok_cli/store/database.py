@@ -1,0 +1,284 @@
+"""Opening a store: which database a ``--db`` target names, and its schema version.
+
+SQLite runs in WAL mode with a busy timeout, and every writing transaction starts with
+``BEGIN IMMEDIATE``: several processes recording into one file then queue for the write
+lock instead of failing with "database is locked" halfway through. PostgreSQL needs
+nothing of that: each commit is one transaction.
+
+The schema is versioned by Alembic (``migrations/``). A store at the newest version
+opens without importing Alembic; an older one is upgraded under a lock (SQLite's write
+lock, a PostgreSQL advisory lock), so two first runs at once cannot both migrate it;
+a store from a newer release is refused, never touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from tiktok_cli import console
+from tiktok_cli.errors import StoreError, StoreUnavailable, UsageError
+from tiktok_cli.store.schema import store_info
+
+# The newest schema this release knows, and every older one it can upgrade.
+HEAD = "0002"
+KNOWN_VERSIONS = ("0001", "0002")
+FORMAT = "tiktok-cli snapshot store"
+# Seconds a writer waits for another process's SQLite write lock before giving up.
+BUSY_TIMEOUT = 60.0
+# Any constant, the same in every release: the key of PostgreSQL's migration lock.
+_MIGRATION_LOCK = 0x7469_6B74_6F6B
+_POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+
+
+def connect(target: str, *, create: bool) -> Store:
+    """Open (and with ``create``, make) the store ``target`` names; see ``open_store``."""
+    url, label = _parse_target(target, create=create)
+    engine = _engine(url)
+    try:
+        connection = engine.connect()
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise _connect_error(exc, label) from None
+    try:
+        store_id = _prepare(connection, label, create=create)
+    except BaseException:
+        connection.close()
+        engine.dispose()
+        raise
+    return Store(engine, connection, label, store_id)
+
+
+def _parse_target(target: str, *, create: bool) -> tuple[URL, str]:
+    """The SQLAlchemy URL for ``target``, and how messages name it (never with a password)."""
+    text = target.strip()
+    if not text:
+        raise UsageError("--db needs a file path or a postgresql:// URL")
+    if "://" not in text:
+        return _sqlite_url(Path(text).expanduser(), create=create)
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise UsageError(
+            "--db: not a valid database URL (expected postgresql://USER@HOST/DATABASE)"
+        ) from None
+    label = url.render_as_string(hide_password=True)
+    if url.password:
+        console.add_secret(str(url.password))
+    if url.drivername == "sqlite":
+        if not url.database:
+            raise UsageError("--db sqlite:// needs a file: sqlite:///PATH")
+        return _sqlite_url(Path(url.database).expanduser(), create=create)
+    if url.drivername not in _POSTGRES_SCHEMES:
+        raise UsageError(f"--db {label}: only SQLite files and postgresql:// URLs are supported")
+    try:
+        import psycopg  # noqa: F401 - only to say how to install it when missing
+    except ImportError:
+        raise StoreError(
+            "a PostgreSQL store needs psycopg",
+            hint="pip install 'tiktok-follows[postgres]' (from a clone: pip install '.[postgres]')",
+        ) from None
+    return url.set(drivername="postgresql+psycopg"), label
+
+
+def _sqlite_url(path: Path, *, create: bool) -> tuple[URL, str]:
+    label = str(path)
+    if path.is_dir():
+        raise UsageError(f"--db {label} is a folder: name a file, such as {path / 'tiktok.db'}")
+    if not path.exists():
+        if not create:
+            raise StoreError(f"no store at {label}", hint="record into it first with --db on an export")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store {label}: {exc.strerror}") from None
+    return URL.create("sqlite", database=str(path.absolute())), label
+
+
+def _engine(url: URL) -> Engine:
+    if url.get_backend_name() != "sqlite":
+        # One connection per process is all a run uses; no pool to keep alive.
+        return create_engine(url, poolclass=_null_pool(), connect_args={"connect_timeout": 10})
+    engine = create_engine(
+        url, poolclass=_null_pool(), connect_args={"timeout": BUSY_TIMEOUT, "check_same_thread": False}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_setup(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Take transactions out of the driver's hands, so ours begin IMMEDIATE (below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable across a crashed process in WAL
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(connection: Connection) -> None:
+        # A writer takes the lock at BEGIN, where the busy timeout applies, rather than at
+        # its first write, where SQLite gives up at once to avoid a deadlock. Readers
+        # (plain BEGIN) never wait for writers in WAL mode.
+        connection.exec_driver_sql(connection.info.pop("begin", "BEGIN"))
+
+    return engine
+
+
+@contextlib.contextmanager
+def writing(connection: Connection) -> Iterator[None]:
+    """A transaction that will write: on SQLite it holds the write lock from its start."""
+    if connection.in_transaction():  # a read autobegun earlier: end it first
+        connection.commit()
+    connection.info["begin"] = "BEGIN IMMEDIATE"
+    try:
+        with connection.begin():
+            yield
+    finally:
+        connection.info.pop("begin", None)
+
+
+def _null_pool() -> Any:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+def _prepare(connection: Connection, label: str, *, create: bool) -> str:
+    """Check the schema version, upgrading or creating the store; returns the store's id."""
+    try:
+        version = _version(connection, label)
+        connection.rollback()
+        if version != HEAD:
+            if version is None and not create:
+                raise StoreError(f"{label} is empty: no snapshot was recorded in it")
+            with writing(connection):
+                _lock_for_migration(connection)
+                version = _version(connection, label)  # another process may have done it meanwhile
+                if version != HEAD:
+                    _migrate(connection, version, label)
+        found = connection.execute(select(store_info.c.value).where(store_info.c.key == "id")).scalar()
+        connection.rollback()
+        if found is None:
+            raise StoreError(f"{label} is not a tiktok-cli store (it has no store id)")
+        return str(found)
+    except OperationalError as exc:
+        raise _connect_error(exc, label) from None
+    except DBAPIError as exc:
+        raise StoreError(f"{label} is not a usable store: {_reason(exc)}") from None
+
+
+def _version(connection: Connection, label: str) -> str | None:
+    """The store's schema version; None for an empty database. Refuses another tool's."""
+    tables = _table_names(connection)
+    if "alembic_version" not in tables:
+        if tables:
+            raise StoreError(f"{label} is not a tiktok-cli store: it holds other tables ({_few(tables)})")
+        return None
+    if "store_info" not in tables:
+        raise StoreError(f"{label} is not a tiktok-cli store: it is another program's database")
+    version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    marker = connection.execute(select(store_info.c.value).where(store_info.c.key == "format")).scalar()
+    if marker != FORMAT:
+        raise StoreError(f"{label} is not a tiktok-cli store: it is another program's database")
+    if version not in KNOWN_VERSIONS:
+        raise StoreError(
+            f"{label} was made by a newer tiktok-follows (schema {version}; this one knows up to {HEAD})",
+            hint="upgrade tiktok-follows to use it; it was left untouched",
+        )
+    return str(version)
+
+
+def _table_names(connection: Connection) -> set[str]:
+    if connection.dialect.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    else:
+        query = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+    return {str(name) for name in connection.exec_driver_sql(query).scalars()}
+
+
+def _lock_for_migration(connection: Connection) -> None:
+    """Serialize migrations: SQLite's BEGIN IMMEDIATE already holds the write lock."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+
+
+def _migrate(connection: Connection, version: str | None, label: str) -> None:
+    """Upgrade to HEAD in the caller's transaction (Alembic is loaded only here)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "tiktok_cli.store:migrations")
+    config.attributes["connection"] = connection
+    if version is not None:
+        console.info(f"upgrading the store {label} from schema {version} to {HEAD}")
+    command.upgrade(config, HEAD)
+    if version is None:
+        connection.execute(
+            store_info.insert(),
+            [{"key": "format", "value": FORMAT}, {"key": "id", "value": uuid.uuid4().hex}],
+        )
+
+
+def _connect_error(exc: SQLAlchemyError, label: str) -> StoreError | StoreUnavailable:
+    reason = _reason(exc)
+    if isinstance(exc, NoSuchModuleError):
+        return StoreError(f"--db {label}: {reason}")
+    if isinstance(exc.__cause__ if isinstance(exc, DBAPIError) else None, sqlite3.Error):
+        return StoreError(f"cannot use the store {label}: {reason}")
+    if "password authentication failed" in reason or "does not exist" in reason:
+        return StoreError(f"cannot use the store {label}: {reason}")
+    return StoreUnavailable(f"cannot reach the store {label}: {reason}")
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The driver's own words, on one line, without SQLAlchemy's statement dump."""
+    original = getattr(exc, "orig", None) or exc
+    return console.redact(" ".join(str(original).split()))[:300] or type(original).__name__
+
+
+def _few(names: set[str]) -> str:
+    shown = sorted(names)[:3]
+    return ", ".join(shown) + (", …" if len(names) > 3 else "")
+
+
+class Store:
+    """An open store: one connection, used by one thread at a time (the writing thread)."""
+
+    def __init__(self, engine: Engine, connection: Connection, label: str, store_id: str) -> None:
+        self.engine = engine
+        self.connection = connection
+        self.label = label
+        self.id = store_id
+        self.dialect = connection.dialect.name
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(SQLAlchemyError):
+            if self.connection.in_transaction():
+                self.connection.rollback()
+            self.connection.close()
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction; database failures become the package's errors."""
+        try:
+            with writing(self.connection):
+                yield self.connection
+        except OperationalError as exc:
+            raise StoreUnavailable(f"the store {self.label} failed: {_reason(exc)}") from None
+        except DBAPIError as exc:
+            raise StoreError(f"the store {self.label} refused a write: {_reason(exc)}") from None
