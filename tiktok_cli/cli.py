@@ -56,6 +56,7 @@ SETTING_HELP = (
     ("timeout", "seconds per request (default 20)"),
     ("retries", "retries of a failed request, 0 to 100 (default 4)"),
     ("rate", "requests per second at most (default unlimited; 1 for web)"),
+    ("db", "snapshot store for --db: a SQLite file, or a postgresql:// URL without password"),
 )
 
 app = typer.Typer(
@@ -313,11 +314,29 @@ class ConnectionOptions(NamedTuple):
         """The settings given as options, by setting name (None: not given)."""
         return _flags(self)
 
-    def settings(self) -> "Settings":
-        """These options over the environment, the config file and the defaults."""
+    def settings(self, store: "StoreOptions | None" = None) -> "Settings":
+        """These options (and ``store``'s) over the environment, the config file and the defaults."""
         from tiktok_cli.config import load_settings
 
-        return load_settings(self.flags())
+        return load_settings({**self.flags(), **(store.flags() if store else {})})
+
+
+class StoreOptions(NamedTuple):
+    """The snapshot store that records runs (and that `changes` and `history` read)."""
+
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            metavar="TARGET",
+            help="The snapshot store: a SQLite file (created on first use) or a "
+            "postgresql://USER@HOST/DB URL (password from ~/.pgpass or PGPASSWORD). [env: TIKTOK_DB]",
+        ),
+    ] = None
+
+    def flags(self) -> dict[str, object]:
+        """The settings given as options, by setting name (None: not given)."""
+        return _flags(self)
 
 
 class CheckOptions(NamedTuple):
@@ -478,6 +497,7 @@ class ListExportOptions(NamedTuple):
     batch: BatchOptions = BatchOptions()
     listing: ListOptions = ListOptions()
     output: OutputOptions = OutputOptions()
+    store: StoreOptions = StoreOptions()
     connection: ConnectionOptions = ConnectionOptions()
     verbosity: VerbosityOptions = VerbosityOptions()
 
@@ -530,6 +550,7 @@ def user_info(
     *,
     batch: BatchOptions,
     output: OutputOptions,
+    store: StoreOptions,
     connection: ConnectionOptions,
     verbosity: VerbosityOptions,
 ) -> None:
@@ -541,7 +562,8 @@ def user_info(
         targets = batch.targets(users)
         if not targets:
             return
-        look_up(targets, connection.settings(), spec, batch=batch.batch(), trace=verbosity.verbose)
+        settings = connection.settings(store)
+        look_up(targets, settings, spec, batch=batch.batch(), trace=verbosity.verbose)
 
 
 @app.command(
@@ -681,7 +703,7 @@ def config_show(*, connection: ConnectionOptions, debug: DebugOpt = False) -> No
 
         from tiktok_cli.config import load_settings_with_origins
         from tiktok_cli.safetext import for_terminal
-        from tiktok_cli.settings import config_path, is_secret
+        from tiktok_cli.settings import config_path, is_secret, masked_url
 
         settings, origins = load_settings_with_origins(connection.flags())
         path = config_path()
@@ -690,6 +712,8 @@ def config_show(*, connection: ConnectionOptions, debug: DebugOpt = False) -> No
         for field in fields(settings):
             value = getattr(settings, field.name)
             shown = "***" if is_secret(field.name, value) else value
+            if field.name == "db" and shown == "***":
+                shown = masked_url(value)  # which store, without its password
             lines.append((f"{field.name} = {'(not set)' if shown is None else shown}", origins[field.name]))
         width = max(len(text) for text, _ in lines)
         for text, origin in lines:
@@ -799,7 +823,7 @@ def _export_lists(
 
         spec = export.output.spec(resume=not export.listing.no_resume)
         targets = export.batch.targets(users, sec_uid=sec_uid, uid=uid, unique=True, id_options=id_options)
-        settings = export.connection.settings()
+        settings = export.connection.settings(export.store)
         if not targets:
             return
         if cursor is not None and len(targets) > 1:

@@ -22,9 +22,11 @@ from tiktok_cli.settings import (
     CONFIG_ENV,
     ENV_VARS,
     SECRET_SETTINGS,
+    STORE_SCHEMES,
     Settings,
     config_path,
     is_secret,
+    url_password,
 )
 
 if sys.version_info >= (3, 11):
@@ -112,6 +114,33 @@ def _backend(value: Any) -> str:
     return name
 
 
+def _db(value: Any) -> str:
+    """A store: a database URL as given, or a SQLite file path (``~`` expanded)."""
+    text = _text(value)
+    if "://" in text:
+        scheme = text.partition("://")[0].lower()
+        if scheme not in STORE_SCHEMES:
+            raise ValueError(f"must be a SQLite file path or a postgresql:// URL, not a {scheme}:// URL")
+        try:
+            urlsplit(text).port  # noqa: B018 - raises ValueError for a malformed port
+        except ValueError:
+            raise ValueError("is not a valid URL") from None
+        return text
+    return str(Path(text).expanduser())
+
+
+def _db_set(value: Any) -> str:
+    """`config set db`: a path stored absolute (cron runs elsewhere); a URL without a password."""
+    text = _db(value)
+    if url_password(text) is not None:
+        # Never echo it: a command line is visible to other users and kept in shell history.
+        raise ValueError(
+            "must not carry a password (a command line is visible to other users): put it in "
+            "~/.pgpass or PGPASSWORD, or set TIKTOK_DB"
+        )
+    return text if "://" in text else str(Path(text).absolute())
+
+
 _PARSERS: Mapping[str, Callable[[Any], Any]] = {
     "backend": _backend,
     "gateway_url": _url,
@@ -122,6 +151,7 @@ _PARSERS: Mapping[str, Callable[[Any], Any]] = {
     "timeout": _positive_number("seconds"),
     "retries": _retries,
     "rate": _positive_number("requests per second"),
+    "db": _db,
 }
 
 SETTING_NAMES: tuple[str, ...] = tuple(_PARSERS)
@@ -140,7 +170,7 @@ def _cookies_file(value: Any) -> str:
 
 
 # What `config set` accepts where it differs from what the file and environment accept.
-_SET_PARSERS: Mapping[str, Callable[[Any], Any]] = {**_PARSERS, "cookies": _cookies_file}
+_SET_PARSERS: Mapping[str, Callable[[Any], Any]] = {**_PARSERS, "cookies": _cookies_file, "db": _db_set}
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -220,6 +250,9 @@ def load_settings_with_origins(
 
     for name in SECRET_SETTINGS:  # redacted from here on, before anything can fail
         if is_secret(name, values.get(name)):
+            if name == "db":  # only the password is secret: the rest names the store in messages
+                console.add_secret(url_password(values[name]) or "")
+                continue
             console.add_secret(values[name])
             if name == "cookies":
                 from tiktok_cli.cookies import inline_values

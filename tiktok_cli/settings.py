@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 APP_NAME = "tiktok-cli"
 CONFIG_ENV = "TIKTOK_CONFIG"
@@ -30,6 +31,7 @@ class Settings:
     timeout: float = 20.0
     retries: int = 4
     rate: float | None = None
+    db: str | None = None  # the snapshot store: a SQLite file path or a postgresql:// URL
 
     def __repr__(self) -> str:
         # Keeps the token and cookies out of tracebacks and --debug dumps.
@@ -40,9 +42,10 @@ class Settings:
         return f"Settings({shown})"
 
 
-# Settings that may hold a secret: a token, or cookies. `cookies` is a secret only when it
-# holds the values themselves ("name=value; …"); a cookies.txt path is not (the file is).
-SECRET_SETTINGS = frozenset({"api_token", "cookies"})
+# Settings that may hold a secret: a token, cookies, or a database password. `cookies` is
+# a secret only when it holds the values themselves ("name=value; …"); a cookies.txt path
+# is not (the file is). `db` is one only when its URL carries a password.
+SECRET_SETTINGS = frozenset({"api_token", "cookies", "db"})
 
 
 def is_secret(name: str, value: Any) -> bool:
@@ -51,7 +54,34 @@ def is_secret(name: str, value: Any) -> bool:
         return False
     if name == "cookies":
         return is_inline(str(value))
+    if name == "db":
+        return url_password(str(value)) is not None
     return True
+
+
+# The URL schemes a store target may have; anything without "://" is a SQLite file path.
+STORE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+
+
+def url_password(target: str) -> str | None:
+    """The password in a database URL (``postgresql://user:PASSWORD@host/db``), if any."""
+    if "://" not in target:
+        return None
+    try:
+        return urlsplit(target).password or None
+    except ValueError:
+        return None
+
+
+def masked_url(target: str) -> str:
+    """A database URL as it may be shown: its password replaced by ***."""
+    password = url_password(target)
+    if password is None:
+        return target
+    parts = urlsplit(target)
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def is_inline(value: str) -> bool:
@@ -72,6 +102,7 @@ ENV_VARS: Mapping[str, str] = {
     "api_token": "TIKTOK_API_TOKEN",
     "web_url": "TIKTOK_WEB_URL",
     "cookies": "TIKTOK_COOKIES",
+    "db": "TIKTOK_DB",
 }
 
 

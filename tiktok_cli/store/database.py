@@ -26,6 +26,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 
 from tiktok_cli import console
 from tiktok_cli.errors import StoreError, StoreUnavailable, UsageError
+from tiktok_cli.settings import STORE_SCHEMES
 from tiktok_cli.store.schema import store_info
 
 # The newest schema this release knows, and every older one it can upgrade.
@@ -36,7 +37,7 @@ FORMAT = "tiktok-cli snapshot store"
 BUSY_TIMEOUT = 60.0
 # Any constant, the same in every release: the key of PostgreSQL's migration lock.
 _MIGRATION_LOCK = 0x7469_6B74_6F6B
-_POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+_POSTGRES_SCHEMES = tuple(s for s in STORE_SCHEMES if s.startswith("postgres"))
 
 
 def connect(target: str, *, create: bool) -> Store:
