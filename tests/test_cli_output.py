@@ -321,16 +321,18 @@ def test_help_lists_the_commands():
 
 def test_help_names_every_format_backend_and_field_the_registries_hold():
     from tiktok_cli import backends, writers
-    from tiktok_cli.models import OWNER_FIELD
+    from tiktok_cli.models import FETCHED_AT, OWNER_FIELD
 
     text = " ".join(invoke("followers", "--help").stdout.split())
     formats = writers.names()
-    assert f"{', '.join(formats[:-1])} or {formats[-1]}." in text
-    extensions = ", ".join("/".join(writers.load(name).extensions) for name in formats)
+    assert f"{', '.join(formats[:-1])} or {formats[-1]} (none: no rows" in text
+    extensions = ", ".join(
+        "/".join(writers.load(n).extensions) for n in formats if writers.load(n).extensions
+    )
     assert f"the -o file's extension ({extensions})" in text
     for name in (backends.AUTO, *backends.names()):
         assert f" {name}" in text.split("Data source:")[1].split("[env")[0], name
-    assert f"in order ({', '.join((OWNER_FIELD, *FIELDS))})" in text
+    assert f"in order ({', '.join((OWNER_FIELD, *FIELDS, FETCHED_AT))})" in text
 
 
 def test_help_lists_every_exit_code_with_its_meaning():

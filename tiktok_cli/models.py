@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 # Cursors are opaque to everything but the backend that made them; they only need to
@@ -45,6 +47,15 @@ class User:
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(User) if f.name != "raw")
 # `owner` names the account a list row belongs to; it exists only on list rows.
 OWNER_FIELD = "owner"
+# When the row's page (or profile) was fetched, ISO 8601 UTC; only when --fields asks.
+FETCHED_AT = "fetched_at"
+
+
+def utc_stamp(at: datetime | None = None) -> str:
+    """``at`` (default: now), as ``fetched_at`` spells it: ``2026-12-05T17:08:46Z``."""
+    if at is None:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +72,5 @@ class Page:
     digests: list[int | None] = field(default_factory=list)
     # List entries that are no account (placeholders, `{}`, entries with neither id nor name).
     skipped: int = 0
+    limited: bool = False  # --limit cut this page short: the list went on past it
+    fetched_at: str | None = None  # when the page was fetched (utc_stamp)

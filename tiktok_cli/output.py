@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, Literal, Protocol
 from tiktok_cli import writers
 from tiktok_cli.checkpoint import Checkpoint, ExportLock, FileExport
 from tiktok_cli.errors import UsageError
-from tiktok_cli.models import FIELDS, OWNER_FIELD, User
+from tiktok_cli.models import FETCHED_AT, FIELDS, OWNER_FIELD, User
 from tiktok_cli.seen import SeenAccounts
 from tiktok_cli.writers.base import Writer, WriterOptions
 
@@ -96,6 +96,8 @@ def plan_output(spec: OutputSpec, *, owner: bool) -> OutputPlan:
     for option in (o for o, given in asked.items() if given and o not in writer_class.options_used):
         formats = [n for n in writers.names() if option in writers.load(n).options_used]
         raise UsageError(f"{_FORMAT_OPTIONS[option]} is for -f {' or '.join(formats)} output, not {name}")
+    if not writer_class.writes_rows and destination.kind != "stdout":
+        raise UsageError(f"-f {name} writes no rows: drop -o {destination.path}")
     columns = resolve_columns(spec.fields, writer_class, owner=owner)
     return OutputPlan(spec, writer_class, columns, destination)
 
@@ -162,7 +164,7 @@ def resolve_columns(
     fields: Sequence[str] | None, writer_class: type[Writer], *, owner: bool
 ) -> tuple[str, ...]:
     """Validate --fields, or take the writer's default columns (with `owner` first in batches)."""
-    valid = (OWNER_FIELD, *FIELDS)
+    valid = (OWNER_FIELD, *FIELDS, FETCHED_AT)
     if fields:
         unknown = [f for f in fields if f not in valid]
         if unknown:
@@ -360,22 +362,24 @@ def make_writer(plan: OutputPlan, sink: Sink, *, rows_written: int = 0) -> Write
     return plan.writer_class(sink.stream, plan.columns, options)
 
 
-RowMaker = Callable[[User, str | None], Any]
+# (the account, the list owner in batches, when it was fetched) -> what the writer writes
+RowMaker = Callable[[User, str | None, str | None], Any]
 
 
 def row_maker(plan: OutputPlan) -> RowMaker:
-    """Turns a User (and the list owner, in batches) into what the writer writes."""
+    """Turns a User (with its list owner and fetch time) into what the writer writes."""
     if plan.spec.raw:
-        return lambda user, _owner: dict(user.raw)
+        return lambda user, _owner, _at: dict(user.raw)
     columns = plan.columns
-    if OWNER_FIELD not in columns:
+    if OWNER_FIELD not in columns and FETCHED_AT not in columns:
         values = attrgetter(*columns)
         if len(columns) == 1:
-            return lambda user, _owner: {columns[0]: values(user)}
-        return lambda user, _owner: dict(zip(columns, values(user), strict=True))
+            return lambda user, _owner, _at: {columns[0]: values(user)}
+        return lambda user, _owner, _at: dict(zip(columns, values(user), strict=True))
 
-    def row(user: User, owner: str | None) -> dict[str, Any]:
-        return {column: owner if column == OWNER_FIELD else getattr(user, column) for column in columns}
+    def row(user: User, owner: str | None, fetched_at: str | None) -> dict[str, Any]:
+        extra = {OWNER_FIELD: owner, FETCHED_AT: fetched_at}
+        return {column: extra[column] if column in extra else getattr(user, column) for column in columns}
 
     return row
 

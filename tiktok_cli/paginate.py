@@ -8,10 +8,11 @@ loop spin forever or write duplicates; here they end the run with an error inste
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 
 from tiktok_cli.errors import IncompleteListError, UpstreamError
-from tiktok_cli.models import Cursor, Page, User
+from tiktok_cli.models import Cursor, Page, User, utc_stamp
 from tiktok_cli.seen import SeenAccounts
 
 MAX_IDLE_PAGES = 3
@@ -45,20 +46,28 @@ def paginate(
             pause()
         sent.add(cursor)
         page = fetch(cursor)
+        stamp = utc_stamp()
         fresh: list[User] = []
         digests: list[int | None] = []
-        for user in page.users:
+        limited = False
+        for index, user in enumerate(page.users):
             new, digest = seen.claim(user)
             if new:
                 fresh.append(user)
                 digests.append(digest)
                 if left is not None and len(fresh) == left:
-                    break  # the rest of the page stays unseen, as if never fetched
+                    # The rest of the page stays unseen, as if never fetched.
+                    limited = index + 1 < len(page.users)
+                    break
         nxt, skipped = page.next_cursor, page.skipped
         if left is not None:
             left -= len(fresh)
+        # What the page brought, wherever it leaves the list.
+        made = functools.partial(
+            Page, fresh, total=page.total, digests=digests, skipped=skipped, limited=limited, fetched_at=stamp
+        )
         if not page.has_more:
-            yield Page(fresh, None, False, page.total, digests=digests, skipped=skipped)
+            yield made(None, False)
             return
         if nxt is not None and type(nxt) is not int:
             # Only a missing or negative cursor is TikTok's list cap; anything else is
@@ -67,9 +76,9 @@ def paginate(
         if nxt is None or nxt < 0:
             # The API says "more" but gives no way to get it: it stopped serving the
             # list (TikTok's caps). Nothing can be fetched past this point.
-            yield Page(fresh, None, False, page.total, capped=True, digests=digests, skipped=skipped)
+            yield made(None, False, capped=True)
             return
-        yield Page(fresh, nxt, True, page.total, digests=digests, skipped=skipped)
+        yield made(nxt, True)
         idle = 0 if fresh and nxt not in sent else idle + 1
         if idle >= max_idle_pages and (left is None or left > 0):
             problem = "the cursor stopped advancing" if nxt in sent else "pages brought no new accounts"

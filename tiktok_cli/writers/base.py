@@ -34,6 +34,8 @@ class Writer(ABC):
     options_used: ClassVar[frozenset[str]] = frozenset()
     # Columns shown when --fields is not given; None means every field.
     default_columns: ClassVar[tuple[str, ...] | None] = None
+    # False for a format that writes nothing (`none`): it takes no -o.
+    writes_rows: ClassVar[bool] = True
 
     def __init__(self, stream: BinaryIO, columns: Sequence[str], options: WriterOptions) -> None:
         self.stream = stream
