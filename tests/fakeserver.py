@@ -72,18 +72,23 @@ class Account:
     followers: int = 0
     followings: int = 0
     hidden: bool = False
+    # Which fans follow, newest first (their indexes); None: fans 0 .. followers-1. Tests
+    # change it between runs to make accounts follow and unfollow.
+    members: list[int] | None = None
+    # Fans known by another username than fan_NNNNNN: index -> name (a rename).
+    names: dict[int, str] = field(default_factory=dict)
 
 
 def sec_uid_for(name: str) -> str:
     return "MS4wLjABAAAA" + (name.replace(".", "-") + "x" * 40)[:40] + "SecUidPadding"
 
 
-def mobile_follower(index: int) -> dict[str, Any]:
+def mobile_follower(index: int, name: str | None = None) -> dict[str, Any]:
     uid = str(UID_BASE + index)
     return {
         "uid": uid,
         "sec_uid": sec_uid_for(f"fan_{index:06d}"),
-        "unique_id": f"fan_{index:06d}",
+        "unique_id": name or f"fan_{index:06d}",
         "nickname": f"Fan number {index}",
         "signature": f"Bio of fan {index}\nwith a second line, and a comma",
         "follower_count": index % 997,
@@ -322,17 +327,18 @@ class FakeTikTok:
         elif account.hidden:
             data = {"status_code": 2096, "has_more": False, "followers": []}
         else:
-            indexes, min_time, more = self._page(
-                account.followers, int(query.get("cursor", "0")), self.page_size
+            members = account.members if account.members is not None else range(account.followers)
+            positions, min_time, more = self._page(
+                len(members), int(query.get("cursor", "0")), self.page_size
             )
             data = {
                 "status_code": 0,
                 "has_more": more,
                 "min_time": min_time,
                 "max_time": min_time,
-                "total": account.followers,
+                "total": len(members),
                 "offset": self.page_size,
-                "followers": [mobile_follower(i) for i in indexes],
+                "followers": [mobile_follower(members[p], account.names.get(members[p])) for p in positions],
             }
         return 200, _dumps({"code": 200, "msg": "成功", "data": data}), {}
 

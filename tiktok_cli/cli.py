@@ -79,11 +79,11 @@ def _complete_backends(incomplete: str) -> list[str]:
 
 
 def _complete_fields(incomplete: str) -> list[str]:
-    from tiktok_cli.models import FIELDS, OWNER_FIELD
+    from tiktok_cli.models import FETCHED_AT, FIELDS, OWNER_FIELD
 
     done, _, last = incomplete.rpartition(",")
     prefix = done + "," if done else ""
-    return [prefix + f for f in (OWNER_FIELD, *FIELDS) if f.startswith(last)]
+    return [prefix + f for f in (OWNER_FIELD, *FIELDS, FETCHED_AT) if f.startswith(last)]
 
 
 # --- option groups -----------------------------------------------------------------------
@@ -179,8 +179,9 @@ class OutputOptions(NamedTuple):
             metavar="FORMAT",
             autocompletion=_complete_formats,
             # The extensions are the writers' own (a test checks): reading them loads every writer.
-            help=f"{_one_of(writers.names())}. Default: the -o file's extension (.csv, .json, "
-            ".jsonl/.ndjson, .txt), else table on a terminal, else jsonl.",
+            help=f"{_one_of(writers.names())} (none: no rows, for runs that only record into "
+            "--db). Default: the -o file's extension (.csv, .json, .jsonl/.ndjson, .txt), else "
+            "table on a terminal, else jsonl.",
         ),
     ] = None
     path: Annotated[
@@ -202,7 +203,7 @@ class OutputOptions(NamedTuple):
             autocompletion=_complete_fields,
             # models.FIELDS (a test checks): importing models would cost every start-up.
             help="Columns to write, in order (owner, unique_id, nickname, user_id, sec_uid, bio, "
-            "verified, private, followers, following, likes, videos, avatar_url).",
+            "verified, private, followers, following, likes, videos, avatar_url, fetched_at).",
         ),
     ] = None
     raw: Annotated[

@@ -14,9 +14,9 @@ import dataclasses
 import functools
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tiktok_cli import console
 from tiktok_cli.backends.base import Backend, ListQuery, Operation
@@ -29,8 +29,8 @@ from tiktok_cli.errors import (
     UsageError,
     with_note,
 )
-from tiktok_cli.identifiers import Target
-from tiktok_cli.models import OWNER_FIELD, Cursor, Page
+from tiktok_cli.identifiers import IdKind, Target
+from tiktok_cli.models import OWNER_FIELD, Cursor, Page, User
 from tiktok_cli.output import (
     OutputPlan,
     OutputSpec,
@@ -47,8 +47,12 @@ from tiktok_cli.progress import Progress, wanted
 from tiktok_cli.session import Session
 from tiktok_cli.settings import Settings
 from tiktok_cli.signals import as_interrupted
+from tiktok_cli.store import recording
 from tiktok_cli.workers import interleave
 from tiktok_cli.writers.base import Writer
+
+if TYPE_CHECKING:
+    from tiktok_cli.store.record import Recorder
 
 # The option that continues a list from a cursor, per command, for "how to go on" hints.
 CURSOR_OPTIONS = {Operation.FOLLOWINGS: "--min-cursor", Operation.FOLLOWERS: "--cursor"}
@@ -89,6 +93,7 @@ def export_lists(
         claim_output(plan),
         Session(settings, trace=trace, concurrency=batch.concurrency) as session,
         Failures(targets, batch.errors_path) as failures,
+        recording(settings.db, session.backend(operation).name) as recorder,
     ):
         backend = session.backend(operation)
         identity = {
@@ -102,8 +107,8 @@ def export_lists(
         export: ListExport | None = None
         writer: Writer | None = None
         try:
-            export = ListExport(operation, targets, plan, sink, failures, limit)
-            export.start(backend, template, pacing)
+            export = ListExport(operation, targets, plan, sink, failures, limit, recorder)
+            export.start(backend, template, pacing, session.lookup)
             writer = make_writer(plan, sink, rows_written=export.rows)
             if sink.resumed is None:
                 writer.flush()
@@ -115,6 +120,8 @@ def export_lists(
             if export is not None:
                 with contextlib.suppress(Exception):
                     export.save()
+                with contextlib.suppress(Exception):
+                    export.stopped(as_interrupted(exc))
             sink.close()
             note = export.resume_note() if export is not None else None
             raise with_note(as_interrupted(exc), note) from None
@@ -143,7 +150,7 @@ def write_pages(export: ListExport, writer: Writer, concurrency: int) -> None:
         for index, event in interleave(sources, concurrency, buffer=2 * concurrency):
             state = pending[index]
             if event is None:
-                state.done = True  # the paginator reached the end, or --limit
+                export.ended(state)  # the paginator reached the end, or --limit
             elif event.error is not None:
                 export.failed(state, event.error)
             else:
@@ -152,7 +159,7 @@ def write_pages(export: ListExport, writer: Writer, concurrency: int) -> None:
                 # Rows bound for the terminal the bar is drawn on: lift the bar while they print.
                 with progress.suspended() if sink.to_terminal else contextlib.nullcontext():
                     for user in page.users:
-                        writer.write(to_row(user, owner))
+                        writer.write(to_row(user, owner, page.fetched_at))
                     writer.flush()
                     sink.mark(d for d in page.digests if d is not None)
                     export.advance(state, page)
@@ -173,16 +180,27 @@ class ListState:
     skipped: int = 0  # list entries that were no account
     failed: TikTokCliError | None = None  # a final answer about the account (not found, hidden)
     fetch: PageFetcher | None = None  # the backend's page function, once the account is resolved
+    # With --db: the list's snapshot in the store, and whether it can be complete.
+    snapshot: int | None = None
+    whole: bool = False  # the snapshot started at the list's first page
+    base: int = 0  # rows the list held when the snapshot started (0 when whole)
+    reached_end: bool = False  # the list's last page was written (not a cap, not --limit)
+    stop: str | None = None  # why the list stopped short of its end, for the snapshot's note
+    owner: User | None = None  # the owner's profile (or ids), for the store
+    saved_snapshot: tuple[int, bool, int] | None = None  # (snapshot, whole, base) from the checkpoint
 
     def to_json(self) -> dict[str, Any]:
         # A failure is not saved: a resume asks the server again, from the page that failed.
-        return {
+        saved: dict[str, Any] = {
             "cursor": self.cursor,
             "done": self.done and self.failed is None,
             "rows": self.rows,
             "total": self.total,
             "skipped": self.skipped,
         }
+        if self.snapshot is not None:
+            saved["snapshot"], saved["whole"], saved["base"] = self.snapshot, self.whole, self.base
+        return saved
 
     @classmethod
     def from_json(cls, target: Target, saved: dict[str, Any] | None) -> ListState:
@@ -190,6 +208,9 @@ class ListState:
         if saved:
             state.cursor, state.done, state.rows = saved["cursor"], saved["done"], saved["rows"]
             state.total, state.skipped = saved["total"], saved.get("skipped", 0)
+            snapshot, base = saved.get("snapshot"), saved.get("base")
+            if type(snapshot) is int and type(base) is int:
+                state.saved_snapshot = (snapshot, saved.get("whole") is True, base)
         return state
 
 
@@ -204,15 +225,21 @@ class ListExport:
         sink: Sink,
         failures: Failures,
         limit: int | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.operation = operation
         self.plan = plan
         self.sink = sink
         self.failures = failures
         self.limit = limit
+        self.recorder = recorder
         self._dirty, self._saved_at = False, -CHECKPOINT_INTERVAL
-        saved = sink.resumed.progress.get("lists", {}) if sink.resumed else {}
+        progress = sink.resumed.progress if sink.resumed else {}
+        saved = progress.get("lists", {})
         self.states = [ListState.from_json(t, saved.get(t.ident)) for t in targets]
+        if recorder is None or progress.get("store") != recorder.store.id:
+            for state in self.states:  # its snapshots are in another store, or none
+                state.saved_snapshot = None
         if sink.resumed:
             self._check_limit()
             console.info(f"resuming {sink.path}: {_count(self.rows, 'row')} already written")
@@ -222,11 +249,16 @@ class ListExport:
         self._backend: Backend | None = None
         self._template: ListQuery | None = None
         self._pacing = Pacing()
+        self._lookup: Callable[[str], User] | None = None
 
-    def start(self, backend: Backend, template: ListQuery, pacing: Pacing) -> None:
+    def start(
+        self, backend: Backend, template: ListQuery, pacing: Pacing, lookup: Callable[[str], User]
+    ) -> None:
         """Where pages come from. One account is resolved now, so a missing one fails
-        before any row (or JSON's "[") is written; a batch resolves each on its worker."""
+        before any row (or JSON's "[") is written; a batch resolves each on its worker.
+        ``lookup`` gives an owner's profile, which --db records with its snapshot."""
         self._backend, self._template, self._pacing = backend, template, pacing
+        self._lookup = lookup
         if len(self.states) == 1 and not self.states[0].done:
             try:
                 self._resolve(self.states[0])
@@ -237,6 +269,8 @@ class ListExport:
         """The pages of ``state``'s list still to write, from where it stands (run on a worker)."""
         assert self._backend is not None and self._template is not None, "start() first"
         fetch = state.fetch or self._resolve(state)
+        if self.recorder is not None and state.owner is None:
+            state.owner = self._owner(state.target)
         query = dataclasses.replace(self._template, account=state.target.account)
         start = state.cursor if state.cursor is not None else self._backend.start_cursor(query)
         left = None if self.limit is None else self.limit - state.rows
@@ -248,6 +282,19 @@ class ListExport:
         query = dataclasses.replace(self._template, account=state.target.account)
         state.fetch = self._backend.page_fetcher(self.operation, query)
         return state.fetch
+
+    def _owner(self, target: Target) -> User:
+        """Who owns the list, as the store keys accounts: a username is looked up (the
+        backend has usually done so already), so every run of a list finds one owner."""
+        account = target.account
+        if account.kind is IdKind.USERNAME:
+            assert self._lookup is not None
+            return self._lookup(account.value)
+        ids = dict(account.also)
+        ids[account.kind] = account.value
+        return User(
+            unique_id=ids.get(IdKind.USERNAME), user_id=ids.get(IdKind.UID), sec_uid=ids.get(IdKind.SEC_UID)
+        )
 
     def _check_limit(self) -> None:
         """A resume never leaves more than --limit rows of a list in FILE: it refuses instead."""
@@ -266,23 +313,84 @@ class ListExport:
 
     def advance(self, state: ListState, page: Page) -> None:
         """Record a page of ``state``'s list, written whole."""
+        if self.recorder is not None:
+            self._record(state, page)
         state.rows += len(page.users)
         state.skipped += page.skipped
         state.cursor = page.next_cursor
         state.total = page.total if page.total is not None else state.total
         state.done = page.next_cursor is None
+        state.reached_end = state.done and not page.capped and not page.limited
         if page.capped:
+            state.stop = f"TikTok stopped serving the list after {_count(state.rows, 'account')}"
             console.warn(
                 f"TikTok stopped serving the {self.operation.value} of {state.target.account} after "
                 f"{_count(state.rows, 'account')} (it reports ~{state.total or 0:,}); its lists end near "
                 "5,000 to 10,000 entries"
             )
 
+    def ended(self, state: ListState) -> None:
+        """The paginator is done with ``state``'s list: at its end, its cap, or --limit."""
+        state.done = True
+        if not state.reached_end and state.stop is None:
+            state.stop = f"stopped by --limit {self.limit}"
+        self._finish(state, complete=state.reached_end and state.whole, note=state.stop)
+
     def failed(self, state: ListState, error: BaseException) -> None:
         self._dirty = True  # the failure ends this run's work on the list: checkpoint what it wrote
         if isinstance(error, FINAL_ERRORS):
             state.done, state.failed = True, error
         self.failures.add(state.target, error)
+        self._finish(state, complete=False, note=str(error))
+
+    def stopped(self, error: BaseException) -> None:
+        """The run stops (interrupted, or a failure of its own): open snapshots end incomplete.
+        A resumed -o export continues them; a resume after SIGKILL finds them running."""
+        for state in self.states:
+            self._finish(state, complete=False, note=str(error) or type(error).__name__)
+
+    # --- the store (--db) ---------------------------------------------------------------
+
+    def _record(self, state: ListState, page: Page) -> None:
+        assert self.recorder is not None
+        if state.snapshot is None:
+            self._begin(state)
+            assert state.snapshot is not None
+        total = page.total if page.total is not None else state.total
+        rows = state.rows + len(page.users) - state.base
+        self.recorder.add(state.snapshot, page.users, rows=rows, total=total)
+
+    def _begin(self, state: ListState) -> None:
+        """Continue the snapshot the checkpoint names, or start one (whole when the list is
+        read from its first page, the only kind that can be complete)."""
+        assert self.recorder is not None and self._template is not None
+        owner = state.owner or self._owner(state.target)
+        kind = self.operation.value
+        saved, state.saved_snapshot = state.saved_snapshot, None
+        if saved is not None and self.recorder.resume(saved[0], kind, owner):
+            state.snapshot, state.whole, state.base = saved
+            return
+        template = self._template
+        from_start = template.cursor is None and not template.max_cursor
+        state.whole = from_start and state.cursor is None and state.rows == 0
+        state.base = state.rows
+        state.snapshot = self.recorder.begin(owner, kind, owner_name=owner.unique_id)
+        self.recorder.observe(owner)
+        if not state.whole:
+            state.stop = "it started in the middle of the list"
+
+    def _finish(self, state: ListState, *, complete: bool, note: str | None) -> None:
+        """End ``state``'s snapshot, if it has one open: what it saw is stored first."""
+        if self.recorder is None or state.snapshot is None:
+            return
+        snapshot, state.snapshot = state.snapshot, None
+        seen = self.sink.seen.scoped(state.target.ident).has
+        recorded = self.recorder.finish(snapshot, complete=complete, seen=seen, note=note)
+        if complete and not recorded:
+            console.warn(
+                f"another run of the {self.operation.value} of {state.target.account} started while "
+                "this one ran: its snapshot is kept as incomplete"
+            )
 
     def changed(self) -> None:
         """A page, an end or a failure was recorded; checkpoint if the last one is old enough."""
@@ -291,9 +399,14 @@ class ListExport:
             self.save()
 
     def save(self) -> None:
-        """Checkpoint now, if anything changed since the last checkpoint."""
+        """Checkpoint now, if anything changed since the last checkpoint. The store gets
+        the pages first: whatever a checkpoint counts as written is recorded too."""
         if self._dirty:
-            self.sink.save({"lists": {s.target.ident: s.to_json() for s in self.states}})
+            progress: dict[str, Any] = {"lists": {s.target.ident: s.to_json() for s in self.states}}
+            if self.recorder is not None:
+                self.recorder.flush()
+                progress["store"] = self.recorder.store.id
+            self.sink.save(progress)
             self._dirty, self._saved_at = False, time.monotonic()
 
     # --- counts -----------------------------------------------------------------------
@@ -351,7 +464,9 @@ class ListExport:
         if skipped:
             entries = "1 entry that is" if skipped == 1 else f"{skipped:,} entries that are"
             reported += f" ({entries} no account skipped)"
-        console.info(f"{_count(self.rows, self.noun)} of {whose} written{where}{reported}")
+        verb = "written" if self.plan.writer_class.writes_rows else "read"  # -f none
+        stored = f"; recorded in {self.recorder.store.label}" if self.recorder is not None else ""
+        console.info(f"{_count(self.rows, self.noun)} of {whose} {verb}{where}{reported}{stored}")
 
     def resume_note(self) -> str | None:
         """How far the export got and how to go on from there (None: nothing to say)."""

@@ -6,11 +6,14 @@ come out whole and in input order, each as soon as it and those before it are kn
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from datetime import datetime, timezone
 
 from tiktok_cli.backends.base import Operation
 from tiktok_cli.batch import Batch, Failures
 from tiktok_cli.identifiers import Target
+from tiktok_cli.models import User, utc_stamp
 from tiktok_cli.output import (
     OutputSpec,
     claim_output,
@@ -23,8 +26,12 @@ from tiktok_cli.output import (
 from tiktok_cli.session import Session
 from tiktok_cli.settings import Settings
 from tiktok_cli.signals import as_interrupted
+from tiktok_cli.store import recording
 from tiktok_cli.workers import ordered
 from tiktok_cli.writers.base import Writer
+
+# Seconds between writes of observations to the store (--db) in a long batch.
+RECORD_INTERVAL = 0.5
 
 
 def look_up(
@@ -36,20 +43,31 @@ def look_up(
         claim_output(plan),
         Session(settings, trace=trace, concurrency=batch.concurrency) as session,
         Failures(targets, batch.errors_path) as failures,
+        recording(settings.db, session.backend(Operation.USER_INFO).name) as recorder,
     ):
         backend = session.backend(Operation.USER_INFO)
         sink = open_sink(plan, identity=None)
         writer: Writer | None = None
+
+        def fetch(target: Target) -> tuple[User, datetime]:
+            return backend.user_info(target.account.value), datetime.now(timezone.utc)
+
         try:
             writer = make_writer(plan, sink)
             to_row = row_maker(plan)
-            lookups = ordered(lambda t: backend.user_info(t.account.value), targets, batch.concurrency)
-            for target, outcome in lookups:
+            recorded_at = time.monotonic()
+            for target, outcome in ordered(fetch, targets, batch.concurrency):
                 if outcome.error is not None:
                     failures.add(target, outcome.error)
                     continue
-                writer.write(to_row(outcome.result(), None))
+                user, at = outcome.result()
+                writer.write(to_row(user, None, utc_stamp(at)))
                 writer.flush()
+                if recorder is not None:
+                    recorder.observe(user, at)
+                    if time.monotonic() - recorded_at >= RECORD_INTERVAL:
+                        recorder.flush()  # a long batch keeps what it saw, however it ends
+                        recorded_at = time.monotonic()
         except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises
             if writer is not None:
                 close_quietly(writer)

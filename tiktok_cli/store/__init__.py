@@ -9,10 +9,13 @@ pay for it.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tiktok_cli.store.database import Store
+    from tiktok_cli.store.record import Recorder
 
 
 def open_store(target: str, *, create: bool) -> Store:
@@ -24,3 +27,26 @@ def open_store(target: str, *, create: bool) -> Store:
     from tiktok_cli.store.database import connect
 
     return connect(target, create=create)
+
+
+@contextlib.contextmanager
+def recording(target: str | None, backend: str) -> Iterator[Recorder | None]:
+    """A recorder into the store ``target`` names (made on first use) for one run, or None
+    without a target. What is still buffered when the run ends is written then."""
+    if target is None:
+        yield None
+        return
+    from tiktok_cli.store.record import Recorder
+
+    store = open_store(target, create=True)
+    recorder = Recorder(store, backend)
+    try:
+        yield recorder
+    except BaseException:
+        with contextlib.suppress(Exception):  # the run's own failure is the one to report
+            recorder.flush()
+        raise
+    else:
+        recorder.flush()
+    finally:
+        store.close()

@@ -177,8 +177,9 @@ class Recorder:
                 memberships.c.first_run < snapshot.id,
             )
         )
-        streamed = connection.execution_options(stream_results=True, yield_per=_STREAM)
-        gone = [row.id for row in streamed.execute(open_before) if not seen(row.account_key)]
+        # Per statement: Connection.execution_options would stream every later statement too.
+        streamed = open_before.execution_options(stream_results=True, yield_per=_STREAM)
+        gone = [row.id for row in connection.execute(streamed) if not seen(row.account_key)]
         if not gone:
             return
         # The last complete snapshot before this one saw every member still open then.
@@ -287,8 +288,8 @@ class Recorder:
             ids.update(self._insert_accounts(connection, [(key, by_key[key]) for key in new], stamp))
         changed: list[dict[str, Any]] = []
         renamed: list[dict[str, Any]] = []
-        for key, row in known.items():
-            user = by_key[key]
+        for key in sorted(known):  # updates too lock rows in one order for every writer
+            row, user = known[key], by_key[key]
             values = [getattr(user, name) for name in PROFILE]
             merged = [old if value is None else value for value, old in zip(values, row[1:], strict=True)]
             if merged == list(row[1:]):
