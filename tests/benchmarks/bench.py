@@ -19,6 +19,10 @@ competes with anything measured here for a GIL), runs the CLI as a subprocess th
 4. wall time of `tiktok --version` and `tiktok --help` vs `python -c "import typer"`; <= 1.3x.
 5. 32 user-info look-ups, --concurrency 1 vs 8, 150 ms server latency; 8 is >= 4x faster
    (n/a until the CLI has a --concurrency option).
+6. csv export recorded into a new SQLite store (`--db`) vs the same export without it,
+   records/s; >= 0.8x. The note gives the nightly case: the same list again, same store.
+7. bytes a second identical run adds to that store, vs the store's size after the first;
+   < 1%.
 
 Every timed measurement has warm-up runs first; the output says whether a value is the best
 or the median of its repetitions. Both the CLI and the floor run as fresh processes, so both
@@ -298,6 +302,46 @@ def measure_export(fmt: str, options: Options, env: dict[str, str], workdir: Pat
     return Throughput(*fastest, identical)
 
 
+# --- 6 & 7: recording into the snapshot store ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recording:
+    plain: Finished  # the fastest of each kind of run
+    first: Finished  # into a new store
+    again: Finished  # the same list again, into the store the first run made
+    size: int  # bytes of the store after the first run
+    added: int  # bytes the second run added
+
+
+def store_bytes(folder: Path) -> int:
+    """The store's size on disk: its file and any WAL/shared-memory files beside it."""
+    return sum(p.stat().st_size for p in folder.glob("store.db*"))
+
+
+def measure_recording(options: Options, env: dict[str, str], workdir: Path) -> Recording:
+    plain: list[Finished] = []
+    first: list[Finished] = []
+    again: list[Finished] = []
+    size = added = 0
+    for attempt in range(options.warmups + options.repeats):
+        with scratch(workdir) as folder:
+            out = folder / "out.csv"
+            record = [*cli_export("csv", out), "--db", str(folder / "store.db")]
+            runs = (
+                timed_export(cli_export("csv", out), out, "csv", options.records, env),
+                timed_export(record, out, "csv", options.records, env),
+            )
+            size = store_bytes(folder)
+            runs += (timed_export(record, out, "csv", options.records, env),)
+            added = store_bytes(folder) - size
+        if attempt >= options.warmups:
+            for kept, finished in zip((plain, first, again), runs, strict=True):
+                kept.append(finished)
+    fastest = [min(kept, key=lambda r: r.wall) for kept in (plain, first, again)]
+    return Recording(*fastest, size=size, added=added)
+
+
 # --- 3: peak memory -------------------------------------------------------------------------
 
 # ru_maxrss of a child also counts memory it had *before* exec: a forked child starts as a
@@ -475,6 +519,33 @@ def rss_row(options: Options, env: dict[str, str], workdir: Path) -> Row:
     )
 
 
+def recording_rows(options: Options, env: dict[str, str], workdir: Path, notes: list[str]) -> list[Row]:
+    result = measure_recording(options, env, workdir)
+    ratio = result.plain.wall / result.first.wall
+    nightly = result.plain.wall / result.again.wall
+    notes.append(
+        f"--db: the same list again into the same store (the nightly case) runs at "
+        f"{rate(options.records, result.again.wall)} = {nightly:.2f}x the export without --db."
+    )
+    share = result.added / result.size
+    return [
+        Row(
+            f"6. csv export with --db (new SQLite store), {options.records:,} followers "
+            f"(best of {options.repeats})",
+            f"{rate(options.records, result.first.wall)} vs without "
+            f"{rate(options.records, result.plain.wall)} = {ratio:.2f}x",
+            ">= 0.8x",
+            verdict(ratio >= 0.8),
+        ),
+        Row(
+            "7. bytes added to the store by a second identical run",
+            f"{result.added:,} of {result.size:,} bytes = {share:.2%}",
+            "< 1%",
+            verdict(share < 0.01),
+        ),
+    ]
+
+
 def startup_rows(options: Options) -> list[Row]:
     commands = {
         "import typer": [sys.executable, "-c", "import typer"],
@@ -592,6 +663,7 @@ def main(argv: Sequence[str]) -> int:
         rows += guarded("3. peak RSS", partial(rss_row, options, env, workdir), errors)
         rows += guarded("4. start-up", partial(startup_rows, options), errors)
         rows += guarded("5. look-ups", partial(lookup_row, options, workdir), errors)
+        rows += guarded("6. --db", partial(recording_rows, options, env, workdir, notes), errors)
         print_table(rows)
         print()
         notes.append(f"load average (1/5/15 min) at the end: {load_average()}")
