@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, case, func, select, update
@@ -249,17 +250,8 @@ class Recorder:
             index_elements=[memberships.c.list_id, memberships.c.member_id],
             index_where=memberships.c.ended_run.is_(None),
         )
-        connection.execute(
-            statement,
-            [
-                {
-                    "list_id": snapshot.list_id,
-                    "member_id": m,
-                    "first_run": snapshot.id,
-                }
-                for m in member_ids
-            ],
-        )
+        rows = [(snapshot.list_id, m, snapshot.id) for m in member_ids]
+        _bulk(connection, statement, ("list_id", "member_id", "first_run"), rows)
 
     def _list_id(self, connection: Connection, owner_id: int, kind: str) -> int:
         insert = _insert(self.store.dialect, lists)
@@ -324,24 +316,25 @@ class Recorder:
         insert = _insert(self.store.dialect, accounts).on_conflict_do_nothing(
             index_elements=[accounts.c.account_key]
         )
-        rows = [
-            {"account_key": key, "updated_at": stamp, **{name: getattr(user, name) for name in PROFILE}}
-            for key, user in new
-        ]
-        result = connection.execute(insert.returning(accounts.c.account_key, accounts.c.id), rows)
-        ids = {str(key): int(account_id) for key, account_id in result}
-        missing = [key for key, _ in new if key not in ids]
-        if missing:
-            ids.update({key: row[0] for key, row in self._known(connection, missing).items()})
-        return ids
+        updated_at = _bound(connection, accounts.c.updated_at, stamp)
+        values = attrgetter(*PROFILE)
+        rows = [(key, updated_at, *values(user)) for key, user in new]
+        _bulk(connection, insert, ("account_key", "updated_at", *PROFILE), rows)
+        # Their ids, including those of rows another process inserted first.
+        return {key: row[0] for key, row in self._known(connection, [key for key, _ in new]).items()}
 
     def _known(self, connection: Connection, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
         """Stored accounts by key, as (id, *PROFILE) tuples."""
         found: dict[str, tuple[Any, ...]] = {}
-        columns = [accounts.c.account_key, accounts.c.id, *(accounts.c[name] for name in PROFILE)]
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        # Plain SQL of our own constants: an expanding IN through SQLAlchemy costs more per
+        # key than the look-up itself, and this runs for every account of every page.
+        columns = ", ".join(PROFILE)  # constants; the keys themselves are bound parameters
+        query = f"SELECT account_key, id, {columns} FROM accounts WHERE account_key IN "  # noqa: S608
         for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            for row in connection.execute(select(*columns).where(accounts.c.account_key.in_(chunk))):
+            chunk = tuple(keys[start : start + _CHUNK])
+            placeholders = f"({', '.join([mark] * len(chunk))})"
+            for row in connection.exec_driver_sql(query + placeholders, chunk).all():
                 found[row[0]] = tuple(row[1:])
         return found
 
@@ -349,3 +342,30 @@ class Recorder:
 def _insert(dialect: str, table: Any) -> Any:
     """The dialect's INSERT, which has ON CONFLICT (the same API on SQLite and PostgreSQL)."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def _bulk(
+    connection: Connection, statement: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Run ``statement`` once per row through the driver's own executemany.
+
+    The rows of a page are plain values already in the database's form (see ``_bound``),
+    and SQLAlchemy's per-row parameter processing would cost more than the database's
+    work: compiled once, the statement goes straight to the driver.
+    """
+    if not rows:
+        return
+    compiled = statement.compile(dialect=connection.dialect, column_keys=list(columns))
+    if compiled.positional:  # SQLite's "?" placeholders
+        order = [columns.index(name) for name in compiled.positiontup]
+        if order != list(range(len(columns))):
+            rows = [tuple(row[i] for i in order) for row in rows]
+        connection.exec_driver_sql(compiled.string, rows)
+    else:  # psycopg's %(name)s placeholders
+        connection.exec_driver_sql(compiled.string, [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _bound(connection: Connection, column: Any, value: Any) -> Any:
+    """``value`` as SQLAlchemy would send it for ``column`` (SQLite keeps times as text)."""
+    process = column.type.bind_processor(connection.dialect)
+    return process(value) if process is not None else value
