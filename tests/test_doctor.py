@@ -96,6 +96,7 @@ def test_all_ok_exits_0_with_one_request_per_data_source(server: FakeTikTok) -> 
         "user-info": "ok",
         "followings": "ok",
         "followers": "ok",
+        "store": "skip",
     }
     assert "credentials accepted" in report(result)["token API"][1]
     assert (server.count("/user-info"), server.count("/user/followers")) == (1, 1)
@@ -309,3 +310,19 @@ def test_a_token_refused_with_http_401_is_about_the_token_not_the_url(server: Fa
     status, detail = report(result)["token API"]
     assert status == "FAIL" and "refused the request (HTTP 401)" in detail and "TIKTOK_API_TOKEN" in detail
     assert "not the token API" not in detail
+
+
+def test_the_store_is_checked_when_one_is_set(server: FakeTikTok, tmp_path: Path) -> None:
+    store = tmp_path / "tiktok.db"
+    missing = report(invoke("doctor", "--db", str(store)))["store"]
+    assert missing == ("ok", f"{store} does not exist yet: the first run with --db creates it")
+    assert invoke("user-info", "alice", "--db", str(store), "-f", "none").exit_code == 0
+    result = invoke("doctor", "--db", str(store))
+    assert result.exit_code == 0
+    assert report(result)["store"] == ("ok", f"{store} (from the flag --db): 0 snapshots of 0 lists")
+    other = tmp_path / "other.db"
+    other.write_text("not a database, but a file of text long enough to be read as one " * 100)
+    result = invoke("doctor", "--db", str(other))
+    assert result.exit_code == 5
+    status, detail = report(result)["store"]
+    assert status == "FAIL" and "cannot use the store" in detail

@@ -669,14 +669,16 @@ def followers(
     "  TIKTOK_API_URL=http://HOST/tk tiktok doctor --gateway-url http://localhost:3000/tiktok",
 )
 @with_groups
-def doctor(*, source: CheckOptions, verbose: VerboseOpt = False, debug: DebugOpt = False) -> None:
+def doctor(
+    *, source: CheckOptions, store: StoreOptions, verbose: VerboseOpt = False, debug: DebugOpt = False
+) -> None:
     """Run the checks, one line each on stdout; exit with the first failing command's code."""
     code = ExitCode.OK
     with _error_edge(debug=debug, quiet=False, setup_hint=False):
         from tiktok_cli.doctor import exit_code, run_checks
 
         checks = []
-        for check in run_checks(source.flags(), trace=verbose):
+        for check in run_checks({**source.flags(), **store.flags()}, trace=verbose):
             typer.echo(check.line())
             checks.append(check)
         code = exit_code(checks)

@@ -112,6 +112,31 @@ def run_checks(flags: Mapping[str, Any], *, trace: bool = False) -> Iterator[Che
 
     for route in routes:
         yield _verdict(route, results, cookies, settings)
+    yield _check_store(settings, origins)
+
+
+def _check_store(settings: Settings, origins: Mapping[str, str]) -> Check:
+    """The snapshot store runs record into (--db): it opens, and is this tool's."""
+    target = settings.db
+    if target is None:
+        return Check(SKIP, "store", "no --db or TIKTOK_DB: runs record nothing")
+    if "://" not in target and not Path(target).expanduser().exists():
+        return Check(OK, "store", f"{target} does not exist yet: the first run with --db creates it")
+    from sqlalchemy import func, select
+
+    from tiktok_cli.store import open_store
+    from tiktok_cli.store.schema import lists, snapshots
+
+    try:
+        with open_store(target, create=False) as store:
+            counted = select(func.count()).select_from(snapshots)
+            runs = store.connection.execute(counted).scalar_one()
+            listed = store.connection.execute(select(func.count()).select_from(lists)).scalar_one()
+            label = store.label
+    except (TikTokCliError, UsageError) as exc:
+        return Check(FAIL, "store", str(exc), exc.exit_code, verdict=True)
+    where = _origin_words(origins["db"])
+    return Check(OK, "store", f"{label} ({where}): {runs:,} snapshots of {listed:,} lists", verdict=True)
 
 
 def _route(operation: Operation, settings: Settings) -> _Route:

@@ -94,6 +94,8 @@ def _sqlite_url(path: Path, *, create: bool) -> tuple[URL, str]:
     label = str(path)
     if path.is_dir():
         raise UsageError(f"--db {label} is a folder: name a file, such as {path / 'tiktok.db'}")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"--db {label} is not a regular file: a SQLite store is a file of its own")
     if not path.exists():
         if not create:
             raise StoreError(f"no store at {label}", hint="record into it first with --db on an export")
