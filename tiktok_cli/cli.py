@@ -1,6 +1,7 @@
-"""The `tiktok` command: parse arguments, build settings, call ``run``; nothing else.
+"""The `tiktok` command: parse arguments, build settings, call the one function that does
+the work (``export.export_lists``, ``user_info.look_up``, …); nothing else.
 
-Options come in groups (output, connection, batch, list, verbosity), each declared once
+Options come in groups (output, store, connection, batch, list, verbosity), each declared once
 as an immutable record; a command takes the groups it needs, and ``with_groups`` shows
 their fields to Typer as the command's own options.
 
