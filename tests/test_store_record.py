@@ -436,3 +436,26 @@ def test_a_bad_store_fails_before_any_request(serve: Serve, tmp_path: Path) -> N
     line = error_line(invoke("followers", "alice", "--db", unreachable), 7)
     assert "cannot reach the store" in line and "hunter2pass" not in line and "***" in line
     assert server.requests == []
+
+
+def test_the_migrations_build_exactly_the_schema_a_new_store_gets(db_target: str) -> None:
+    """A new store is made from schema.py and stamped; an old one is upgraded by the
+    migrations. Alembic's own comparison holds the two to one schema."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from tiktok_cli.store import open_store
+    from tiktok_cli.store.database import HEAD
+    from tiktok_cli.store.schema import metadata
+
+    _old_store(db_target, "0001")
+    with open_store(db_target, create=False) as store:  # upgraded to HEAD by the migrations
+        assert store.id == "old-store"
+    engine = sa.create_engine(sqlalchemy_url(db_target), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), metadata)
+            version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+    finally:
+        engine.dispose()
+    assert differences == []
+    assert version == HEAD

@@ -20,14 +20,25 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    create_engine,
+    event,
+    select,
+)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from tiktok_cli import console
 from tiktok_cli.errors import StoreError, StoreUnavailable, UsageError
 from tiktok_cli.settings import STORE_SCHEMES
-from tiktok_cli.store.schema import store_info
+from tiktok_cli.store.schema import metadata, store_info
 
 # The newest schema this release knows, and every older one it can upgrade.
 HEAD = "0002"
@@ -213,21 +224,38 @@ def _lock_for_migration(connection: Connection) -> None:
 
 
 def _migrate(connection: Connection, version: str | None, label: str) -> None:
-    """Upgrade to HEAD in the caller's transaction (Alembic is loaded only here)."""
+    """Create the store, or upgrade it to HEAD, in the caller's transaction.
+
+    A new store is made from ``schema.py`` and stamped HEAD, as Alembic advises for new
+    databases (a test holds the migrations to the same schema); only an upgrade loads
+    Alembic, and runs the migrations from the store's version on.
+    """
+    if version is None:
+        metadata.create_all(connection)
+        _alembic_version.create(connection)
+        connection.execute(_alembic_version.insert(), {"version_num": HEAD})
+        connection.execute(
+            store_info.insert(),
+            [{"key": "format", "value": FORMAT}, {"key": "id", "value": uuid.uuid4().hex}],
+        )
+        return
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", "tiktok_cli.store:migrations")
     config.attributes["connection"] = connection
-    if version is not None:
-        console.info(f"upgrading the store {label} from schema {version} to {HEAD}")
+    console.info(f"upgrading the store {label} from schema {version} to {HEAD}")
     command.upgrade(config, HEAD)
-    if version is None:
-        connection.execute(
-            store_info.insert(),
-            [{"key": "format", "value": FORMAT}, {"key": "id", "value": uuid.uuid4().hex}],
-        )
+
+
+# Alembic's own version table, as Alembic creates it (kept apart from the store's tables).
+_alembic_version = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 
 
 def _connect_error(exc: SQLAlchemyError, label: str) -> StoreError | StoreUnavailable:

@@ -318,8 +318,8 @@ class Recorder:
         )
         updated_at = _bound(connection, accounts.c.updated_at, stamp)
         values = attrgetter(*PROFILE)
-        rows = [(key, updated_at, *values(user)) for key, user in new]
-        _bulk(connection, insert, ("account_key", "updated_at", *PROFILE), rows)
+        rows = [(key, *values(user), updated_at) for key, user in new]  # the table's column order
+        _bulk(connection, insert, ("account_key", *PROFILE, "updated_at"), rows)
         # Their ids, including those of rows another process inserted first.
         return {key: row[0] for key, row in self._known(connection, [key for key, _ in new]).items()}
 
