@@ -262,7 +262,7 @@ def test_help_gives_each_setting_its_default_variable_and_range_as_settings_py_d
             stated = isinstance(default, (int, float, str)) and field.name != "backend"
             if stated and where.startswith("followers"):  # doctor's --timeout has its own default
                 assert f"default: {shown(default)}]" in helps[where], where
-    assert checked == 13
+    assert checked == 14
 
 
 @pytest.mark.parametrize(
