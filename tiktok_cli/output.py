@@ -81,8 +81,11 @@ class OutputPlan:
         }
 
 
-def plan_output(spec: OutputSpec, *, owner: bool) -> OutputPlan:
-    """Check the output options; every mistake here is a usage error before any request."""
+def plan_output(spec: OutputSpec, *, owner: bool, record: Sequence[str] = FIELDS) -> OutputPlan:
+    """Check the output options; every mistake here is a usage error before any request.
+
+    ``record``: the columns of a row (an account's fields, or a report's, such as `changes`).
+    """
     destination = destination_of(spec.path)
     name = resolve_format(spec, destination)
     writer_class = writers.load(name)
@@ -96,7 +99,7 @@ def plan_output(spec: OutputSpec, *, owner: bool) -> OutputPlan:
     for option in (o for o, given in asked.items() if given and o not in writer_class.options_used):
         formats = [n for n in writers.names() if option in writers.load(n).options_used]
         raise UsageError(f"{_FORMAT_OPTIONS[option]} is for -f {' or '.join(formats)} output, not {name}")
-    columns = resolve_columns(spec.fields, writer_class, owner=owner)
+    columns = resolve_columns(spec.fields, writer_class, owner=owner, record=record)
     return OutputPlan(spec, writer_class, columns, destination)
 
 
@@ -159,16 +162,16 @@ _COMPRESSED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd"}
 
 
 def resolve_columns(
-    fields: Sequence[str] | None, writer_class: type[Writer], *, owner: bool
+    fields: Sequence[str] | None, writer_class: type[Writer], *, owner: bool, record: Sequence[str] = FIELDS
 ) -> tuple[str, ...]:
     """Validate --fields, or take the writer's default columns (with `owner` first in batches)."""
-    valid = (OWNER_FIELD, *FIELDS)
+    valid = (OWNER_FIELD, *record)
     if fields:
         unknown = [f for f in fields if f not in valid]
         if unknown:
             raise UsageError(f"unknown field {unknown[0]!r} in --fields (valid: {', '.join(valid)})")
         return tuple(dict.fromkeys(fields))
-    columns = writer_class.default_columns or FIELDS
+    columns = (writer_class.default_columns if tuple(record) == FIELDS else None) or record
     return (OWNER_FIELD, *columns) if owner else tuple(columns)
 
 
