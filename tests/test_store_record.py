@@ -443,6 +443,7 @@ def test_the_migrations_build_exactly_the_schema_a_new_store_gets(db_target: str
     migrations. Alembic's own comparison holds the two to one schema."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
+
     from tiktok_cli.store import open_store
     from tiktok_cli.store.database import HEAD
     from tiktok_cli.store.schema import metadata

@@ -340,6 +340,57 @@ class StoreOptions(NamedTuple):
         """The settings given as options, by setting name (None: not given)."""
         return _flags(self)
 
+    def target(self) -> str:
+        """The store to read: --db, else TIKTOK_DB, else the config file's db; none is a usage error."""
+        from tiktok_cli.config import load_settings
+
+        db = load_settings(self.flags()).db
+        if not db:
+            raise UsageError(
+                "name the snapshot store: give --db TARGET or set TIKTOK_DB (or `tiktok config set db PATH`)"
+            )
+        return db
+
+
+class AccountIdOptions(NamedTuple):
+    """An account of the store named by one of its ids instead of USER."""
+
+    uid: Annotated[
+        str | None,
+        typer.Option("--uid", metavar="UID", help="The account's numeric user id instead of USER."),
+    ] = None
+    sec_uid: Annotated[
+        str | None,
+        typer.Option("--sec-uid", metavar="SECUID", help="The account's secUid instead of USER."),
+    ] = None
+
+    def targets(self, users: list[str] | None, accounts: "InputOptions | None" = None) -> "list[Target]":
+        """USERs, --input's accounts and these ids, each once."""
+        return (accounts or InputOptions()).targets(
+            users, uid=self.uid, sec_uid=self.sec_uid, unique=True, id_options=("--uid", "--sec-uid")
+        )
+
+    def target(self, user: str | None) -> "Target":
+        """The one account USER or an id names."""
+        targets = self.targets([user] if user is not None else [])
+        if len(targets) != 1:
+            raise UsageError("name one account: USER, --uid or --sec-uid")
+        return targets[0]
+
+
+class ListKindOptions(NamedTuple):
+    """Which of an account's recorded lists to read."""
+
+    followers: Annotated[bool, typer.Option("--followers", help="Only the account's followers.")] = False
+    followings: Annotated[bool, typer.Option("--followings", help="Only the accounts it follows.")] = False
+
+    def kinds(self) -> tuple[str, ...] | None:
+        """The kinds asked for; None: every kind recorded."""
+        asked = tuple(
+            kind for kind, given in (("followers", self.followers), ("followings", self.followings)) if given
+        )
+        return asked or None
+
 
 class CheckOptions(NamedTuple):
     """`tiktok doctor`: the data source, checked with a short timeout and no retries."""
@@ -359,8 +410,8 @@ class CheckOptions(NamedTuple):
         return _flags(self)
 
 
-class BatchOptions(NamedTuple):
-    """The accounts an --input file names, how many run at once, and where failures go."""
+class InputOptions(NamedTuple):
+    """The accounts an --input file names."""
 
     input_file: Annotated[
         str | None,
@@ -372,6 +423,38 @@ class BatchOptions(NamedTuple):
             "comments skipped), or this tool's own jsonl or csv output.",
         ),
     ] = None
+
+    def targets(
+        self,
+        users: list[str] | None,
+        *,
+        sec_uid: str | None = None,
+        uid: str | None = None,
+        unique: bool = False,
+        id_options: tuple[str, ...] = (),
+    ) -> "list[Target]":
+        """The accounts to process; an --input with none is nothing to do (a note, exit 0)."""
+        from tiktok_cli import console
+        from tiktok_cli.identifiers import nothing_to_do, read_targets
+
+        targets = read_targets(
+            users or [],
+            self.input_file,
+            sec_uid=sec_uid,
+            uid=uid,
+            unique=unique,
+            id_options=id_options,
+            allow_empty=True,
+        )
+        if not targets and self.input_file is not None:
+            console.info(nothing_to_do(self.input_file))
+        return targets
+
+
+class BatchOptions(NamedTuple):
+    """The accounts an --input file names, how many run at once, and where failures go."""
+
+    accounts: InputOptions = InputOptions()
     concurrency: Annotated[
         int,
         typer.Option(
@@ -402,22 +485,8 @@ class BatchOptions(NamedTuple):
         unique: bool = False,
         id_options: tuple[str, ...] = (),
     ) -> "list[Target]":
-        """The accounts to process; an --input with none is nothing to do (a note, exit 0)."""
-        from tiktok_cli import console
-        from tiktok_cli.identifiers import nothing_to_do, read_targets
-
-        targets = read_targets(
-            users or [],
-            self.input_file,
-            sec_uid=sec_uid,
-            uid=uid,
-            unique=unique,
-            id_options=id_options,
-            allow_empty=True,
-        )
-        if not targets and self.input_file is not None:
-            console.info(nothing_to_do(self.input_file))
-        return targets
+        """The accounts to process (see ``InputOptions.targets``)."""
+        return self.accounts.targets(users, sec_uid=sec_uid, uid=uid, unique=unique, id_options=id_options)
 
     def batch(self) -> "Batch":
         from tiktok_cli.batch import Batch
@@ -684,6 +753,143 @@ def doctor(
             checks.append(check)
         code = exit_code(checks)
     raise typer.Exit(int(code))
+
+
+UserArg = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="USER", help="A username (current or past), @name or profile URL.", show_default=False
+    ),
+]
+
+
+@app.command(
+    epilog="Examples:\n\n\b\n"
+    "  tiktok changes cnn --db tiktok.db\n"
+    "  tiktok changes cnn --db tiktok.db --followers --since 7d -f csv -o week.csv\n"
+    "  tiktok changes cnn --db tiktok.db --from 12 --to 40   # ids as `tiktok snapshots` lists them\n"
+    "  tiktok changes --input accounts.txt --db postgresql://me@db.example/tiktok",
+)
+@with_groups
+def changes(
+    users: UsersArg = None,
+    *,
+    ids: AccountIdOptions,
+    accounts: InputOptions,
+    lists: ListKindOptions,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="WHEN",
+            help="From the last complete snapshot at or before WHEN: a date or time in UTC "
+            "(2026-12-01, 2026-12-01T08:00) or an age (24h, 7d, 2w).",
+        ),
+    ] = None,
+    from_run: Annotated[
+        int | None,
+        typer.Option("--from", min=1, metavar="RUN", help="Compare from this complete snapshot (with --to)."),
+    ] = None,
+    to_run: Annotated[
+        int | None,
+        typer.Option("--to", min=1, metavar="RUN", help="Compare to this complete snapshot (with --from)."),
+    ] = None,
+    output: OutputOptions,
+    store: StoreOptions,
+    verbosity: VerbosityOptions,
+) -> None:
+    """Show who followed, unfollowed or renamed between two complete snapshots of a list.
+
+    By default between the last two complete snapshots of each list recorded for USER
+    (with --db on followers or followings). A run that did not complete never counts as
+    an unfollow. Columns: owner (several accounts, or --input), list, change (followed,
+    unfollowed or renamed), old_unique_id, since and until (the UTC window in which it
+    happened), then the member's fields; --fields picks among them.
+    """
+    with verbosity.error_edge():
+        from tiktok_cli.tracking import show_changes
+
+        if since is not None and (from_run is not None or to_run is not None):
+            raise UsageError("--since and --from/--to choose the snapshots two ways: give one")
+        if (from_run is None) != (to_run is None):
+            raise UsageError("--from and --to go together: the two snapshots to compare")
+        spec = output.spec()
+        targets = ids.targets(users, accounts)
+        db = store.target()
+        if not targets:
+            return
+        span = (from_run, to_run) if from_run is not None and to_run is not None else None
+        owner_column = len(targets) > 1 or accounts.input_file is not None
+        show_changes(
+            targets, db, spec, kinds=lists.kinds(), since=since, span=span, owner_column=owner_column
+        )
+
+
+@app.command(
+    epilog="Examples:\n\n\b\n"
+    "  tiktok history cnn --db tiktok.db\n"
+    "  tiktok history cnn --db tiktok.db --plot cnn.png -f csv -o cnn-counts.csv",
+)
+@with_groups
+def history(
+    user: UserArg = None,
+    *,
+    ids: AccountIdOptions,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            metavar="FILE",
+            dir_okay=False,
+            help="Also draw the follower, following and likes curves into FILE (.png or .svg; "
+            "needs the plot extra: pip install 'tiktok-follows[plot]').",
+        ),
+    ] = None,
+    output: OutputOptions,
+    store: StoreOptions,
+    verbosity: VerbosityOptions,
+) -> None:
+    """Show an account's counts over time, one row per observation, with each change.
+
+    Observations are recorded by user-info with --db. Columns: observed_at (UTC), backend,
+    followers, following, likes, videos, and followers_change, following_change,
+    likes_change, videos_change since the observation before. On a terminal a trend
+    line of the followers follows the table.
+    """
+    with verbosity.error_edge():
+        from tiktok_cli.tracking import show_history
+
+        spec = output.spec()
+        target = ids.target(user)
+        show_history(target, store.target(), spec, plot=plot)
+
+
+@app.command(
+    epilog="Examples:\n\n\b\n"
+    "  tiktok snapshots cnn --db tiktok.db\n"
+    "  tiktok snapshots cnn --db tiktok.db --followers -f csv",
+)
+@with_groups
+def snapshots(
+    user: UserArg = None,
+    *,
+    ids: AccountIdOptions,
+    lists: ListKindOptions,
+    output: OutputOptions,
+    store: StoreOptions,
+    verbosity: VerbosityOptions,
+) -> None:
+    """List the runs recorded of an account's lists: id, list, times, status and counts.
+
+    status is complete (the whole list was seen), incomplete (note says why: interrupted,
+    --limit, TikTok's cap) or running (still running, or killed and not resumed).
+    """
+    with verbosity.error_edge():
+        from tiktok_cli.tracking import show_snapshots
+
+        spec = output.spec()
+        target = ids.target(user)
+        show_snapshots(target, store.target(), spec, kinds=lists.kinds())
 
 
 @config_app.command("path")

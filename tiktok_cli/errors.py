@@ -236,5 +236,11 @@ class StoreError(TikTokCliError):
     exit_code = ExitCode.CONFIG
 
 
+class MissingExtra(TikTokCliError):
+    """An optional part of the package (an extra such as ``plot``) is not installed."""
+
+    exit_code = ExitCode.CONFIG
+
+
 class StoreUnavailable(UpstreamError):
     """The store's database server did not answer, or failed mid-run."""

@@ -81,8 +81,11 @@ class OutputPlan:
         }
 
 
-def plan_output(spec: OutputSpec, *, owner: bool) -> OutputPlan:
-    """Check the output options; every mistake here is a usage error before any request."""
+def plan_output(spec: OutputSpec, *, owner: bool, record: Sequence[str] = FIELDS) -> OutputPlan:
+    """Check the output options; every mistake here is a usage error before any request.
+
+    ``record``: the columns of a row (an account's fields, or a report's, such as `changes`).
+    """
     destination = destination_of(spec.path)
     name = resolve_format(spec, destination)
     writer_class = writers.load(name)
@@ -98,7 +101,7 @@ def plan_output(spec: OutputSpec, *, owner: bool) -> OutputPlan:
         raise UsageError(f"{_FORMAT_OPTIONS[option]} is for -f {' or '.join(formats)} output, not {name}")
     if not writer_class.writes_rows and destination.kind != "stdout":
         raise UsageError(f"-f {name} writes no rows: drop -o {destination.path}")
-    columns = resolve_columns(spec.fields, writer_class, owner=owner)
+    columns = resolve_columns(spec.fields, writer_class, owner=owner, record=record)
     return OutputPlan(spec, writer_class, columns, destination)
 
 
@@ -161,16 +164,17 @@ _COMPRESSED = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd"}
 
 
 def resolve_columns(
-    fields: Sequence[str] | None, writer_class: type[Writer], *, owner: bool
+    fields: Sequence[str] | None, writer_class: type[Writer], *, owner: bool, record: Sequence[str] = FIELDS
 ) -> tuple[str, ...]:
     """Validate --fields, or take the writer's default columns (with `owner` first in batches)."""
-    valid = (OWNER_FIELD, *FIELDS, FETCHED_AT)
+    # fetched_at: when an account's page was fetched, for the account records alone.
+    valid = (OWNER_FIELD, *record, *((FETCHED_AT,) if record is FIELDS else ()))
     if fields:
         unknown = [f for f in fields if f not in valid]
         if unknown:
             raise UsageError(f"unknown field {unknown[0]!r} in --fields (valid: {', '.join(valid)})")
         return tuple(dict.fromkeys(fields))
-    columns = writer_class.default_columns or FIELDS
+    columns = (writer_class.default_columns if tuple(record) == FIELDS else None) or record
     return (OWNER_FIELD, *columns) if owner else tuple(columns)
 
 

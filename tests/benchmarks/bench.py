@@ -23,6 +23,10 @@ competes with anything measured here for a GIL), runs the CLI as a subprocess th
    records/s; >= 0.8x. The note gives the nightly case: the same list again, same store.
 7. bytes a second identical run adds to that store, vs the store's size after the first;
    < 1%.
+8. `tiktok changes` between two complete snapshots of a --members list (default 1,000,000)
+   in a SQLite store, a few thousand changes apart: seconds (a few), and its peak RSS vs the
+   same changes in a list a tenth as long (<= 1.3x: memory does not grow with the list).
+   `--only changes` runs this row alone.
 
 Every timed measurement has warm-up runs first; the output says whether a value is the best
 or the median of its repetitions. Both the CLI and the floor run as fresh processes, so both
@@ -78,6 +82,8 @@ class Options:
     warmups: int
     startup_runs: int
     profile: bool
+    members: int = 1_000_000
+    only: str | None = None
 
 
 def parse_args(argv: Sequence[str]) -> Options:
@@ -94,6 +100,10 @@ def parse_args(argv: Sequence[str]) -> Options:
     parser.add_argument(
         "--profile", action="store_true", help="also run each export under cProfile and print the top"
     )
+    parser.add_argument(
+        "--members", type=int, help="row 8: members of the list `changes` compares (default 1,000,000)"
+    )
+    parser.add_argument("--only", choices=["changes"], help="run only this measurement (row 8)")
     args = parser.parse_args(argv)
     quick = args.quick
     records = args.records or (5_000 if quick else 50_000)
@@ -105,6 +115,8 @@ def parse_args(argv: Sequence[str]) -> Options:
         warmups=1,
         startup_runs=3 if quick else 10,
         profile=args.profile,
+        members=args.members or (100_000 if quick else 1_000_000),
+        only=args.only,
     )
     if not 0 < options.small_records < options.records:
         parser.error("need 0 < --small-records < --records")
@@ -419,6 +431,157 @@ def measure_lookups(names: Sequence[str], concurrency: int, options: Options, en
     return statistics.median(times)
 
 
+# --- 8: changes between two snapshots of a long list ---------------------------------------
+
+CHANGED = (3_000, 2_000, 500)  # row 8: members followed, unfollowed, renamed between the snapshots
+
+
+def build_store(path: Path, members: int) -> int:
+    """A SQLite store holding two complete snapshots of OWNER's followers: ``members`` at the
+    first, CHANGED apart. Rows go in with SQLAlchemy Core in bulk, into the real schema (a
+    recorder would take minutes for a million). Returns the number of changes."""
+    from datetime import datetime, timezone
+
+    from tiktok_cli.store import open_store
+    from tiktok_cli.store.schema import accounts, lists, memberships, renames, snapshots
+
+    followed, unfollowed, renamed = CHANGED
+    started = time.time()
+    store = open_store(str(path), create=True)
+    try:
+        connection = store.connection
+
+        def day(number: int, hour: int, minute: int = 0) -> datetime:
+            return datetime(2026, 12, number, hour, minute, tzinfo=timezone.utc)
+
+        seen = day(2, 3, 30)  # during the second snapshot
+        with connection.begin():
+            connection.execute(
+                accounts.insert(),
+                [{"id": 1, "account_key": "id:1", "user_id": "1", "unique_id": OWNER, "updated_at": seen}],
+            )
+            connection.execute(lists.insert(), [{"id": 1, "owner_id": 1, "kind": "followers"}])
+            connection.execute(
+                snapshots.insert(),
+                [
+                    {
+                        "id": run,
+                        "list_id": 1,
+                        "owner_name": OWNER,
+                        "backend": "tkapi",
+                        "started_at": day(run, 3),
+                        "finished_at": day(run, 4),
+                        "status": "complete",
+                        "rows": members - (run - 1) * (unfollowed - followed),
+                    }
+                    for run in (1, 2)
+                ],
+            )
+        total = members + followed
+        batch = 100_000
+        for low in range(2, total + 2, batch):
+            ids = range(low, min(low + batch, total + 2))
+            with connection.begin():
+                connection.execute(
+                    accounts.insert(),
+                    [
+                        {
+                            "id": i,
+                            "account_key": f"id:{6_000_000_000_000_000_000 + i}",
+                            "user_id": str(6_000_000_000_000_000_000 + i),
+                            "unique_id": f"user{i}",
+                            "nickname": f"User {i}",
+                            "followers": i % 5_000,
+                            "updated_at": seen,
+                        }
+                        for i in ids
+                    ],
+                )
+                # Members 2.. are there at the first snapshot; every (members // unfollowed)-th
+                # of them is gone at the second; the last `followed` ids arrive with it.
+                step = members // unfollowed
+                connection.execute(
+                    memberships.insert(),
+                    [
+                        {
+                            "list_id": 1,
+                            "member_id": i,
+                            "first_run": 1 if i < members + 2 else 2,
+                            "ended_run": 2 if i < members + 2 and i % step == 0 else None,
+                            "last_run": 1 if i < members + 2 and i % step == 0 else None,
+                        }
+                        for i in ids
+                    ],
+                )
+        with connection.begin():
+            kept = [i for i in range(2, members + 2) if i % (members // unfollowed) != 0][:renamed]
+            connection.execute(
+                renames.insert(),
+                [
+                    {
+                        "account_id": i,
+                        "old_unique_id": f"before{i}",
+                        "new_unique_id": f"user{i}",
+                        "seen_at": seen,
+                        "run": 2,
+                    }
+                    for i in kept
+                ],
+            )
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
+    finally:
+        store.close()
+    gone = sum(1 for i in range(2, members + 2) if i % (members // unfollowed) == 0)
+    print(f"- row 8: a store of {members:,} members built in {time.time() - started:.0f} s", flush=True)
+    return followed + gone + renamed
+
+
+@dataclass(frozen=True)
+class ChangesRun:
+    seconds: float  # median wall time
+    peak_kib: int  # median peak RSS
+
+
+def measure_changes(store: Path, expected: int, options: Options, workdir: Path) -> ChangesRun:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    env["TIKTOK_CONFIG"] = str(workdir / "no-such-config.toml")
+    command = [*cli_command(), "changes", OWNER, "--db", str(store), "-f", "csv", "-q"]
+    with scratch(workdir) as folder:
+        out = folder / "changes.csv"
+        run([*command, "-o", str(out)], env=env)
+        if (found := count_records(out, "csv")) != expected:
+            raise MeasurementError(f"`tiktok changes` wrote {found:,} rows, not {expected:,}")
+    quiet = [*command, "-o", os.devnull]
+    times, peaks = [], []
+    for attempt in range(options.warmups + options.repeats):
+        finished = run(quiet, env=env)
+        peak = peak_rss_kib(quiet, env)
+        if attempt >= options.warmups:
+            times.append(finished.wall)
+            peaks.append(peak)
+    return ChangesRun(statistics.median(times), int(statistics.median(peaks)))
+
+
+def changes_row(options: Options, workdir: Path) -> Row:
+    small = max(options.members // 10, 10 * CHANGED[1])
+    runs = {}
+    for members in (options.members, small):
+        path = workdir / f"changes-{members}.db"
+        expected = build_store(path, members)
+        runs[members] = measure_changes(path, expected, options, workdir)
+    big, little = runs[options.members], runs[small]
+    ratio = big.peak_kib / little.peak_kib
+    return Row(
+        f"8. changes, {options.members:,}-member list, {sum(CHANGED):,} changes, csv to /dev/null "
+        f"(median of {options.repeats})",
+        f"{big.seconds:.2f} s, {big.peak_kib / 1024:.1f} MiB vs {small:,} members "
+        f"{little.seconds:.2f} s, {little.peak_kib / 1024:.1f} MiB = {ratio:.2f}x",
+        "a few s; RSS <= 1.3x",
+        verdict(big.seconds <= 5 and ratio <= 1.3),
+    )
+
+
 # --- optional: where the CLI's time goes ------------------------------------------------------
 
 # cProfile only sees the thread that enabled it, and the CLI fetches pages on a worker
@@ -645,12 +808,20 @@ def main(argv: Sequence[str]) -> int:
         return 1
     for line in header:
         print(f"- {line}")
+    rows: list[Row] = []
+    if options.only == "changes":
+        print(f"- {options.warmups} warm-up run, then {options.repeats} timed\n", flush=True)
+        with tempfile.TemporaryDirectory(prefix="tiktok-bench-") as tmp:
+            rows += guarded("8. changes", partial(changes_row, options, Path(tmp)), errors)
+        print_table(rows)
+        for error in errors:
+            print(f"- ERROR {error}")
+        return 1 if errors else 0
     print(
         f"- {options.records:,} followers, {options.page_size} per page; {options.warmups} warm-up run, "
         f"then {options.repeats} timed; fake server in its own process\n",
         flush=True,
     )
-    rows: list[Row] = []
     spec = ServerSpec(
         followers={OWNER: options.records, SMALL_OWNER: options.small_records}, page_size=options.page_size
     )
@@ -664,6 +835,7 @@ def main(argv: Sequence[str]) -> int:
         rows += guarded("4. start-up", partial(startup_rows, options), errors)
         rows += guarded("5. look-ups", partial(lookup_row, options, workdir), errors)
         rows += guarded("6. --db", partial(recording_rows, options, env, workdir, notes), errors)
+        rows += guarded("8. changes", partial(changes_row, options, workdir), errors)
         print_table(rows)
         print()
         notes.append(f"load average (1/5/15 min) at the end: {load_average()}")

@@ -3,7 +3,8 @@
 Lists are kept as membership intervals, not as a copy per run: a member has one open
 row per list (``ended_run`` NULL) from the snapshot that first saw it (``first_run``);
 a complete snapshot that no longer sees it closes the row (``ended_run``) and notes
-the last complete snapshot that did (``last_run``). Recording an unchanged list again
+the last complete snapshot that did (``last_run``; the run that first saw it when no
+complete one did). Recording an unchanged list again
 writes no membership row at all. Snapshot ids grow with time, so "present at
 snapshot S" is ``first_run <= S AND (ended_run IS NULL OR ended_run > S)``.
 

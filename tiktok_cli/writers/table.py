@@ -27,6 +27,10 @@ from tiktok_cli.safetext import for_terminal
 from tiktok_cli.writers.base import Writer, WriterOptions
 
 _COUNTS = frozenset({"followers", "following", "likes", "videos"})
+# How much a count moved (`tiktok history`): shown signed, rounded like the counts.
+_CHANGES = frozenset(f"{name}_change" for name in _COUNTS)
+# Other numbers of the reports: right-aligned, as wide as they need.
+_NUMERIC = _COUNTS | _CHANGES | {"id", "rows", "reported_total"}
 _FLAGS = frozenset({"verified", "private"})
 # The table's columns when --fields is not given (the writer receives every field, for the card).
 TABLE_COLUMNS = (
@@ -43,7 +47,18 @@ TABLE_COLUMNS = (
 # Widths of the columns that never shrink. TikTok usernames are at most 24 characters and
 # 64-bit ids at most 20 digits: cutting either would make the row useless.
 _NAME_WIDTH = 24
-_FIXED = {"unique_id": _NAME_WIDTH, "owner": _NAME_WIDTH, "user_id": 20}
+_TIME_WIDTH = len("2026-12-02T03:00:00Z")  # the reports' times (changes, history, snapshots)
+_FIXED = {
+    "unique_id": _NAME_WIDTH,
+    "owner": _NAME_WIDTH,
+    "old_unique_id": _NAME_WIDTH,
+    "user_id": 20,
+    "list": len("followings"),
+    "change": len("unfollowed"),
+    "status": len("incomplete"),
+    "backend": len("gateway"),
+    **dict.fromkeys(("since", "until", "observed_at", "started_at", "finished_at"), _TIME_WIDTH),
+}
 # Columns that share what is left: (minimum width, maximum width or None, share of the rest).
 _FLEXIBLE = {
     "nickname": (8, 30, 2),
@@ -54,6 +69,15 @@ _FLEXIBLE = {
 _OTHER = (8, 30, 2)
 # When the width is short, columns go in this order; usernames (unique_id, owner) never do.
 DROP_ORDER = (
+    # The reports' own columns (history, snapshots) that matter least.
+    "backend",
+    "owner_name",
+    "reported_total",
+    "finished_at",
+    "note",
+    "videos_change",
+    "likes_change",
+    "following_change",
     "bio",
     "avatar_url",
     "sec_uid",
@@ -65,6 +89,9 @@ DROP_ORDER = (
     "user_id",
     "nickname",
     "followers",
+    "since",
+    "list",
+    "until",
 )
 FILE_WIDTH = 160  # when the table goes to a file or pipe and COLUMNS does not say otherwise
 
@@ -194,7 +221,7 @@ def layout(columns: Sequence[str], width: int) -> list[_Column]:
         _Column(
             name,
             widths[name],
-            justify="right" if name in _COUNTS else "center" if name in _FLAGS else "left",
+            justify="right" if name in _NUMERIC else "center" if name in _FLAGS else "left",
             fold=name in ("unique_id", OWNER_FIELD) or name in _FIXED,
         )
         for name in kept
@@ -203,7 +230,7 @@ def layout(columns: Sequence[str], width: int) -> list[_Column]:
 
 def _share(spare: int, kept: Sequence[str], widths: dict[str, int]) -> None:
     """Give ``spare`` columns to the flexible columns by their shares, up to their maxima."""
-    growing = [n for n in kept if n not in _FIXED and n not in _COUNTS and n not in _FLAGS]
+    growing = [n for n in kept if n not in _FIXED and n not in _NUMERIC and n not in _FLAGS]
     while spare > 0 and growing:
         shares = {n: _FLEXIBLE.get(n, _OTHER)[2] for n in growing}
         total = sum(shares.values())
@@ -226,7 +253,7 @@ def _share(spare: int, kept: Sequence[str], widths: dict[str, int]) -> None:
 def _minimum(name: str) -> int:
     if name in _FIXED:
         return _FIXED[name]
-    if name in _COUNTS:
+    if name in _NUMERIC:
         return max(len(name), 6)  # 6: the widest compact count, like 999.9K
     if name in _FLAGS:
         return len(name)
@@ -239,10 +266,11 @@ def _needed(columns: Sequence[str]) -> int:
 
 
 def _table_columns(columns: Sequence[str]) -> tuple[str, ...]:
-    if not _is_everything(columns):
+    """The default columns end with every field: those become TABLE_COLUMNS, after the
+    columns before them (`owner`, or a report's own, such as `change`)."""
+    if tuple(columns[-len(FIELDS) :]) != FIELDS:
         return tuple(columns)
-    owner = (OWNER_FIELD,) if OWNER_FIELD in columns else ()
-    return (*owner, *TABLE_COLUMNS)
+    return (*columns[: -len(FIELDS)], *TABLE_COLUMNS)
 
 
 def _is_everything(columns: Sequence[str]) -> bool:
@@ -263,6 +291,8 @@ def _cell(column: str, value: Any) -> Text:
         return Text("yes" if value else "")
     if column in _COUNTS and isinstance(value, int):
         return Text(compact_count(value))
+    if column in _CHANGES and isinstance(value, int):
+        return Text(("+" if value > 0 else "-" if value < 0 else "") + compact_count(abs(value)))
     return Text(for_terminal(str(value)))
 
 

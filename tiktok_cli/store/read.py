@@ -1,0 +1,447 @@
+"""Reading the store: accounts by name or id, the snapshots of their lists, what changed
+between two snapshots, and the counts observed over time.
+
+One SQLAlchemy Core code path for SQLite and PostgreSQL. Every query that can return
+many rows is streamed (``yield_per``), and what changed between two snapshots is found
+by the database on the membership indexes (``memberships_started``,
+``memberships_ended``, ``memberships_member``): rows that did not change are never read,
+so memory and time follow the number of changes, not the length of the list.
+
+Membership (schema.py): a member is present at snapshot S when an interval of it has
+``first_run <= S AND (ended_run IS NULL OR ended_run > S)``. Between two complete
+snapshots A < B of a list:
+
+- followed: present at B, not at A (an interval opened in (A, B] that covers B, and no
+  interval covering A: a member who left and came back is both, hence not listed);
+- unfollowed: present at A, not at B (an interval covering A, ended in (A, B], and none
+  covering B);
+- renamed: present at both, with a change of username seen after A finished and up to
+  B's finish (so consecutive comparisons never report one rename twice).
+
+Each change carries the window in which it happened, as precise as the store knows it:
+
+- followed: from the start of the last complete snapshot before the one that first saw
+  the member (that snapshot did not see it) to the finish of the one that did;
+- unfollowed: from the start of the last complete snapshot that saw the member
+  (``last_run``) to the finish of the complete snapshot that no longer did (``ended_run``);
+- renamed: from the later of A's start (A saw the old name) and the account's previous
+  rename, to when the new name was seen.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, FromClause, Select, and_, exists, func, or_, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from tiktok_cli.errors import NotFoundError, StoreError, StoreUnavailable
+from tiktok_cli.identifiers import Account, IdKind
+from tiktok_cli.models import FIELDS
+from tiktok_cli.store.database import Store
+from tiktok_cli.store.schema import accounts, lists, memberships, observations, renames, snapshots
+
+FOLLOWED, UNFOLLOWED, RENAMED = "followed", "unfollowed", "renamed"
+COMPLETE = "complete"
+KINDS = ("followers", "followings")
+# Rows fetched from the database at a time: memory stays flat however many there are.
+STREAM = 5_000
+
+_MEMBER = [accounts.c[name] for name in FIELDS]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAccount:
+    """An account of the store, as found from what the user typed."""
+
+    id: int
+    unique_id: str | None
+    user_id: str | None
+
+    def __str__(self) -> str:
+        return f"@{self.unique_id}" if self.unique_id else f"uid {self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One recorded run over one list."""
+
+    id: int
+    list_id: int
+    kind: str
+    owner_id: int
+    owner_name: str | None
+    backend: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    note: str | None
+    rows: int
+    reported_total: int | None
+
+    @property
+    def complete(self) -> bool:
+        return self.status == COMPLETE
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One member that came, went or changed its name between two snapshots.
+
+    ``member`` is the account's latest record in the store (models.FIELDS); for a rename,
+    its ``unique_id`` is the name taken then, next to ``old_unique_id``.
+    """
+
+    change: str
+    old_unique_id: str | None
+    since: datetime
+    until: datetime
+    member: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """The counts of an account at one moment."""
+
+    observed_at: datetime
+    backend: str
+    followers: int | None
+    following: int | None
+    likes: int | None
+    videos: int | None
+
+
+def utc(value: datetime) -> datetime:
+    """A time from the database as an aware UTC time (SQLite gives them back naive, in UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+@contextlib.contextmanager
+def reading(store: Store) -> Iterator[None]:
+    """Database failures while reading, as the package's errors (exit 7, or 5)."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StoreUnavailable(f"reading the store {store.label} failed: {_reason(exc)}") from None
+    except DBAPIError as exc:
+        raise StoreError(f"the store {store.label} could not be read: {_reason(exc)}") from None
+
+
+def _reason(exc: DBAPIError) -> str:
+    return " ".join(str(exc.orig or exc).split())[:300]
+
+
+class StoreReader:
+    """Read-only queries over an open store (one thread at a time, like the store)."""
+
+    def __init__(self, store: Store, *, stream: int = STREAM) -> None:
+        self.store = store
+        self.label = store.label
+        self._connection: Connection = store.connection
+        # Per statement: Connection.execution_options would change the store's connection for good.
+        self._stream = {"stream_results": True, "yield_per": stream}
+
+    # --- accounts ------------------------------------------------------------------------
+
+    def find(self, account: Account) -> StoredAccount:
+        """The stored account ``account`` names: by uid, secUid, or username (current or old,
+        any case); every id the user gave is tried. Unknown: NotFoundError (exit 3)."""
+        known = {account.kind: account.value, **dict(account.also)}
+        for kind in (IdKind.UID, IdKind.SEC_UID, IdKind.USERNAME):
+            value = known.get(kind)
+            found = None if value is None else self._find(kind, value)
+            if found is not None:
+                return found
+        raise NotFoundError(f"{account} is not in the store {self.label}")
+
+    def _find(self, kind: IdKind, value: str) -> StoredAccount | None:
+        columns = (accounts.c.id, accounts.c.unique_id, accounts.c.user_id)
+        if kind is IdKind.USERNAME:
+            name = value.lower()
+            current = func.lower(accounts.c.unique_id) == name
+            owners = select(*columns).join(lists, lists.c.owner_id == accounts.c.id).where(current)
+            row = self._first(owners.order_by(accounts.c.updated_at.desc()))  # list owners first: cheap
+            row = row or self._first(select(*columns).where(current).order_by(accounts.c.updated_at.desc()))
+            if row is None:  # a name it had before
+                row = self._first(
+                    select(*columns)
+                    .join(renames, renames.c.account_id == accounts.c.id)
+                    .where(func.lower(renames.c.old_unique_id) == name)
+                    .order_by(renames.c.seen_at.desc())
+                )
+        else:
+            prefix, column = (
+                ("id:", accounts.c.user_id) if kind is IdKind.UID else ("sec:", accounts.c.sec_uid)
+            )
+            row = self._first(select(*columns).where(accounts.c.account_key == prefix + value))
+            # An account first stored by name keeps that key when its ids become known.
+            row = row or self._first(select(*columns).where(column == value))
+        return None if row is None else StoredAccount(int(row.id), row.unique_id, row.user_id)
+
+    def _streamed(self, query: Select[Any]) -> Any:
+        """``query``'s rows, fetched a batch at a time (a server-side cursor on PostgreSQL)."""
+        return self._connection.execute(query.execution_options(**self._stream))
+
+    def _first(self, query: Select[Any]) -> Any:
+        return self._connection.execute(query.limit(1)).first()
+
+    # --- snapshots -----------------------------------------------------------------------
+
+    def _snapshot_query(self) -> Select[Any]:
+        return select(
+            snapshots.c.id,
+            snapshots.c.list_id,
+            lists.c.kind,
+            lists.c.owner_id,
+            snapshots.c.owner_name,
+            snapshots.c.backend,
+            snapshots.c.started_at,
+            snapshots.c.finished_at,
+            snapshots.c.status,
+            snapshots.c.note,
+            snapshots.c.rows,
+            snapshots.c.reported_total,
+        ).join(lists, lists.c.id == snapshots.c.list_id)
+
+    def kinds(self, owner: StoredAccount) -> list[str]:
+        """The kinds of list recorded for ``owner``, in KINDS order."""
+        found = set(
+            self._connection.execute(select(lists.c.kind).where(lists.c.owner_id == owner.id)).scalars()
+        )
+        return [kind for kind in KINDS if kind in found]
+
+    def snapshots(self, owner: StoredAccount, kinds: Sequence[str] = KINDS) -> Iterator[Snapshot]:
+        """Every snapshot of ``owner``'s lists of ``kinds``, oldest first."""
+        query = (
+            self._snapshot_query()
+            .where(lists.c.owner_id == owner.id, lists.c.kind.in_(list(kinds)))
+            .order_by(snapshots.c.id)
+        )
+        for row in self._streamed(query):
+            yield _snapshot(row)
+
+    def snapshot(self, snapshot_id: int) -> Snapshot | None:
+        row = self._connection.execute(self._snapshot_query().where(snapshots.c.id == snapshot_id)).first()
+        return None if row is None else _snapshot(row)
+
+    def complete(
+        self, owner: StoredAccount, kind: str, *, newest: int, started_by: datetime | None = None
+    ) -> list[Snapshot]:
+        """Up to ``newest`` complete snapshots of the list, the latest first; with
+        ``started_by``, only those that started at or before it."""
+        query = self._snapshot_query().where(
+            lists.c.owner_id == owner.id, lists.c.kind == kind, snapshots.c.status == COMPLETE
+        )
+        if started_by is not None:
+            query = query.where(snapshots.c.started_at <= started_by)
+        rows = self._connection.execute(query.order_by(snapshots.c.id.desc()).limit(newest))
+        return [_snapshot(row) for row in rows]
+
+    def first_complete(self, owner: StoredAccount, kind: str) -> Snapshot | None:
+        query = self._snapshot_query().where(
+            lists.c.owner_id == owner.id, lists.c.kind == kind, snapshots.c.status == COMPLETE
+        )
+        row = self._connection.execute(query.order_by(snapshots.c.id).limit(1)).first()
+        return None if row is None else _snapshot(row)
+
+    # --- changes -------------------------------------------------------------------------
+
+    def changes(self, older: Snapshot, newer: Snapshot) -> Iterator[Change]:
+        """What changed in one list from complete snapshot ``older`` to complete ``newer``:
+        the followed, then the unfollowed, then the renamed, each in the order seen."""
+        if older.list_id != newer.list_id or not older.id < newer.id:
+            raise ValueError("changes compare an older and a newer snapshot of one list")
+        if not (older.complete and newer.complete):
+            raise ValueError("only complete snapshots can be compared")
+        between = _Between(self._connection, older, newer)
+        yield from self._followed(between)
+        yield from self._unfollowed(between)
+        yield from self._renamed(between)
+
+    def _followed(self, between: _Between) -> Iterator[Change]:
+        a, b, list_id = between.older.id, between.newer.id, between.older.list_id
+        m = memberships.alias("m")
+        query = (
+            select(m.c.first_run, *_MEMBER)
+            .join_from(m, accounts, accounts.c.id == m.c.member_id)
+            .where(
+                m.c.list_id == list_id,
+                m.c.first_run > a,
+                m.c.first_run <= b,
+                or_(m.c.ended_run.is_(None), m.c.ended_run > b),
+                ~_present(list_id, m.c.member_id, a),
+            )
+            .order_by(m.c.first_run, m.c.id)
+        )
+        for row in self._streamed(query):
+            first = int(row.first_run)
+            yield Change(
+                FOLLOWED,
+                None,
+                between.complete_before(first).started_at,
+                between.finished(first),
+                _member(row),
+            )
+
+    def _unfollowed(self, between: _Between) -> Iterator[Change]:
+        a, b, list_id = between.older.id, between.newer.id, between.older.list_id
+        m = memberships.alias("m")
+        query = (
+            select(m.c.last_run, m.c.ended_run, *_MEMBER)
+            .join_from(m, accounts, accounts.c.id == m.c.member_id)
+            .where(
+                m.c.list_id == list_id,
+                m.c.ended_run > a,
+                m.c.ended_run <= b,
+                m.c.first_run <= a,
+                ~_present(list_id, m.c.member_id, b),
+            )
+            .order_by(m.c.ended_run, m.c.id)
+        )
+        for row in self._streamed(query):
+            ended = int(row.ended_run)
+            last = between.get(row.last_run) or between.complete_before(ended)
+            yield Change(UNFOLLOWED, None, last.started_at, between.finished(ended), _member(row))
+
+    def _renamed(self, between: _Between) -> Iterator[Change]:
+        older, newer = between.older, between.newer
+        assert older.finished_at is not None and newer.finished_at is not None  # complete snapshots
+        earlier = renames.alias("earlier")
+        previous = (
+            select(func.max(earlier.c.seen_at))
+            .where(earlier.c.account_id == renames.c.account_id, earlier.c.id < renames.c.id)
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                renames.c.old_unique_id,
+                renames.c.new_unique_id,
+                renames.c.seen_at,
+                previous.label("previous"),
+                *_MEMBER,
+            )
+            .join_from(renames, accounts, accounts.c.id == renames.c.account_id)
+            .where(
+                renames.c.seen_at > older.finished_at,
+                renames.c.seen_at <= newer.finished_at,
+                _present(older.list_id, renames.c.account_id, older.id),
+                _present(older.list_id, renames.c.account_id, newer.id),
+            )
+            .order_by(renames.c.seen_at, renames.c.id)
+        )
+        for row in self._streamed(query):
+            since = older.started_at if row.previous is None else max(older.started_at, utc(row.previous))
+            member = {**_member(row), "unique_id": row.new_unique_id}
+            yield Change(RENAMED, row.old_unique_id, since, utc(row.seen_at), member)
+
+    # --- counts --------------------------------------------------------------------------
+
+    def observations(self, account: StoredAccount) -> Iterator[Observation]:
+        """Every observation of ``account``'s counts, oldest first."""
+        query = (
+            select(
+                observations.c.observed_at,
+                observations.c.backend,
+                observations.c.followers,
+                observations.c.following,
+                observations.c.likes,
+                observations.c.videos,
+            )
+            .where(observations.c.account_id == account.id)
+            .order_by(observations.c.observed_at, observations.c.id)
+        )
+        for row in self._streamed(query):
+            yield Observation(
+                utc(row.observed_at), row.backend, row.followers, row.following, row.likes, row.videos
+            )
+
+
+def _present(list_id: int, member: ColumnElement[Any], snapshot_id: int) -> ColumnElement[bool]:
+    """Whether ``member`` is in the list at ``snapshot_id`` (a probe of memberships_member)."""
+    o: FromClause = memberships.alias("o")
+    return exists().where(
+        o.c.list_id == list_id,
+        o.c.member_id == member,
+        o.c.first_run <= snapshot_id,
+        or_(o.c.ended_run.is_(None), o.c.ended_run > snapshot_id),
+    )
+
+
+def _member(row: Any) -> dict[str, Any]:
+    mapping = row._mapping
+    return {name: mapping[name] for name in FIELDS}
+
+
+def _snapshot(row: Any) -> Snapshot:
+    return Snapshot(
+        id=int(row.id),
+        list_id=int(row.list_id),
+        kind=row.kind,
+        owner_id=int(row.owner_id),
+        owner_name=row.owner_name,
+        backend=row.backend,
+        started_at=utc(row.started_at),
+        finished_at=None if row.finished_at is None else utc(row.finished_at),
+        status=row.status,
+        note=row.note,
+        rows=int(row.rows),
+        reported_total=row.reported_total,
+    )
+
+
+class _Between:
+    """The snapshots of one list from ``older`` to ``newer``: a handful (one per run), so
+    the time windows of changes are looked up here rather than joined per row."""
+
+    def __init__(self, connection: Connection, older: Snapshot, newer: Snapshot) -> None:
+        self.older, self.newer = older, newer
+        query = select(
+            snapshots.c.id, snapshots.c.started_at, snapshots.c.finished_at, snapshots.c.status
+        ).where(
+            snapshots.c.list_id == older.list_id,
+            and_(snapshots.c.id >= older.id, snapshots.c.id <= newer.id),
+        )
+        self._runs = {
+            int(row.id): (
+                utc(row.started_at),
+                None if row.finished_at is None else utc(row.finished_at),
+                row.status == COMPLETE,
+            )
+            for row in connection.execute(query.order_by(snapshots.c.id))
+        }
+        self._complete = [run for run, (_, _, complete) in self._runs.items() if complete]
+
+    def get(self, snapshot_id: int | None) -> _Run | None:
+        if snapshot_id is None or snapshot_id not in self._runs:
+            return None
+        started, finished, _ = self._runs[snapshot_id]
+        return _Run(started, finished)
+
+    def complete_before(self, snapshot_id: int) -> _Run:
+        """The last complete snapshot before ``snapshot_id`` (``older`` at the earliest)."""
+        index = bisect.bisect_left(self._complete, snapshot_id) - 1
+        run = self.get(self._complete[max(index, 0)])
+        assert run is not None
+        return run
+
+    def finished(self, snapshot_id: int) -> datetime:
+        """When snapshot ``snapshot_id`` had certainly seen what it saw: its finish, or for a
+        run that never finished (killed, not resumed), ``newer``'s."""
+        run = self.get(snapshot_id)
+        assert self.newer.finished_at is not None
+        if run is None or run.finished_at is None:
+            return self.newer.finished_at
+        return min(run.finished_at, self.newer.finished_at)
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    started_at: datetime
+    finished_at: datetime | None

@@ -1,0 +1,423 @@
+"""`tiktok changes`, `history` and `snapshots`: what the snapshot store says about accounts.
+
+Each reads the store (store/read.py) and writes its rows through the same output path as
+the exports (output.py, writers/), so every format, ``-o FILE``, ``--fields``, the CSV
+formula guard and the terminal-safe table apply alike. Everything is checked (options,
+the store, the accounts, the snapshots to compare) before the first row is written, and
+rows stream from the database to the writer: memory does not grow with the list.
+
+Times are written in ISO 8601, UTC, to the second, with a trailing Z. A window's start
+is rounded down and its end up, so the window always holds the moment it describes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from tiktok_cli import console
+from tiktok_cli.errors import MissingExtra, UsageError
+from tiktok_cli.identifiers import Target
+from tiktok_cli.models import FIELDS, OWNER_FIELD
+from tiktok_cli.output import (
+    OutputPlan,
+    OutputSpec,
+    claim_output,
+    close_quietly,
+    make_writer,
+    open_sink,
+    plan_output,
+)
+from tiktok_cli.signals import as_interrupted
+from tiktok_cli.store import open_store
+from tiktok_cli.store.read import KINDS, Change, Observation, Snapshot, StoredAccount, StoreReader, reading
+from tiktok_cli.writers.base import Writer
+
+CHANGE_COLUMNS = ("list", "change", "old_unique_id", "since", "until", *FIELDS)
+COUNTS = ("followers", "following", "likes", "videos")
+HISTORY_COLUMNS = ("observed_at", "backend", *COUNTS, *(f"{name}_change" for name in COUNTS))
+SNAPSHOT_COLUMNS = (
+    "id",
+    "list",
+    "started_at",
+    "finished_at",
+    "status",
+    "note",
+    "rows",
+    "reported_total",
+    "backend",
+    "owner_name",
+)
+PLOT_FORMATS = (".png", ".svg")
+PLOT_INSTALL = "pip install 'tiktok-follows[plot]' (from a clone: pip install '.[plot]')"
+# Rows written between flushes: a table holds at most this many, and pipes see rows as they come.
+FLUSH_EVERY = 1_000
+# Observations the terminal trend line shows (the latest ones).
+TREND_POINTS = 40
+_SPARKS = "▁▂▃▄▅▆▇█"
+_AGE = re.compile(r"(?P<amount>[0-9]{1,6})\s*(?P<unit>[smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def iso(moment: datetime, *, round_up: bool = False) -> str:
+    """``2026-12-02T03:00:00Z``: UTC, to the second (``round_up`` for the end of a window)."""
+    moment = moment.astimezone(timezone.utc)
+    if round_up and moment.microsecond:
+        moment += timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_when(text: str, now: datetime | None = None) -> datetime:
+    """--since: an ISO date or time (UTC unless it says otherwise), or an age (24h, 7d, 2w)."""
+    value = text.strip()
+    now = now or datetime.now(timezone.utc)
+    age = _AGE.fullmatch(value.lower())
+    if age:
+        return now - timedelta(**{_UNITS[age["unit"]]: int(age["amount"])})
+    try:
+        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in "zZ" and value else value)
+    except ValueError:
+        raise UsageError(
+            f"--since {value!r}: give a date (2026-12-01), a UTC time (2026-12-01T08:00) "
+            "or an age (30m, 24h, 7d, 2w)"
+        ) from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _read_only(spec: OutputSpec, command: str) -> None:
+    if spec.raw:
+        raise UsageError(
+            f"--raw writes the API's own objects, and `{command}` reads the store, which keeps none"
+        )
+
+
+def _note(message: str) -> None:
+    console.info(message)
+
+
+# --- changes -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Two complete snapshots of one list, and the value of the owner column for its rows."""
+
+    owner: str | None
+    older: Snapshot
+    newer: Snapshot
+
+
+def show_changes(
+    targets: Sequence[Target],
+    db: str,
+    spec: OutputSpec,
+    *,
+    kinds: Sequence[str] | None,
+    since: str | None,
+    span: tuple[int, int] | None,
+    owner_column: bool,
+) -> None:
+    """Write what changed in the lists of ``targets``: between each list's last two complete
+    snapshots, from the last one at or before ``since``, or between the ``span`` snapshots."""
+    _read_only(spec, "changes")
+    when = parse_when(since) if since is not None else None
+    plan = plan_output(spec, owner=owner_column, record=CHANGE_COLUMNS)
+    with open_store(db, create=False) as store, reading(store):
+        reader = StoreReader(store)
+        owners = [(target, reader.find(target.account)) for target in targets]
+        if span is not None:
+            comparisons = [_chosen(reader, owners, kinds, span, owner_column=owner_column)]
+        else:
+            comparisons = list(_latest(reader, owners, kinds, when, owner_column=owner_column))
+        columns = plan.columns
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for comparison in comparisons:
+                kind = comparison.older.kind
+                for change in reader.changes(comparison.older, comparison.newer):
+                    row = _change_row(comparison.owner, kind, change)
+                    yield {column: row[column] for column in columns}
+
+        write_rows(plan, rows())
+
+
+def _change_row(owner: str | None, kind: str, change: Change) -> dict[str, Any]:
+    return {
+        OWNER_FIELD: owner,
+        "list": kind,
+        "change": change.change,
+        "old_unique_id": change.old_unique_id,
+        "since": iso(change.since),
+        "until": iso(change.until, round_up=True),
+        **change.member,
+    }
+
+
+def _latest(
+    reader: StoreReader,
+    owners: Sequence[tuple[Target, StoredAccount]],
+    kinds: Sequence[str] | None,
+    when: datetime | None,
+    *,
+    owner_column: bool,
+) -> Iterator[Comparison]:
+    """For each owner's lists: the two snapshots to compare, or a line on stderr saying why
+    there are none (an owner may have fewer than two complete snapshots yet)."""
+    for target, owner in owners:
+        recorded = reader.kinds(owner)
+        if not recorded:
+            _note(f"no list of {owner} was recorded in the store {reader.label}: nothing to compare")
+            continue
+        for kind in kinds or recorded:
+            name = f"{owner}'s {kind}"
+            if kind not in recorded:
+                _note(f"{name} were never recorded in the store {reader.label}: nothing to compare")
+                continue
+            latest = reader.complete(owner, kind, newest=2)
+            if len(latest) < 2:
+                found = "no complete snapshot" if not latest else "one complete snapshot"
+                _note(f"{name}: {found} yet, two are needed to compare; nothing to show")
+                continue
+            newer, older = latest
+            if when is not None:
+                base = reader.complete(owner, kind, newest=1, started_by=when)
+                if base:
+                    older = base[0]
+                else:
+                    first = reader.first_complete(owner, kind)
+                    assert first is not None  # there are two
+                    older = first
+                    _note(
+                        f"{name}: no complete snapshot at or before {iso(when)}; "
+                        f"from the first one, {first.id} of {iso(first.started_at)}"
+                    )
+                if older.id == newer.id:
+                    _note(
+                        f"{name}: no complete snapshot since {iso(when)} after {newer.id} of "
+                        f"{iso(newer.started_at)}; nothing to show"
+                    )
+                    continue
+            yield Comparison(target.owner if owner_column else None, older, newer)
+
+
+def _chosen(
+    reader: StoreReader,
+    owners: Sequence[tuple[Target, StoredAccount]],
+    kinds: Sequence[str] | None,
+    span: tuple[int, int],
+    *,
+    owner_column: bool,
+) -> Comparison:
+    """--from RUN --to RUN: two complete snapshots of one list of the one account given."""
+    if len(owners) != 1:
+        raise UsageError("--from and --to compare two snapshots of one list: give one account")
+    target, owner = owners[0]
+    found: list[Snapshot] = []
+    for option, run in zip(("--from", "--to"), span, strict=True):
+        snapshot = reader.snapshot(run)
+        if snapshot is None or snapshot.owner_id != owner.id:
+            where = "in the store" if snapshot is None else f"of {owner}'s lists in the store"
+            raise UsageError(
+                f"{option} {run}: no snapshot {run} {where} {reader.label} "
+                f"(`tiktok snapshots {target.text}` lists them)"
+            )
+        if not snapshot.complete:
+            raise UsageError(
+                f"{option} {run}: snapshot {run} is {snapshot.status}; only complete snapshots "
+                "can be compared (a run that did not finish saw only part of the list)"
+            )
+        if kinds and snapshot.kind not in kinds:
+            raise UsageError(
+                f"{option} {run}: snapshot {run} is of {owner}'s {snapshot.kind}, not {kinds[0]}"
+            )
+        found.append(snapshot)
+    older, newer = found
+    if older.list_id != newer.list_id:
+        raise UsageError(
+            f"--from {older.id} is of {owner}'s {older.kind} and --to {newer.id} of their "
+            f"{newer.kind}: compare two snapshots of one list"
+        )
+    if older.id >= newer.id:
+        raise UsageError(f"--from {older.id} must be an older snapshot than --to {newer.id}")
+    return Comparison(target.owner if owner_column else None, older, newer)
+
+
+# --- history -----------------------------------------------------------------------------
+
+
+def show_history(target: Target, db: str, spec: OutputSpec, *, plot: Path | None) -> None:
+    """Write the counts observed of ``target``, each with its change since the one before;
+    on a terminal, a trend line; with ``plot``, a chart in that file."""
+    _read_only(spec, "history")
+    if plot is not None:
+        _check_plot(plot)
+    plan = plan_output(spec, owner=False, record=HISTORY_COLUMNS)
+    trend: deque[int] = deque(maxlen=TREND_POINTS)
+    points: list[Observation] = []
+    with open_store(db, create=False) as store, reading(store):
+        reader = StoreReader(store)
+        account = reader.find(target.account)
+        columns = plan.columns
+
+        def rows() -> Iterator[dict[str, Any]]:
+            previous: Observation | None = None
+            for observation in reader.observations(account):
+                if observation.followers is not None:
+                    trend.append(observation.followers)
+                if plot is not None:
+                    points.append(observation)
+                row = _history_row(observation, previous)
+                previous = observation
+                yield {column: row[column] for column in columns}
+
+        shown = write_rows(plan, rows())
+    if not shown.rows:
+        _note(
+            f"no counts of {account} were observed in the store {store.label} (user-info --db records them)"
+        )
+        return
+    if shown.terminal and plan.writer_class.name == "table" and len(trend) > 1:
+        console.info(sparkline("followers", list(trend)))
+    if plot is not None:
+        draw(plot, str(account), points)
+        console.info(f"{len(points)} observations of {account} plotted in {plot}")
+
+
+def _history_row(observation: Observation, previous: Observation | None) -> dict[str, Any]:
+    row: dict[str, Any] = {"observed_at": iso(observation.observed_at), "backend": observation.backend}
+    for name in COUNTS:
+        value = getattr(observation, name)
+        before = None if previous is None else getattr(previous, name)
+        row[name] = value
+        row[f"{name}_change"] = None if value is None or before is None else value - before
+    return row
+
+
+def sparkline(name: str, values: Sequence[int]) -> str:
+    """``followers ▁▂▄█ 1.2M → 1.5M (+300K), last 4 observations``: the trend at a glance."""
+    from tiktok_cli.writers.table import compact_count
+
+    low, high = min(values), max(values)
+    span = high - low
+    marks = "".join(
+        _SPARKS[(len(_SPARKS) - 1) * (v - low) // span] if span else _SPARKS[len(_SPARKS) // 2]
+        for v in values
+    )
+    moved = values[-1] - values[0]
+    sign = "+" if moved > 0 else "-" if moved < 0 else "±"
+    return (
+        f"{name} {marks} {compact_count(values[0])} → {compact_count(values[-1])} "
+        f"({sign}{compact_count(abs(moved))}), last {len(values)} observations"
+    )
+
+
+def _check_plot(path: Path) -> None:
+    if path.suffix.lower() not in PLOT_FORMATS:
+        raise UsageError(f"--plot {path}: name a .png or .svg file")
+    try:
+        import matplotlib  # noqa: F401 - only to say how to install it when missing
+    except ImportError:
+        raise MissingExtra("--plot needs matplotlib", hint=PLOT_INSTALL) from None
+
+
+def draw(path: Path, title: str, points: Sequence[Observation]) -> None:
+    """Follower, following and likes curves, one panel each, written atomically to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display, whatever the environment says
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 7), layout="constrained")
+    panels = figure.subplots(3, 1, sharex=True)
+    for panel, name in zip(panels, ("followers", "following", "likes"), strict=True):
+        known = [(p.observed_at, getattr(p, name)) for p in points if getattr(p, name) is not None]
+        panel.plot([t for t, _ in known], [v for _, v in known], marker="." if len(known) < 60 else None)
+        panel.set_ylabel(name)
+        panel.grid(alpha=0.3)
+    panels[0].set_title(f"{title} (UTC)")
+    figure.autofmt_xdate()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.part")
+    try:
+        figure.savefig(part, format=path.suffix.lower()[1:])
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+# --- snapshots ---------------------------------------------------------------------------
+
+
+def show_snapshots(target: Target, db: str, spec: OutputSpec, *, kinds: Sequence[str] | None) -> None:
+    """Write the snapshots recorded of ``target``'s lists, oldest first."""
+    _read_only(spec, "snapshots")
+    plan = plan_output(spec, owner=False, record=SNAPSHOT_COLUMNS)
+    with open_store(db, create=False) as store, reading(store):
+        reader = StoreReader(store)
+        account = reader.find(target.account)
+        columns = plan.columns
+
+        def rows() -> Iterator[dict[str, Any]]:
+            for snapshot in reader.snapshots(account, kinds or KINDS):
+                row = _snapshot_row(snapshot)
+                yield {column: row[column] for column in columns}
+
+        shown = write_rows(plan, rows())
+    if not shown.rows:
+        _note(f"no list of {account} was recorded in the store {store.label}")
+
+
+def _snapshot_row(snapshot: Snapshot) -> dict[str, Any]:
+    return {
+        "id": snapshot.id,
+        "list": snapshot.kind,
+        "started_at": iso(snapshot.started_at),
+        "finished_at": None if snapshot.finished_at is None else iso(snapshot.finished_at, round_up=True),
+        "status": snapshot.status,
+        "note": snapshot.note,
+        "rows": snapshot.rows,
+        "reported_total": snapshot.reported_total,
+        "backend": snapshot.backend,
+        "owner_name": snapshot.owner_name,
+    }
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    rows: int
+    terminal: bool  # whether they went to a terminal
+
+
+def write_rows(plan: OutputPlan, rows: Iterable[Mapping[str, Any]]) -> Written:
+    """Write ``rows`` where ``plan`` says, atomically for a regular -o FILE; flushed every
+    FLUSH_EVERY rows, so memory stays flat and a pipe sees rows as they come."""
+    count = 0
+    with claim_output(plan):
+        sink = open_sink(plan, identity=None)
+        writer: Writer | None = None
+        try:
+            writer = make_writer(plan, sink)
+            flush: Callable[[], None] = writer.flush
+            for row in rows:
+                writer.write(row)
+                count += 1
+                if count % FLUSH_EVERY == 0:
+                    flush()
+        except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises
+            if writer is not None:
+                close_quietly(writer)
+            sink.close()
+            raise as_interrupted(exc) from None
+        writer.close()
+        sink.commit()
+    return Written(count, sink.to_terminal)
