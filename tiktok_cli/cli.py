@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tiktok_cli.identifiers import Target
     from tiktok_cli.output import OutputSpec
     from tiktok_cli.settings import Settings
+    from tiktok_cli.shards import Shard
 
 # The name this project is installed under (`tiktok-cli` on PyPI is someone else's project).
 DISTRIBUTION = "tiktok-follows"
@@ -358,6 +359,38 @@ class CheckOptions(NamedTuple):
         return _flags(self)
 
 
+class ShardOptions(NamedTuple):
+    """Which share of the accounts this process takes when N processes split one batch."""
+
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="K/N",
+            help="Take share K of N (K from 0 to N-1) of the accounts given, split by a stable hash "
+            "of each account (its user id when the input carries it, else its username): N "
+            "processes with K = 0..N-1 take every account once. auto/N takes K from "
+            "JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). [env: TIKTOK_SHARD]",
+        ),
+    ] = None
+
+    def given(self) -> tuple[str, str] | None:
+        """The shard asked for and where it came from (--shard, else TIKTOK_SHARD); None: all."""
+        if self.shard is not None:
+            return self.shard, "--shard"
+        value = os.environ.get("TIKTOK_SHARD")  # shards.SHARD_ENV: loaded only when one is given
+        return (value, "TIKTOK_SHARD") if value else None
+
+    def parsed(self) -> "Shard | None":
+        """The shard asked for, checked (a bad value is a usage error now); None: every account."""
+        given = self.given()
+        if given is None:
+            return None
+        from tiktok_cli.shards import parse_shard
+
+        return parse_shard(given[0], source=given[1], environ=os.environ)
+
+
 class BatchOptions(NamedTuple):
     """The accounts an --input file names, how many run at once, and where failures go."""
 
@@ -391,6 +424,7 @@ class BatchOptions(NamedTuple):
             help="Write each account that failed to FILE, one per line, ready for --input.",
         ),
     ] = None
+    sharding: ShardOptions = ShardOptions()  # a nested group: --shard comes last
 
     def targets(
         self,
@@ -401,10 +435,12 @@ class BatchOptions(NamedTuple):
         unique: bool = False,
         id_options: tuple[str, ...] = (),
     ) -> "list[Target]":
-        """The accounts to process; an --input with none is nothing to do (a note, exit 0)."""
+        """The accounts to process (with --shard, this process's share of them); an --input
+        with none, or a share with none, is nothing to do (a note, exit 0)."""
         from tiktok_cli import console
         from tiktok_cli.identifiers import nothing_to_do, read_targets
 
+        shard = self.sharding.parsed()  # a bad --shard fails before the input is read
         targets = read_targets(
             users or [],
             self.input_file,
@@ -416,12 +452,14 @@ class BatchOptions(NamedTuple):
         )
         if not targets and self.input_file is not None:
             console.info(nothing_to_do(self.input_file))
+        if shard is not None and targets:
+            targets = shard.take(targets)
         return targets
 
     def batch(self) -> "Batch":
         from tiktok_cli.batch import Batch
 
-        return Batch(self.concurrency, self.errors)
+        return Batch(self.concurrency, self.errors, sharded=self.sharding.given() is not None)
 
 
 class ListOptions(NamedTuple):
