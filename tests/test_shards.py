@@ -9,11 +9,13 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fakeserver import Account as ServerAccount
 from fakeserver import FakeTikTok, sec_uid_for
-from helpers import Serve, csv_rows, error_line, invoke, jsonl
+from helpers import Serve, csv_rows, error_line, invoke, jsonl, spawn_cli
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -280,3 +282,98 @@ def test_rows_with_a_user_id_are_split_by_it(serve: Serve, tmp_path: Path) -> No
 def test_every_batch_command_takes_shard(command: str) -> None:
     result = invoke(command, "--help")
     assert "--shard K/N" in result.stdout and "TIKTOK_SHARD" in result.stdout
+
+
+# --- N processes, one store ----------------------------------------------------------------
+
+
+def list_contents(url: str) -> dict[str, object]:
+    """What a store holds about each list, by owner and kind: its snapshots and members."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+
+            def rows(sql: str) -> list[tuple[Any, ...]]:
+                return sorted(tuple(row) for row in connection.execute(sa.text(sql)))
+
+            members: dict[tuple[str, str], set[str]] = {}
+            for owner, kind, member in rows(
+                "SELECT o.user_id, l.kind, a.user_id FROM memberships m "
+                "JOIN lists l ON l.id = m.list_id JOIN accounts o ON o.id = l.owner_id "
+                "JOIN accounts a ON a.id = m.member_id WHERE m.ended_run IS NULL"
+            ):
+                members.setdefault((owner, kind), set()).add(member)
+            return {
+                "snapshots": rows(
+                    "SELECT o.user_id, l.kind, s.owner_name, s.status, s.rows, s.reported_total "
+                    "FROM snapshots s JOIN lists l ON l.id = s.list_id JOIN accounts o ON o.id = l.owner_id"
+                ),
+                "members": members,
+                "accounts": rows("SELECT account_key, user_id, unique_id FROM accounts"),
+                "observations": rows(
+                    "SELECT a.user_id, o.followers, o.following FROM observations o "
+                    "JOIN accounts a ON a.id = o.account_id"
+                ),
+            }
+    finally:
+        engine.dispose()
+
+
+def test_three_shards_at_once_are_one_run_split_three_ways(pg_url: str, tmp_path: Path) -> None:
+    """Three processes take shares 0, 1 and 2 of one input at the same time, each into its own
+    file and all into one PostgreSQL store: together they are exactly one unsharded run."""
+    accounts = [
+        ServerAccount(name, str(6754915036232582149 + n), sec_uid_for(name), 20 + 3 * n, 2)
+        for n, name in enumerate(NAMES)
+    ]
+    # Names and rows of this tool's output (split by user id), a duplicate and a comment.
+    lines = [*NAMES[:6], *(json.dumps({"unique_id": a.name, "user_id": a.uid}) for a in accounts[6:])]
+    (tmp_path / "accounts.txt").write_text("# tonight\n" + "\n".join([*lines, "alice"]) + "\n")
+    with FakeTikTok(accounts=accounts, page_size=7, latency=0.002) as server:
+        single = spawn_cli(
+            server,
+            "followers",
+            "--input",
+            "accounts.txt",
+            "--db",
+            "single.db",
+            "-o",
+            "single.csv",
+            cwd=tmp_path,
+        )
+        _, err = single.communicate(timeout=120)
+        assert single.returncode == 0, err
+        common = ("followers", "--input", "accounts.txt", "--db", pg_url)
+        shards = [
+            spawn_cli(server, *common, "--shard", "0/3", "-o", "followers-0.csv", cwd=tmp_path),
+            spawn_cli(server, *common, "-o", "followers-1.csv", cwd=tmp_path, TIKTOK_SHARD="1/3"),
+            spawn_cli(
+                server,
+                *common,
+                "--shard",
+                "auto/3",
+                "-o",
+                "followers-2.csv",
+                cwd=tmp_path,
+                JOB_COMPLETION_INDEX="2",
+            ),
+        ]
+        for shard in shards:
+            _, err = shard.communicate(timeout=120)
+            assert shard.returncode == 0, err
+
+    header, *whole = csv_rows((tmp_path / "single.csv").read_bytes())
+    assert header[0] == "owner" and {row[0] for row in whole} == set(NAMES)
+    owners: list[set[str]] = []
+    union: Counter[tuple[str, ...]] = Counter()
+    for k in range(3):
+        shard_header, *rows = csv_rows((tmp_path / f"followers-{k}.csv").read_bytes())
+        assert shard_header == header
+        assert rows, f"shard {k} got no account: pick other names"
+        owners.append({row[0] for row in rows})
+        union.update(tuple(row) for row in rows)
+    assert sum(len(o) for o in owners) == len(set().union(*owners)) == 9  # disjoint, and all of them
+    assert union == Counter(tuple(row) for row in whole)
+    assert any("\n" in cell for row in whole for cell in row)  # bios span lines: merging must cope
+
+    assert list_contents(pg_url) == list_contents(f"sqlite:///{tmp_path / 'single.db'}")
