@@ -36,6 +36,7 @@ else:  # pragma: no cover
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 EXAMPLES = ROOT / "examples"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 SECRET_WORDS = re.compile(r"token|cookie|passw|secret|pgpass", re.IGNORECASE)
 
@@ -298,13 +299,24 @@ def test_the_accounts_and_settings_come_from_the_configmap() -> None:
     assert set(settings) <= set(SETTING_NAMES) - {"api_token", "cookies"}  # no secret in a ConfigMap
 
 
+def test_the_secret_readme_creates_holds_every_key_the_cronjob_reads() -> None:
+    _, pod, container = container_of(one("CronJob"))
+    read = {e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e}
+    read |= {item["key"] for v in pod["volumes"] if "secret" in v for item in v["secret"]["items"]}
+    for text in (README, (EXAMPLES / "kubernetes" / "cronjob.yaml").read_text()):
+        assert text.count("kubectl create secret") == 1
+        created = set(re.findall(r"--from-(?:literal|file)=([\w.-]+)=", text))
+        assert created == read
+
+
 def test_the_pods_run_as_the_images_user() -> None:
     _, pod, container = container_of(one("CronJob"))
     uid = int(arguments("USER")[-1].split(":")[0])
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["runAsUser"] == uid
     repository = container["image"].rsplit(":", 1)[0]
-    assert repository.rsplit("/", 1)[-1] == "tiktok-follows"  # what README's docker build tags
+    (tag,) = re.findall(r"docker build -t (\S+) \.", README)
+    assert repository.rsplit("/", 1)[-1] == tag == "tiktok-follows"
     data = [m for m in container["volumeMounts"] if m["mountPath"] == arguments("WORKDIR")[-1]]
     assert data, "the workdir needs a writable volume under readOnlyRootFilesystem"
 
