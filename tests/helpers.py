@@ -99,12 +99,13 @@ def cli_env(server: FakeTikTok, cwd: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def spawn_cli(server: FakeTikTok, *args: str, cwd: Path) -> subprocess.Popen[bytes]:
-    """Start `tiktok ARGS...` as a process in ``cwd``, stdout and stderr piped."""
+def spawn_cli(server: FakeTikTok, *args: str, cwd: Path, **env: str) -> subprocess.Popen[bytes]:
+    """Start `tiktok ARGS...` as a process in ``cwd``, stdout and stderr piped; ``env`` adds
+    variables to its environment."""
     return subprocess.Popen(
         [sys.executable, "-m", "tiktok_cli", *args],
         cwd=cwd,
-        env=cli_env(server, cwd),
+        env=cli_env(server, cwd, **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from croniter import croniter
-from fakeserver import TOKEN, FakeTikTok
-from helpers import csv_rows
+from fakeserver import TOKEN, Account, FakeTikTok, sec_uid_for
+from helpers import Serve, csv_rows, invoke
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -184,3 +184,52 @@ def test_the_exit_code_table_is_the_one_in_errors_py() -> None:
     assert [code for code, _ in table] == [str(int(code)) for code in ExitCode]
     for (_, meaning), code in zip(table, ExitCode, strict=True):
         assert meaning.startswith(code.describe()), (int(code), meaning, code.describe())
+
+
+def merge_recipe(program: str) -> str:
+    """The one-line merge command of "Many accounts, many machines" that runs ``program``."""
+    text = section("Many accounts, many machines")
+    lines = [line for info, body in blocks(text) if info == "sh" for line in body.splitlines()]
+    inline = re.findall(r"`([^`\n]+)`", FENCE.sub("", text))
+    found = [line for line in lines + inline if line.startswith(program + " ")]
+    assert len(found) == 1, f"README gives {len(found)} merge recipes with {program}"
+    return found[0]
+
+
+@pytest.mark.parametrize("excel", [False, True])
+def test_the_csv_merge_recipe_gives_one_header_and_every_row_whole(
+    serve: Serve, tmp_path: Path, excel: bool
+) -> None:
+    """Shard files whose bios span lines, merged as README says: the unsharded export's rows."""
+    names = ["alice", "bob", "carol", "dave", "erin", "frank"]
+    serve(
+        accounts=[
+            Account(n, str(6754915036232582149 + i), sec_uid_for(n), 4 + i, 1) for i, n in enumerate(names)
+        ]
+    )
+    options = ["--excel"] if excel else []
+    assert invoke("followers", *names, "-o", "all.csv", *options).exit_code == 0
+    for k in range(3):
+        assert (
+            invoke("followers", *names, "--shard", f"{k}/3", "-o", f"followers-{k}.csv", *options).exit_code
+            == 0
+        )
+    subprocess.run(["sh", "-c", merge_recipe("awk")], cwd=tmp_path, check=True)
+    header, *merged = csv_rows((tmp_path / "followers.csv").read_bytes())
+    whole_header, *whole = csv_rows((tmp_path / "all.csv").read_bytes())
+    assert header == whole_header
+    assert sorted(merged) == sorted(whole) and len(whole) == sum(4 + i for i in range(6))
+    assert any("\n" in cell for row in whole for cell in row)  # what a line-by-line merge could break
+
+
+def test_the_jsonl_merge_recipe(serve: Serve, tmp_path: Path) -> None:
+    names = ["alice", "bob", "carol"]
+    serve(
+        accounts=[Account(n, str(6754915036232582149 + i), sec_uid_for(n), 3, 1) for i, n in enumerate(names)]
+    )
+    assert invoke("followers", *names, "-o", "all.jsonl").exit_code == 0
+    for k in range(2):
+        assert invoke("followers", *names, "--shard", f"{k}/2", "-o", f"followers-{k}.jsonl").exit_code == 0
+    subprocess.run(["sh", "-c", merge_recipe("cat")], cwd=tmp_path, check=True)
+    merged = (tmp_path / "followers.jsonl").read_text().splitlines()
+    assert sorted(merged) == sorted((tmp_path / "all.jsonl").read_text().splitlines())

@@ -24,6 +24,9 @@ class Batch:
 
     concurrency: int = 4
     errors_path: Path | None = None
+    # One share of a larger batch (--shard): its rows carry the owner column whatever the
+    # number of accounts in the share, so the shares' files have one header and merge.
+    sharded: bool = False
 
 
 class Failures:

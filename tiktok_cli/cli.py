@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from tiktok_cli.identifiers import Target
     from tiktok_cli.output import OutputSpec
     from tiktok_cli.settings import Settings
+    from tiktok_cli.shards import Shard
 
 # The name this project is installed under (`tiktok-cli` on PyPI is someone else's project).
 DISTRIBUTION = "tiktok-follows"
@@ -410,8 +411,40 @@ class CheckOptions(NamedTuple):
         return _flags(self)
 
 
+class ShardOptions(NamedTuple):
+    """Which share of the accounts this process takes when N processes split one batch."""
+
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="K/N",
+            help="Take share K of N (K from 0 to N-1) of the accounts given, split by a stable hash "
+            "of each account (its user id when the input carries it, else its username): N "
+            "processes with K = 0..N-1 take every account once. auto/N takes K from "
+            "JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). [env: TIKTOK_SHARD]",
+        ),
+    ] = None
+
+    def given(self) -> tuple[str, str] | None:
+        """The shard asked for and where it came from (--shard, else TIKTOK_SHARD); None: all."""
+        if self.shard is not None:
+            return self.shard, "--shard"
+        value = os.environ.get("TIKTOK_SHARD")  # shards.SHARD_ENV: loaded only when one is given
+        return (value, "TIKTOK_SHARD") if value else None
+
+    def parsed(self) -> "Shard | None":
+        """The shard asked for, checked (a bad value is a usage error now); None: every account."""
+        given = self.given()
+        if given is None:
+            return None
+        from tiktok_cli.shards import parse_shard
+
+        return parse_shard(given[0], source=given[1], environ=os.environ)
+
+
 class InputOptions(NamedTuple):
-    """The accounts an --input file names."""
+    """The accounts an --input file names, and (with --shard) this process's share of them."""
 
     input_file: Annotated[
         str | None,
@@ -423,6 +456,7 @@ class InputOptions(NamedTuple):
             "comments skipped), or this tool's own jsonl or csv output.",
         ),
     ] = None
+    sharding: ShardOptions = ShardOptions()  # a nested group: --shard follows --input
 
     def targets(
         self,
@@ -433,10 +467,12 @@ class InputOptions(NamedTuple):
         unique: bool = False,
         id_options: tuple[str, ...] = (),
     ) -> "list[Target]":
-        """The accounts to process; an --input with none is nothing to do (a note, exit 0)."""
+        """The accounts to process (with --shard, this process's share of them); an --input
+        with none, or a share with none, is nothing to do (a note, exit 0)."""
         from tiktok_cli import console
         from tiktok_cli.identifiers import nothing_to_do, read_targets
 
+        shard = self.sharding.parsed()  # a bad --shard fails before the input is read
         targets = read_targets(
             users or [],
             self.input_file,
@@ -448,6 +484,8 @@ class InputOptions(NamedTuple):
         )
         if not targets and self.input_file is not None:
             console.info(nothing_to_do(self.input_file))
+        if shard is not None and targets:
+            targets = shard.take(targets)
         return targets
 
 
@@ -491,7 +529,7 @@ class BatchOptions(NamedTuple):
     def batch(self) -> "Batch":
         from tiktok_cli.batch import Batch
 
-        return Batch(self.concurrency, self.errors)
+        return Batch(self.concurrency, self.errors, sharded=self.accounts.sharding.given() is not None)
 
 
 class ListOptions(NamedTuple):
@@ -692,7 +730,8 @@ def followings(
     epilog="Examples:\n\n\b\n"
     "  TIKTOK_API_URL=http://HOST/tk TIKTOK_API_TOKEN=... tiktok followers cnn -o followers.csv\n"
     "  tiktok followers --uid 6754915036232582149 --limit 500 | jq -r .unique_id\n"
-    "  tiktok followers --input accounts.txt --errors failed.txt -o followers.csv",
+    "  tiktok followers --input accounts.txt --errors failed.txt -o followers.csv\n"
+    "  tiktok followers --input accounts.txt --shard 0/3 -o followers-0.csv   # worker 0 of 3",
 )
 @with_groups
 def followers(
@@ -819,7 +858,9 @@ def changes(
         if not targets:
             return
         span = (from_run, to_run) if from_run is not None and to_run is not None else None
-        owner_column = len(targets) > 1 or accounts.input_file is not None
+        # Shards' files share one header, whatever each shard holds.
+        sharded = accounts.sharding.given() is not None
+        owner_column = len(targets) > 1 or accounts.input_file is not None or sharded
         show_changes(
             targets, db, spec, kinds=lists.kinds(), since=since, span=span, owner_column=owner_column
         )

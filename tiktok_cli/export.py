@@ -88,7 +88,7 @@ def export_lists(
     trace: bool,
 ) -> None:
     """Export the followings/followers of every target (the first ``limit`` of each)."""
-    plan = plan_output(spec, owner=len(targets) > 1)
+    plan = plan_output(spec, owner=len(targets) > 1 or batch.sharded)
     with (
         claim_output(plan),
         Session(settings, trace=trace, concurrency=batch.concurrency) as session,
