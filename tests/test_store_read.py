@@ -283,6 +283,21 @@ def test_several_owners_get_an_owner_column(book: Book, tmp_path: Path) -> None:
     assert row["owner"] == "alice"
     (row,) = read("changes", "alice", "--db", book.target)
     assert "owner" not in row
+    (row,) = read("changes", "alice", "--db", book.target, "--fields", "owner,change")
+    assert row == {"owner": "alice", "change": "followed"}  # asked for: filled in for one account too
+
+
+def test_a_batch_reports_the_accounts_it_knows_and_exits_1_for_the_others(book: Book, tmp_path: Path) -> None:
+    book.run([CAROL])
+    book.run([CAROL, DAVE])
+    accounts = tmp_path / "accounts.txt"
+    accounts.write_text("alice\nnosuchuser\n")
+    result = invoke("changes", "--input", str(accounts), "--db", book.target, "-f", "jsonl")
+    assert result.exit_code == 1, result.stderr
+    assert [(row["owner"], row["unique_id"]) for row in jsonl(result.stdout)] == [("alice", "dave")]
+    assert "@nosuchuser is not in the store" in result.stderr
+    none_known = invoke("changes", "nosuchuser", "ghost", "--db", book.target)
+    assert none_known.exit_code == 3 and none_known.stdout == ""
 
 
 def test_an_account_is_found_by_any_of_its_names_and_ids(book: Book) -> None:

@@ -460,3 +460,35 @@ def test_the_migrations_build_exactly_the_schema_a_new_store_gets(db_target: str
         engine.dispose()
     assert differences == []
     assert version == HEAD
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://tiktok:hunter2pass@127.0.0.1:1/db",
+        "postgresql://tiktok@127.0.0.1:1/db?password=hunter2pass",
+    ],
+)
+def test_a_store_password_is_never_shown_or_saved(
+    url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    result = invoke("user-info", "alice", "--db", url, "-f", "none")
+    assert result.exit_code == 7 and "hunter2pass" not in result.stdout + result.stderr
+    assert "***" in result.stderr
+    monkeypatch.setenv("TIKTOK_DB", url)
+    shown = invoke("config", "show")
+    assert "hunter2pass" not in shown.stdout and "***" in shown.stdout
+    refused = invoke("config", "set", "db", url)
+    assert refused.exit_code == 2 and "hunter2pass" not in refused.stdout + refused.stderr
+    config = tmp_path / "config.toml"
+    assert not config.exists() or "hunter2pass" not in config.read_text()
+
+
+def test_config_set_db_saves_a_file_as_an_absolute_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for given in ("stores/t.db", "sqlite:///stores/t.db"):
+        assert invoke("config", "set", "db", given).exit_code == 0
+        shown = invoke("config", "show").stdout
+        assert f"db = {tmp_path / 'stores' / 't.db'}" in shown, shown

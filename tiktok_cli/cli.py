@@ -205,7 +205,8 @@ class OutputOptions(NamedTuple):
             autocompletion=_complete_fields,
             # models.FIELDS (a test checks): importing models would cost every start-up.
             help="Columns to write, in order (owner, unique_id, nickname, user_id, sec_uid, bio, "
-            "verified, private, followers, following, likes, videos, avatar_url, fetched_at).",
+            "verified, private, followers, following, likes, videos, avatar_url, fetched_at); "
+            "changes, history and snapshots: the columns their help names.",
         ),
     ] = None
     raw: Annotated[
@@ -332,7 +333,7 @@ class StoreOptions(NamedTuple):
         typer.Option(
             "--db",
             metavar="TARGET",
-            help="The snapshot store: a SQLite file (created on first use) or a "
+            help="The snapshot store: a SQLite file (a recording run creates it) or a "
             "postgresql://USER@HOST/DB URL (password from ~/.pgpass or PGPASSWORD). [env: TIKTOK_DB]",
         ),
     ] = None
@@ -372,11 +373,14 @@ class AccountIdOptions(NamedTuple):
         )
 
     def target(self, user: str | None) -> "Target":
-        """The one account USER or an id names."""
-        targets = self.targets([user] if user is not None else [])
-        if len(targets) != 1:
+        """The one account USER or an id names (no --input, no --shard: one account)."""
+        from tiktok_cli.identifiers import read_targets
+
+        given = [user] if user is not None else []
+        if len(given) + (self.uid is not None) + (self.sec_uid is not None) != 1:
             raise UsageError("name one account: USER, --uid or --sec-uid")
-        return targets[0]
+        (target,) = read_targets(given, None, uid=self.uid, sec_uid=self.sec_uid)
+        return target
 
 
 class ListKindOptions(NamedTuple):
@@ -803,6 +807,7 @@ UserArg = Annotated[
 
 
 @app.command(
+    short_help="Who followed, unfollowed or renamed, from the store.",
     epilog="Examples:\n\n\b\n"
     "  tiktok changes cnn --db tiktok.db\n"
     "  tiktok changes cnn --db tiktok.db --followers --since 7d -f csv -o week.csv\n"
@@ -867,6 +872,7 @@ def changes(
 
 
 @app.command(
+    short_help="An account's counts over time, from the store.",
     epilog="Examples:\n\n\b\n"
     "  tiktok history cnn --db tiktok.db\n"
     "  tiktok history cnn --db tiktok.db --plot cnn.png -f csv -o cnn-counts.csv",
@@ -906,6 +912,7 @@ def history(
 
 
 @app.command(
+    short_help="The runs the store recorded of an account's lists.",
     epilog="Examples:\n\n\b\n"
     "  tiktok snapshots cnn --db tiktok.db\n"
     "  tiktok snapshots cnn --db tiktok.db --followers -f csv",

@@ -135,10 +135,12 @@ def _db_set(value: Any) -> str:
     if url_password(text) is not None:
         # Never echo it: a command line is visible to other users and kept in shell history.
         raise ValueError(
-            "must not carry a password (a command line is visible to other users): put it in "
-            "~/.pgpass or PGPASSWORD, or set TIKTOK_DB"
+            "must not carry a password (a command line is visible to other users, and the config "
+            "file is not meant for it): put it in ~/.pgpass or PGPASSWORD"
         )
-    return text if "://" in text else str(Path(text).absolute())
+    if text.lower().startswith("sqlite:///"):  # SQLAlchemy's form: the file, saved as a path
+        text = text[len("sqlite:///") :]
+    return text if "://" in text else str(Path(text).expanduser().absolute())
 
 
 _PARSERS: Mapping[str, Callable[[Any], Any]] = {

@@ -89,6 +89,8 @@ def export_lists(
 ) -> None:
     """Export the followings/followers of every target (the first ``limit`` of each)."""
     plan = plan_output(spec, owner=len(targets) > 1 or batch.sharded)
+    if not plan.writer_class.writes_rows and settings.db is None:
+        console.warn("-f none without --db: the lists are read and their rows dropped")
     with (
         claim_output(plan),
         Session(settings, trace=trace, concurrency=batch.concurrency) as session,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 APP_NAME = "tiktok-cli"
 CONFIG_ENV = "TIKTOK_CONFIG"
@@ -64,24 +64,29 @@ STORE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 
 
 def url_password(target: str) -> str | None:
-    """The password in a database URL (``postgresql://user:PASSWORD@host/db``), if any."""
+    """The password in a database URL (``postgresql://user:PASSWORD@host/db``, or libpq's
+    ``?password=PASSWORD``), if any."""
     if "://" not in target:
         return None
     try:
-        return urlsplit(target).password or None
+        parts = urlsplit(target)
+        in_query = parse_qs(parts.query).get("password")
+        password = unquote(parts.password) if parts.password else None
+        return password or (in_query[-1] if in_query else None) or None
     except ValueError:
         return None
 
 
 def masked_url(target: str) -> str:
     """A database URL as it may be shown: its password replaced by ***."""
-    password = url_password(target)
-    if password is None:
+    if url_password(target) is None:
         return target
     parts = urlsplit(target)
-    host = parts.netloc.rpartition("@")[2]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    if parts.password:
+        host = parts.netloc.rpartition("@")[2]
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+    query = [(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
 def is_inline(value: str) -> bool:

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from tiktok_cli import console
-from tiktok_cli.errors import MissingExtra, UsageError
+from tiktok_cli.batch import Failures
+from tiktok_cli.errors import MissingExtra, NotFoundError, UsageError
 from tiktok_cli.identifiers import Target
 from tiktok_cli.models import FIELDS, OWNER_FIELD
 from tiktok_cli.output import (
@@ -129,13 +130,18 @@ def show_changes(
     _read_only(spec, "changes")
     when = parse_when(since) if since is not None else None
     plan = plan_output(spec, owner=owner_column, record=CHANGE_COLUMNS)
-    with open_store(db, create=False) as store, reading(store):
+    with Failures(targets, None) as failures, open_store(db, create=False) as store, reading(store):
         reader = StoreReader(store)
-        owners = [(target, reader.find(target.account)) for target in targets]
+        owners = []
+        for target in targets:
+            try:
+                owners.append((target, reader.find(target.account)))
+            except NotFoundError as exc:  # one account: the run's error; in a batch, a line
+                failures.add(target, exc)
         if span is not None:
-            comparisons = [_chosen(reader, owners, kinds, span, owner_column=owner_column)]
+            comparisons = [_chosen(reader, owners, kinds, span)]
         else:
-            comparisons = list(_latest(reader, owners, kinds, when, owner_column=owner_column))
+            comparisons = list(_latest(reader, owners, kinds, when))
         columns = plan.columns
 
         def rows() -> Iterator[dict[str, Any]]:
@@ -146,6 +152,11 @@ def show_changes(
                     yield {column: row[column] for column in columns}
 
         write_rows(plan, rows())
+    # A batch reports the accounts the store knows; one it never saw makes the exit 1
+    # (3 when none was found), as a batch of exports does.
+    verdict = failures.verdict()
+    if verdict is not None:
+        raise verdict
 
 
 def _change_row(owner: str | None, kind: str, change: Change) -> dict[str, Any]:
@@ -165,8 +176,6 @@ def _latest(
     owners: Sequence[tuple[Target, StoredAccount]],
     kinds: Sequence[str] | None,
     when: datetime | None,
-    *,
-    owner_column: bool,
 ) -> Iterator[Comparison]:
     """For each owner's lists: the two snapshots to compare, or a line on stderr saying why
     there are none (an owner may have fewer than two complete snapshots yet)."""
@@ -195,16 +204,17 @@ def _latest(
                     assert first is not None  # there are two
                     older = first
                     _note(
-                        f"{name}: no complete snapshot at or before {iso(when)}; "
-                        f"from the first one, {first.id} of {iso(first.started_at)}"
+                        f"{name}: no complete snapshot at or before {iso(when)}; comparing from "
+                        f"the first complete one instead (snapshot {first.id}, started "
+                        f"{iso(first.started_at)})"
                     )
                 if older.id == newer.id:
                     _note(
-                        f"{name}: no complete snapshot since {iso(when)} after {newer.id} of "
-                        f"{iso(newer.started_at)}; nothing to show"
+                        f"{name}: no complete snapshot since {iso(when)} (the latest, {newer.id}, "
+                        f"started {iso(newer.started_at)}); nothing to show"
                     )
                     continue
-            yield Comparison(target.owner if owner_column else None, older, newer)
+            yield Comparison(target.owner, older, newer)
 
 
 def _chosen(
@@ -212,8 +222,6 @@ def _chosen(
     owners: Sequence[tuple[Target, StoredAccount]],
     kinds: Sequence[str] | None,
     span: tuple[int, int],
-    *,
-    owner_column: bool,
 ) -> Comparison:
     """--from RUN --to RUN: two complete snapshots of one list of the one account given."""
     if len(owners) != 1:
@@ -246,7 +254,7 @@ def _chosen(
         )
     if older.id >= newer.id:
         raise UsageError(f"--from {older.id} must be an older snapshot than --to {newer.id}")
-    return Comparison(target.owner if owner_column else None, older, newer)
+    return Comparison(target.owner, older, newer)
 
 
 # --- history -----------------------------------------------------------------------------
@@ -287,7 +295,8 @@ def show_history(target: Target, db: str, spec: OutputSpec, *, plot: Path | None
         console.info(sparkline("followers", list(trend)))
     if plot is not None:
         draw(plot, str(account), points)
-        console.info(f"{len(points)} observations of {account} plotted in {plot}")
+        noun = "observation" if len(points) == 1 else "observations"
+        console.info(f"{len(points):,} {noun} of {account} plotted in {plot}")
 
 
 def _history_row(observation: Observation, previous: Observation | None) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 
 from tiktok_cli import console
 from tiktok_cli.errors import StoreError, StoreUnavailable, UsageError
-from tiktok_cli.settings import STORE_SCHEMES
+from tiktok_cli.settings import STORE_SCHEMES, masked_url, url_password
 from tiktok_cli.store.schema import metadata, store_info
 
 # The newest schema this release knows, and every older one it can upgrade.
@@ -82,9 +82,10 @@ def _parse_target(target: str, *, create: bool) -> tuple[URL, str]:
         raise UsageError(
             "--db: not a valid database URL (expected postgresql://USER@HOST/DATABASE)"
         ) from None
-    label = url.render_as_string(hide_password=True)
-    if url.password:
-        console.add_secret(str(url.password))
+    password = url_password(text)
+    if password:
+        console.add_secret(password)
+    label = masked_url(text)
     if url.drivername == "sqlite":
         if not url.database:
             raise UsageError("--db sqlite:// needs a file: sqlite:///PATH")

@@ -89,6 +89,8 @@ DROP_ORDER = (
     "user_id",
     "nickname",
     "followers",
+    # changes: the old name only matters on renamed rows; when it happened, on every row.
+    "old_unique_id",
     "since",
     "list",
     "until",
