@@ -388,6 +388,26 @@ def row_maker(plan: OutputPlan) -> RowMaker:
     return row
 
 
+@contextlib.contextmanager
+def writing(plan: OutputPlan, sink: Sink) -> Iterator[Writer]:
+    """The writer for ``sink``, for a run that writes rows as they come (user-info, the
+    store's reports): finished and committed at the end; after a failure or a signal,
+    what was written is flushed, the output closed, and the error raised with its exit code."""
+    from tiktok_cli.signals import as_interrupted
+
+    writer: Writer | None = None
+    try:
+        writer = make_writer(plan, sink)
+        yield writer
+    except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises
+        if writer is not None:
+            close_quietly(writer)
+        sink.close()
+        raise as_interrupted(exc) from None
+    writer.close()
+    sink.commit()
+
+
 def close_quietly(writer: Writer) -> None:
     """Flush what was written before a failure; a second failure must not hide the first."""
     with contextlib.suppress(Exception):

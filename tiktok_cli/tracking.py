@@ -29,15 +29,12 @@ from tiktok_cli.output import (
     OutputPlan,
     OutputSpec,
     claim_output,
-    close_quietly,
-    make_writer,
     open_sink,
     plan_output,
+    writing,
 )
-from tiktok_cli.signals import as_interrupted
 from tiktok_cli.store import open_store
 from tiktok_cli.store.read import KINDS, Change, Observation, Snapshot, StoredAccount, StoreReader, reading
-from tiktok_cli.writers.base import Writer
 
 CHANGE_COLUMNS = ("list", "change", "old_unique_id", "since", "until", *FIELDS)
 COUNTS = ("followers", "following", "likes", "videos")
@@ -413,20 +410,11 @@ def write_rows(plan: OutputPlan, rows: Iterable[Mapping[str, Any]]) -> Written:
     count = 0
     with claim_output(plan):
         sink = open_sink(plan, identity=None)
-        writer: Writer | None = None
-        try:
-            writer = make_writer(plan, sink)
+        with writing(plan, sink) as writer:
             flush: Callable[[], None] = writer.flush
             for row in rows:
                 writer.write(row)
                 count += 1
                 if count % FLUSH_EVERY == 0:
                     flush()
-        except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises
-            if writer is not None:
-                close_quietly(writer)
-            sink.close()
-            raise as_interrupted(exc) from None
-        writer.close()
-        sink.commit()
     return Written(count, sink.to_terminal)

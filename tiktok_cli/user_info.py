@@ -17,18 +17,15 @@ from tiktok_cli.models import User, utc_stamp
 from tiktok_cli.output import (
     OutputSpec,
     claim_output,
-    close_quietly,
-    make_writer,
     open_sink,
     plan_output,
     row_maker,
+    writing,
 )
 from tiktok_cli.session import Session
 from tiktok_cli.settings import Settings
-from tiktok_cli.signals import as_interrupted
 from tiktok_cli.store import recording
 from tiktok_cli.workers import ordered
-from tiktok_cli.writers.base import Writer
 
 # Seconds between writes of observations to the store (--db) in a long batch.
 RECORD_INTERVAL = 0.5
@@ -47,13 +44,11 @@ def look_up(
     ):
         backend = session.backend(Operation.USER_INFO)
         sink = open_sink(plan, identity=None)
-        writer: Writer | None = None
 
         def fetch(target: Target) -> tuple[User, datetime]:
             return backend.user_info(target.account.value), datetime.now(timezone.utc)
 
-        try:
-            writer = make_writer(plan, sink)
+        with writing(plan, sink) as writer:
             to_row = row_maker(plan)
             recorded_at = time.monotonic()
             for target, outcome in ordered(fetch, targets, batch.concurrency):
@@ -68,13 +63,6 @@ def look_up(
                     if time.monotonic() - recorded_at >= RECORD_INTERVAL:
                         recorder.flush()  # a long batch keeps what it saw, however it ends
                         recorded_at = time.monotonic()
-        except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises
-            if writer is not None:
-                close_quietly(writer)
-            sink.close()
-            raise as_interrupted(exc) from None
-        writer.close()
-        sink.commit()
     verdict = failures.verdict()
     if verdict is not None:
         raise verdict
