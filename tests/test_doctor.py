@@ -316,6 +316,13 @@ def test_the_store_is_checked_when_one_is_set(server: FakeTikTok, tmp_path: Path
     store = tmp_path / "tiktok.db"
     missing = report(invoke("doctor", "--db", str(store)))["store"]
     assert missing == ("ok", f"{store} does not exist yet: the first run with --db creates it")
+    (tmp_path / "afile").write_text("")
+    blocked = invoke("doctor", "--db", str(tmp_path / "afile" / "sub" / "t.db"))
+    assert blocked.exit_code == 5
+    assert report(blocked)["store"] == (
+        "FAIL",
+        f"{tmp_path / 'afile' / 'sub' / 't.db'} cannot be created: {tmp_path / 'afile'} is not a folder",
+    )
     assert invoke("user-info", "alice", "--db", str(store), "-f", "none").exit_code == 0
     result = invoke("doctor", "--db", str(store))
     assert result.exit_code == 0

@@ -8,6 +8,7 @@ check fails exactly when a command would, and says what to do about it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -121,6 +122,14 @@ def _check_store(settings: Settings, origins: Mapping[str, str]) -> Check:
     if target is None:
         return Check(SKIP, "store", "no --db or TIKTOK_DB: runs record nothing")
     if "://" not in target and not Path(target).expanduser().exists():
+        # The first run creates it: its nearest existing folder must let it.
+        folder = Path(target).expanduser().absolute().parent
+        while not folder.exists():
+            folder = folder.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            problem = "is not a folder" if not folder.is_dir() else "is not writable"
+            detail = f"{target} cannot be created: {folder} {problem}"
+            return Check(FAIL, "store", detail, ExitCode.CONFIG, verdict=True)
         return Check(OK, "store", f"{target} does not exist yet: the first run with --db creates it")
     from sqlalchemy import func, select
 
