@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,18 @@ def on_a_terminal(
     proc.wait(30)
     os.close(primary)
     return out.read_bytes(), seen
+
+
+def wait_for_rows(checkpoint: Path, rows: int) -> None:
+    """Wait until a running export's checkpoint counts at least ``rows`` written rows."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if checkpoint.exists():
+            lists = json.loads(checkpoint.read_text() or "{}")["progress"]["lists"]
+            if sum(state["rows"] for state in lists.values()) >= rows:
+                return
+        time.sleep(0.02)
+    raise AssertionError("the export never reached a checkpoint")
 
 
 # --- the snapshot store's databases --------------------------------------------------

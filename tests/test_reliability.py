@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import stamina
 from fakeserver import BASE_TIME, TOKEN, Account, FakeTikTok, Fault, sec_uid_for
-from helpers import Serve, invoke, on_a_terminal, spawn_cli
+from helpers import Serve, invoke, on_a_terminal, spawn_cli, wait_for_rows
 
 from tiktok_cli.client import MAX_RETRY_AFTER, _backoff, _Transient, parse_retry_after
 from tiktok_cli.errors import BlockedError
@@ -204,17 +204,6 @@ def test_summary_goes_to_stderr_and_quiet_silences_it(server: FakeTikTok, tmp_pa
 # --- real processes: SIGKILL, SIGTERM, SIGINT, closed pipes ---------------------------
 
 
-def _wait_for_rows(checkpoint: Path, rows: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if checkpoint.exists():
-            lists = json.loads(checkpoint.read_text() or "{}")["progress"]["lists"]
-            if sum(state["rows"] for state in lists.values()) >= rows:
-                return
-        time.sleep(0.02)
-    raise AssertionError("the export never reached a checkpoint")
-
-
 @pytest.fixture
 def slow_server() -> Iterator[FakeTikTok]:
     with FakeTikTok(accounts=[alice(followers=600)], latency=0.02) as srv:
@@ -228,7 +217,7 @@ def test_sigkill_mid_export_then_resume_matches_an_uninterrupted_export(
         assert whole.wait(60) == 0
 
     with spawn_cli(slow_server, "followers", "alice", "-o", "out.csv", cwd=tmp_path) as victim:
-        _wait_for_rows(tmp_path / ".out.csv.checkpoint", 100)
+        wait_for_rows(tmp_path / ".out.csv.checkpoint", 100)
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
     assert not (tmp_path / "out.csv").exists()
@@ -250,7 +239,7 @@ def test_signals_stop_cleanly_with_a_resume_hint(
     slow_server: FakeTikTok, tmp_path: Path, signum: int, code: int, word: str
 ) -> None:
     with spawn_cli(slow_server, "followers", "alice", "-o", "out.jsonl", cwd=tmp_path) as proc:
-        _wait_for_rows(tmp_path / ".out.jsonl.checkpoint", 40)
+        wait_for_rows(tmp_path / ".out.jsonl.checkpoint", 40)
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == code

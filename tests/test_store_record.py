@@ -10,7 +10,6 @@ import json
 import re
 import signal
 import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fakeserver import TOKEN, UID_BASE, Account, FakeTikTok, Fault, sec_uid_for
-from helpers import Serve, error_line, invoke, jsonl, spawn_cli, sqlalchemy_url
+from helpers import Serve, error_line, invoke, jsonl, spawn_cli, sqlalchemy_url, wait_for_rows
 
 ALICE_UID = "6754915036232582149"
 
@@ -300,17 +299,6 @@ def slow_server() -> Iterator[FakeTikTok]:
         yield srv
 
 
-def _wait_for_rows(checkpoint: Path, rows: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if checkpoint.exists():
-            lists = json.loads(checkpoint.read_text() or "{}")["progress"]["lists"]
-            if sum(state["rows"] for state in lists.values()) >= rows:
-                return
-        time.sleep(0.02)
-    raise AssertionError("the export never reached a checkpoint")
-
-
 def test_sigkill_then_resume_leaves_the_store_an_uninterrupted_run_leaves(
     slow_server: FakeTikTok, db_target: str, store: sa.Engine, tmp_path: Path
 ) -> None:
@@ -322,7 +310,7 @@ def test_sigkill_then_resume_leaves_the_store_an_uninterrupted_run_leaves(
     with spawn_cli(
         slow_server, "followers", "alice", "--db", db_target, "-o", "out.csv", cwd=tmp_path
     ) as victim:
-        _wait_for_rows(tmp_path / ".out.csv.checkpoint", 100)
+        wait_for_rows(tmp_path / ".out.csv.checkpoint", 100)
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
     assert query(store, "SELECT status FROM snapshots") == [("running",)]
