@@ -536,7 +536,7 @@ def _error_detail(body: bytes) -> str:
     return ""
 
 
-def _backoff(exc: Exception) -> bool | float:
+def _backoff(exc: BaseException) -> bool | float:
     if not isinstance(exc, _Transient):
         return False
     if exc.retry_after is not None:
