@@ -48,7 +48,7 @@ from tiktok_cli.session import Session
 from tiktok_cli.settings import Settings
 from tiktok_cli.signals import as_interrupted
 from tiktok_cli.store import recording
-from tiktok_cli.workers import interleave
+from tiktok_cli.workers import grouped, interleave
 from tiktok_cli.writers.base import Writer
 
 if TYPE_CHECKING:
@@ -148,8 +148,14 @@ def write_pages(export: ListExport, writer: Writer, concurrency: int) -> None:
     to_row = row_maker(export.plan)
     owner_column = len(export.states) > 1 or OWNER_FIELD in export.plan.columns
     sources = [functools.partial(export.pages, state) for state in pending]
-    with Progress(export.description, enabled=wanted(quiet=console.is_quiet())) as progress:
-        for index, event in interleave(sources, concurrency, buffer=2 * concurrency):
+    # Lists are fetched concurrently but written one after another, in input order, so
+    # the same batch writes the same file every time (and a resume continues it exactly).
+    events = grouped(interleave(sources, concurrency, buffer=2 * concurrency), len(sources))
+    with (
+        Progress(export.description, enabled=wanted(quiet=console.is_quiet())) as progress,
+        contextlib.closing(events),
+    ):
+        for index, event in events:
             state = pending[index]
             if event is None:
                 export.ended(state)  # the paginator reached the end, or --limit
