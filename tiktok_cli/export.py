@@ -111,7 +111,7 @@ def export_lists(
         try:
             export = ListExport(operation, targets, plan, sink, failures, limit, recorder)
             export.start(backend, template, pacing, session.lookup)
-            writer = make_writer(plan, sink, rows_written=export.rows)
+            writer = make_writer(plan, sink, rows_written=export.rows, names=[t.owner for t in targets])
             if sink.resumed is None:
                 writer.flush()
                 sink.mark(())  # a resume keeps the header the writer just wrote

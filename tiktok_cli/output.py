@@ -354,14 +354,16 @@ def open_sink(plan: OutputPlan, *, identity: Mapping[str, Any] | None) -> Sink:
     return export
 
 
-def make_writer(plan: OutputPlan, sink: Sink, *, rows_written: int = 0) -> Writer:
-    """The writer for ``sink``; a resumed export continues after its ``rows_written`` rows."""
+def make_writer(plan: OutputPlan, sink: Sink, *, rows_written: int = 0, names: Sequence[str] = ()) -> Writer:
+    """The writer for ``sink``; a resumed export continues after its ``rows_written`` rows.
+    ``names``: the accounts of the run, known before any row (the table sizes columns by them)."""
     options = WriterOptions(
         header=sink.resumed is None,
         formula_guard=plan.spec.formula_guard,
         excel=plan.spec.excel,
         terminal=sink.to_terminal,
         rows_written=rows_written,
+        names=tuple(names),
     )
     return plan.writer_class(sink.stream, plan.columns, options)
 
@@ -389,7 +391,7 @@ def row_maker(plan: OutputPlan) -> RowMaker:
 
 
 @contextlib.contextmanager
-def writing(plan: OutputPlan, sink: Sink) -> Iterator[Writer]:
+def writing(plan: OutputPlan, sink: Sink, *, names: Sequence[str] = ()) -> Iterator[Writer]:
     """The writer for ``sink``, for a run that writes rows as they come (user-info, the
     store's reports): finished and committed at the end; after a failure or a signal,
     what was written is flushed, the output closed, and the error raised with its exit code."""
@@ -397,7 +399,7 @@ def writing(plan: OutputPlan, sink: Sink) -> Iterator[Writer]:
 
     writer: Writer | None = None
     try:
-        writer = make_writer(plan, sink)
+        writer = make_writer(plan, sink, names=names)
         yield writer
     except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises
         if writer is not None:

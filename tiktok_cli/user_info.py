@@ -48,7 +48,7 @@ def look_up(
         def fetch(target: Target) -> tuple[User, datetime]:
             return backend.user_info(target.account.value), datetime.now(timezone.utc)
 
-        with writing(plan, sink) as writer:
+        with writing(plan, sink, names=[t.owner for t in targets]) as writer:
             to_row = row_maker(plan)
             recorded_at = time.monotonic()
             for target, outcome in ordered(fetch, targets, batch.concurrency):
