@@ -41,6 +41,7 @@ from tiktok_cli.output import (
     open_sink,
     plan_output,
     row_maker,
+    warn_if_kept_nowhere,
 )
 from tiktok_cli.paginate import PageFetcher, paginate
 from tiktok_cli.progress import Progress, wanted
@@ -89,8 +90,7 @@ def export_lists(
 ) -> None:
     """Export the followings/followers of every target (the first ``limit`` of each)."""
     plan = plan_output(spec, owner=len(targets) > 1 or batch.sharded)
-    if not plan.writer_class.writes_rows and settings.db is None:
-        console.warn("-f none without --db: the lists are read and their rows dropped")
+    warn_if_kept_nowhere(plan, settings.db, "the lists")
     with (
         claim_output(plan),
         Session(settings, trace=trace, concurrency=batch.concurrency) as session,

@@ -19,7 +19,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, Protocol
 
-from tiktok_cli import writers
+from tiktok_cli import console, writers
 from tiktok_cli.checkpoint import Checkpoint, ExportLock, FileExport
 from tiktok_cli.errors import UsageError
 from tiktok_cli.models import FETCHED_AT, FIELDS, OWNER_FIELD, User
@@ -103,6 +103,12 @@ def plan_output(spec: OutputSpec, *, owner: bool, record: Sequence[str] = FIELDS
         raise UsageError(f"-f {name} writes no rows: drop -o {destination.path}")
     columns = resolve_columns(spec.fields, writer_class, owner=owner, record=record)
     return OutputPlan(spec, writer_class, columns, destination)
+
+
+def warn_if_kept_nowhere(plan: OutputPlan, db: str | None, what: str) -> None:
+    """``-f none`` without ``--db`` reads ``what`` and keeps nothing: every command says so."""
+    if not plan.writer_class.writes_rows and db is None:
+        console.warn(f"-f none without --db: {what} are read and their rows dropped")
 
 
 def destination_of(path: Path | None) -> Destination:
