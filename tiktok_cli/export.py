@@ -148,9 +148,13 @@ def write_pages(export: ListExport, writer: Writer, concurrency: int) -> None:
     to_row = row_maker(export.plan)
     owner_column = len(export.states) > 1 or OWNER_FIELD in export.plan.columns
     sources = [functools.partial(export.pages, state) for state in pending]
-    # Lists are fetched concurrently but written one after another, in input order, so
-    # the same batch writes the same file every time (and a resume continues it exactly).
-    events = grouped(interleave(sources, concurrency, buffer=2 * concurrency), len(sources))
+    events = interleave(sources, concurrency, buffer=2 * concurrency)
+    if export.plan.writer_class.writes_rows:
+        # Lists are fetched concurrently but written one after another, in input order, so
+        # the same batch writes the same file every time (and a resume continues it exactly).
+        # A list ahead of its turn waits on disk: beside FILE, where the export has room.
+        folder = sink.part.parent if sink.part is not None else None
+        events = grouped(events, len(sources), folder=folder)
     with (
         Progress(export.description, enabled=wanted(quiet=console.is_quiet())) as progress,
         contextlib.closing(events),

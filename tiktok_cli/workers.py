@@ -12,6 +12,7 @@ import queue
 import tempfile
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
+from pathlib import Path
 from typing import IO, Generic, TypeVar, cast
 
 T = TypeVar("T")
@@ -169,17 +170,18 @@ def _sequential(sources: Sequence[Callable[[], Iterator[T]]]) -> Iterator[tuple[
         yield index, None
 
 
-def grouped(events: Events[T], count: int) -> Events[T]:
+def grouped(events: Events[T], count: int, *, folder: Path | None = None) -> Events[T]:
     """``interleave``'s events regrouped: every event of source 0, then of source 1, and so on.
 
     The sources still run concurrently; the items of a source that is ahead of its turn
-    wait in a temporary file (``Spill``), not in memory, and are replayed when it comes.
+    wait in a temporary file (``Spill``, in ``folder``, else TMPDIR), not in memory, and
+    are replayed when it comes.
     Closing the generator closes ``events`` (stopping the workers) and the file.
     """
     head = 0  # the source whose events pass straight through
     waiting: dict[int, list[tuple[int, int]]] = {}  # where each later source's items are spilled
     ended: dict[int, Outcome[T] | None] = {}  # how each later source finished
-    spill: Spill[T] = Spill()
+    spill: Spill[T] = Spill(folder)
     try:
         for index, event in events:
             if index != head:
@@ -207,20 +209,21 @@ def grouped(events: Events[T], count: int) -> Events[T]:
 
 
 class Spill(Generic[T]):
-    """Items put aside in an unnamed temporary file (in TMPDIR), read back by place.
+    """Items put aside in an unnamed temporary file (in ``folder``, else TMPDIR), read back by place.
 
     The file is created on the first ``put`` and is this process's alone (no name,
     mode 0600), so unpickling reads back only what ``put`` wrote.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
+        self._folder = folder
         self._file: IO[bytes] | None = None
         self._end = 0
 
     def put(self, item: T) -> tuple[int, int]:
         """Append ``item``; returns its place (offset, length)."""
         if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="tiktok-spill-")  # noqa: SIM115 - kept open until close()
+            self._file = tempfile.TemporaryFile(prefix=".tiktok-spill-", dir=self._folder)  # noqa: SIM115 - kept open until close()
         data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
         self._file.seek(self._end)
         self._file.write(data)
