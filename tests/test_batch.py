@@ -104,7 +104,7 @@ def test_lists_of_several_accounts_carry_an_owner_column(server: FakeTikTok, tmp
 
 # A batch whose first list is long and slow: the lists after it finish first.
 SLOW_FIRST = [
-    Account("amber_fox", "6754915036232582160", sec_uid_for("amber_fox"), 200, 0),
+    Account("amber_fox", "6754915036232582160", sec_uid_for("amber_fox"), 400, 0),
     Account("blue_heron", "6754915036232582161", sec_uid_for("blue_heron"), 40, 0),
     Account("coral_reef", "6754915036232582162", sec_uid_for("coral_reef"), 30, 0),
 ]
@@ -139,7 +139,7 @@ def test_a_batch_writes_each_list_whole_in_input_order(slow_first: FakeTikTok, t
     # The scenario holds: the first list was still being fetched when the others ended.
     last_pages = [r for r in slow_first.requests if "/user/followers" in r][-3:]
     assert all(f"uid={SLOW_FIRST[0].uid}" in r for r in last_pages)
-    assert owners(runs[0]) == ["amber_fox"] * 200 + ["blue_heron"] * 40 + ["coral_reef"] * 30
+    assert owners(runs[0]) == ["amber_fox"] * 400 + ["blue_heron"] * 40 + ["coral_reef"] * 30
     assert runs[0] == runs[1]
 
 
@@ -152,6 +152,9 @@ def test_a_killed_batch_resumes_to_the_same_bytes(slow_first: FakeTikTok, tmp_pa
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
     assert not (tmp_path / "out.csv").exists()
+    saved = json.loads((tmp_path / ".out.csv.checkpoint").read_text())["progress"]["lists"]
+    rows = [saved[f"username:{a.name}"]["rows"] for a in SLOW_FIRST]
+    assert 0 < rows[0] < 400 and rows[1:] == [0, 0]  # killed while the first list was written
 
     resumed = invoke("followers", *names, "-j", "3", "-o", str(tmp_path / "out.csv"))
     assert resumed.exit_code == 0, resumed.stderr
