@@ -5,12 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakeserver import Account, FakeTikTok, Fault, sec_uid_for
-from helpers import Serve, invoke
+from helpers import Serve, invoke, spawn_cli, wait_for_rows
+
+from tiktok_cli.workers import Events, Outcome, grouped
 
 ACCOUNTS = [
     Account("alice", "6754915036232582149", sec_uid_for("alice"), 45, 12),
@@ -95,6 +100,88 @@ def test_lists_of_several_accounts_carry_an_owner_column(server: FakeTikTok, tmp
     for owner, user_ids in by_owner.items():
         assert user_ids == sorted(user_ids), f"{owner}'s pages out of order"
     assert "75 followers of 3 accounts written" in result.stderr
+
+
+# A batch whose first list is long and slow: the lists after it finish first.
+SLOW_FIRST = [
+    Account("amber_fox", "6754915036232582160", sec_uid_for("amber_fox"), 400, 0),
+    Account("blue_heron", "6754915036232582161", sec_uid_for("blue_heron"), 40, 0),
+    Account("coral_reef", "6754915036232582162", sec_uid_for("coral_reef"), 30, 0),
+]
+
+
+@pytest.fixture
+def slow_first(serve: Serve, monkeypatch: pytest.MonkeyPatch) -> FakeTikTok:
+    srv = serve(accounts=SLOW_FIRST, page_size=10)
+    followers: Callable[[dict[str, str]], Any] = srv.followers
+
+    def slowly(query: dict[str, str]) -> Any:
+        if query.get("uid") == SLOW_FIRST[0].uid:
+            time.sleep(0.03)
+        return followers(query)
+
+    monkeypatch.setattr(srv, "followers", slowly)
+    return srv
+
+
+def owners(data: bytes) -> list[str]:
+    return [row["owner"] for row in csv.DictReader(io.StringIO(data.decode(), newline=""))]
+
+
+def test_a_batch_writes_each_list_whole_in_input_order(slow_first: FakeTikTok, tmp_path: Path) -> None:
+    names = [a.name for a in SLOW_FIRST]
+    runs = []
+    for run in range(2):
+        out = tmp_path / f"run{run}.csv"
+        result = invoke("followers", *names, "-j", "3", "-o", str(out))
+        assert result.exit_code == 0, result.stderr
+        runs.append(out.read_bytes())
+    # The scenario holds: the first list was still being fetched when the others ended.
+    last_pages = [r for r in slow_first.requests if "/user/followers" in r][-3:]
+    assert all(f"uid={SLOW_FIRST[0].uid}" in r for r in last_pages)
+    assert owners(runs[0]) == ["amber_fox"] * 400 + ["blue_heron"] * 40 + ["coral_reef"] * 30
+    assert runs[0] == runs[1]
+
+
+def test_a_killed_batch_resumes_to_the_same_bytes(slow_first: FakeTikTok, tmp_path: Path) -> None:
+    names = [a.name for a in SLOW_FIRST]
+    assert invoke("followers", *names, "-j", "3", "-o", str(tmp_path / "whole.csv")).exit_code == 0
+
+    with spawn_cli(slow_first, "followers", *names, "-j", "3", "-o", "out.csv", cwd=tmp_path) as victim:
+        wait_for_rows(tmp_path / ".out.csv.checkpoint", 20)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+    assert not (tmp_path / "out.csv").exists()
+    saved = json.loads((tmp_path / ".out.csv.checkpoint").read_text())["progress"]["lists"]
+    rows = [saved[f"username:{a.name}"]["rows"] for a in SLOW_FIRST]
+    assert 0 < rows[0] < 400 and rows[1:] == [0, 0]  # killed while the first list was written
+
+    resumed = invoke("followers", *names, "-j", "3", "-o", str(tmp_path / "out.csv"))
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "resuming" in resumed.stderr
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
+def test_grouped_events_come_source_by_source_whatever_order_they_arrive_in() -> None:
+    failure = RuntimeError("source 1 failed")
+    arrived: list[tuple[int, Outcome[str] | None]] = [
+        (2, Outcome("c1")),
+        (1, Outcome("b1")),
+        (2, None),
+        (0, Outcome("a1")),
+        (1, Outcome(error=failure)),
+        (3, Outcome("d1")),
+        (0, Outcome("a2")),
+        (0, None),
+        (3, None),
+    ]
+
+    def events() -> Events[str]:
+        yield from arrived
+
+    seen = [(i, "end" if e is None else e.error or e.value) for i, e in grouped(events(), 4)]
+    expected = [(0, "a1"), (0, "a2"), (0, "end"), (1, "b1"), (1, failure)]
+    assert seen == [*expected, (2, "c1"), (2, "end"), (3, "d1"), (3, "end")]
 
 
 def test_the_same_follower_of_two_owners_appears_under_each(server: FakeTikTok) -> None:

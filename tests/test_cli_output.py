@@ -341,3 +341,18 @@ def test_help_lists_every_exit_code_with_its_meaning():
     lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
     for code in ExitCode:
         assert f"{int(code)} {code.describe()}" in lines
+
+
+@pytest.mark.parametrize(
+    ("command", "what"), [("user-info", "profiles"), ("followers", "lists"), ("followings", "lists")]
+)
+def test_format_none_without_a_store_warns_for_every_command(server, tmp_path: Path, command, what) -> None:
+    result = invoke(command, "alice", "-f", "none")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert (
+        f"tiktok: warning: -f none without --db: the {what} are read and their rows dropped" in result.stderr
+    )
+    recorded = invoke(command, "alice", "-f", "none", "--db", str(tmp_path / "s.db"))
+    assert recorded.exit_code == 0, recorded.stderr
+    assert "without --db" not in recorded.stderr

@@ -98,6 +98,17 @@ def test_csv_neutralizes_formulas_and_keeps_every_row_whole(server: FakeTikTok) 
     assert bios["hostile_quotes"] == HOSTILE["quotes"]
     assert bios["hostile_emoji"] == HOSTILE["emoji"]
     assert bios["hostile_surrogate"] == "broken \\ud800 text"
+    assert bios["hostile_ansi"] == HOSTILE["ansi"]  # ESC and the other controls as they are
+
+
+def test_csv_writes_nul_as_the_replacement_character(server: FakeTikTok) -> None:
+    data = export(server, "-f", "csv", "--fields", "unique_id,nickname,bio").encode()
+    assert b"\x00" not in data  # Python 3.10's csv reader and PostgreSQL's COPY refuse NUL
+    rows = {row[0]: row[1:] for row in csv.reader(io.StringIO(data.decode(), newline=""))}
+    assert rows["hostile_nul"] == ["nul\ufffdbyte", "nul\ufffdbyte"]
+    assert rows["hostile_ansi"] == [HOSTILE["ansi"]] * 2  # every other byte as it was
+    jsonl_rows = [json.loads(line) for line in export(server, "-f", "jsonl").splitlines()]
+    assert {r["unique_id"]: r["bio"] for r in jsonl_rows}["hostile_nul"] == "nul\x00byte"  # exact
 
 
 def test_csv_formula_guard_can_be_turned_off_for_programs(server: FakeTikTok) -> None:

@@ -7,10 +7,11 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from fakeserver import TOKEN, FakeTikTok, Fault, mobile_follower
+from fakeserver import TOKEN, Account, FakeTikTok, Fault, mobile_follower, sec_uid_for
 from helpers import SEED_SEC_UID, cassette_bodies, invoke
 from rich.cells import cell_len
 
+from tiktok_cli.tracking import CHANGE_COLUMNS
 from tiktok_cli.writers.base import WriterOptions
 from tiktok_cli.writers.table import TableWriter
 
@@ -172,3 +173,79 @@ def test_a_resumed_table_with_one_new_row_stays_a_table():
 
 def test_nothing_written_prints_nothing():
     assert render([]) == []
+
+
+# --- name columns as wide as the names (COLUMNS 60, 80, 100) ------------------------------
+
+NAME_WIDTHS = [60, 80, 100]
+
+
+@pytest.mark.parametrize("width", NAME_WIDTHS)
+def test_short_usernames_leave_room_for_whole_nicknames(cassette, monkeypatch, width):
+    monkeypatch.setenv("COLUMNS", str(width))
+    with cassette("gateway/user_info_two"):
+        lines = lines_of(invoke("user-info", "taylorswift", "cnn", "-f", "table"))
+    assert lines[0].split()[:3] == ["unique_id", "nickname", "followers"]
+    assert lines[2].split()[:3] == ["taylorswift", "Taylor", "Swift"]  # not "Taylor …"
+    assert_fits(lines, width)
+
+
+@pytest.mark.parametrize("width", NAME_WIDTHS)
+def test_a_batch_table_keeps_nicknames_beside_owner_and_username(serve, monkeypatch, width):
+    monkeypatch.setenv("COLUMNS", str(width))
+    owners = [Account(name, str(6754915036232582149 + i), sec_uid_for(name), 3, 0)
+              for i, name in enumerate(("alice", "bob.b"))]  # fmt: skip
+    serve(accounts=owners)
+    lines = lines_of(invoke("followers", "alice", "bob.b", "-f", "table"))
+    assert lines[0].split()[:3] == ["owner", "unique_id", "nickname"]
+    assert [line.split()[:2] for line in lines[2:]] == [
+        [owner, f"fan_{index:06d}"] for owner in ("alice", "bob.b") for index in range(3)
+    ]
+    assert_fits(lines, width)
+
+
+def changes_table(rows: list[dict]) -> list[str]:
+    out = io.BytesIO()
+    writer = TableWriter(out, CHANGE_COLUMNS, WriterOptions())
+    for row in rows:
+        writer.write(row)
+    writer.close()
+    return out.getvalue().decode().splitlines()
+
+
+@pytest.mark.parametrize("width", NAME_WIDTHS)
+def test_a_renamed_row_always_shows_the_old_name(monkeypatch, width):
+    monkeypatch.setenv("COLUMNS", str(width))
+    window = {"since": "2026-03-01T03:02:00Z", "until": "2026-03-01T03:05:00Z"}
+    lines = changes_table([
+        {"list": "followers", "change": "followed", **window, "unique_id": "dave", "nickname": "Dave"},
+        {"list": "followers", "change": "renamed", "old_unique_id": "carol", **window,
+         "unique_id": "carol_2026", "nickname": "Carol"},
+    ])  # fmt: skip
+    assert "old_unique_id" in lines[0].split()
+    renamed = lines[3].split()
+    assert "renamed" in renamed and "carol" in renamed and "carol_2026" in renamed
+    assert_fits(lines, width)
+
+
+def test_a_longer_name_on_a_later_page_wraps_whole():
+    out = io.BytesIO()
+    writer = TableWriter(out, ("unique_id", "followers"), WriterOptions())
+    for name in ("ab", "cd"):
+        writer.write(user(name))
+    writer.flush()  # the geometry is fixed here, for names of 2 characters (the header: 9)
+    writer.write(user("a_name_of_twenty_chars"))
+    writer.close()
+    lines = out.getvalue().decode().splitlines()
+    assert "".join(line.split()[0] for line in lines[4:]) == "a_name_of_twenty_chars"
+
+
+def test_the_accounts_of_a_batch_size_the_owner_column_before_their_rows_come():
+    out = io.BytesIO()
+    writer = TableWriter(out, ("owner", "unique_id"), WriterOptions(names=("a", "the_second_owner")))
+    writer.write({"owner": "a", "unique_id": "fan"})
+    writer.write({"owner": "a", "unique_id": "fan2"})
+    writer.flush()
+    writer.write({"owner": "the_second_owner", "unique_id": "fan"})
+    writer.close()
+    assert out.getvalue().decode().splitlines()[-1].split() == ["the_second_owner", "fan"]  # one line

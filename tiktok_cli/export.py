@@ -41,6 +41,7 @@ from tiktok_cli.output import (
     open_sink,
     plan_output,
     row_maker,
+    warn_if_kept_nowhere,
 )
 from tiktok_cli.paginate import PageFetcher, paginate
 from tiktok_cli.progress import Progress, wanted
@@ -48,7 +49,7 @@ from tiktok_cli.session import Session
 from tiktok_cli.settings import Settings
 from tiktok_cli.signals import as_interrupted
 from tiktok_cli.store import recording
-from tiktok_cli.workers import interleave
+from tiktok_cli.workers import grouped, interleave
 from tiktok_cli.writers.base import Writer
 
 if TYPE_CHECKING:
@@ -89,8 +90,7 @@ def export_lists(
 ) -> None:
     """Export the followings/followers of every target (the first ``limit`` of each)."""
     plan = plan_output(spec, owner=len(targets) > 1 or batch.sharded)
-    if not plan.writer_class.writes_rows and settings.db is None:
-        console.warn("-f none without --db: the lists are read and their rows dropped")
+    warn_if_kept_nowhere(plan, settings.db, "the lists")
     with (
         claim_output(plan),
         Session(settings, trace=trace, concurrency=batch.concurrency) as session,
@@ -111,7 +111,7 @@ def export_lists(
         try:
             export = ListExport(operation, targets, plan, sink, failures, limit, recorder)
             export.start(backend, template, pacing, session.lookup)
-            writer = make_writer(plan, sink, rows_written=export.rows)
+            writer = make_writer(plan, sink, rows_written=export.rows, names=[t.owner for t in targets])
             if sink.resumed is None:
                 writer.flush()
                 sink.mark(())  # a resume keeps the header the writer just wrote
@@ -148,8 +148,18 @@ def write_pages(export: ListExport, writer: Writer, concurrency: int) -> None:
     to_row = row_maker(export.plan)
     owner_column = len(export.states) > 1 or OWNER_FIELD in export.plan.columns
     sources = [functools.partial(export.pages, state) for state in pending]
-    with Progress(export.description, enabled=wanted(quiet=console.is_quiet())) as progress:
-        for index, event in interleave(sources, concurrency, buffer=2 * concurrency):
+    events = interleave(sources, concurrency, buffer=2 * concurrency)
+    if export.plan.writer_class.writes_rows:
+        # Lists are fetched concurrently but written one after another, in input order, so
+        # the same batch writes the same file every time (and a resume continues it exactly).
+        # A list ahead of its turn waits on disk: beside FILE, where the export has room.
+        folder = sink.part.parent if sink.part is not None else None
+        events = grouped(events, len(sources), folder=folder)
+    with (
+        Progress(export.description, enabled=wanted(quiet=console.is_quiet())) as progress,
+        contextlib.closing(events),
+    ):
+        for index, event in events:
             state = pending[index]
             if event is None:
                 export.ended(state)  # the paginator reached the end, or --limit

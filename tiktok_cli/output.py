@@ -19,7 +19,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, Protocol
 
-from tiktok_cli import writers
+from tiktok_cli import console, writers
 from tiktok_cli.checkpoint import Checkpoint, ExportLock, FileExport
 from tiktok_cli.errors import UsageError
 from tiktok_cli.models import FETCHED_AT, FIELDS, OWNER_FIELD, User
@@ -103,6 +103,12 @@ def plan_output(spec: OutputSpec, *, owner: bool, record: Sequence[str] = FIELDS
         raise UsageError(f"-f {name} writes no rows: drop -o {destination.path}")
     columns = resolve_columns(spec.fields, writer_class, owner=owner, record=record)
     return OutputPlan(spec, writer_class, columns, destination)
+
+
+def warn_if_kept_nowhere(plan: OutputPlan, db: str | None, what: str) -> None:
+    """``-f none`` without ``--db`` reads ``what`` and keeps nothing: every command says so."""
+    if not plan.writer_class.writes_rows and db is None:
+        console.warn(f"-f none without --db: {what} are read and their rows dropped")
 
 
 def destination_of(path: Path | None) -> Destination:
@@ -354,14 +360,16 @@ def open_sink(plan: OutputPlan, *, identity: Mapping[str, Any] | None) -> Sink:
     return export
 
 
-def make_writer(plan: OutputPlan, sink: Sink, *, rows_written: int = 0) -> Writer:
-    """The writer for ``sink``; a resumed export continues after its ``rows_written`` rows."""
+def make_writer(plan: OutputPlan, sink: Sink, *, rows_written: int = 0, names: Sequence[str] = ()) -> Writer:
+    """The writer for ``sink``; a resumed export continues after its ``rows_written`` rows.
+    ``names``: the accounts of the run, known before any row (the table sizes columns by them)."""
     options = WriterOptions(
         header=sink.resumed is None,
         formula_guard=plan.spec.formula_guard,
         excel=plan.spec.excel,
         terminal=sink.to_terminal,
         rows_written=rows_written,
+        names=tuple(names),
     )
     return plan.writer_class(sink.stream, plan.columns, options)
 
@@ -389,7 +397,7 @@ def row_maker(plan: OutputPlan) -> RowMaker:
 
 
 @contextlib.contextmanager
-def writing(plan: OutputPlan, sink: Sink) -> Iterator[Writer]:
+def writing(plan: OutputPlan, sink: Sink, *, names: Sequence[str] = ()) -> Iterator[Writer]:
     """The writer for ``sink``, for a run that writes rows as they come (user-info, the
     store's reports): finished and committed at the end; after a failure or a signal,
     what was written is flushed, the output closed, and the error raised with its exit code."""
@@ -397,7 +405,7 @@ def writing(plan: OutputPlan, sink: Sink) -> Iterator[Writer]:
 
     writer: Writer | None = None
     try:
-        writer = make_writer(plan, sink)
+        writer = make_writer(plan, sink, names=names)
         yield writer
     except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises
         if writer is not None:

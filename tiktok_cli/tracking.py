@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tiktok_cli import console
 from tiktok_cli.batch import Failures
@@ -35,6 +35,10 @@ from tiktok_cli.output import (
 )
 from tiktok_cli.store import open_store
 from tiktok_cli.store.read import KINDS, Change, Observation, Snapshot, StoredAccount, StoreReader, reading
+
+if TYPE_CHECKING:  # matplotlib is an extra, loaded only to draw
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import Formatter
 
 CHANGE_COLUMNS = ("list", "change", "old_unique_id", "since", "until", *FIELDS)
 COUNTS = ("followers", "following", "likes", "videos")
@@ -335,10 +339,24 @@ def _check_plot(path: Path) -> None:
 
 def draw(path: Path, title: str, points: Sequence[Observation]) -> None:
     """Follower, following and likes curves, one panel each, written atomically to ``path``."""
+    figure = chart(title, points)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f".{path.name}.part")
+    try:
+        figure.savefig(part, format=path.suffix.lower()[1:])
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def chart(title: str, points: Sequence[Observation]) -> Figure:
+    """The figure ``draw`` writes: counts are whole, so the y axes tick at whole numbers,
+    labelled as the table shows counts (45K, 1.2M) or, where that would round, 1,234,520."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display, whatever the environment says
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(9, 7), layout="constrained")
     panels = figure.subplots(3, 1, sharex=True)
@@ -347,15 +365,39 @@ def draw(path: Path, title: str, points: Sequence[Observation]) -> None:
         panel.plot([t for t, _ in known], [v for _, v in known], marker="." if len(known) < 60 else None)
         panel.set_ylabel(name)
         panel.grid(alpha=0.3)
+        # Round steps, and whole ticks even when a count never moved (one whole number in view).
+        panel.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1, steps=[1, 2, 5, 10]))
+        panel.yaxis.set_major_formatter(_count_formatter())
     panels[0].set_title(f"{title} (UTC)")
     figure.autofmt_xdate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f".{path.name}.part")
-    try:
-        figure.savefig(part, format=path.suffix.lower()[1:])
-        part.replace(path)
-    finally:
-        part.unlink(missing_ok=True)
+    return figure
+
+
+def _count_formatter() -> Formatter:
+    from matplotlib.ticker import Formatter
+
+    from tiktok_cli.writers.table import compact_count
+
+    class CountFormatter(Formatter):
+        """Tick labels of whole counts: compact when every tick stays exact, else with separators."""
+
+        compact = True
+
+        def set_locs(self, locs: list[float]) -> None:
+            super().set_locs(locs)
+            self.compact = all(_uncompact(compact_count(round(v))) == round(v) for v in locs)
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return compact_count(round(x)) if self.compact else f"{round(x):,}"
+
+    return CountFormatter()
+
+
+def _uncompact(label: str) -> int:
+    """The count a compact label stands for: ``1.2M`` -> 1200000, ``9,500`` -> 9500."""
+    scale = {"K": 1_000, "M": 1_000_000, "B": 1_000_000_000}.get(label[-1:], 1)
+    number = label[:-1] if scale > 1 else label
+    return round(float(number.replace(",", "")) * scale)
 
 
 # --- snapshots ---------------------------------------------------------------------------

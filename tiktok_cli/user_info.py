@@ -20,6 +20,7 @@ from tiktok_cli.output import (
     open_sink,
     plan_output,
     row_maker,
+    warn_if_kept_nowhere,
     writing,
 )
 from tiktok_cli.session import Session
@@ -36,6 +37,7 @@ def look_up(
 ) -> None:
     """Write the profile of every target; failed accounts are reported and listed in --errors."""
     plan = plan_output(spec, owner=False)
+    warn_if_kept_nowhere(plan, settings.db, "the profiles")
     with (
         claim_output(plan),
         Session(settings, trace=trace, concurrency=batch.concurrency) as session,
@@ -48,7 +50,7 @@ def look_up(
         def fetch(target: Target) -> tuple[User, datetime]:
             return backend.user_info(target.account.value), datetime.now(timezone.utc)
 
-        with writing(plan, sink) as writer:
+        with writing(plan, sink, names=[t.owner for t in targets]) as writer:
             to_row = row_maker(plan)
             recorded_at = time.monotonic()
             for target, outcome in ordered(fetch, targets, batch.concurrency):

@@ -7,10 +7,13 @@ flight. Queues are bounded, so memory stays flat however many accounts there are
 
 from __future__ import annotations
 
+import pickle
 import queue
+import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from typing import Generic, TypeVar, cast
+from collections.abc import Callable, Generator, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Generic, TypeVar, cast
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -109,9 +112,11 @@ def ordered(
             tasks.put(None)
 
 
-def interleave(
-    sources: Sequence[Callable[[], Iterator[T]]], concurrency: int, *, buffer: int
-) -> Iterator[tuple[int, Outcome[T] | None]]:
+# What interleave yields: (source index, an item, a failure, or None when the source ended).
+Events = Generator[tuple[int, Outcome[T] | None], None, None]
+
+
+def interleave(sources: Sequence[Callable[[], Iterator[T]]], concurrency: int, *, buffer: int) -> Events[T]:
     """Run each source's iterator on a worker thread and yield ``(index, event)`` as they come.
 
     An event is ``Outcome(value)`` for an item, ``Outcome(error=exc)`` when a source
@@ -163,3 +168,83 @@ def _sequential(sources: Sequence[Callable[[], Iterator[T]]]) -> Iterator[tuple[
             yield index, Outcome(error=exc)
             continue
         yield index, None
+
+
+def grouped(events: Events[T], count: int, *, folder: Path | None = None) -> Events[T]:
+    """``interleave``'s events regrouped: every event of source 0, then of source 1, and so on.
+
+    The sources still run concurrently; the items of a source that is ahead of its turn
+    wait in a temporary file (``Spill``, in ``folder``, else TMPDIR), not in memory, and
+    are replayed when it comes.
+    Closing the generator closes ``events`` (stopping the workers) and the file.
+    """
+    head = 0  # the source whose events pass straight through
+    waiting: dict[int, list[tuple[int, int]]] = {}  # where each later source's items are spilled
+    ended: dict[int, Outcome[T] | None] = {}  # how each later source finished
+    spill: Spill[T] = Spill(folder)
+    try:
+        for index, event in events:
+            if index != head:
+                if event is None or event.error is not None:
+                    ended[index] = event
+                else:
+                    waiting.setdefault(index, []).append(spill.put(event.result()))
+                continue
+            yield index, event
+            if event is not None and event.error is None:
+                continue
+            head += 1
+            while head < count:  # the next sources' turns: what they already brought, in order
+                for place in waiting.pop(head, []):
+                    yield head, Outcome(spill.take(place))
+                if head not in ended:
+                    break  # still running: its next events pass straight through
+                yield head, ended.pop(head)
+                head += 1
+            if not waiting:
+                spill.clear()
+    finally:
+        spill.close()
+        events.close()
+
+
+class Spill(Generic[T]):
+    """Items put aside in an unnamed temporary file (in ``folder``, else TMPDIR), read back by place.
+
+    The file is created on the first ``put`` and is this process's alone (no name,
+    mode 0600), so unpickling reads back only what ``put`` wrote.
+    """
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self._folder = folder
+        self._file: IO[bytes] | None = None
+        self._end = 0
+
+    def put(self, item: T) -> tuple[int, int]:
+        """Append ``item``; returns its place (offset, length)."""
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix=".tiktok-spill-", dir=self._folder)  # noqa: SIM115 - kept open until close()
+        data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+        self._file.seek(self._end)
+        self._file.write(data)
+        place = (self._end, len(data))
+        self._end += len(data)
+        return place
+
+    def take(self, place: tuple[int, int]) -> T:
+        """The item put at ``place``."""
+        assert self._file is not None, "put() first"
+        offset, length = place
+        self._file.seek(offset)
+        return cast(T, pickle.loads(self._file.read(length)))  # noqa: S301 - our own file, see above
+
+    def clear(self) -> None:
+        """Nothing put is needed any more: give the disk space back."""
+        if self._file is not None and self._end:
+            self._file.truncate(0)
+            self._end = 0
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

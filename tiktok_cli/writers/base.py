@@ -17,6 +17,9 @@ class WriterOptions:
     excel: bool = False  # CSV: BOM and ids kept as text for Excel
     terminal: bool = False  # table: the output is a terminal (colour, its width)
     rows_written: int = 0  # rows the output already holds (a resumed export)
+    # table: the accounts of the run (a batch's list owners, user-info's accounts), known
+    # before any row, so the name columns start wide enough for them.
+    names: tuple[str, ...] = ()
 
 
 class Writer(ABC):

@@ -1,4 +1,8 @@
-"""CSV: RFC 4180 quoting, UTF-8, one header row; safe to open in a spreadsheet."""
+"""CSV: RFC 4180 quoting, UTF-8, one header row; safe to open in a spreadsheet.
+
+Cells keep every character from TikTok except NUL, written as U+FFFD: Python's csv
+reader (3.10 and older) and PostgreSQL's COPY refuse a file that holds one.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ _ID_COLUMNS = frozenset({"user_id", "owner"})
 # defusedcsv's list (= + - @ | %), plus tab and CR, which some spreadsheets skip first.
 _RISKY = frozenset("=+-@|%\t\r")
 _LAYOUT = frozenset("\t\r")
+_NUL, _REPLACEMENT = "\x00", "\ufffd"
 
 
 class _ExcelText(str):
@@ -48,9 +53,10 @@ class CsvWriter(Writer):
             errors="backslashreplace",
             newline="",
         )
-        self._plain = csv.writer(self._text, lineterminator="\r\n")
+        lines = _WithoutNul(self._text)
+        self._plain = csv.writer(lines, lineterminator="\r\n")
         # Only rows with a risky cell pay for defusedcsv's per-cell escaping.
-        self._guarded = defused.writer(self._text, lineterminator="\r\n") if options.formula_guard else None
+        self._guarded = defused.writer(lines, lineterminator="\r\n") if options.formula_guard else None
         self._values = itemgetter(*self.columns) if len(self.columns) > 1 else None
         self._excel_ids = [i for i, c in enumerate(self.columns) if c in _ID_COLUMNS] if options.excel else []
         if options.header:
@@ -76,6 +82,18 @@ class CsvWriter(Writer):
     def close(self) -> None:
         self.flush()
         self._text.detach()  # leave the underlying stream (stdout, or the export file) open
+
+
+class _WithoutNul:
+    """Where the csv module writes its lines: each NUL becomes U+FFFD on the way to ``text``."""
+
+    __slots__ = ("_write",)
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self._write = text.write
+
+    def write(self, line: str) -> int:
+        return self._write(line.replace(_NUL, _REPLACEMENT))
 
 
 WRITER = CsvWriter

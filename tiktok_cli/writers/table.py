@@ -1,9 +1,11 @@
 """A human-readable table for terminals, rendered page by page.
 
 Rows are held only until the next flush (one API page), then printed as a chunk of the
-same table: the column geometry is fixed once, from the width, so every chunk lines up
-as one table and memory stays flat however long the list. Usernames are never cut:
-when the width is short, columns are dropped in a fixed priority order instead. When
+same table: the column geometry is fixed once, at the first chunk, from the width and
+the names it holds, so every chunk lines up as one table and memory stays flat however
+long the list. Usernames are never cut: the name columns are as wide as the names
+known then (a later, longer name wraps), and when the width is short, other columns
+are dropped in a fixed priority order instead. When
 the whole output is a single account (one `user-info`), it is shown as a key/value
 card holding every field. Text from TikTok is shown with control and bidi characters
 escaped, and never parsed as markup.
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -47,6 +50,8 @@ TABLE_COLUMNS = (
 # Widths of the columns that never shrink. TikTok usernames are at most 24 characters and
 # 64-bit ids at most 20 digits: cutting either would make the row useless.
 _NAME_WIDTH = 24
+# Columns of usernames: never dropped, and only as wide as the names they show need.
+_NAME_COLUMNS = ("unique_id", OWNER_FIELD, "old_unique_id")
 _TIME_WIDTH = len("2026-12-02T03:00:00Z")  # the reports' times (changes, history, snapshots)
 _FIXED = {
     "unique_id": _NAME_WIDTH,
@@ -67,7 +72,8 @@ _FLEXIBLE = {
     "avatar_url": (12, None, 2),
 }
 _OTHER = (8, 30, 2)
-# When the width is short, columns go in this order; usernames (unique_id, owner) never do.
+# When the width is short, columns go in this order; usernames (_NAME_COLUMNS) never do:
+# a `renamed` change without its old name would say nothing.
 DROP_ORDER = (
     # The reports' own columns (history, snapshots) that matter least.
     "backend",
@@ -89,8 +95,7 @@ DROP_ORDER = (
     "user_id",
     "nickname",
     "followers",
-    # changes: the old name only matters on renamed rows; when it happened, on every row.
-    "old_unique_id",
+    # changes: when it happened, on every row.
     "since",
     "list",
     "until",
@@ -123,9 +128,8 @@ class TableWriter(Writer):
             markup=False,
             emoji=False,
         )
-        self._layout = layout(_table_columns(self.columns), self._console.width)  # fixed for every chunk
-        self._names = [c.name for c in self._layout]
-        self._rows: list[list[Text]] = []
+        self._layout: list[_Column] | None = None  # fixed at the first chunk, for every chunk
+        self._rows: list[Mapping[str, Any]] = []
         self._show_header = options.header
         # The first row waits for a second one (or close) to tell a card from a table.
         # A card only when --fields was not given and nothing was written before (a resume).
@@ -139,21 +143,22 @@ class TableWriter(Writer):
             self._first = dict(row)
             return
         if self._first is not None:
-            self._rows.append(self._cells(self._first))
+            self._rows.append(self._first)
             self._first = None
-        self._rows.append(self._cells(row))
-
-    def _cells(self, row: Mapping[str, Any]) -> list[Text]:
-        return [_cell(name, row.get(name)) for name in self._names]
+        self._rows.append(row)
 
     def flush(self) -> None:
         if self._rows:
-            self._console.print(self._chunk(self._rows))
+            if self._layout is None:
+                columns = _table_columns(self.columns)
+                names = _name_widths(columns, self._rows, self.options.names)
+                self._layout = layout(columns, self._console.width, names)
+            self._console.print(self._chunk(self._layout, self._rows))
             self._rows = []
             self._show_header = False
         super().flush()
 
-    def _chunk(self, rows: list[list[Text]]) -> Table:
+    def _chunk(self, columns: Sequence[_Column], rows: Sequence[Mapping[str, Any]]) -> Table:
         table = Table(
             box=box.SIMPLE_HEAD,
             show_header=self._show_header,
@@ -163,7 +168,7 @@ class TableWriter(Writer):
             padding=(0, 0),  # the box's blank divider alone separates columns
             header_style="bold" if self.options.terminal else "",
         )
-        for column in self._layout:
+        for column in columns:
             table.add_column(
                 column.name,
                 justify=column.justify,  # type: ignore[arg-type]
@@ -171,8 +176,8 @@ class TableWriter(Writer):
                 no_wrap=not column.fold,
                 overflow="fold" if column.fold else "ellipsis",
             )
-        for cells in rows:
-            table.add_row(*cells)
+        for row in rows:
+            table.add_row(*(_cell(column.name, row.get(column.name)) for column in columns))
         return table
 
     def close(self) -> None:
@@ -199,21 +204,27 @@ class _Console(Console):
         raise BrokenPipeError
 
 
-def layout(columns: Sequence[str], width: int) -> list[_Column]:
+def layout(columns: Sequence[str], width: int, names: Mapping[str, int] | None = None) -> list[_Column]:
     """The columns that fit in ``width`` and their widths, the same for every chunk.
 
     Fixed columns keep their width; flexible ones get their minimum and share the rest.
+    ``names`` gives the width each name column needs (default: the longest username).
     While that does not fit, columns are dropped in DROP_ORDER. Usernames are never
     dropped or cut: below their width they wrap instead.
     """
+    minimum = {name: _minimum(name) for name in columns} | dict(names or {})
+
+    def needed(kept: Sequence[str]) -> int:  # at their minimum, with a one-character divider
+        return sum(minimum[n] for n in kept) + max(0, len(kept) - 1)
+
     kept = list(columns)
     for name in DROP_ORDER:
-        if _needed(kept) <= width:
+        if needed(kept) <= width:
             break
         if name in kept and len(kept) > 1:
             kept.remove(name)
-    spare = width - _needed(kept)
-    widths = {name: _minimum(name) for name in kept}
+    spare = width - needed(kept)
+    widths = {name: minimum[name] for name in kept}
     if spare < 0:  # only usernames (and ids) left, in a very narrow window: let them wrap
         for name in kept:
             widths[name] = max(4, widths[name] + spare // len(kept))
@@ -262,9 +273,19 @@ def _minimum(name: str) -> int:
     return _FLEXIBLE.get(name, _OTHER)[0]
 
 
-def _needed(columns: Sequence[str]) -> int:
-    """Width of ``columns`` at their minimum, with the one-character divider between them."""
-    return sum(_minimum(n) for n in columns) + max(0, len(columns) - 1)
+def _name_widths(
+    columns: Sequence[str], rows: Sequence[Mapping[str, Any]], known: Sequence[str]
+) -> dict[str, int]:
+    """How wide each name column must be for the names in ``rows`` (the first chunk) and
+    the ``known`` accounts of the run: at least its header, at most the longest username."""
+    widths = {}
+    for column in (c for c in columns if c in _NAME_COLUMNS):
+        names = [for_terminal(str(row[column])) for row in rows if row.get(column) is not None]
+        if column != "old_unique_id":
+            names.extend(known)
+        longest = max(map(cell_len, names), default=0)
+        widths[column] = min(_NAME_WIDTH, max(len(column), longest))
+    return widths
 
 
 def _table_columns(columns: Sequence[str]) -> tuple[str, ...]:
