@@ -25,6 +25,7 @@ from croniter import croniter
 from fakeserver import TOKEN, Account, FakeTikTok, sec_uid_for
 from helpers import Serve, csv_rows, invoke
 
+from tiktok_cli.errors import PERMANENT, RETRYABLE, ExitCode
 from tiktok_cli.identifiers import read_targets
 from tiktok_cli.settings import url_password
 
@@ -80,21 +81,52 @@ def test_hadolint_finds_nothing() -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
-def test_the_image_is_slim_python_and_runs_tiktok() -> None:
-    assert arguments("FROM") == ["python:3.12-slim"]
-    assert [json.loads(a) for a in arguments("ENTRYPOINT")] == [["tiktok"]]
+def stages() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(the FROM's arguments, the instructions after it) of each build stage, in order."""
+    found: list[tuple[str, list[tuple[str, str]]]] = []
+    for kind, args in STEPS:
+        if kind == "FROM":
+            found.append((args, []))
+        elif found:
+            found[-1][1].append((kind, args))
+    return found
+
+
+def stage_arguments(steps: list[tuple[str, str]], keyword: str) -> list[str]:
+    return [args for kind, args in steps if kind == keyword]
+
+
+FINAL = stages()[-1][1]
+BUILD = next((steps for source, steps in stages() if source.endswith(" AS build")), [])
+
+
+def test_the_base_is_slim_python_pinned_by_tag_and_digest() -> None:
+    names: list[str] = []
+    external = []
+    for source, _ in stages():
+        image, _, name = source.partition(" AS ")
+        if image not in names:  # a stage built on an earlier stage needs no pin of its own
+            external.append(image)
+        names.append(name)
+    (base,) = external
+    assert re.fullmatch(r"python:3\.12-slim@sha256:[0-9a-f]{64}", base), base
+    assert len(stages()) >= 2
+
+
+def test_the_image_runs_tiktok() -> None:
+    assert [json.loads(a) for a in stage_arguments(FINAL, "ENTRYPOINT")] == [["tiktok"]]
     assert "tiktok" in PYPROJECT["project"]["scripts"]
 
 
 def test_the_image_runs_as_a_numeric_user_that_is_not_root() -> None:
-    *_, user = arguments("USER")
+    *_, user = stage_arguments(FINAL, "USER")
     name = user.split(":")[0]
     assert name.isdigit() and int(name) != 0, user  # numeric: Kubernetes' runAsNonRoot checks it
-    assert STEPS.index(("USER", user)) > max(i for i, (kind, _) in enumerate(STEPS) if kind == "RUN")
+    assert FINAL.index(("USER", user)) > max(i for i, (kind, _) in enumerate(FINAL) if kind == "RUN")
 
 
-def test_the_package_is_installed_from_the_context_with_the_web_and_postgres_extras() -> None:
-    (install,) = [run for run in arguments("RUN") if "pip install" in run]
+def test_the_package_is_built_with_the_pinned_versions_and_both_extras() -> None:
+    (install,) = [run for run in stage_arguments(BUILD, "RUN") if "pip " in run and " install " in run]
     extras = re.search(r"/src\[([a-z,]+)\]", install)
     assert extras, install
     assert (
@@ -102,13 +134,36 @@ def test_the_package_is_installed_from_the_context_with_the_web_and_postgres_ext
         == {"web", "postgres"}
         <= set(PYPROJECT["project"]["optional-dependencies"])
     )
-    assert "--no-cache-dir" in install and "rm -rf /src" in install
+    constraints = re.search(r"(?:-c|--constraint) (\S+)", install)
+    assert constraints and "--no-cache-dir" in install, install
+    copied = {
+        str(Path(args.split()[-1]) / Path(source).name)
+        for args in stage_arguments(BUILD, "COPY")
+        for source in args.split()[:-1]
+    }
+    assert constraints.group(1) in copied and not ignored("constraints.txt")
+
+
+def test_the_final_stage_carries_the_environment_and_no_installer() -> None:
+    """The venv is made without pip and copied whole; the final stage installs nothing and
+    removes the base's pip."""
+    (venv,) = re.findall(r"python -m venv --without-pip (\S+)", " ".join(stage_arguments(BUILD, "RUN")))
+    assert f"--from=build {venv} {venv}" in stage_arguments(FINAL, "COPY")
+    env = dict(item.split("=", 1) for args in stage_arguments(FINAL, "ENV") for item in shlex.split(args))
+    assert env["PATH"].split(":")[0] == f"{venv}/bin"
+    runs = " && ".join(stage_arguments(FINAL, "RUN"))
+    assert (
+        "pip uninstall --yes" in runs and runs.split("pip uninstall")[1].split("&&")[0].split()[-1] == "pip"
+    )
+    assert not re.search(r"\b(pip|uv) install|apt-get|gcc|build-essential", runs)
+    assert not [args for args in stage_arguments(FINAL, "COPY") if "--from" not in args]
 
 
 def test_the_context_holds_what_the_package_is_built_from() -> None:
-    copied = {source for args in arguments("COPY") for source in args.split()[:-1]}
+    copied = {source for args in stage_arguments(BUILD, "COPY") for source in args.split()[:-1]}
     hatch = PYPROJECT["tool"]["hatch"]
     needed = {
+        "constraints.txt",
         "pyproject.toml",
         PYPROJECT["project"]["readme"],
         *hatch["build"]["targets"]["wheel"]["packages"],
@@ -126,12 +181,53 @@ def test_no_secret_is_baked_in() -> None:
         assert not SECRET_WORDS.search(args)
 
 
-def test_outputs_and_a_sqlite_store_go_to_a_data_volume() -> None:
-    assert arguments("WORKDIR")[-1] == "/data"
-    assert "/data" in json.loads(arguments("VOLUME")[-1])
-    env = dict(item.split("=", 1) for args in arguments("ENV") for item in shlex.split(args))
-    assert env["PYTHONUNBUFFERED"] == "1" and env["PIP_NO_CACHE_DIR"] == "1"
+def test_outputs_and_a_sqlite_store_go_to_data_mounted_by_the_user() -> None:
+    assert stage_arguments(FINAL, "WORKDIR")[-1] == "/data"
+    assert not arguments("VOLUME")  # an anonymous volume left behind by every run without -v
+    env = dict(item.split("=", 1) for args in stage_arguments(FINAL, "ENV") for item in shlex.split(args))
+    assert env["PYTHONUNBUFFERED"] == "1"
     assert env["TIKTOK_CONFIG"].startswith("/config/")
+    (run,) = re.findall(r"^docker run .*$", README, re.MULTILINE)
+    assert re.search(r' -v "?\$PWD:/data"? ', run), run
+    assert "the image declares no `VOLUME`" in README
+
+
+def test_the_one_container_example_is_readmes() -> None:
+    """The Dockerfile points to README's section instead of keeping a second example."""
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert "docker run" not in text
+    (section,) = re.findall(r'README, "([^"]+)"', text.split("\nFROM", 1)[0])
+    assert f"### {section}\n" in README
+
+
+def test_readmes_container_command_exports_with_its_mounted_config(
+    serve: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README's `docker run`, as the image runs it: /data the mounted folder, /config the
+    mounted config folder holding the settings that are no secret, the token from -e."""
+    (run,) = re.findall(r"^docker run .*$", README, re.MULTILINE)
+    words = shlex.split(run.replace('"$(id -u):$(id -g)"', "1000:1000"))
+    image = words.index("tiktok-follows")
+    account = words[image + 2]
+    server = serve(accounts=[Account(account, "6754915036232582149", sec_uid_for(account), 5, 1)])
+    env = dict(item.split("=", 1) for item in shlex.split(" ".join(stage_arguments(FINAL, "ENV"))))
+    mounts = {w.split(":")[1]: w.split(":")[0] for w in words[:image][words.index("-v") :] if ":/" in w}
+    assert {"/data", "/config"} <= set(mounts)
+    config = tmp_path / mounts["/config"].replace("$PWD/", "")
+    config.mkdir()
+    settings = {"api_url": f"{server.url}/tk", "gateway_url": f"{server.url}/tiktok"}
+    assert all(f"`{name}`" in README.split("### The container image")[1] for name in settings)
+    (config / Path(env["TIKTOK_CONFIG"]).name).write_text(
+        "".join(f'{name} = "{value}"\n' for name, value in settings.items())
+    )
+    monkeypatch.setenv("TIKTOK_CONFIG", str(config / Path(env["TIKTOK_CONFIG"]).name))
+    for name in ("TIKTOK_GATEWAY_URL", "TIKTOK_API_URL"):  # only the mounted file says where
+        monkeypatch.delenv(name, raising=False)
+    assert "TIKTOK_API_TOKEN" in words[:image]  # -e NAME: passed from the shell, set by serve()
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*words[image + 1 :])
+    assert result.exit_code == 0, result.stderr
+    assert len(csv_rows((tmp_path / words[-1]).read_bytes())) == 1 + 5
 
 
 def dockerignore_rules() -> list[tuple[bool, re.Pattern[str]]]:
@@ -176,7 +272,14 @@ def ignored(path: str) -> bool:
 
 
 @pytest.mark.parametrize(
-    "path", ["pyproject.toml", "README.md", "tiktok_cli/__init__.py", "tiktok_cli/store/record.py"]
+    "path",
+    [
+        "constraints.txt",
+        "pyproject.toml",
+        "README.md",
+        "tiktok_cli/__init__.py",
+        "tiktok_cli/store/record.py",
+    ],
 )
 def test_the_context_keeps_the_sources(path: str) -> None:
     assert not ignored(path)
@@ -283,6 +386,56 @@ def test_the_cookies_are_a_file_in_a_secret_volume() -> None:
     secret = volumes[mount["name"]]["secret"]
     assert mount["readOnly"] is True
     assert path[len(mount["mountPath"]) + 1 :] in [item["path"] for item in secret["items"]]
+    # README's `kubectl create secret` without cookies.txt (the token API's users) must
+    # still start the pods: a listed key the Secret lacks blocks them unless optional.
+    assert secret["optional"] is True
+
+
+def policy_action(job: dict[str, Any], container: str, code: int) -> str:
+    """What the Job does with a pod whose container exited ``code``, as Kubernetes decides:
+    the first podFailurePolicy rule whose onExitCodes match, else Count (a retry)."""
+    for rule in job.get("podFailurePolicy", {}).get("rules", []):
+        exits = rule.get("onExitCodes")
+        if exits is None or exits.get("containerName", container) != container:
+            continue
+        if (code in exits["values"]) == (exits["operator"] == "In"):
+            return str(rule["action"])
+    return "Count"
+
+
+def test_a_share_is_retried_only_when_a_rerun_can_fix_its_failure() -> None:
+    """Exit 1 (a private account among the share's) must not fetch the share six more times."""
+    job, pod, container = container_of(one("CronJob"))
+    assert job["completionMode"] == "Indexed" and pod["restartPolicy"] == "Never"
+    assert job["backoffLimitPerIndex"] >= 1
+    assert "backoffLimit" not in job  # per index instead: one share's retries spare the others
+    for code in ExitCode:
+        if code is ExitCode.OK:
+            continue
+        action = policy_action(job, container["name"], int(code))
+        assert action == ("Count" if code in RETRYABLE else "FailIndex"), (code, action)
+    for rule in job["podFailurePolicy"]["rules"]:
+        if "onExitCodes" in rule:
+            values = rule["onExitCodes"]["values"]
+            assert values == sorted(set(values)) and 0 not in values  # as the API requires
+    kubernetes = README.split("### Kubernetes")[1].split("\n### ")[0]
+    retried = re.search(r"a rerun can get past \(exit ([^)]+)\)", kubernetes)
+    failed = re.search(r"failed for good \(([^)]+)\)", kubernetes)
+    assert retried and failed, "README's Kubernetes section"
+    assert [int(c) for c in re.findall(r"\b[0-9]+\b", retried.group(1))] == sorted(RETRYABLE)
+    assert [int(c) for c in re.findall(r"\b[0-9]+\b", failed.group(1))] == sorted(PERMANENT)
+    # An evicted or preempted pod is no failure of its share.
+    assert {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]} in job["podFailurePolicy"][
+        "rules"
+    ]
+
+
+def test_readme_says_which_exit_codes_a_rerun_can_get_past() -> None:
+    said = re.search(r"A rerun of the same command can get past exits ([0-9, and]+) \(", README)
+    assert said, "README's exit codes section"
+    assert [int(c) for c in re.findall(r"[0-9]+", said.group(1))] == sorted(RETRYABLE)
+    failures = set(ExitCode) - {ExitCode.OK}
+    assert RETRYABLE.isdisjoint(PERMANENT) and failures == RETRYABLE | PERMANENT
 
 
 def test_the_accounts_and_settings_come_from_the_configmap() -> None:
@@ -339,6 +492,10 @@ def test_the_pods_command_takes_every_account_once_across_the_pods(
     args[args.index("--input") + 1] = str(accounts_file)
     args[args.index("--db") + 1] = str(tmp_path / "store.db")
     args += ["--rate", "1000"]  # the last --rate counts: the pods' pace would only slow the test
+    for variable in container["env"]:
+        if "value" in variable:  # the cookies path, to a file the Secret need not hold
+            monkeypatch.setenv(variable["name"], variable["value"])
+    assert not Path(os.environ["TIKTOK_COOKIES"]).exists()
     shares = int(option(args, "--shard").split("/")[1])
     for index in range(shares):
         monkeypatch.setenv("JOB_COMPLETION_INDEX", str(index))
@@ -369,9 +526,57 @@ def test_every_script_parses_and_passes_shellcheck(script: Path) -> None:
 def test_the_parallel_recipe_runs_share_k_of_n_on_each_host() -> None:
     script = (EXAMPLES / "parallel" / "run-shards.sh").read_text()
     assert "parallel --sshloginfile" in script and "--jobs 1" in script
-    assert "--shard {}/$n" in script and "--db $store" in script
+    # GNU parallel's --retries reruns a share whatever its failure: run-share.sh retries instead.
+    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("#"))
+    assert "--retries" not in code
+    assert "examples/parallel/run-share.sh {} $n $store $per_host" in script
+    share = (EXAMPLES / "parallel" / "run-share.sh").read_text()
+    assert '--shard "$share/$shares"' in share and '--db "$store"' in share
     hosts = [h for h in (EXAMPLES / "parallel" / "hosts.txt").read_text().splitlines() if h and h[0] != "#"]
     assert len(hosts) > 1
+
+
+def run_share(tmp_path: Path, codes: list[int]) -> tuple[int, list[str], str]:
+    """run-share.sh in a host's clone (tmp_path) whose tiktok exits ``codes`` in turn:
+    (its exit status, the arguments of each tiktok run, its stderr)."""
+    venv_bin = tmp_path / ".venv" / "bin"
+    venv_bin.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "codes.txt").write_text("".join(f"{c}\n" for c in codes))
+    calls = tmp_path / "calls.txt"
+    calls.write_text("")
+    fake = venv_bin / "tiktok"
+    fake.write_text(
+        '#!/bin/sh\necho "$*" >> calls.txt\nn=$(wc -l < calls.txt)\n'
+        'code=$(sed -n "${n}p" codes.txt)\nexit "${code:-0}"\n'
+    )
+    fake.chmod(0o755)
+    done = subprocess.run(
+        [str(EXAMPLES / "parallel" / "run-share.sh"), "1", "3", "postgresql://tiktok@db/tiktok", "2"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "TIKTOK_RETRY_WAIT": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode, calls.read_text().splitlines(), done.stderr
+
+
+@pytest.mark.parametrize("code", [c for c in ExitCode if c is not ExitCode.OK], ids=lambda c: c.name)
+def test_run_share_retries_only_what_a_rerun_can_fix(tmp_path: Path, code: ExitCode) -> None:
+    status, calls, stderr = run_share(tmp_path, [int(code)] * 5)
+    assert status == code
+    assert len(calls) == (3 if code in RETRYABLE else 1), stderr
+    assert calls[0].split() == [
+        "followers", "--input", "accounts.txt", "--shard", "1/3", "--db", "postgresql://tiktok@db/tiktok",
+        "--rate", "2", "-f", "none", "-q",
+    ]  # fmt: skip
+
+
+def test_run_share_ends_well_when_a_retry_succeeds(tmp_path: Path) -> None:
+    status, calls, stderr = run_share(tmp_path, [int(ExitCode.UPSTREAM), 0])
+    assert (status, len(calls)) == (0, 2)
+    assert "share 1/3 exited 7; retry 1 of 2" in stderr
 
 
 CRONTAB = EXAMPLES / "cron" / "crontab"

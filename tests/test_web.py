@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fakeserver import Account, FakeTikTok, sec_uid_for
-from helpers import ROOT, error_line, invoke
+from fakeserver import Account, FakeTikTok, Fault, sec_uid_for
+from helpers import ROOT, error_line, invoke, jsonl
 
 from tiktok_cli.backends.web import has_browser_tls, page_scripts, profile_detail
 from tiktok_cli.client import HttpClient
@@ -163,6 +164,43 @@ def local_web(monkeypatch: pytest.MonkeyPatch) -> Any:
     with FakeTikTok(accounts=[alice], page_size=8) as srv:
         monkeypatch.setenv("TIKTOK_WEB_URL", srv.url)
         yield srv
+
+
+def private_page(flag: Any) -> bytes:
+    """The real profile page of @khanhiattm2 as TikTok serves a private account: status 10222
+    next to the profile (``flag``: its privateAccount, ... for none)."""
+    universal = copy.deepcopy(UNIVERSAL)
+    detail = universal["__DEFAULT_SCOPE__"]["webapp.user-detail"]
+    detail.update(statusCode=10222, statusMsg="author_secret")
+    user = detail["userInfo"]["user"]
+    del user["privateAccount"]
+    if flag is not ...:
+        user["privateAccount"] = flag
+    payload = json.dumps(universal, ensure_ascii=False).replace("<", "\\u003c")
+    return (
+        '<!DOCTYPE html><html lang="en"><head><title>Marie Music (@khanhiattm2) | TikTok</title></head>'
+        f'<body><div id="app"></div><script id="__UNIVERSAL_DATA_FOR_REHYDRATION__" type="application/json">'
+        f"{payload}</script></body></html>\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("flag", [True, False, ...], ids=["flagged", "unflagged", "no_flag"])
+def test_a_private_accounts_profile_is_read_and_only_its_lists_are_private(
+    local_web: FakeTikTok, flag: Any
+) -> None:
+    local_web.faults = [Fault("/@khanhiattm2", body=private_page(flag))]
+    result = web("user-info", "khanhiattm2", "-f", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    (row,) = jsonl(result.stdout)
+    assert (row["unique_id"], row["private"], row["followers"]) == ("khanhiattm2", True, 40398)
+
+    local_web.faults = [
+        Fault("/@khanhiattm2", body=private_page(flag)),
+        Fault("/api/user/list/", body=b'{"statusCode":10222,"statusMsg":"author_secret"}'),
+    ]
+    line = error_line(web("followers", "khanhiattm2", "--retries", "0"), 4)
+    assert "@khanhiattm2 is a private account" in line
+    assert [path for path, _ in local_web.received][-2:] == ["/@khanhiattm2", "/api/user/list/"]
 
 
 def test_cookies_reach_the_web_host_and_are_never_shown(local_web: FakeTikTok, tmp_path: Path) -> None:

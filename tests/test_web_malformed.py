@@ -275,6 +275,82 @@ def test_a_shell_page_and_a_blocked_json_api_are_a_block(server: FakeTikTok) -> 
     assert "a page without the profile's data (/api/user/detail/ too" in line
 
 
+REAL_PAGE = profile_page(alice_detail())
+UNREADABLE_PAGES = {
+    "key_removed": REAL_PAGE.replace(b'"webapp.user-detail"', b'"webapp.app-context"'),
+    "empty": b"",
+    "truncated": REAL_PAGE[: REAL_PAGE.index(b"<script")],
+    "no_data_script": b"<!DOCTYPE html><html><body><div id='app'></div></body></html>",
+    "another_root_object": script_page(json.dumps({"props": {"pageProps": None}})),
+}
+
+
+@pytest.mark.parametrize("page_body", UNREADABLE_PAGES.values(), ids=UNREADABLE_PAGES)
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [
+        (404, b'{"status":"error","message":"no such route"}'),
+        (404, b"<html><body><h1>404 Not Found</h1></body></html>"),
+        (404, b""),
+        (500, b"upstream error"),
+        (200, b'{"statusCode":0}'),
+        (200, b"not json"),
+    ],
+    ids=["404_json", "404_html", "404_empty", "500", "no_user_info", "not_json"],
+)
+def test_an_unreadable_profile_page_and_a_failed_fallback_are_exit_7(
+    server: FakeTikTok, page_body: bytes, status: int, answer: bytes
+) -> None:
+    """The page answered 200: only TikTok's own "not found" says the account does not exist."""
+    server.faults = [Fault("/@alice", body=page_body), Fault("/api/user/detail/", status, answer)]
+    line = error_line(web("user-info", "alice"), 7)
+    assert "does not exist" not in line
+    assert line.startswith("tiktok: error: profile of @alice: tiktok.com answered with ")
+    assert "(/api/user/detail/ instead: " in line
+    if status != 200:
+        assert f"HTTP {status}" in line
+    assert [path for path, _ in server.received] == ["/@alice", "/api/user/detail/"]
+
+
+@pytest.mark.parametrize("page_body", UNREADABLE_PAGES.values(), ids=UNREADABLE_PAGES)
+@pytest.mark.parametrize(
+    ("answer", "code", "words"),
+    [
+        ({"statusCode": 10202, "statusMsg": "user not exist"}, 3, "@alice does not exist or is banned"),
+        ({"statusCode": 10221, "statusMsg": "user banned", "userInfo": {}}, 3, "does not exist or is banned"),
+        ({"statusCode": 10222, "userInfo": {}}, 4, "@alice is a private account"),
+        ({**alice_detail(privateAccount=False), "statusCode": 10222}, 0, ""),
+        (alice_detail(privateAccount=False), 0, ""),
+    ],
+    ids=["10202", "10221", "private_no_profile", "private_profile", "ok"],
+)
+def test_the_fallbacks_own_status_decides_after_an_unreadable_page(
+    server: FakeTikTok, page_body: bytes, answer: dict[str, Any], code: int, words: str
+) -> None:
+    server.faults = [
+        Fault("/@alice", body=page_body),
+        Fault("/api/user/detail/", body=json.dumps(answer).encode()),
+    ]
+    result = web("user-info", "alice", "-f", "jsonl")
+    if code:
+        assert words in error_line(result, code)
+    else:
+        assert result.exit_code == 0, result.stderr
+        assert jsonl(result.stdout)[0]["private"] is (answer["statusCode"] == 10222)
+
+
+def test_a_404_profile_page_is_an_account_that_does_not_exist(server: FakeTikTok) -> None:
+    server.faults = [Fault("/@alice", 404, b"<html><body>Couldn't find this account</body></html>")]
+    assert "@alice does not exist (tiktok.com answered 404)" in error_line(web("user-info", "alice"), 3)
+    assert server.count("/api/user/detail/") == 0
+
+
+def test_a_404_from_the_list_route_is_not_a_missing_account(server: FakeTikTok) -> None:
+    server.faults = [Fault(LIST, 404, b'{"status":"error","message":"no such route"}')]
+    line = error_line(followers(), 7)
+    assert "HTTP 404" in line and "does not exist" not in line
+
+
 def test_profile_user_reports_not_found_only_for_tiktoks_codes() -> None:
     with pytest.raises(NotFoundError):
         profile_user({"statusCode": 10221, "userInfo": {}}, "a", "profile of @a")

@@ -54,6 +54,23 @@ _MEANINGS: Mapping[ExitCode, str] = {
     ExitCode.TERMINATED: "interrupted by SIGTERM",
 }
 
+# Failures that running the same command again can get past: the network, the server, the
+# pace, a full disk or a stopped process, not what was asked. A scheduler retries only these
+# (examples/: the Kubernetes Job's podFailurePolicy, run-share.sh): any other answer comes
+# back the same, after the whole share was fetched again. A batch's 1 and 8 are permanent
+# as a whole: retry its failed accounts (--errors FILE, then --input FILE), not the batch.
+RETRYABLE: frozenset[ExitCode] = frozenset(
+    {
+        ExitCode.BLOCKED,
+        ExitCode.UPSTREAM,
+        ExitCode.OUTPUT,
+        ExitCode.BUSY,
+        ExitCode.INTERRUPTED,
+        ExitCode.TERMINATED,
+    }
+)
+PERMANENT: frozenset[ExitCode] = frozenset(ExitCode) - RETRYABLE - {ExitCode.OK}
+
 
 class TikTokCliError(Exception):
     """Base of every expected failure: shown to the user without a traceback."""

@@ -19,14 +19,16 @@ n=$(grep -cvE '^[[:space:]]*(#|$)' "$hosts")
 per_host=$(awk -v rate="$rate" -v n="$n" 'BEGIN { printf "%g", rate / n }')
 log="shards-$(date +%F).log"
 
-# Share K runs on whichever host has a free slot (one per host): a retried share may run on
-# another host, which changes nothing, since the share and the store do not depend on it.
-if seq 0 $((n - 1)) | parallel --sshloginfile "$hosts" --jobs 1 --retries 2 --joblog "$log" \
+# Share K runs on whichever host has a free slot (one per host). No --retries here: GNU
+# parallel would rerun a share whatever its failure, fetching it all again even when the
+# answer cannot change (exit 1: a private account). run-share.sh retries, on its host, only
+# the failures a rerun can get past.
+if seq 0 $((n - 1)) | parallel --sshloginfile "$hosts" --jobs 1 --joblog "$log" \
   --tag --line-buffer \
-  "cd /srv/tiktok && .venv/bin/tiktok followers --input accounts.txt --shard {}/$n --db $store --rate $per_host -f none -q"; then
+  "cd /srv/tiktok && examples/parallel/run-share.sh {} $n $store $per_host"; then
   exit 0
 else
-  status=$?  # GNU parallel's: how many shares failed, after their retries
+  status=$?  # GNU parallel's: how many shares failed, after run-share.sh's retries
   echo "run-shards: $status of $n shares failed; $log says which (column Exitval)" >&2
   exit 1
 fi

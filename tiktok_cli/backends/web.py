@@ -114,7 +114,7 @@ class WebBackend(Backend):
         try:
             html, final_url = self.client.get_page(url, what=what, headers=PAGE_HEADERS)
         except UnexpectedStatus as exc:
-            raise self._status_error(exc, f"@{username}") from None
+            raise self._status_error(exc, f"@{username}", profile_page=True) from None
         if urlsplit(final_url).path.startswith("/login"):
             raise blocked(f"{what}: tiktok.com redirected to its login page")
         detail = profile_detail(html, username)
@@ -127,16 +127,27 @@ class WebBackend(Backend):
                 page = "a challenge page instead of the profile"
             else:
                 page = "a page without the profile's data"
-            detail = self._detail_api(username, f"{what}: tiktok.com answered with {page}")
+            return self._detail_api(username, f"{what}: tiktok.com answered with {page}")
         return profile_user(detail, username, what)
 
-    def _detail_api(self, username: str, page_problem: str) -> Mapping[str, Any]:
+    def _detail_api(self, username: str, page_problem: str) -> User:
+        """The profile from ``/api/user/detail/``, asked when the page could not be read.
+
+        Only TikTok's own "not found" status there means the account does not exist: an
+        HTTP 404 from an API route says the route is missing (TikTok answers an unknown
+        account with 200 and a status code), and the page itself answered 200.
+        """
         url = f"{self.settings.web_url}/api/user/detail/"
         params: dict[str, str | int] = {**WEB_PARAMS, "uniqueId": username}
+        what = f"profile of @{username}"
         try:
-            return self._api(url, params, f"profile of @{username}", f"@{username}")
+            return profile_user(self._api_body(url, params, what, f"@{username}"), username, what)
         except BlockedError as exc:
             raise blocked(f"{page_problem} (/api/user/detail/ too: {_after_colon(exc.message)})") from None
+        except UpstreamError as exc:
+            raise UpstreamError(
+                f"{page_problem} (/api/user/detail/ instead: {_after_colon(exc.message)})", hint=exc.hint
+            ) from None
 
     # --- lists ----------------------------------------------------------------------
 
@@ -165,6 +176,15 @@ class WebBackend(Backend):
 
     def _api(self, url: str, params: dict[str, str | int], what: str, account: str) -> Mapping[str, Any]:
         """One tiktok.com API call: a JSON object whose statusCode says success, or an error."""
+        obj = self._api_body(url, params, what, account)
+        status = status_code(obj, what)
+        if status in NOT_FOUND:
+            raise NotFoundError(f"{account} does not exist or is banned")
+        raise_for_status(status, what, account)
+        return obj
+
+    def _api_body(self, url: str, params: dict[str, str | int], what: str, account: str) -> Mapping[str, Any]:
+        """One tiktok.com API call's JSON object, its statusCode left to the caller."""
         token = self.client.cookie("msToken")
         if token:
             params["msToken"] = token
@@ -174,19 +194,16 @@ class WebBackend(Backend):
         except UnexpectedBody as exc:
             raise blocked(exc.message) from None
         except UnexpectedStatus as exc:
-            raise self._status_error(exc, account) from None
-        obj = _object(body, what)
-        status = status_code(obj, what)
-        if status in NOT_FOUND:
-            raise NotFoundError(f"{account} does not exist or is banned")
-        raise_for_status(status, what, account)
-        return obj
+            raise self._status_error(exc, account, profile_page=False) from None
+        return _object(body, what)
 
-    def _status_error(self, exc: UnexpectedStatus, account: str) -> TikTokCliError:
+    def _status_error(self, exc: UnexpectedStatus, account: str, *, profile_page: bool) -> TikTokCliError:
         what = exc.message.split(":")[0]
         if 300 <= exc.status < 400 and "/login" in exc.location:
             return blocked(f"{what}: tiktok.com redirected to its login page")
-        if exc.status == 404:
+        # A 404 profile page is TikTok's "no such account"; a 404 from an API route only
+        # says the route is missing (an unknown account there is 200 and a status code).
+        if exc.status == 404 and profile_page:
             return NotFoundError(f"{account} does not exist (tiktok.com answered 404)")
         if exc.status in (403, 405):
             return blocked(f"{what}: tiktok.com refused the request (HTTP {exc.status})")
@@ -278,12 +295,26 @@ def profile_user(detail: Mapping[str, Any], username: str, what: str) -> User:
     """The account in a profile's ``{statusCode, userInfo: {user, stats, statsV2}}``.
 
     Only TikTok's not-found codes mean "does not exist"; a page that holds no user, or
-    another account than the one asked for, is bad data.
+    another account than the one asked for, is bad data. A private account's page says
+    so (10222) next to the profile, which is readable: only its lists are not.
     """
     status = status_code(detail, what)
     if status in NOT_FOUND:
         raise NotFoundError(f"@{username} does not exist or is banned")
+    if status == PRIVATE:
+        if not _holds_a_user(detail):
+            raise_for_status(status, what, f"@{username}")
+        return dataclasses.replace(_profile_account(detail, username, what), private=True)
     raise_for_status(status, what, f"@{username}")
+    return _profile_account(detail, username, what)
+
+
+def _holds_a_user(detail: Mapping[str, Any]) -> bool:
+    info = detail.get("userInfo")
+    return isinstance(info, Mapping) and isinstance(info.get("user"), Mapping) and bool(info["user"])
+
+
+def _profile_account(detail: Mapping[str, Any], username: str, what: str) -> User:
     info = detail.get("userInfo")
     if info is None:
         raise UpstreamError(f"{what}: the answer holds no userInfo")
