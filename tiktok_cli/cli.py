@@ -951,31 +951,23 @@ def config_path_command() -> None:
 @config_app.command("show")
 @with_groups
 def config_show(*, connection: ConnectionOptions, debug: DebugOpt = False) -> None:
-    """Print the settings in effect (secrets masked), each with where it comes from.
+    """Print the settings in effect as TOML, each with where it comes from.
 
     A value comes from a flag given here, an environment variable (named), the config
-    file, or the default, in that order of precedence.
+    file, or the default, in that order of precedence; the rate is the one the backend
+    would use. Unset settings and secrets (masked) are comment lines, so the text can be
+    pasted into the config file as it is.
     """
     with _error_edge(debug=debug, quiet=False, setup_hint=False):
-        from dataclasses import fields
-
-        from tiktok_cli.config import load_settings_with_origins
+        from tiktok_cli.config import effective_settings, settings_toml
         from tiktok_cli.safetext import for_terminal
-        from tiktok_cli.settings import config_path, is_secret, masked_url
+        from tiktok_cli.settings import config_path
 
-        settings, origins = load_settings_with_origins(connection.flags())
+        settings, origins = effective_settings(connection.flags())
         path = config_path()
         typer.echo(f"# config file: {path}" + ("" if path.is_file() else " (does not exist)"))
-        lines = []
-        for field in fields(settings):
-            value = getattr(settings, field.name)
-            shown = "***" if is_secret(field.name, value) else value
-            if field.name == "db" and shown == "***":
-                shown = masked_url(value)  # which store, without its password
-            lines.append((f"{field.name} = {'(not set)' if shown is None else shown}", origins[field.name]))
-        width = max(len(text) for text, _ in lines)
-        for text, origin in lines:
-            typer.echo(for_terminal(f"{text:<{width}}  # {origin}"))
+        for line in settings_toml(settings, origins):
+            typer.echo(for_terminal(line))
 
 
 _SETTINGS_EPILOG = "Settings:\n\n\b\n" + "\n".join(f"  {n:<12} {h}" for n, h in SETTING_HELP)
@@ -993,6 +985,39 @@ SettingArg = Annotated[
         help="Setting name: " + ", ".join(n for n, _ in SETTING_HELP) + ".",
     ),
 ]
+
+
+@config_app.command("get", epilog=_SETTINGS_EPILOG)
+@with_groups
+def config_get(
+    name: SettingArg,
+    *,
+    show_secret: Annotated[
+        bool,
+        typer.Option(
+            "--show-secret",
+            help="Print the value even when it is a secret (the token, cookie values, a "
+            "database password).",
+        ),
+    ] = False,
+    connection: ConnectionOptions,
+    debug: DebugOpt = False,
+) -> None:
+    """Print the value one setting has in effect, alone on a line, for scripts.
+
+    Nothing is printed for a setting that is not set (a note goes to stderr). A secret is
+    refused unless --show-secret asks for it.
+    """
+    with _error_edge(debug=debug, quiet=False, setup_hint=False):
+        from tiktok_cli import console
+        from tiktok_cli.config import effective_settings, setting_value
+
+        settings, _ = effective_settings(connection.flags())
+        value = setting_value(settings, name, reveal=show_secret)
+        if value is None:
+            console.info(f"{name} is not set")
+        else:
+            typer.echo(value)
 
 
 @config_app.command("set", epilog=_SETTINGS_EPILOG)
