@@ -245,7 +245,8 @@ def test_config_get_of_an_unset_setting_prints_nothing():
 
 
 def test_config_get_of_an_unknown_name_exits_2():
-    assert "unknown setting 'retry' (did you mean retries?)" in error_line(invoke("config", "get", "retry"), 2)
+    line = error_line(invoke("config", "get", "retry"), 2)
+    assert "unknown setting 'retry' (did you mean retries?)" in line
 
 
 def test_config_get_prints_a_secret_only_when_asked_to():

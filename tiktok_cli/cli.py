@@ -773,9 +773,10 @@ def followers(
 @app.command(
     help="Check that the data sources each command would use work.\n\n"
     "One line per check: ok, FAIL or skip, with what to do. One request per data source, with a "
-    f"short timeout and no retries. Exit {ExitCode.OK:d} when every command would work; otherwise the "
-    f"exit code the first failing command would give ({ExitCode.CONFIG:d} settings or token, "
-    f"{ExitCode.BLOCKED:d} blocked, {ExitCode.UPSTREAM:d} unreachable).",
+    f"short timeout and no retries. Exit {ExitCode.OK:d} when no check failed; otherwise the "
+    f"exit code the first failing command would give ({ExitCode.NOT_VISIBLE:d} lists that need a "
+    f"logged-in session, {ExitCode.CONFIG:d} settings or token, {ExitCode.BLOCKED:d} blocked, "
+    f"{ExitCode.UPSTREAM:d} unreachable), else the first failed check's.",
     epilog="Examples:\n\n\b\n"
     "  tiktok doctor\n"
     "  tiktok doctor --backend web --cookies cookies.txt\n"

@@ -191,7 +191,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
             line = _line_of(text, key)
             where = f"{path}, line {line}" if line else str(path)
-            warn(f"{where}: unknown setting {key!r} ignored ({_known(key)}); `tiktok config unset {key}` removes it")
+            advice = f"`tiktok config unset {key}` removes it"
+            warn(f"{where}: unknown setting {key!r} ignored ({_known(key)}); {advice}")
     if "api_token" in table:
         warn_if_readable_by_others(path)
     return {name: value for name, value in table.items() if name in _PARSERS}

@@ -96,6 +96,8 @@ class Backend(ABC):
     credentials_hint: ClassVar[str | None] = None
     # Requests per second when the rate setting is unset (None: as fast as answers come).
     default_rate: ClassVar[float | None] = None
+    # Operations it serves only to a logged-in session (session cookies in --cookies).
+    needs_session: ClassVar[frozenset[Operation]] = frozenset()
     # HTTP status -> error class for statuses this API gives a meaning (after the
     # shared rule that a non-JSON 404/405 means a wrong base URL).
     # Whether the API's error text says what failed (the token API's "msg" says "success").

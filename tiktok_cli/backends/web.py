@@ -90,6 +90,8 @@ class WebBackend(Backend):
     operations = frozenset({Operation.USER_INFO, Operation.FOLLOWINGS, Operation.FOLLOWERS})
     automatic = False  # chosen with --backend web: it scrapes, and needs care
     default_rate = DEFAULT_RATE
+    # Lists without a session answer "hidden" (API notes): profiles are public.
+    needs_session = frozenset({Operation.FOLLOWINGS, Operation.FOLLOWERS})
 
     @classmethod
     def client_options(cls, settings: Settings) -> ClientOptions:
