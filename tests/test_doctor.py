@@ -194,9 +194,7 @@ def test_backend_web_against_a_local_tiktok_com(server: FakeTikTok, tmp_path: Pa
         "cookies": "ok",
     }
     assert "logged-in session" in checks["cookies"][1]
-    assert all(
-        checks[c] == ("ok", "served by tiktok.com") for c in ("user-info", "followings", "followers")
-    )
+    assert all(checks[c] == ("ok", "served by tiktok.com") for c in ("user-info", "followings", "followers"))
     assert server.count("/@tiktok") == 1 and server.count("/user-info") == 0
     assert SESSION_VALUE not in result.stdout + result.stderr
     assert "csrfSECRET" not in result.stdout + result.stderr

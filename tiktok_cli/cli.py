@@ -997,8 +997,7 @@ def config_get(
         bool,
         typer.Option(
             "--show-secret",
-            help="Print the value even when it is a secret (the token, cookie values, a "
-            "database password).",
+            help="Print the value even when it is a secret (the token, cookie values, a database password).",
         ),
     ] = False,
     connection: ConnectionOptions,
