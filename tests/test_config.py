@@ -237,6 +237,7 @@ def test_config_get_prints_the_effective_value_alone(monkeypatch):
         result = invoke("config", "get", name)
         assert (result.exit_code, result.stdout, result.stderr) == (0, f"{value}\n", "")
     assert invoke("config", "get", "timeout", "--timeout", "3").stdout == "3.0\n"
+    assert invoke("config", "get", "db", "--db", "/srv/t.db").stdout == "/srv/t.db\n"
 
 
 def test_config_get_of_an_unset_setting_prints_nothing():

@@ -71,7 +71,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: Rich rendering would double start-up time
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-config_app = typer.Typer(help="Show, set and locate settings.", no_args_is_help=True)
+config_app = typer.Typer(help="Show, read, set and locate settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
 
@@ -1195,7 +1195,7 @@ def config_path_command() -> None:
 
 @config_app.command("show", cls=Command)
 @with_groups
-def config_show(*, connection: ConnectionOptions, debug: DebugOpt = False) -> None:
+def config_show(*, connection: ConnectionOptions, store: StoreOptions, debug: DebugOpt = False) -> None:
     """Print the settings in effect as TOML, each with where it comes from.
 
     A value comes from a flag given here, an environment variable (named), the config
@@ -1208,7 +1208,7 @@ def config_show(*, connection: ConnectionOptions, debug: DebugOpt = False) -> No
         from tiktok_cli.safetext import for_terminal
         from tiktok_cli.settings import config_path
 
-        settings, origins = effective_settings(connection.flags())
+        settings, origins = effective_settings({**connection.flags(), **store.flags()})
         path = config_path()
         typer.echo(f"# config file: {path}" + ("" if path.is_file() else " (does not exist)"))
         for line in settings_toml(settings, origins):
@@ -1245,6 +1245,7 @@ def config_get(
         ),
     ] = False,
     connection: ConnectionOptions,
+    store: StoreOptions,
     debug: DebugOpt = False,
 ) -> None:
     """Print the value one setting has in effect, alone on a line, for scripts.
@@ -1256,7 +1257,7 @@ def config_get(
         from tiktok_cli import console
         from tiktok_cli.config import effective_settings, setting_value
 
-        settings, _ = effective_settings(connection.flags())
+        settings, _ = effective_settings({**connection.flags(), **store.flags()})
         value = setting_value(settings, name, reveal=show_secret)
         if value is None:
             console.info(f"{name} is not set")
