@@ -282,7 +282,7 @@ def test_tokens_with_unusual_characters_are_redacted_too(cassette, monkeypatch, 
 def test_config_show_masks_the_token():
     result = invoke("config", "show")
     assert result.exit_code == 0
-    assert "api_token = ***" in result.stdout
+    assert '# api_token = "***"' in result.stdout
     assert TEST_TOKEN not in result.stdout
 
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 from helpers import API_URL, GATEWAY_URL, SEED_UID, TEST_TOKEN, error_line, invoke, jsonl
 
 from tiktok_cli.config import Settings, load_settings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 REFUSED = "http://127.0.0.1:9"
 
@@ -90,7 +96,6 @@ def test_config_path_defaults_to_the_user_config_dir(monkeypatch, tmp_path):
     ("text", "says"),
     [
         ("gateway_url = [unclosed\n", "not valid TOML"),
-        ("gatway_url = 'http://x.test'\n", "unknown setting 'gatway_url'"),
         ("retries = -1\n", "retries"),
         ("retries = true\n", "retries"),
         ("timeout = 'soon'\n", "timeout"),
@@ -105,6 +110,36 @@ def test_an_invalid_config_file_exits_5(cassette, text, says):
     line = error_line(result, 5)
     assert says in line
     assert str(path) in line
+
+
+def test_an_unknown_key_in_the_config_file_is_a_warning_naming_its_line(cassette):
+    path = write_config('retries = 2\n\napiurl = "x"\n')
+    with cassette("gateway/user_info_seed"):
+        result = invoke("user-info", "taylorswift")
+    assert result.exit_code == 0, result.stderr
+    assert len(jsonl(result.stdout)) == 1
+    assert result.stderr.splitlines() == [
+        f"tiktok: warning: {path}, line 3: unknown setting 'apiurl' ignored (did you mean api_url?); "
+        "`tiktok config unset apiurl` removes it"
+    ]
+
+
+def test_config_unset_removes_a_key_that_is_no_setting():
+    path = write_config('apiurl = "x"\nretries = 2\n[extra]\nkey = 1\n')
+    for key in ("apiurl", "extra"):
+        result = invoke("config", "unset", key)
+        assert result.exit_code == 0, result.stderr
+        assert f"{key} removed from {path}" in result.stderr
+    assert path.read_text() == "retries = 2\n"
+    assert invoke("config", "show").stderr == ""
+
+
+def test_config_set_keeps_a_key_that_is_no_setting():
+    path = write_config('apiurl = "x"\n')
+    result = invoke("config", "set", "retries", "3")
+    assert result.exit_code == 0, result.stderr
+    assert "unknown setting 'apiurl'" in result.stderr
+    assert path.read_text() == 'apiurl = "x"\nretries = 3\n'
 
 
 def test_an_invalid_environment_value_exits_5_naming_the_variable(monkeypatch):
@@ -163,21 +198,81 @@ def test_config_show_reports_the_merged_settings(monkeypatch):
     assert result.exit_code == 0
     lines = [line.partition("  # ")[0].rstrip() for line in result.stdout.splitlines()]
     assert lines[0] == f"# config file: {os.environ['TIKTOK_CONFIG']}"
-    for line in ("retries = 2", "timeout = 7.5", "backend = gateway", f"api_url = {API_URL}"):
+    for line in ("retries = 2", "timeout = 7.5", 'backend = "gateway"', f'api_url = "{API_URL}"'):
         assert line in lines
+
+
+def test_config_show_is_toml_that_can_be_pasted_back(bare_env, monkeypatch):
+    monkeypatch.setenv("TIKTOK_API_TOKEN", "secret-from-env")
+    write_config("retries = 2\n")
+    shown = invoke("config", "show").stdout
+    assert "secret-from-env" not in shown
+    assert "(not set)" not in shown
+    assert tomllib.loads(shown) == {
+        "backend": "auto",
+        "gateway_url": "http://localhost:3000/tiktok",
+        "web_url": "https://www.tiktok.com",
+        "timeout": 20.0,
+        "retries": 2,
+    }  # unset settings and the masked token are comments: pasting sets neither
+    assert '# api_token = "***"' in shown
+    assert "# rate is not set (unlimited)" in shown
+    # Pasted back as the config file, it gives the same settings.
+    write_config(shown)
+    monkeypatch.delenv("TIKTOK_API_TOKEN")
+    assert load_settings({}) == Settings(retries=2)
+
+
+def test_config_show_and_get_give_the_rate_the_backend_would_use():
+    lines = invoke("config", "show", "--backend", "web").stdout.splitlines()
+    assert "rate = 1.0                                    # default of backend web" in lines
+    assert invoke("config", "get", "rate", "--backend", "web").stdout == "1.0\n"
+    assert invoke("config", "get", "rate", "--backend", "web", "--rate", "3").stdout == "3.0\n"
+
+
+def test_config_get_prints_the_effective_value_alone(monkeypatch):
+    write_config("retries = 2\n")
+    monkeypatch.setenv("TIKTOK_BACKEND", "gateway")
+    for name, value in (("retries", "2"), ("backend", "gateway"), ("api_url", API_URL), ("timeout", "20.0")):
+        result = invoke("config", "get", name)
+        assert (result.exit_code, result.stdout, result.stderr) == (0, f"{value}\n", "")
+    assert invoke("config", "get", "timeout", "--timeout", "3").stdout == "3.0\n"
+    assert invoke("config", "get", "db", "--db", "/srv/t.db").stdout == "/srv/t.db\n"
+
+
+def test_config_get_of_an_unset_setting_prints_nothing():
+    result = invoke("config", "get", "db")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "db is not set\n")
+
+
+def test_config_get_of_an_unknown_name_exits_2():
+    line = error_line(invoke("config", "get", "retry"), 2)
+    assert "unknown setting 'retry' (did you mean retries?)" in line
+
+
+def test_config_get_prints_a_secret_only_when_asked_to():
+    line = error_line(invoke("config", "get", "api_token"), 2)
+    assert TEST_TOKEN not in line
+    assert "--show-secret" in line
+    result = invoke("config", "get", "api_token", "--show-secret")
+    assert (result.exit_code, result.stdout) == (0, f"{TEST_TOKEN}\n")
+    # Only a value that is a secret: a cookies.txt path is none.
+    result = invoke("config", "get", "cookies", "--cookies", "cookies.txt")
+    assert (result.exit_code, result.stdout) == (0, "cookies.txt\n")
 
 
 # --- config show: where each value comes from ---------------------------------------------
 
 
 def show_origins(*args: str) -> dict[str, str]:
-    """{setting: origin} from `tiktok config show` (lines "name = value  # origin")."""
+    """{setting: origin} from `tiktok config show` (lines "name = value  # origin", or
+    "# name is not set  # origin", "# name = "***"  # origin; a secret, masked")."""
     result = invoke("config", "show", *args)
     assert result.exit_code == 0, result.stderr
     origins = {}
     for line in result.stdout.splitlines()[1:]:
         setting, _, origin = line.partition("  # ")
-        origins[setting.split(" = ")[0]] = origin.strip()
+        origins[setting.removeprefix("# ").split()[0]] = origin.partition(";")[0].strip()
     return origins
 
 

@@ -194,20 +194,34 @@ def test_backend_web_against_a_local_tiktok_com(server: FakeTikTok, tmp_path: Pa
         "cookies": "ok",
     }
     assert "logged-in session" in checks["cookies"][1]
-    assert all(
-        checks[c] == ("ok", "served by the tiktok.com") for c in ("user-info", "followings", "followers")
-    )
+    assert all(checks[c] == ("ok", "served by tiktok.com") for c in ("user-info", "followings", "followers"))
     assert server.count("/@tiktok") == 1 and server.count("/user-info") == 0
     assert SESSION_VALUE not in result.stdout + result.stderr
     assert "csrfSECRET" not in result.stdout + result.stderr
 
 
-def test_backend_web_without_cookies_still_works_for_profiles(server: FakeTikTok) -> None:
+def test_backend_web_without_cookies_works_for_profiles_but_promises_no_lists(server: FakeTikTok) -> None:
     server.faults = [Fault("/@tiktok", body=profile_page())]
     result = invoke("doctor", "--backend", "web")
-    assert result.exit_code == 0, result.stdout
-    status, detail = report(result)["cookies"]
+    checks = report(result)
+    status, detail = checks["cookies"]
     assert status == "skip" and "--cookies" in detail
+    assert checks["user-info"] == ("ok", "served by tiktok.com")
+    for command in ("followings", "followers"):
+        status, detail = checks[command]
+        assert status == "FAIL" and "logged-in session" in detail and "--cookies FILE" in detail
+    assert result.exit_code == 4  # what `followers` would exit with: tiktok.com calls the list hidden
+
+
+def test_cookies_without_a_session_promise_no_lists_either(server: FakeTikTok, tmp_path: Path) -> None:
+    server.faults = [Fault("/@tiktok", body=profile_page())]
+    path = tmp_path / "cookies.txt"
+    path.write_text("# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t2000000000\tlang\ten\n")
+    result = invoke("doctor", "--backend", "web", "--cookies", str(path))
+    checks = report(result)
+    assert checks["cookies"][0] == "ok" and "no sessionid" in checks["cookies"][1]
+    assert (checks["user-info"][0], checks["followers"][0]) == ("ok", "FAIL")
+    assert result.exit_code == 4
 
 
 def test_a_missing_cookies_file_fails_the_web_commands(server: FakeTikTok, tmp_path: Path) -> None:
@@ -230,10 +244,22 @@ def test_cookies_for_another_host_are_refused(server: FakeTikTok, tmp_path: Path
     assert SESSION_VALUE not in result.stdout + result.stderr
 
 
-def test_broken_cookies_do_not_fail_commands_that_never_use_them(server: FakeTikTok, tmp_path: Path) -> None:
+def test_broken_cookies_fail_the_doctor_but_not_commands_that_never_use_them(
+    server: FakeTikTok, tmp_path: Path
+) -> None:
     result = invoke("doctor", "--cookies", str(tmp_path / "missing.txt"))
-    assert result.exit_code == 0, result.stdout
-    assert report(result)["cookies"][0] == "FAIL"
+    checks = report(result)
+    assert checks["cookies"][0] == "FAIL"
+    assert {checks[c][0] for c in ("user-info", "followings", "followers")} == {"ok"}
+    assert result.exit_code == 5  # any FAIL is a failure: the cookies' own code
+
+
+def test_an_unreachable_gateway_is_advised_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIKTOK_GATEWAY_URL", f"{closed_port_url()}/tiktok")
+    result = invoke("doctor")
+    status, detail = report(result)["gateway"]
+    assert status == "FAIL" and "cannot reach" in detail
+    assert detail.count("start") == 1 and detail.count("TIKTOK_GATEWAY_URL") == 1, detail
 
 
 def test_tiktok_com_blocking_the_client_exits_6(server: FakeTikTok) -> None:

@@ -27,7 +27,7 @@ def tiktok(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
     ("args", "words"),
     [
         (["followers", "alice", "--limit", "0"], "--limit"),
-        (["followers", "--bogus"], "No such option: --bogus"),
+        (["followers", "--bogus"], "tiktok followers has no option --bogus"),
         (["followers", "alice", "--timeout", "abc"], "--timeout"),
         (["followers", "alice", "-o", "."], "is a directory"),
     ],

@@ -93,3 +93,27 @@ def test_each_command_takes_the_options_of_its_groups(command: str, options: lis
     assert result.exit_code == 0
     for option in options:
         assert option in result.stdout, option
+
+
+def test_a_command_words_a_groups_option_its_own_way() -> None:
+    @with_groups(words={"colour": "The toy's own colour."})
+    def toy(*, outer: Outer) -> None:
+        """A toy."""
+
+    @with_groups
+    def other(*, outer: Outer) -> None:
+        """Another toy."""
+
+    worded = " ".join(CliRunner().invoke(toy_app(toy), ["--help"], env={"COLUMNS": "100"}).output.split())
+    assert "The toy's own colour. [default: red]" in worded
+    assert "A colour." not in worded
+    plain = CliRunner().invoke(toy_app(other), ["--help"], env={"COLUMNS": "100"}).output
+    assert "A colour." in plain  # the group keeps its own words for every other command
+
+
+def test_wording_an_option_the_command_lacks_is_refused() -> None:
+    def toy(*, outer: Outer) -> None:
+        """A toy."""
+
+    with pytest.raises(TypeError, match="nosuch"):
+        with_groups(words={"nosuch": "?"})(toy)

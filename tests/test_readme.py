@@ -233,3 +233,45 @@ def test_the_jsonl_merge_recipe(serve: Serve, tmp_path: Path) -> None:
     subprocess.run(["sh", "-c", merge_recipe("cat")], cwd=tmp_path, check=True)
     merged = (tmp_path / "followers.jsonl").read_text().splitlines()
     assert sorted(merged) == sorted((tmp_path / "all.jsonl").read_text().splitlines())
+
+
+def console_sample(command: str) -> list[str]:
+    """The lines README shows for `$ COMMAND` in a console block."""
+    for info, body in blocks(README):
+        first, _, rest = body.partition("\n")
+        if info == "console" and first == f"$ {command}":
+            return rest.splitlines()
+    raise AssertionError(f"README shows no output of `{command}`")
+
+
+README_CONFIG = "/home/me/.config/tiktok-cli/config.toml"
+README_API = "http://api.example.com"
+
+
+def test_the_doctor_sample_is_the_real_output(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """README's setup: the gateway at its default address, not running; the token API set in
+    the config file and working, the token in the environment."""
+    account = Account("tiktok", "6754915036232582149", sec_uid_for("tiktok"), 10, 5)
+    with FakeTikTok(accounts=[account]) as server:
+        config = tmp_path / "config" / "config.toml"
+        config.parent.mkdir()
+        config.write_text(f'api_url = "{server.url}/tk"\n')
+        monkeypatch.setenv("TIKTOK_CONFIG", str(config))
+        monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
+        for name in ("TIKTOK_GATEWAY_URL", "TIKTOK_API_URL"):
+            monkeypatch.delenv(name, raising=False)
+        result = invoke("doctor")
+    shown = result.stdout.replace(str(config), README_CONFIG).replace(server.url, README_API)
+    assert shown.splitlines() == console_sample("tiktok doctor")
+    assert result.exit_code == 7
+
+
+def test_the_config_show_sample_is_the_real_output(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'api_url = "{README_API}/tk"\n')
+    monkeypatch.setenv("TIKTOK_CONFIG", str(config))
+    for name in ("TIKTOK_GATEWAY_URL", "TIKTOK_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    result = invoke("config", "show")
+    shown = result.stdout.replace(str(config), README_CONFIG)
+    assert shown.splitlines() == console_sample("tiktok config show")

@@ -479,4 +479,4 @@ def test_config_set_db_saves_a_file_as_an_absolute_path(
     for given in ("stores/t.db", "sqlite:///stores/t.db"):
         assert invoke("config", "set", "db", given).exit_code == 0
         shown = invoke("config", "show").stdout
-        assert f"db = {tmp_path / 'stores' / 't.db'}" in shown, shown
+        assert f'db = "{tmp_path / "stores" / "t.db"}"' in shown, shown

@@ -9,11 +9,13 @@ Heavy modules (httpx, rich tables, orjson, the backends) are imported inside the
 commands, so `tiktok --help` and `--version` start as fast as Typer itself.
 """
 
+import copy
 import functools
 import inspect
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import typing
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NamedTuple, TypeGuard
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, NamedTuple, TypeGuard
 import typer
 
 from tiktok_cli import __version__, backends, writers  # the registries: names only, no module loaded
+from tiktok_cli.command import CONNECTION, INPUT, MESSAGES, OUTPUT, PACING, STORE, Command, whole_number
 from tiktok_cli.errors import ConfigError, ExitCode, TikTokCliError, UnreachableError, UsageError
 
 if TYPE_CHECKING:
@@ -68,7 +71,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: Rich rendering would double start-up time
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-config_app = typer.Typer(help="Show, set and locate settings.", no_args_is_help=True)
+config_app = typer.Typer(help="Show, read, set and locate settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
 
@@ -137,21 +140,49 @@ def _flags(group: NamedTuple) -> dict[str, object]:
     return flags
 
 
-def with_groups(command: Callable[..., None]) -> Callable[..., None]:
+def _worded(parameter: inspect.Parameter, help: str) -> inspect.Parameter:
+    """``parameter`` with its option's help replaced by ``help``."""
+    kind, info = typing.get_args(parameter.annotation)[:2]
+    reworded = copy.copy(info)
+    reworded.help = help
+    return parameter.replace(annotation=Annotated[kind, reworded])
+
+
+@typing.overload
+def with_groups(command: Callable[..., None], /) -> Callable[..., None]: ...
+@typing.overload
+def with_groups(*, words: Mapping[str, str]) -> Callable[[Callable[..., None]], Callable[..., None]]: ...
+def with_groups(
+    command: Callable[..., None] | None = None, /, *, words: Mapping[str, str] | None = None
+) -> Callable[..., None] | Callable[[Callable[..., None]], Callable[..., None]]:
     """Show Typer the options of the groups ``command`` takes, each in its group's place.
 
     Typer reads a command's options from ``inspect.signature``: in the one it gets here,
     a parameter annotated with a group is replaced by the group's fields, and a call
     rebuilds the group from them. Every option name must be unique across the command.
+    ``words`` (``@with_groups(words={"raw": ...})``) gives a group's option this command's
+    own help, where what the option does here differs from the group's general words.
     """
+    if command is None:
+        return functools.partial(_with_groups, words=words or {})
+    return _with_groups(command, words=words or {})
+
+
+def _with_groups(command: Callable[..., None], *, words: Mapping[str, str]) -> Callable[..., None]:
     groups: dict[str, type[NamedTuple]] = {}
     flat: list[inspect.Parameter] = []
     for parameter in inspect.signature(command, eval_str=True).parameters.values():
         if _is_group(parameter.annotation):
             groups[parameter.name] = parameter.annotation
-            flat += _options(parameter.annotation)
+            flat += (
+                _worded(option, words[option.name]) if option.name in words else option
+                for option in _options(parameter.annotation)
+            )
         else:  # keyword-only, like the groups' options, so the two can mix in any order
             flat.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+    unknown = sorted(set(words) - {parameter.name for parameter in flat})
+    if unknown:
+        raise TypeError(f"{command.__name__}: no option named {', '.join(unknown)} to word")
     names = [parameter.name for parameter in flat] + list(groups)
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -170,6 +201,24 @@ def with_groups(command: Callable[..., None]) -> Callable[..., None]:
     return call
 
 
+NoFormulaGuardOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-formula-guard",
+        help="-f csv: write cells starting with = + - @ exactly as given (for programs, not spreadsheets).",
+        rich_help_panel=OUTPUT,
+    ),
+]
+ExcelOpt = Annotated[
+    bool,
+    typer.Option(
+        "--excel",
+        help="-f csv for Excel: UTF-8 byte-order mark, 19-digit ids kept as text.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+
+
 class OutputOptions(NamedTuple):
     """Where rows go and how they are written."""
 
@@ -184,6 +233,7 @@ class OutputOptions(NamedTuple):
             help=f"{_one_of(writers.names())} (none: no rows, for runs that only record into "
             "--db). Default: the -o file's extension (.csv, .json, .jsonl/.ndjson, .txt), else "
             "table on a terminal, else jsonl.",
+            rich_help_panel=OUTPUT,
         ),
     ] = None
     path: Annotated[
@@ -195,6 +245,7 @@ class OutputOptions(NamedTuple):
             dir_okay=False,
             help="Write to FILE (atomically, resumably; its folder is created) instead of standard "
             "output. - is standard output; a FIFO, device or /dev/fd/N is written directly.",
+            rich_help_panel=OUTPUT,
         ),
     ] = None
     fields: Annotated[
@@ -205,48 +256,118 @@ class OutputOptions(NamedTuple):
             autocompletion=_complete_fields,
             # models.FIELDS (a test checks): importing models would cost every start-up.
             help="Columns to write, in order (owner, unique_id, nickname, user_id, sec_uid, bio, "
-            "verified, private, followers, following, likes, videos, avatar_url, fetched_at); "
-            "changes, history and snapshots: the columns their help names.",
+            "verified, private, followers, following, likes, videos, avatar_url, fetched_at).",
+            rich_help_panel=OUTPUT,
         ),
     ] = None
     raw: Annotated[
         bool,
-        typer.Option("--raw", help="Write the API's own objects unchanged (jsonl only)."),
-    ] = False
-    no_formula_guard: Annotated[
-        bool,
         typer.Option(
-            "--no-formula-guard",
-            help="-f csv: write cells starting with = + - @ exactly as given (for programs, not "
-            "spreadsheets).",
+            "--raw",
+            # Each command words it (with_groups' words=): what it allows differs.
+            help="Write the API's own objects unchanged (-f jsonl or json; no --fields).",
+            rich_help_panel=OUTPUT,
         ),
     ] = False
-    excel: Annotated[
-        bool,
-        typer.Option(
-            "--excel",
-            help="-f csv for Excel: UTF-8 byte-order mark, 19-digit ids kept as text.",
-        ),
-    ] = False
+    no_formula_guard: NoFormulaGuardOpt = False
+    excel: ExcelOpt = False
 
     def spec(self, *, resume: bool = True) -> "OutputSpec":
         """The output as asked; an unknown format or an empty --fields is a usage error now."""
-        from tiktok_cli.output import OutputSpec
-
-        if self.format is not None:
-            writers.load(self.format)  # unknown format: usage error now, before any request
-        given = self.fields
-        columns = tuple(f.strip() for f in given.split(",") if f.strip()) if given is not None else None
-        if given is not None and not columns:
-            raise UsageError("--fields needs at least one field name")
-        return OutputSpec(
-            format=self.format,
-            path=None if self.path is not None and str(self.path) == "-" else self.path,  # -o -: stdout
-            fields=columns,
+        return _output_spec(
+            self.format,
+            self.path,
+            self.fields,
             raw=self.raw,
             formula_guard=not self.no_formula_guard,
             excel=self.excel,
             resume=resume,
+        )
+
+
+def _output_spec(
+    format: str | None,
+    path: Path | None,
+    fields: str | None,
+    *,
+    raw: bool,
+    formula_guard: bool,
+    excel: bool,
+    resume: bool,
+) -> "OutputSpec":
+    """An output as the options ask it; an unknown format or an empty --fields is a usage error now."""
+    from tiktok_cli.output import OutputSpec
+
+    if format is not None:
+        writers.load(format)  # unknown format: usage error now, before any request
+    columns = tuple(f.strip() for f in fields.split(",") if f.strip()) if fields is not None else None
+    if fields is not None and not columns:
+        raise UsageError("--fields needs at least one field name")
+    return OutputSpec(
+        format=format,
+        path=None if path is not None and str(path) == "-" else path,  # -o -: stdout
+        fields=columns,
+        raw=raw,
+        formula_guard=formula_guard,
+        excel=excel,
+        resume=resume,
+    )
+
+
+# The format that writes no rows (writers/none.py; a test checks): the store's reports,
+# which only write rows, do not offer it.
+NO_ROWS_FORMAT = "none"
+_REPORT_FORMATS = [name for name in writers.names() if name != NO_ROWS_FORMAT]
+
+
+class ReportOutputOptions(NamedTuple):
+    """Where the rows of a report read from the store go (changes, history, snapshots).
+
+    Each report names its own columns: its --fields is its own option.
+    """
+
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            autocompletion=_complete_formats,
+            help=f"{_one_of(_REPORT_FORMATS)}. Default: the -o file's extension (.csv, .json, "
+            ".jsonl/.ndjson, .txt), else table on a terminal, else jsonl.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None
+    path: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            dir_okay=False,
+            help="Write to FILE (atomically; its folder is created) instead of standard output. - is "
+            "standard output; a FIFO, device or /dev/fd/N is written directly.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None
+    no_formula_guard: NoFormulaGuardOpt = False
+    excel: ExcelOpt = False
+
+    def spec(self, fields: str | None, *, command: str) -> "OutputSpec":
+        """The output as asked; -f none is refused: a report has nothing to do but write rows."""
+        if self.format is not None and not writers.load(self.format).writes_rows:
+            raise UsageError(
+                f"-f {self.format} writes no rows, and `tiktok {command}` does nothing else: "
+                f"choose {_one_of(_REPORT_FORMATS)}"
+            )
+        return _output_spec(
+            self.format,
+            self.path,
+            fields,
+            raw=False,
+            formula_guard=not self.no_formula_guard,
+            excel=self.excel,
+            resume=False,
         )
 
 
@@ -262,6 +383,7 @@ class SourceOptions(NamedTuple):
             help="Data source: "
             + _one_of([f"{n} ({_BACKEND_NOTES[n]})" if n in _BACKEND_NOTES else n for n in BACKEND_CHOICES])
             + ". [env: TIKTOK_BACKEND]",
+            rich_help_panel=CONNECTION,
         ),
     ] = None
     gateway_url: Annotated[
@@ -271,6 +393,7 @@ class SourceOptions(NamedTuple):
             metavar="URL",
             help="Base URL of the REST gateway. [env: TIKTOK_GATEWAY_URL; default: "
             "http://localhost:3000/tiktok]",
+            rich_help_panel=CONNECTION,
         ),
     ] = None
     api_url: Annotated[
@@ -280,6 +403,7 @@ class SourceOptions(NamedTuple):
             metavar="URL",
             help="Base URL of the token API, e.g. http://HOST/tk. The token itself comes from "
             "TIKTOK_API_TOKEN or the config file, never the command line. [env: TIKTOK_API_URL]",
+            rich_help_panel=CONNECTION,
         ),
     ] = None
     cookies: Annotated[
@@ -289,6 +413,7 @@ class SourceOptions(NamedTuple):
             metavar="FILE",
             help="--backend web: a Netscape cookies.txt from a logged-in browser (a file: values "
             "typed here would be visible to other local users). [env: TIKTOK_COOKIES]",
+            rich_help_panel=CONNECTION,
         ),
     ] = None
 
@@ -297,21 +422,33 @@ class ConnectionOptions(NamedTuple):
     """The data source, and how requests to it behave."""
 
     source: SourceOptions = SourceOptions()  # a nested group: its options come first
+    # Strings: the settings' own parsers check them, in the same words as the config file's.
     timeout: Annotated[
-        float | None,
-        typer.Option("--timeout", metavar="SECONDS", help="Per-request timeout. [default: 20]"),
+        str | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Per-request timeout. [default: 20]",
+            rich_help_panel=CONNECTION,
+        ),
     ] = None
     retries: Annotated[
-        int | None,
+        str | None,
         typer.Option(
             "--retries",
             metavar="N",
-            help="Retries for timeouts, 429 and 5xx answers, with backoff. [default: 4]",
+            help="Retries for timeouts, 429 and 5xx answers, with backoff, 0 to 100. [default: 4]",
+            rich_help_panel=CONNECTION,
         ),
     ] = None
     rate: Annotated[
-        float | None,
-        typer.Option("--rate", metavar="N", help="At most N requests per second. [default: unlimited]"),
+        str | None,
+        typer.Option(
+            "--rate",
+            metavar="N",
+            help="At most N requests per second. [default: unlimited; 1 with --backend web]",
+            rich_help_panel=PACING,
+        ),
     ] = None
 
     def flags(self) -> dict[str, object]:
@@ -335,6 +472,7 @@ class StoreOptions(NamedTuple):
             metavar="TARGET",
             help="The snapshot store: a SQLite file (a recording run creates it) or a "
             "postgresql://USER@HOST/DB URL (password from ~/.pgpass or PGPASSWORD). [env: TIKTOK_DB]",
+            rich_help_panel=STORE,
         ),
     ] = None
 
@@ -402,11 +540,12 @@ class CheckOptions(NamedTuple):
 
     source: SourceOptions = SourceOptions()
     timeout: Annotated[
-        float | None,
+        str | None,
         typer.Option(
             "--timeout",
             metavar="SECONDS",
             help="Per-request timeout of the checks. [default: the timeout setting, at most 10]",
+            rich_help_panel=CONNECTION,
         ),
     ] = None
 
@@ -427,6 +566,7 @@ class ShardOptions(NamedTuple):
             "of each account (its user id when the input carries it, else its username): N "
             "processes with K = 0..N-1 take every account once. auto/N takes K from "
             "JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). [env: TIKTOK_SHARD]",
+            rich_help_panel=INPUT,
         ),
     ] = None
 
@@ -458,6 +598,7 @@ class InputOptions(NamedTuple):
             metavar="FILE",
             help="Read accounts from FILE (- for stdin): one USER per line (blank lines and # "
             "comments skipped), or this tool's own jsonl or csv output.",
+            rich_help_panel=INPUT,
         ),
     ] = None
     sharding: ShardOptions = ShardOptions()  # a nested group: --shard follows --input
@@ -502,10 +643,11 @@ class BatchOptions(NamedTuple):
         typer.Option(
             "--concurrency",
             "-j",
-            min=1,
-            max=32,
+            parser=whole_number(1, 32),
             metavar="N",
-            help="Accounts fetched at once (each list's pages stay in order).",
+            help="Accounts fetched at once, 1 to 32 (each list's pages stay in order). [default: 4]",
+            show_default=False,
+            rich_help_panel=PACING,
         ),
     ] = 4
     errors: Annotated[
@@ -515,6 +657,7 @@ class BatchOptions(NamedTuple):
             metavar="FILE",
             dir_okay=False,
             help="Write each account that failed to FILE, one per line, ready for --input.",
+            rich_help_panel=INPUT,
         ),
     ] = None
 
@@ -543,9 +686,10 @@ class ListOptions(NamedTuple):
         int | None,
         typer.Option(
             "--limit",
-            min=1,
+            parser=whole_number(1),
             metavar="N",
             help="Stop after exactly N accounts; no request is made beyond what N needs.",
+            rich_help_panel=OUTPUT,
         ),
     ] = None
     no_resume: Annotated[
@@ -553,6 +697,7 @@ class ListOptions(NamedTuple):
         typer.Option(
             "--no-resume",
             help="With -o: start over instead of resuming an unfinished export of the same command.",
+            rich_help_panel=OUTPUT,
         ),
     ] = False
     sleep: Annotated[
@@ -561,6 +706,7 @@ class ListOptions(NamedTuple):
             "--sleep",
             metavar="MIN[-MAX]",
             help="Pause between pages, a random time between MIN and MAX seconds.",
+            rich_help_panel=PACING,
         ),
     ] = None
 
@@ -587,21 +733,92 @@ VerboseOpt = Annotated[
         "--verbose",
         "-v",
         help="Trace every HTTP request on stderr (secrets redacted).",
+        rich_help_panel=MESSAGES,
     ),
 ]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the traceback of a failure.")]
+DebugOpt = Annotated[
+    bool, typer.Option("--debug", help="Show the traceback of a failure.", rich_help_panel=MESSAGES)
+]
 
 
 class VerbosityOptions(NamedTuple):
     """What goes to stderr besides errors."""
 
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress or summary.", rich_help_panel=MESSAGES)
+    ] = False
     verbose: VerboseOpt = False
     debug: DebugOpt = False
 
     def error_edge(self) -> AbstractContextManager[None]:
         """The one error edge (see ``_error_edge``), quiet and verbose as asked."""
         return _error_edge(debug=self.debug, quiet=self.quiet)
+
+
+class ReportVerbosity(NamedTuple):
+    """What a report read from the store says on stderr besides errors (it makes no request)."""
+
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No notes on stderr, only the rows and errors.", rich_help_panel=MESSAGES
+        ),
+    ] = False
+    debug: DebugOpt = False
+
+    def error_edge(self) -> AbstractContextManager[None]:
+        """The one error edge (see ``_error_edge``), quiet as asked."""
+        return _error_edge(debug=self.debug, quiet=self.quiet)
+
+
+# Each report's columns, as tiktok_cli.tracking writes them (a test checks): importing it
+# would cost every start-up.
+CHANGE_COLUMNS = (
+    "owner", "list", "change", "old_unique_id", "since", "until", "unique_id", "nickname", "user_id",
+    "sec_uid", "bio", "verified", "private", "followers", "following", "likes", "videos", "avatar_url",
+)  # fmt: skip
+HISTORY_COLUMNS = (
+    "observed_at", "backend", "followers", "following", "likes", "videos",
+    "followers_change", "following_change", "likes_change", "videos_change",
+)  # fmt: skip
+SNAPSHOT_COLUMNS = (
+    "id", "list", "started_at", "finished_at", "status", "note", "rows", "reported_total", "backend",
+    "owner_name",
+)  # fmt: skip
+
+
+def _columns_help(columns: Sequence[str]) -> str:
+    return f"Columns to write, in order ({', '.join(columns)})."
+
+
+ChangeFieldsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fields",
+        metavar="A,B,...",
+        help=_columns_help(CHANGE_COLUMNS) + " owner only with several accounts or --input.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+HistoryFieldsOpt = Annotated[
+    str | None,
+    typer.Option("--fields", metavar="A,B,...", help=_columns_help(HISTORY_COLUMNS), rich_help_panel=OUTPUT),
+]
+SnapshotFieldsOpt = Annotated[
+    str | None,
+    typer.Option("--fields", metavar="A,B,...", help=_columns_help(SNAPSHOT_COLUMNS), rich_help_panel=OUTPUT),
+]
+
+
+# Options of a group whose words differ in some commands (with_groups' words=).
+LIST_WORDS = {
+    # Raw objects have no owner column: a batch's rows could not be told apart.
+    "raw": "Write the API's own objects unchanged (-f jsonl or json; one account, no --fields).",
+}
+REPORT_WORDS = {
+    "db": "The snapshot store to read: a SQLite file or a postgresql://USER@HOST/DB URL (password "
+    "from ~/.pgpass or PGPASSWORD). [env: TIKTOK_DB]",
+}
 
 
 class ListExportOptions(NamedTuple):
@@ -646,12 +863,13 @@ def _root(
 
 UsersArg = Annotated[
     list[str] | None,
-    typer.Argument(metavar="USER...", help="Usernames, @names or profile URLs.", show_default=False),
+    typer.Argument(metavar="USER", help="Usernames, @names or profile URLs.", show_default=False),
 ]
 
 
 @app.command(
     "user-info",
+    cls=Command,
     epilog="Examples:\n\n\b\n"
     "  tiktok user-info taylorswift\n"
     "  tiktok user-info @cnn https://www.tiktok.com/@nasa -f csv -o accounts.csv\n"
@@ -680,12 +898,13 @@ def user_info(
 
 
 @app.command(
+    cls=Command,
     epilog="Examples:\n\n\b\n"
     "  tiktok followings cnn --limit 100\n"
     "  tiktok followings --sec-uid MS4wLjABAAAA... -f csv -o followings.csv\n"
     "  tiktok followings --input accounts.txt -o followings.csv   # one CSV, with an owner column",
 )
-@with_groups
+@with_groups(words=LIST_WORDS)
 def followings(
     users: UsersArg = None,
     *,
@@ -695,13 +914,19 @@ def followings(
     ] = None,
     count: Annotated[
         int,
-        typer.Option("--count", min=1, max=50, metavar="N", help="Page size asked of the API."),
+        typer.Option(
+            "--count",
+            parser=whole_number(1, 50),
+            metavar="N",
+            help="Page size asked of the API, 1 to 50. [default: 50]",
+            show_default=False,
+        ),
     ] = 50,
     min_cursor: Annotated[
         int | None,
         typer.Option(
             "--min-cursor",
-            min=0,
+            parser=whole_number(0),
             metavar="CURSOR",
             help="Start from this cursor (as printed by an interrupted run).",
         ),
@@ -710,7 +935,7 @@ def followings(
         int | None,
         typer.Option(
             "--max-cursor",
-            min=0,
+            parser=whole_number(0),
             metavar="CURSOR",
             help="The gateway's maxCursor. [default: 0]",
         ),
@@ -731,13 +956,14 @@ def followings(
 
 
 @app.command(
+    cls=Command,
     epilog="Examples:\n\n\b\n"
     "  TIKTOK_API_URL=http://HOST/tk TIKTOK_API_TOKEN=... tiktok followers cnn -o followers.csv\n"
     "  tiktok followers --uid 6754915036232582149 --limit 500 | jq -r .unique_id\n"
     "  tiktok followers --input accounts.txt --errors failed.txt -o followers.csv\n"
     "  tiktok followers --input accounts.txt --shard 0/3 -o followers-0.csv   # worker 0 of 3",
 )
-@with_groups
+@with_groups(words=LIST_WORDS)
 def followers(
     users: UsersArg = None,
     *,
@@ -757,7 +983,7 @@ def followers(
         int | None,
         typer.Option(
             "--cursor",
-            min=0,
+            parser=whole_number(0),
             metavar="CURSOR",
             help="Start from this cursor (as printed by an interrupted run).",
         ),
@@ -771,11 +997,13 @@ def followers(
 
 
 @app.command(
+    cls=Command,
     help="Check that the data sources each command would use work.\n\n"
     "One line per check: ok, FAIL or skip, with what to do. One request per data source, with a "
-    f"short timeout and no retries. Exit {ExitCode.OK:d} when every command would work; otherwise the "
-    f"exit code the first failing command would give ({ExitCode.CONFIG:d} settings or token, "
-    f"{ExitCode.BLOCKED:d} blocked, {ExitCode.UPSTREAM:d} unreachable).",
+    f"short timeout and no retries. Exit {ExitCode.OK:d} when no check failed; otherwise the "
+    f"exit code the first failing command would give ({ExitCode.NOT_VISIBLE:d} lists that need a "
+    f"logged-in session, {ExitCode.CONFIG:d} settings or token, {ExitCode.BLOCKED:d} blocked, "
+    f"{ExitCode.UPSTREAM:d} unreachable), else the first failed check's.",
     epilog="Examples:\n\n\b\n"
     "  tiktok doctor\n"
     "  tiktok doctor --backend web --cookies cookies.txt\n"
@@ -807,6 +1035,7 @@ UserArg = Annotated[
 
 
 @app.command(
+    cls=Command,
     short_help="Who followed, unfollowed or renamed, from the store.",
     epilog="Examples:\n\n\b\n"
     "  tiktok changes cnn --db tiktok.db\n"
@@ -814,7 +1043,7 @@ UserArg = Annotated[
     "  tiktok changes cnn --db tiktok.db --from 12 --to 40   # ids as `tiktok snapshots` lists them\n"
     "  tiktok changes --input accounts.txt --db postgresql://me@db.example/tiktok",
 )
-@with_groups
+@with_groups(words=REPORT_WORDS)
 def changes(
     users: UsersArg = None,
     *,
@@ -832,15 +1061,26 @@ def changes(
     ] = None,
     from_run: Annotated[
         int | None,
-        typer.Option("--from", min=1, metavar="RUN", help="Compare from this complete snapshot (with --to)."),
+        typer.Option(
+            "--from",
+            parser=whole_number(1),
+            metavar="RUN",
+            help="Compare from this complete snapshot (with --to).",
+        ),
     ] = None,
     to_run: Annotated[
         int | None,
-        typer.Option("--to", min=1, metavar="RUN", help="Compare to this complete snapshot (with --from)."),
+        typer.Option(
+            "--to",
+            parser=whole_number(1),
+            metavar="RUN",
+            help="Compare to this complete snapshot (with --from).",
+        ),
     ] = None,
-    output: OutputOptions,
+    output: ReportOutputOptions,
+    fields: ChangeFieldsOpt = None,
     store: StoreOptions,
-    verbosity: VerbosityOptions,
+    verbosity: ReportVerbosity,
 ) -> None:
     """Show who followed, unfollowed or renamed between two complete snapshots of a list.
 
@@ -857,7 +1097,7 @@ def changes(
             raise UsageError("--since and --from/--to choose the snapshots two ways: give one")
         if (from_run is None) != (to_run is None):
             raise UsageError("--from and --to go together: the two snapshots to compare")
-        spec = output.spec()
+        spec = output.spec(fields, command="changes")
         targets = ids.targets(users, accounts)
         db = store.target()
         if not targets:
@@ -872,12 +1112,13 @@ def changes(
 
 
 @app.command(
+    cls=Command,
     short_help="An account's counts over time, from the store.",
     epilog="Examples:\n\n\b\n"
     "  tiktok history cnn --db tiktok.db\n"
     "  tiktok history cnn --db tiktok.db --plot cnn.png -f csv -o cnn-counts.csv",
 )
-@with_groups
+@with_groups(words=REPORT_WORDS)
 def history(
     user: UserArg = None,
     *,
@@ -890,11 +1131,13 @@ def history(
             dir_okay=False,
             help="Also draw the follower, following and likes curves into FILE (.png or .svg; "
             "needs the plot extra: pip install 'tiktok-follows[plot]').",
+            rich_help_panel=OUTPUT,
         ),
     ] = None,
-    output: OutputOptions,
+    output: ReportOutputOptions,
+    fields: HistoryFieldsOpt = None,
     store: StoreOptions,
-    verbosity: VerbosityOptions,
+    verbosity: ReportVerbosity,
 ) -> None:
     """Show an account's counts over time, one row per observation, with each change.
 
@@ -906,26 +1149,28 @@ def history(
     with verbosity.error_edge():
         from tiktok_cli.tracking import show_history
 
-        spec = output.spec()
+        spec = output.spec(fields, command="history")
         target = ids.target(user)
         show_history(target, store.target(), spec, plot=plot)
 
 
 @app.command(
+    cls=Command,
     short_help="The runs the store recorded of an account's lists.",
     epilog="Examples:\n\n\b\n"
     "  tiktok snapshots cnn --db tiktok.db\n"
     "  tiktok snapshots cnn --db tiktok.db --followers -f csv",
 )
-@with_groups
+@with_groups(words=REPORT_WORDS)
 def snapshots(
     user: UserArg = None,
     *,
     ids: AccountIdOptions,
     lists: ListKindOptions,
-    output: OutputOptions,
+    output: ReportOutputOptions,
+    fields: SnapshotFieldsOpt = None,
     store: StoreOptions,
-    verbosity: VerbosityOptions,
+    verbosity: ReportVerbosity,
 ) -> None:
     """List the runs recorded of an account's lists: id, list, times, status and counts.
 
@@ -935,12 +1180,12 @@ def snapshots(
     with verbosity.error_edge():
         from tiktok_cli.tracking import show_snapshots
 
-        spec = output.spec()
+        spec = output.spec(fields, command="snapshots")
         target = ids.target(user)
         show_snapshots(target, store.target(), spec, kinds=lists.kinds())
 
 
-@config_app.command("path")
+@config_app.command("path", cls=Command)
 def config_path_command() -> None:
     """Print where the config file is read from (it need not exist)."""
     from tiktok_cli.settings import config_path
@@ -948,34 +1193,26 @@ def config_path_command() -> None:
     typer.echo(str(config_path()))
 
 
-@config_app.command("show")
+@config_app.command("show", cls=Command)
 @with_groups
-def config_show(*, connection: ConnectionOptions, debug: DebugOpt = False) -> None:
-    """Print the settings in effect (secrets masked), each with where it comes from.
+def config_show(*, connection: ConnectionOptions, store: StoreOptions, debug: DebugOpt = False) -> None:
+    """Print the settings in effect as TOML, each with where it comes from.
 
     A value comes from a flag given here, an environment variable (named), the config
-    file, or the default, in that order of precedence.
+    file, or the default, in that order of precedence; the rate is the one the backend
+    would use. Unset settings and secrets (masked) are comment lines, so the text can be
+    pasted into the config file as it is.
     """
     with _error_edge(debug=debug, quiet=False, setup_hint=False):
-        from dataclasses import fields
-
-        from tiktok_cli.config import load_settings_with_origins
+        from tiktok_cli.config import effective_settings, settings_toml
         from tiktok_cli.safetext import for_terminal
-        from tiktok_cli.settings import config_path, is_secret, masked_url
+        from tiktok_cli.settings import config_path
 
-        settings, origins = load_settings_with_origins(connection.flags())
+        settings, origins = effective_settings({**connection.flags(), **store.flags()})
         path = config_path()
         typer.echo(f"# config file: {path}" + ("" if path.is_file() else " (does not exist)"))
-        lines = []
-        for field in fields(settings):
-            value = getattr(settings, field.name)
-            shown = "***" if is_secret(field.name, value) else value
-            if field.name == "db" and shown == "***":
-                shown = masked_url(value)  # which store, without its password
-            lines.append((f"{field.name} = {'(not set)' if shown is None else shown}", origins[field.name]))
-        width = max(len(text) for text, _ in lines)
-        for text, origin in lines:
-            typer.echo(for_terminal(f"{text:<{width}}  # {origin}"))
+        for line in settings_toml(settings, origins):
+            typer.echo(for_terminal(line))
 
 
 _SETTINGS_EPILOG = "Settings:\n\n\b\n" + "\n".join(f"  {n:<12} {h}" for n, h in SETTING_HELP)
@@ -995,14 +1232,45 @@ SettingArg = Annotated[
 ]
 
 
-@config_app.command("set", epilog=_SETTINGS_EPILOG)
+@config_app.command("get", cls=Command, epilog=_SETTINGS_EPILOG)
+@with_groups
+def config_get(
+    name: SettingArg,
+    *,
+    show_secret: Annotated[
+        bool,
+        typer.Option(
+            "--show-secret",
+            help="Print the value even when it is a secret (the token, cookie values, a database password).",
+        ),
+    ] = False,
+    connection: ConnectionOptions,
+    store: StoreOptions,
+    debug: DebugOpt = False,
+) -> None:
+    """Print the value one setting has in effect, alone on a line, for scripts.
+
+    Nothing is printed for a setting that is not set (a note goes to stderr). A secret is
+    refused unless --show-secret asks for it.
+    """
+    with _error_edge(debug=debug, quiet=False, setup_hint=False):
+        from tiktok_cli import console
+        from tiktok_cli.config import effective_settings, setting_value
+
+        settings, _ = effective_settings({**connection.flags(), **store.flags()})
+        value = setting_value(settings, name, reveal=show_secret)
+        if value is None:
+            console.info(f"{name} is not set")
+        else:
+            typer.echo(value)
+
+
+@config_app.command("set", cls=Command, epilog=_SETTINGS_EPILOG)
 def config_set(
     name: SettingArg,
     value: Annotated[
         str | None,
-        typer.Argument(
-            metavar="[VALUE]", help="New value; api_token is read from a prompt or stdin instead."
-        ),
+        typer.Argument(metavar="VALUE", help="New value; api_token is read from a prompt or stdin instead."),
     ] = None,
     debug: DebugOpt = False,
 ) -> None:
@@ -1029,7 +1297,7 @@ def config_set(
             console.warn(f"{cookies_file} does not exist yet: export a cookies.txt there")
 
 
-@config_app.command("unset", epilog=_SETTINGS_EPILOG)
+@config_app.command("unset", cls=Command, epilog=_SETTINGS_EPILOG)
 def config_unset(name: SettingArg, debug: DebugOpt = False) -> None:
     """Remove one setting from the config file.
 
@@ -1174,6 +1442,8 @@ def main() -> None:
     from typer._click.exceptions import NoArgsIsHelpError
     from typer._click.exceptions import UsageError as ClickUsageError
 
+    from tiktok_cli.command import usage_message
+
     try:
         code = app(prog_name="tiktok", standalone_mode=False)
     except NoArgsIsHelpError as exc:  # `tiktok` alone: the help, as Click shows it
@@ -1182,7 +1452,7 @@ def main() -> None:
     except ClickUsageError as exc:
         from tiktok_cli import console
 
-        console.error(" ".join(exc.format_message().split()))
+        console.error(usage_message(exc))
         raise SystemExit(int(ExitCode.USAGE)) from None
     except Abort:  # Ctrl-C at a prompt
         from tiktok_cli import console

@@ -7,6 +7,7 @@ on Linux), or wherever ``TIKTOK_CONFIG`` points. The folder keeps the project's 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import stat
@@ -26,6 +27,7 @@ from tiktok_cli.settings import (
     Settings,
     config_path,
     is_secret,
+    masked_url,
     url_password,
 )
 
@@ -176,11 +178,58 @@ _SET_PARSERS: Mapping[str, Callable[[Any], Any]] = {**_PARSERS, "cookies": _cook
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
-    """Parse the config file; a missing file is an empty config."""
+    """The settings the config file holds; a missing file is an empty config.
+
+    A key that is no setting (a typo, a setting of a later version) is a warning naming
+    its line, not an error: an error would stop every command, `config unset` included.
+    """
+    table, text = _read_table(path)
+    for key in sorted(set(table) - set(_PARSERS), key=lambda k: _line_of(text, k) or 0):
+        if (path, text, key) not in _WARNED:
+            _WARNED.add((path, text, key))
+            from tiktok_cli.console import warn
+
+            line = _line_of(text, key)
+            where = f"{path}, line {line}" if line else str(path)
+            advice = f"`tiktok config unset {key}` removes it"
+            warn(f"{where}: unknown setting {key!r} ignored ({_known(key)}); {advice}")
+    if "api_token" in table:
+        warn_if_readable_by_others(path)
+    return {name: value for name, value in table.items() if name in _PARSERS}
+
+
+# The unknown keys warned about already, with the file text they were in: a command reads
+# the file more than once, and says each once.
+_WARNED: set[tuple[Path, str, str]] = set()
+
+
+def _known(name: str) -> str:
+    """The setting ``name`` probably means, else every setting's name."""
+    import difflib
+
+    close = difflib.get_close_matches(name, SETTING_NAMES, n=1)
+    return f"did you mean {close[0]}?" if close else f"known: {', '.join(SETTING_NAMES)}"
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line (from 1) where top-level ``key`` is set or its table opens, if it can be told."""
+    import re
+
+    name = re.escape(key)
+    quoted = rf"""(?:{name}|"{name}"|'{name}')"""
+    pattern = re.compile(rf"^\s*(?:{quoted}\s*[=.]|\[\[?\s*{quoted}\s*[\].])")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _read_table(path: Path) -> tuple[dict[str, Any], str]:
+    """The config file's whole table, unknown keys included, and its text."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return {}
+        return {}, ""
     except IsADirectoryError:
         raise SettingsError(
             f"config file {path} is a folder, not a file",
@@ -194,17 +243,11 @@ def read_config_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise SettingsError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     try:
-        table: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        table: dict[str, Any] = tomllib.loads(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
-    unknown = sorted(set(table) - set(_PARSERS))
-    if unknown:
-        raise SettingsError(
-            f"config file {path}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(_PARSERS))})"
-        )
-    if "api_token" in table:
-        warn_if_readable_by_others(path)
-    return table
+    return table, text
 
 
 def warn_if_readable_by_others(path: Path) -> None:
@@ -279,7 +322,8 @@ def write_setting(name: str, value: str) -> Path:
     """
     _check_name(name)
     path = config_path()
-    table = read_config_file(path)
+    read_config_file(path)  # its warnings: an unknown key is kept, as the user wrote it
+    table, _ = _read_table(path)
     try:
         table[name] = _SET_PARSERS[name](value)
     except (TypeError, ValueError) as exc:
@@ -291,12 +335,14 @@ def write_setting(name: str, value: str) -> Path:
 def remove_setting(name: str) -> tuple[Path, bool]:
     """Remove one setting from the config file; returns its path and whether it was there.
 
-    When it was not, the file is left alone (not even created).
+    When it was not, the file is left alone (not even created). Any key the file holds
+    can be removed, a misspelt one included; a name that is neither there nor a setting
+    is a usage error.
     """
-    _check_name(name)
     path = config_path()
-    table = read_config_file(path)
+    table, _ = _read_table(path)
     if name not in table:
+        _check_name(name)
         return path, False
     del table[name]
     _write_table(path, table)
@@ -305,7 +351,7 @@ def remove_setting(name: str) -> tuple[Path, bool]:
 
 def _check_name(name: str) -> None:
     if name not in _PARSERS:
-        raise UsageError(f"unknown setting {name!r} (known: {', '.join(SETTING_NAMES)})")
+        raise UsageError(f"unknown setting {name!r} ({_known(name)})")
 
 
 def _write_table(path: Path, table: Mapping[str, Any]) -> None:
@@ -321,3 +367,62 @@ def _write_table(path: Path, table: Mapping[str, Any]) -> None:
         Path(temp).replace(path)
     except OSError as exc:
         raise SettingsError(f"cannot write config file {path}: {exc.strerror}") from None
+
+
+def effective_settings(flags: Mapping[str, Any]) -> tuple[Settings, dict[str, str]]:
+    """The settings a run would use, with their origins; an unset rate is the one the chosen
+    backend picks itself (``--backend web``: 1 per second)."""
+    settings, origins = load_settings_with_origins(flags)
+    if settings.rate is None and settings.backend != backends.AUTO:
+        rate = backends.load(settings.backend).default_rate
+        if rate is not None:
+            settings = dataclasses.replace(settings, rate=rate)
+            origins["rate"] = f"default of backend {settings.backend}"
+    return settings, origins
+
+
+def settings_toml(settings: Settings, origins: Mapping[str, str]) -> list[str]:
+    """``config show``'s lines: valid TOML that can be pasted into the config file.
+
+    Each value's origin is a comment; an unset value, or a secret (shown masked), is a
+    comment line too, so pasting the text back never sets it to a placeholder.
+    """
+    lines: list[tuple[str, str]] = []
+    for name in SETTING_NAMES:
+        value = getattr(settings, name)
+        origin = origins[name]
+        if value is None:
+            note = " (unlimited)" if name == "rate" else ""
+            lines.append((f"# {name} is not set{note}", origin))
+        elif is_secret(name, value):
+            shown = masked_url(value) if name == "db" else "***"
+            lines.append((f"# {_toml(name, shown)}", f"{origin}; a secret, masked"))
+        else:
+            lines.append((_toml(name, value), origin))
+    width = max(len(text) for text, _ in lines)
+    return [f"{text:<{width}}  # {origin}" for text, origin in lines]
+
+
+def _toml(name: str, value: Any) -> str:
+    """``name = value`` as TOML writes it (strings quoted and escaped)."""
+    import tomli_w
+
+    return tomli_w.dumps({name: value}).strip()
+
+
+def setting_value(settings: Settings, name: str, *, reveal: bool = False) -> str | None:
+    """``config get``: one setting's value as a script wants it (None: not set).
+
+    A secret is printed only when asked for by name with ``reveal``: shown by accident on
+    a terminal or in a log, it would be leaked.
+    """
+    _check_name(name)
+    value = getattr(settings, name)
+    if value is None:
+        return None
+    if is_secret(name, value) and not reveal:
+        raise UsageError(
+            f"{name} holds a secret and is not printed unasked: "
+            f"`tiktok config get {name} --show-secret` prints it"
+        )
+    return str(value)

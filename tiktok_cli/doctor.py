@@ -67,12 +67,22 @@ class Check:
 
 
 def exit_code(checks: list[Check]) -> ExitCode:
-    """0 when every command works; else the code of the first command that would fail."""
-    return next((c.code for c in checks if c.verdict and c.status == FAIL), ExitCode.OK)
+    """0 when nothing failed; else the code of the first command that would fail, else (a
+    failed check no command in use depends on, such as broken cookies) that check's code."""
+    failed = [c for c in checks if c.status == FAIL]
+    first = next((c for c in failed if c.verdict), failed[0] if failed else None)
+    if first is None:
+        return ExitCode.OK
+    return first.code or ExitCode.CONFIG  # a FAIL is never exit 0
 
 
 def label(backend: type[Backend]) -> str:
     return LABELS.get(backend.name, backend.name)
+
+
+def called(subject: str) -> str:
+    """A data source's name inside a sentence: "the gateway", but "tiktok.com"."""
+    return subject if "." in subject else f"the {subject}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +110,7 @@ def run_checks(flags: Mapping[str, Any], *, trace: bool = False) -> Iterator[Che
     used = {b.name for r in routes for b in (r.backend, r.lookup) if b is not None}
 
     cookies = _check_cookies(settings, origins, web_used="web" in used)
+    session = cookies.status == OK and _has_session(settings)
     results: dict[str, Check] = {}
     for name in backends.names():
         backend = backends.load(name)
@@ -112,7 +123,7 @@ def run_checks(flags: Mapping[str, Any], *, trace: bool = False) -> Iterator[Che
     yield cookies
 
     for route in routes:
-        yield _verdict(route, results, cookies, settings)
+        yield _verdict(route, results, cookies, settings, session=session)
     yield _check_store(settings, origins)
 
 
@@ -202,7 +213,7 @@ def _check_backend(
     except UsageError as exc:
         return Check(SKIP, name, f"cannot be checked: {exc.message}")
     except TikTokCliError as exc:
-        return _failure(name, exc, url, url_setting, origins)
+        return _failure(name, exc, url, url_setting, origins, advised=backend.url_setting is not None)
     return Check(OK, name, f"{url}: {answered}" if url else answered)
 
 
@@ -269,7 +280,11 @@ def _failure(
     url: str | None,
     url_setting: str | None,
     origins: Mapping[str, str],
+    *,
+    advised: bool,
 ) -> Check:
+    """``exc`` as the check's line; ``advised``: the backend's unreachable message says
+    already where the URL was set and how to change it."""
     if url_setting is None:
         return Check(FAIL, name, str(exc), exc.exit_code)
     from tiktok_cli.settings import ENV_VARS
@@ -282,10 +297,14 @@ def _failure(
     ]
     how = ", ".join(w for w in ways if w)
     if _in_chain(exc, UnreachableError) is not None:
-        detail = f"{exc.message}; start the {name} at {url}, or set {where} to where it runs: {how}"
+        detail = (
+            str(exc)  # said once: the backend's words already say where to start or set it
+            if advised
+            else f"{exc.message}; start {called(name)} at {url}, or set {where} to where it runs: {how}"
+        )
     elif _wrong_url(exc):
         # Something answers, but not the API: the URL is wrong, a setting to fix.
-        detail = f"{exc.message}: {url} is not the {name}'s API; set {where} to its base URL: {how}"
+        detail = f"{exc.message}: {url} is not {called(name)}'s API; set {where} to its base URL: {how}"
         return Check(FAIL, name, detail, ExitCode.CONFIG)
     else:
         detail = str(exc)
@@ -320,6 +339,14 @@ def _check_cookies(settings: Settings, origins: Mapping[str, str], *, web_used: 
     return Check(OK, "cookies", f"{source}: {len(names)} cookies for {host}, {session}")
 
 
+def _has_session(settings: Settings) -> bool:
+    """Whether the cookies (known to load) hold a logged-in session for the tiktok.com in use."""
+    from tiktok_cli.cookies import load_cookies
+
+    assert settings.cookies is not None
+    return any(c.name in SESSION_COOKIES for c in load_cookies(settings.cookies, settings.web_url))
+
+
 def _uses_cookies(backend: type[Backend], settings: Settings) -> bool:
     """Whether the backend loads the (broken) cookies: building its client options fails."""
     try:
@@ -329,16 +356,26 @@ def _uses_cookies(backend: type[Backend], settings: Settings) -> bool:
     return False
 
 
-def _verdict(route: _Route, results: Mapping[str, Check], cookies: Check, settings: Settings) -> Check:
+def _verdict(
+    route: _Route, results: Mapping[str, Check], cookies: Check, settings: Settings, *, session: bool
+) -> Check:
     subject = route.operation.value
     if route.backend is None:
         return Check(SKIP, subject, route.unavailable)
     main = results[route.backend.name]
     if main.status == FAIL:
-        return Check(FAIL, subject, f"the {main.subject} does not work (see above)", main.code, verdict=True)
+        detail = f"{called(main.subject)} does not work (see above)"
+        return Check(FAIL, subject, detail, main.code, verdict=True)
     if cookies.status == FAIL and _uses_cookies(route.backend, settings):
         return Check(FAIL, subject, "the cookies do not load (see above)", cookies.code, verdict=True)
-    served = f"served by the {main.subject}" + (" (not checked)" if main.status == SKIP else "")
+    if route.operation in route.backend.needs_session and not session:
+        # What the command would meet: the list answered as hidden, exit 4.
+        detail = (
+            f"{called(main.subject)} shows lists only to a logged-in session: give --cookies FILE, "
+            "a cookies.txt exported from a browser logged in to tiktok.com"
+        )
+        return Check(FAIL, subject, detail, ExitCode.NOT_VISIBLE, verdict=True)
+    served = f"served by {called(main.subject)}" + (" (not checked)" if main.status == SKIP else "")
     if route.lookup is None or route.lookup is route.backend:
         return Check(OK, subject, served, verdict=True)
     lookup = results[route.lookup.name]
@@ -346,9 +383,9 @@ def _verdict(route: _Route, results: Mapping[str, Check], cookies: Check, settin
         return Check(
             FAIL,
             subject,
-            f"{served}, but usernames are looked up through the {lookup.subject}, which does not work "
-            f"(see above); {ID_OPTIONS.get(route.operation, 'an id')} needs no look-up",
+            f"{served}, but usernames are looked up through {called(lookup.subject)}, which does not "
+            f"work (see above); {ID_OPTIONS.get(route.operation, 'an id')} needs no look-up",
             lookup.code,
             verdict=True,
         )
-    return Check(OK, subject, f"{served}; usernames looked up through the {lookup.subject}", verdict=True)
+    return Check(OK, subject, f"{served}; usernames looked up through {called(lookup.subject)}", verdict=True)

@@ -94,6 +94,10 @@ class Backend(ABC):
     url_setting: ClassVar[UrlSetting | None] = None
     alternative: ClassVar[str] = ""
     credentials_hint: ClassVar[str | None] = None
+    # Requests per second when the rate setting is unset (None: as fast as answers come).
+    default_rate: ClassVar[float | None] = None
+    # Operations it serves only to a logged-in session (session cookies in --cookies).
+    needs_session: ClassVar[frozenset[Operation]] = frozenset()
     # HTTP status -> error class for statuses this API gives a meaning (after the
     # shared rule that a non-JSON 404/405 means a wrong base URL).
     # Whether the API's error text says what failed (the token API's "msg" says "success").
@@ -112,7 +116,7 @@ class Backend(ABC):
     @classmethod
     def client_options(cls, settings: Settings) -> ClientOptions:
         """What this backend needs of the shared client (cookies, transport, a polite rate)."""
-        return ClientOptions(rate=settings.rate, check_html=block_page_error)
+        return ClientOptions(rate=settings.rate or cls.default_rate, check_html=block_page_error)
 
     @classmethod
     def config_problem(cls, settings: Settings, operation: Operation) -> str | None:

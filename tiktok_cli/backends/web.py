@@ -89,6 +89,9 @@ class WebBackend(Backend):
     name = "web"
     operations = frozenset({Operation.USER_INFO, Operation.FOLLOWINGS, Operation.FOLLOWERS})
     automatic = False  # chosen with --backend web: it scrapes, and needs care
+    default_rate = DEFAULT_RATE
+    # Lists without a session answer "hidden" (API notes): profiles are public.
+    needs_session = frozenset({Operation.FOLLOWINGS, Operation.FOLLOWERS})
 
     @classmethod
     def client_options(cls, settings: Settings) -> ClientOptions:
@@ -99,7 +102,6 @@ class WebBackend(Backend):
             cookies = load_cookies(settings.cookies, settings.web_url)
         return dataclasses.replace(
             super().client_options(settings),
-            rate=settings.rate or DEFAULT_RATE,
             headers={"User-Agent": USER_AGENT},
             cookies=cookies,
             transport=browser_transport(),

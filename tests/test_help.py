@@ -1,0 +1,224 @@
+"""`--help` and usage errors: each command lists what it takes, under its group's heading,
+in the tool's own words (none of Typer's internals)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from helpers import NO_REQUESTS, error_line, invoke, jsonl
+
+from tiktok_cli.cli import CHANGE_COLUMNS, HISTORY_COLUMNS, NO_ROWS_FORMAT, SNAPSHOT_COLUMNS, app, main
+
+
+def usage_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run the entry point (`tiktok ARGS...`) in-process; assert exit 2 and one line; return it."""
+    monkeypatch.setattr(sys, "argv", ["tiktok", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    captured = capsys.readouterr()
+    assert exited.value.code == 2, captured
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tiktok: error: "), captured.err
+    assert captured.out == ""
+    return lines[0]
+
+
+def all_commands() -> list[list[str]]:
+    """Every command line that has its own help: the root, each command, each config command."""
+    root = typer.main.get_command(app)
+    commands: list[list[str]] = [[]]
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        commands.append([name])
+        commands += [[name, sub] for sub in getattr(command, "commands", {})]
+    return commands
+
+
+COMMANDS = all_commands()
+REPORTS = ["changes", "history", "snapshots"]
+
+
+def headings(command: str) -> dict[str, list[str]]:
+    """{heading: the long names of the options listed under it} from `tiktok COMMAND --help`."""
+    result = invoke(*command.split(), "--help")
+    assert result.exit_code == 0, result.stderr
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in result.stdout.splitlines():
+        if re.fullmatch(r"[A-Z][A-Za-z ]+:", line):
+            current = sections.setdefault(line[:-1], [])
+        elif current is not None and line.startswith("  -"):
+            names = re.findall(r"--[a-z-]+", line.split("  ")[1])
+            current.append(names[-1] if names else line.split()[0])
+    return sections
+
+
+def test_every_command_has_its_own_help() -> None:
+    names = {" ".join(c) for c in COMMANDS}
+    assert {"", "user-info", "followers", "changes", "config get", "config unset"} <= names
+
+
+@pytest.mark.parametrize("command", [" ".join(c) for c in COMMANDS])
+def test_help_shows_no_typer_internals(command: str) -> None:
+    text = invoke(*command.split(), "--help").stdout
+    for leak in ("<list[", "<str>", "<int>", "<float>", "<path>", "<bool>", "{", "[[", "x>=", "<=x"):
+        assert leak not in text, (command, leak)
+
+
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [
+        ("user-info", "Usage: tiktok user-info [OPTIONS] [USER...]"),
+        ("history", "Usage: tiktok history [OPTIONS] [USER]"),
+        ("config set", "Usage: tiktok config set [OPTIONS] NAME [VALUE]"),
+        ("config get", "Usage: tiktok config get [OPTIONS] NAME"),
+    ],
+)
+def test_usage_names_arguments_plainly(command: str, usage: str) -> None:
+    assert invoke(*command.split(), "--help").stdout.splitlines()[0] == usage
+
+
+@pytest.mark.parametrize(
+    ("command", "groups"),
+    [
+        (
+            "followers",
+            {
+                "Options": ["--uid", "--sec-uid", "--cursor"],
+                "Input and batch": ["--input", "--shard", "--errors"],
+                "Output": ["--limit", "--no-resume", "--format", "--output", "--fields", "--raw"],
+                "Pacing": ["--concurrency", "--sleep", "--rate"],
+                "Connection": ["--backend", "--gateway-url", "--api-url", "--cookies", "--timeout"],
+                "Store": ["--db"],
+                "Messages": ["--quiet", "--verbose", "--debug", "--help"],
+            },
+        ),
+        (
+            "user-info",
+            {
+                "Input and batch": ["--input", "--shard", "--errors"],
+                "Output": ["--format", "--output", "--fields", "--raw", "--excel"],
+                "Pacing": ["--concurrency", "--rate"],
+                "Connection": ["--backend", "--timeout", "--retries"],
+                "Store": ["--db"],
+            },
+        ),
+        ("changes", {"Options": ["--since", "--from", "--to"], "Store": ["--db"], "Messages": ["--quiet"]}),
+        ("doctor", {"Connection": ["--backend", "--cookies", "--timeout"], "Store": ["--db"]}),
+        ("config show", {"Connection": ["--backend", "--timeout", "--retries"], "Pacing": ["--rate"]}),
+    ],
+)
+def test_help_shows_each_option_under_its_groups_heading(command: str, groups: dict[str, list[str]]) -> None:
+    shown = headings(command)
+    for heading, options in groups.items():
+        assert set(options) <= set(shown.get(heading, [])), (heading, shown.get(heading))
+
+
+@pytest.mark.parametrize("command", REPORTS)
+def test_reports_list_only_what_they_take(command: str) -> None:
+    text = " ".join(invoke(command, "--help").stdout.split())
+    shown = {option for options in headings(command).values() for option in options}
+    assert not shown & {"--raw", "--verbose", "--limit", "--no-resume", "--backend", "--rate"}
+    assert "none" not in text.split("--format FORMAT")[1].split("--output")[0]
+    assert "resumably" not in text and "HTTP" not in text and "record into" not in text
+    assert "The snapshot store to read" in text
+
+
+@pytest.mark.parametrize(
+    ("command", "columns"),
+    [("changes", CHANGE_COLUMNS), ("history", HISTORY_COLUMNS), ("snapshots", SNAPSHOT_COLUMNS)],
+)
+def test_each_reports_fields_help_names_its_own_columns(command: str, columns: tuple[str, ...]) -> None:
+    from tiktok_cli import tracking
+    from tiktok_cli.models import OWNER_FIELD
+
+    written = {
+        "changes": (OWNER_FIELD, *tracking.CHANGE_COLUMNS),
+        "history": tracking.HISTORY_COLUMNS,
+        "snapshots": tracking.SNAPSHOT_COLUMNS,
+    }
+    assert columns == written[command]
+    text = " ".join(invoke(command, "--help").stdout.split())
+    assert f"Columns to write, in order ({', '.join(columns)})" in text
+    if command != "changes":
+        assert "avatar_url" not in text  # no profile fields where the rows have none
+
+
+def test_the_format_that_writes_no_rows_is_the_one_reports_leave_out() -> None:
+    from tiktok_cli import writers
+
+    assert not writers.load(NO_ROWS_FORMAT).writes_rows
+    assert all(writers.load(name).writes_rows for name in writers.names() if name != NO_ROWS_FORMAT)
+
+
+@pytest.mark.parametrize("command", REPORTS)
+def test_reports_refuse_what_they_do_not_take(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "t.db")
+    line = error_line(invoke(command, "alice", "--db", db, "-f", "none"), 2)
+    assert f"-f none writes no rows, and `tiktok {command}` does nothing else" in line
+    for option in ("--raw", "-v"):
+        line = usage_error(monkeypatch, capsys, command, "alice", "--db", db, option)
+        assert f"tiktok {command} has no option {option}" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["followers", "cnn", "--limit", "0"], "--limit must be a whole number of 1 or more, not '0'"),
+        (["followers", "cnn", "--limit", "x"], "--limit must be a whole number of 1 or more, not 'x'"),
+        (["user-info", "cnn", "-j", "40"], "--concurrency must be a whole number from 1 to 32, not '40'"),
+        (["followings", "cnn", "--count", "0"], "--count must be a whole number from 1 to 50, not '0'"),
+        (["followers", "cnn", "--cursor", "-1"], "--cursor must be a whole number of 0 or more, not '-1'"),
+        (["changes", "cnn", "--from", "0", "--to", "1"], "--from must be a whole number of 1 or more"),
+        (["user-info", "cnn", "--timeout", "soon"], "--timeout must be a number of seconds"),
+        (["user-info", "cnn", "--retries", "1.5"], "--retries must be a whole number from 0 to 100"),
+        (["history", "a", "b"], "unexpected argument 'b' (usage: tiktok history [OPTIONS] [USER])"),
+        (["config", "show", "x"], "unexpected argument 'x' (usage: tiktok config show [OPTIONS])"),
+        (["config", "set"], "tiktok config set needs NAME"),
+        (["config", "get"], "tiktok config get needs NAME"),
+        (["user-info", "--verbos"], "tiktok user-info has no option --verbos: did you mean --verbose"),
+        (["user-info", "cnn", "-o", "."], "--output: "),
+    ],
+)
+def test_usage_errors_are_one_plain_line(
+    cassette, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str], says: str
+) -> None:
+    with cassette(NO_REQUESTS):
+        line = usage_error(monkeypatch, capsys, *args)
+    assert says in line
+    for leak in ("Input should", "Got unexpected", "Invalid value for", "Missing argument", "No such option"):
+        assert leak not in line, line
+
+
+def test_raw_help_is_true_for_each_command(cassette) -> None:
+    user_info = " ".join(invoke("user-info", "--help").stdout.split())
+    followers = " ".join(invoke("followers", "--help").stdout.split())
+    assert "--raw Write the API's own objects unchanged (-f jsonl or json; no --fields)." in user_info
+    assert "(-f jsonl or json; one account, no --fields)" in followers
+    with cassette("gateway/user_info_two"):
+        two = invoke("user-info", "taylorswift", "cnn", "--raw", "-f", "json")
+    assert two.exit_code == 0, two.stderr
+    assert len(json.loads(two.stdout)) == 2  # json too, and two accounts
+    with cassette(NO_REQUESTS):
+        line = error_line(invoke("followers", "alice", "bob", "--raw"), 2)
+    assert "one account" in line
+
+
+def test_readme_says_what_raw_takes() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    [row] = [line for line in readme.splitlines() if line.startswith("| `--raw` |")]
+    assert "`-f jsonl` or `json`" in row and "`user-info` takes any number of accounts" in row
+    assert "`followers` and `followings` one" in row
+
+
+def test_jsonl_raw_of_two_profiles(cassette) -> None:
+    with cassette("gateway/user_info_two"):
+        result = invoke("user-info", "taylorswift", "cnn", "--raw")
+    assert result.exit_code == 0, result.stderr
+    assert len(jsonl(result.stdout)) == 2

@@ -1,0 +1,128 @@
+"""How a command's help and its usage errors read: in this tool's words, not Typer's.
+
+Typer's plain help (the one tiktok uses: Rich rendering would double start-up time) lists
+every option under one heading and shows its own internals: an argument's Python type
+(``USER... <list[str]>``), a required argument in braces (``{NAME}``), ranges as
+``[1<=x<=32]``. ``Command`` shows each option under its group's heading (its
+``rich_help_panel``) and arguments by their names alone; ``whole_number`` checks a number
+option in plain words; ``usage_message`` words the errors Click raises itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import typer
+from typer._click import Context, HelpFormatter
+from typer._click.exceptions import BadParameter, MissingParameter, NoSuchOption
+from typer._click.exceptions import UsageError as ClickUsageError
+from typer.core import TyperCommand
+
+# The headings of the option groups, in the order help shows them, after the command's
+# own options (which have none) and before `--help`'s.
+OUTPUT = "Output"
+INPUT = "Input and batch"
+PACING = "Pacing"
+CONNECTION = "Connection"
+STORE = "Store"
+MESSAGES = "Messages"
+PANELS = (INPUT, OUTPUT, PACING, CONNECTION, STORE, MESSAGES)
+OWN = "Options"
+
+
+class OptionValueError(BadParameter):
+    """A value an option refuses, in words that follow the option's name."""
+
+
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """A parser for a whole number from ``low`` (to ``high``), refusing others in plain words."""
+    wanted = (
+        f"must be a whole number from {low} to {high}"
+        if high is not None
+        else (f"must be a whole number of {low} or more")
+    )
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise OptionValueError(f"{wanted}, not {value!r}") from None
+        if number < low or (high is not None and number > high):
+            raise OptionValueError(f"{wanted}, not {value!r}")
+        return number
+
+    return parse
+
+
+def _argument_name(param: typer.core.TyperArgument) -> str:
+    name = param.metavar or (param.name or "").upper()
+    return name + "..." if param.nargs != 1 else name
+
+
+class Command(TyperCommand):
+    """A command whose help shows option groups under headings, in plain words."""
+
+    def collect_usage_pieces(self, ctx: Context) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, typer.core.TyperArgument):
+                name = _argument_name(param)
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+    def format_options(self, ctx: Context, formatter: HelpFormatter) -> None:
+        arguments: list[tuple[str, str]] = []
+        sections: dict[str, list[tuple[str, str]]] = {OWN: []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if isinstance(param, typer.core.TyperArgument):
+                # Typer appends the Python type (`USER... <list[str]>`): the name says enough.
+                arguments.append((_argument_name(param), record[1]))
+                continue
+            panel = getattr(param, "rich_help_panel", None) or (MESSAGES if param.name == "help" else OWN)
+            sections.setdefault(panel, []).append(record)
+        # One column for the names under every heading, as under Click's one "Options".
+        width = min(max((len(name) for rows in sections.values() for name, _ in rows), default=0), 30)
+        if arguments:
+            with formatter.section("Arguments"):
+                formatter.write_dl(_aligned(arguments, width))
+        for heading in (OWN, *PANELS, *sorted(set(sections) - {OWN, *PANELS})):
+            if sections.get(heading):
+                with formatter.section(heading):
+                    formatter.write_dl(_aligned(sections[heading], width))
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        ctx.allow_extra_args = True  # a word too many is refused below, in plain words
+        rest = super().parse_args(ctx, args)
+        if rest and not ctx.resilient_parsing:
+            usage = " ".join([ctx.command_path, *self.collect_usage_pieces(ctx)])
+            raise ClickUsageError(f"unexpected argument {rest[0]!r} (usage: {usage})", ctx)
+        return rest
+
+
+def _aligned(rows: list[tuple[str, str]], width: int) -> list[tuple[str, str]]:
+    """``rows`` whose first name is padded to ``width``: Click sizes each list by its widest."""
+    (name, text), *rest = rows
+    return [(name.ljust(width), text), *rest]
+
+
+def usage_message(exc: ClickUsageError) -> str:
+    """A usage error Click raised, as one line in this tool's words."""
+    param = getattr(exc, "param", None)
+    command = exc.ctx.command_path if exc.ctx else "tiktok"
+    if isinstance(exc, MissingParameter) and isinstance(param, typer.core.TyperArgument):
+        return f"{command} needs {_argument_name(param)}; `{command} --help` says more"
+    if isinstance(exc, NoSuchOption) and exc.option_name.startswith("-"):
+        if exc.possibilities:
+            return (
+                f"{command} has no option {exc.option_name}: did you mean {' or '.join(exc.possibilities)}?"
+            )
+        return f"{command} has no option {exc.option_name}; `{command} --help` lists its options"
+    if isinstance(exc, BadParameter) and not isinstance(exc, MissingParameter) and param is not None:
+        opts = getattr(param, "opts", None) or [param.name or ""]
+        name = max(opts, key=len) if isinstance(param, typer.core.TyperOption) else _argument_name(param)
+        separator = " " if isinstance(exc, OptionValueError) else ": "
+        return f"{name}{separator}{exc.message}"
+    return " ".join(exc.format_message().split())
