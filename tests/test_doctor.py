@@ -262,6 +262,16 @@ def test_an_unreachable_gateway_is_advised_once(monkeypatch: pytest.MonkeyPatch)
     assert detail.count("start") == 1 and detail.count("TIKTOK_GATEWAY_URL") == 1, detail
 
 
+def test_an_unreachable_tiktok_com_names_no_flag_that_does_not_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIKTOK_WEB_URL", closed_port_url())
+    result = invoke("doctor", "--backend", "web")
+    assert result.exit_code != 0
+    status, detail = report(result)["tiktok.com"]
+    assert status == "FAIL" and "cannot reach" in detail
+    assert "--web-url" not in detail and "start" not in detail, detail
+    assert "connection" in detail and "TIKTOK_WEB_URL" in detail, detail
+
+
 def test_tiktok_com_blocking_the_client_exits_6(server: FakeTikTok) -> None:
     server.faults = [
         Fault("/@tiktok", body=b"<html><title>Please wait...</title>captcha</html>"),

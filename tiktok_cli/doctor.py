@@ -291,17 +291,20 @@ def _failure(
 
     where = f"{url_setting} (now {_origin_words(origins[url_setting])})"
     ways = [
-        f"--{url_setting.replace('_', '-')}",
+        # tiktok.com's address is a setting without a flag
+        None if url_setting == "web_url" else f"--{url_setting.replace('_', '-')}",
         ENV_VARS.get(url_setting),
         f"`tiktok config set {url_setting} URL`",
     ]
     how = ", ".join(w for w in ways if w)
     if _in_chain(exc, UnreachableError) is not None:
-        detail = (
-            str(exc)  # said once: the backend's words already say where to start or set it
-            if advised
-            else f"{exc.message}; start {called(name)} at {url}, or set {where} to where it runs: {how}"
-        )
+        if advised:
+            detail = str(exc)  # said once: the backend's words already say where to start or set it
+        elif url_setting == "web_url":
+            # Nobody starts tiktok.com: the network (or a proxy) is what to check.
+            detail = f"{exc.message}; check this machine's connection to {url} (or set {where}: {how})"
+        else:
+            detail = f"{exc.message}; start {called(name)} at {url}, or set {where} to where it runs: {how}"
     elif _wrong_url(exc):
         # Something answers, but not the API: the URL is wrong, a setting to fix.
         detail = f"{exc.message}: {url} is not {called(name)}'s API; set {where} to its base URL: {how}"

@@ -93,13 +93,6 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _read_only(spec: OutputSpec, command: str) -> None:
-    if spec.raw:
-        raise UsageError(
-            f"--raw writes the API's own objects, and `{command}` reads the store, which keeps none"
-        )
-
-
 def _note(message: str) -> None:
     console.info(message)
 
@@ -128,7 +121,6 @@ def show_changes(
 ) -> None:
     """Write what changed in the lists of ``targets``: between each list's last two complete
     snapshots, from the last one at or before ``since``, or between the ``span`` snapshots."""
-    _read_only(spec, "changes")
     when = parse_when(since) if since is not None else None
     plan = plan_output(spec, owner=owner_column, record=CHANGE_COLUMNS)
     with Failures(targets, None) as failures, open_store(db, create=False) as store, reading(store):
@@ -264,7 +256,6 @@ def _chosen(
 def show_history(target: Target, db: str, spec: OutputSpec, *, plot: Path | None) -> None:
     """Write the counts observed of ``target``, each with its change since the one before;
     on a terminal, a trend line; with ``plot``, a chart in that file."""
-    _read_only(spec, "history")
     if plot is not None:
         _check_plot(plot)
     plan = plan_output(spec, owner=False, record=HISTORY_COLUMNS)
@@ -405,7 +396,6 @@ def _uncompact(label: str) -> int:
 
 def show_snapshots(target: Target, db: str, spec: OutputSpec, *, kinds: Sequence[str] | None) -> None:
     """Write the snapshots recorded of ``target``'s lists, oldest first."""
-    _read_only(spec, "snapshots")
     plan = plan_output(spec, owner=False, record=SNAPSHOT_COLUMNS)
     with open_store(db, create=False) as store, reading(store):
         reader = StoreReader(store)
