@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from fakeserver import TOKEN, UID_BASE, Account, FakeTikTok, Fault, sec_uid_for
 from helpers import Serve, error_line, invoke, jsonl, spawn_cli, sqlalchemy_url, wait_for_rows
 
+from tiktok_cli.store.database import HEAD
+
 ALICE_UID = "6754915036232582149"
 
 
@@ -89,13 +91,36 @@ def test_follow_and_unfollow_open_and_end_intervals(serve: Serve, db_target: str
     record(db_target)
     server.accounts["alice"].members = [10, *range(9)]  # fan 10 followed, fan 9 left
     record(db_target)
-    assert [s[1] for s in snapshots(store)] == ["complete", "complete"]
-    assert members(store, 1) - members(store, 2) == {fan(9)}
     assert members(store, 2) - members(store, 1) == {fan(10)}
+    # Missed by one complete snapshot: only marked, still a member.
+    assert members(store, 1) - members(store, 2) == set()
+    marked = "SELECT first_run, missing_run, ended_run FROM memberships WHERE missing_run IS NOT NULL"
+    assert query(store, marked) == [(1, 2, None)]
+    record(db_target)  # missed by two complete snapshots in a row: the interval ends
+    assert [s[1] for s in snapshots(store)] == ["complete", "complete", "complete"]
+    assert members(store, 2) - members(store, 3) == {fan(9)}
     ended = query(store, "SELECT first_run, last_run, ended_run FROM memberships WHERE ended_run IS NOT NULL")
-    assert ended == [(1, 1, 2)]
+    assert ended == [(1, 1, 3)]  # last seen by snapshot 1
     # An unchanged member costs no write: its one row still says only where it began.
     assert query(store, "SELECT count(*) FROM memberships") == [(11,)]
+
+
+def test_a_member_missing_one_night_and_back_the_next_is_never_unfollowed(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    server = serve(accounts=[alice(list(range(10)))], page_size=4)
+    record(db_target)
+    server.accounts["alice"].members = list(range(9))  # an upstream hiccup hides fan 9 one night
+    record(db_target)
+    server.accounts["alice"].members = list(range(10))
+    record(db_target)
+    record(db_target)
+    assert query(store, "SELECT first_run, last_run, ended_run, missing_run FROM memberships") == [
+        (1, None, None, None)
+    ] * 10
+    for older, newer in ((1, 2), (2, 3), (3, 4), (1, 4)):
+        result = invoke("changes", "alice", "--db", db_target, "--from", str(older), "--to", str(newer))
+        assert (result.exit_code, result.stdout) == (0, ""), (older, newer, result.stderr)
 
 
 def test_a_refollow_after_an_unfollow_is_a_new_interval(
@@ -105,6 +130,7 @@ def test_a_refollow_after_an_unfollow_is_a_new_interval(
     record(db_target)
     server.accounts["alice"].members = [0]
     record(db_target)
+    record(db_target)  # two nights without fan 1: it unfollowed
     server.accounts["alice"].members = [1, 0]
     record(db_target)
     rows = query(
@@ -113,8 +139,8 @@ def test_a_refollow_after_an_unfollow_is_a_new_interval(
         "WHERE a.user_id = :uid ORDER BY m.first_run",
         uid=fan(1),
     )
-    assert rows == [(1, 2), (3, None)]
-    assert [members(store, s) for s in (1, 2, 3)] == [{fan(0), fan(1)}, {fan(0)}, {fan(0), fan(1)}]
+    assert rows == [(1, 3), (4, None)]
+    assert [members(store, s) for s in (1, 3, 4)] == [{fan(0), fan(1)}, {fan(0)}, {fan(0), fan(1)}]
 
 
 def passthrough(server: FakeTikTok) -> Fault:
@@ -159,12 +185,14 @@ def test_a_run_that_is_not_complete_never_ends_a_membership(
     # Nobody left the list as far as the store knows: only a complete run could say so.
     assert query(store, "SELECT count(*) FROM memberships WHERE ended_run IS NOT NULL") == [(0,)]
     assert fan(11) in members(store, second[0])
-    # The next complete run settles it.
+    # The next two complete runs settle it: the first marks fan 11 missing, the second ends it.
     server.faults = []
     record(db_target)
-    third = snapshots(store)[2]
-    assert third[1] == "complete"
-    assert members(store, third[0]) == {fan(i) for i in [20, *range(11)]}
+    record(db_target)
+    third, fourth = snapshots(store)[2:]
+    assert (third[1], fourth[1]) == ("complete", "complete")
+    assert members(store, third[0]) == {fan(i) for i in [20, *range(12)]}
+    assert members(store, fourth[0]) == {fan(i) for i in [20, *range(11)]}
 
 
 def test_a_new_username_is_recorded_as_a_rename(serve: Serve, db_target: str, store: sa.Engine) -> None:
@@ -385,8 +413,8 @@ def test_a_store_of_the_previous_schema_is_upgraded_in_place(
     serve(accounts=[alice(followers=5)])
     result = invoke("followers", "alice", "--db", db_target, "-f", "none")
     assert result.exit_code == 0, result.stderr
-    assert "upgrading the store" in result.stderr and "from schema 0001 to 0002" in result.stderr
-    assert query(store, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert "upgrading the store" in result.stderr and f"from schema 0001 to {HEAD}" in result.stderr
+    assert query(store, "SELECT version_num FROM alembic_version") == [(HEAD,)]
     assert query(store, "SELECT value FROM store_info WHERE key = 'id'") == [("old-store",)]
     assert [s[1:3] for s in snapshots(store)] == [("complete", 5)]
     assert query(store, "SELECT count(*) FROM observations") == [(1,)]
@@ -433,7 +461,6 @@ def test_the_migrations_build_exactly_the_schema_a_new_store_gets(db_target: str
     from alembic.migration import MigrationContext
 
     from tiktok_cli.store import open_store
-    from tiktok_cli.store.database import HEAD
     from tiktok_cli.store.schema import metadata
 
     _old_store(db_target, "0001")
