@@ -170,3 +170,23 @@ def test_an_account_that_does_not_exist_exits_3(serve: Serve, backend: Backend) 
     error_line(result, 3)
     assert result.stdout == ""
     assert srv.count(backend.path) == 1
+
+
+@pytest.mark.parametrize("ending", ["an empty first page", "no more after the first page"])
+def test_a_list_ending_well_short_of_its_count_is_recorded_incomplete(
+    serve: Serve, backend: Backend, db_target: str, ending: str
+) -> None:
+    # Every backend's answer goes through one gate: TikTok reports 100, the list ends early.
+    srv = start(serve, backend, 100)
+    first = backend.page(
+        [] if ending == "an empty first page" else range(8), cursor=BASE_TIME - 7, more=False
+    )
+    srv.faults = [Fault(backend.path, body=first)]
+    result = backend.run("--db", db_target, "-f", "none")
+    assert result.exit_code == 0, result.stderr
+    assert "kept as incomplete" in result.stderr
+    ident = UID if backend.id_option == "--uid" else sec_uid_for("alice")
+    shown = invoke("snapshots", backend.id_option, ident, "--db", db_target, "-f", "jsonl")
+    (snapshot,) = jsonl(shown.stdout)
+    assert snapshot["status"] == "incomplete"
+    assert "well short of the 100 TikTok reports" in snapshot["note"]

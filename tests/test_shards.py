@@ -378,10 +378,37 @@ def test_three_shards_at_once_are_one_run_split_three_ways(pg_url: str, tmp_path
 
     assert list_contents(pg_url) == list_contents(f"sqlite:///{tmp_path / 'single.db'}")
 
-    # The next night, each account lost its oldest fan and gained a new one. `changes`
-    # over the shards' shared store says what it says over the single machine's.
+    # The next two nights, each account lost its oldest fan (an unfollow is confirmed by two
+    # nights in a row) and gained a new one. `changes` over the shards' shared store says
+    # what it says over the single machine's.
     for account in accounts:
         account.members = list(range(1, account.followers + 1))
+    for _night in range(2):
+        record_night(tmp_path, accounts, common)
+
+    def changed(db: str) -> Counter[tuple[str, ...]]:
+        # Since before the first night: from the first complete snapshots to the latest.
+        result = invoke(
+            "changes",
+            "--input",
+            str(tmp_path / "accounts.txt"),
+            "--db",
+            db,
+            "--since",
+            "2020-01-01",
+            "-f",
+            "jsonl",
+        )
+        assert result.exit_code == 0, result.stderr
+        return Counter((r["owner"], r["list"], r["change"], r["user_id"]) for r in jsonl(result.stdout))
+
+    expected = changed(str(tmp_path / "single.db"))
+    assert sum(expected.values()) == 2 * 9  # one follow and one unfollow per account
+    assert changed(pg_url) == expected
+
+
+def record_night(tmp_path: Path, accounts: list[ServerAccount], common: tuple[str, ...]) -> None:
+    """One night's runs: the single machine's, and the three shards' into the shared store."""
     with FakeTikTok(accounts=accounts, page_size=7) as server:
         runs = [
             spawn_cli(
@@ -404,12 +431,3 @@ def test_three_shards_at_once_are_one_run_split_three_ways(pg_url: str, tmp_path
         for run in runs:
             _, err = run.communicate(timeout=120)
             assert run.returncode == 0, err
-
-    def changed(db: str) -> Counter[tuple[str, ...]]:
-        result = invoke("changes", "--input", str(tmp_path / "accounts.txt"), "--db", db, "-f", "jsonl")
-        assert result.exit_code == 0, result.stderr
-        return Counter((r["owner"], r["list"], r["change"], r["user_id"]) for r in jsonl(result.stdout))
-
-    expected = changed(str(tmp_path / "single.db"))
-    assert sum(expected.values()) == 2 * 9  # one follow and one unfollow per account
-    assert changed(pg_url) == expected

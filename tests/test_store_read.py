@@ -109,10 +109,11 @@ def changes(book: Book, *args: str) -> list[tuple[str, str | None, str | None]]:
 
 
 def test_follows_unfollows_and_renames_between_the_last_two_complete_snapshots(book: Book) -> None:
-    book.run([BOB, CAROL])
     book.run([BOB, CAROL, DAVE])
+    book.run([BOB, CAROL])  # DAVE missed by one snapshot: not yet an unfollow
+    assert changes(book, "alice") == []
     renamed = account("carol_2026", 3)  # the same account (its user id), a new name
-    book.run([BOB, renamed, ERIN])  # BOB stays, DAVE leaves, ERIN comes, CAROL renamed
+    book.run([BOB, renamed, ERIN])  # BOB stays, DAVE missed twice: left; ERIN comes, CAROL renamed
     assert changes(book, "alice") == [
         ("followed", None, "erin"),
         ("unfollowed", None, "dave"),
@@ -125,15 +126,17 @@ def test_follows_unfollows_and_renames_between_the_last_two_complete_snapshots(b
 
 def test_each_change_carries_the_window_in_which_it_happened(book: Book) -> None:
     first = book.run([BOB, CAROL])
-    second = book.run([CAROL, account("carol_2", 3), DAVE][1:])
+    middle = book.run([CAROL])  # BOB missed once
+    second = book.run([account("carol_2", 3), DAVE])  # BOB missed twice: he left
     snapshots = {row["id"]: row for row in read("snapshots", "alice", "--db", book.target)}
-    began, ended = snapshots[first]["started_at"], snapshots[second]["finished_at"]
+    began, ended = snapshots[middle]["started_at"], snapshots[second]["finished_at"]
     rows = {row["change"]: row for row in read("changes", "alice", "--db", book.target)}
-    # Not there when the first snapshot began; there by the time the second ended.
+    # Not there when the middle snapshot began; there by the time the second ended.
     assert (rows["followed"]["since"], rows["followed"]["until"]) == (began, ended)
-    # Seen by the first snapshot (after it began); gone when the second ended.
-    assert (rows["unfollowed"]["since"], rows["unfollowed"]["until"]) == (began, ended)
-    # The old name was seen by the first snapshot; the new one when the second recorded it.
+    # Last seen by the first snapshot (after it began); confirmed gone when the second ended.
+    last_seen = snapshots[first]["started_at"]
+    assert (rows["unfollowed"]["since"], rows["unfollowed"]["until"]) == (last_seen, ended)
+    # The old name was seen by the middle snapshot; the new one when the second recorded it.
     assert rows["renamed"]["since"] == began
     assert snapshots[second]["started_at"] <= rows["renamed"]["until"] <= ended
     for row in rows.values():
@@ -141,9 +144,28 @@ def test_each_change_carries_the_window_in_which_it_happened(book: Book) -> None
         assert row["since"] < row["until"]
 
 
+def test_a_member_missing_from_one_snapshot_and_back_in_the_next_is_no_change(book: Book) -> None:
+    first = book.run([BOB, CAROL])
+    missed = book.run([BOB])  # an upstream hiccup, or a night CAROL was not listed
+    back = book.run([BOB, CAROL])
+    for older, newer in ((first, missed), (missed, back), (first, back)):
+        assert changes(book, "alice", "--from", str(older), "--to", str(newer)) == []
+
+
+def test_a_member_missing_from_two_snapshots_in_a_row_is_unfollowed_once(book: Book) -> None:
+    first = book.run([BOB, CAROL])
+    missed = book.run([BOB])
+    gone = book.run([BOB])
+    book.run([BOB])
+    assert changes(book, "alice", "--from", str(first), "--to", str(missed)) == []
+    assert changes(book, "alice", "--from", str(missed), "--to", str(gone)) == [("unfollowed", None, "carol")]
+    assert changes(book, "alice") == []  # reported once, by the snapshot that confirmed it
+
+
 def test_a_member_who_unfollows_and_comes_back_is_followed_again(book: Book) -> None:
     first = book.run([BOB, CAROL])
-    gone = book.run([BOB])
+    book.run([BOB])
+    gone = book.run([BOB])  # two snapshots in a row without CAROL: she left
     back = book.run([BOB, CAROL])
     assert changes(book, "alice", "--from", str(first), "--to", str(gone)) == [("unfollowed", None, "carol")]
     assert changes(book, "alice") == [("followed", None, "carol")]
@@ -222,6 +244,7 @@ def test_a_bad_since_is_a_usage_error(tmp_path: Path) -> None:
 def test_from_and_to_must_be_two_complete_snapshots_of_one_list(book: Book) -> None:
     first = book.run([BOB])
     partial = book.run([BOB], complete=False, note="interrupted")
+    book.run([CAROL])  # BOB missed once; twice, below: he left
     last = book.run([CAROL])
     other = book.run([DAVE], kind="followings")
     theirs = book.run([DAVE], owner=BOB)
@@ -251,7 +274,8 @@ def test_followers_and_followings_each_alone_or_both(book: Book) -> None:
     book.run([BOB])
     book.run([BOB, CAROL])
     book.run([DAVE], kind="followings")
-    book.run([ERIN], kind="followings")
+    book.run([BOB], kind="followings")  # DAVE missed once, BOB followed
+    book.run([ERIN], kind="followings")  # DAVE missed twice: unfollowed; BOB missed once: no change yet
     both = read("changes", "alice", "--db", book.target)
     assert [(row["list"], row["change"], row["unique_id"]) for row in both] == [
         ("followers", "followed", "carol"),
@@ -269,6 +293,7 @@ def test_several_owners_get_an_owner_column(book: Book, tmp_path: Path) -> None:
     book.run([CAROL])
     book.run([CAROL, DAVE])
     book.run([CAROL], owner=BOB)
+    book.run([DAVE], owner=BOB)
     book.run([ERIN], owner=BOB)
     rows = read("changes", "alice", "bob", "--db", book.target)
     assert [(row["owner"], row["change"], row["unique_id"]) for row in rows] == [
@@ -302,6 +327,7 @@ def test_a_batch_reports_the_accounts_it_knows_and_exits_1_for_the_others(book: 
 
 def test_an_account_is_found_by_any_of_its_names_and_ids(book: Book) -> None:
     book.run([BOB])
+    book.run([DAVE])
     book.run([CAROL], owner=account("Alice_Renamed", 1))  # alice took a new name
     expected = [("followed", None, "carol"), ("unfollowed", None, "bob")]
     for args in (("alice",), ("ALICE_renamed",), ("@alice_renamed",), ("--uid", "7001")):
@@ -355,6 +381,7 @@ def test_without_a_store_it_says_to_give_db_or_set_tiktok_db(command: str) -> No
 
 def test_the_store_can_come_from_tiktok_db(book: Book, monkeypatch: pytest.MonkeyPatch) -> None:
     book.run([BOB])
+    book.run([DAVE])
     book.run([CAROL])
     monkeypatch.setenv("TIKTOK_DB", book.target)
     result = invoke("changes", "alice", "-f", "jsonl")

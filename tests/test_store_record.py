@@ -17,7 +17,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fakeserver import TOKEN, UID_BASE, Account, FakeTikTok, Fault, sec_uid_for
-from helpers import Serve, error_line, invoke, jsonl, spawn_cli, sqlalchemy_url, wait_for_rows
+from helpers import Serve, csv_rows, error_line, invoke, jsonl, spawn_cli, sqlalchemy_url, wait_for_rows
+
+from tiktok_cli.models import User
+from tiktok_cli.store.database import HEAD
 
 ALICE_UID = "6754915036232582149"
 
@@ -89,13 +92,37 @@ def test_follow_and_unfollow_open_and_end_intervals(serve: Serve, db_target: str
     record(db_target)
     server.accounts["alice"].members = [10, *range(9)]  # fan 10 followed, fan 9 left
     record(db_target)
-    assert [s[1] for s in snapshots(store)] == ["complete", "complete"]
-    assert members(store, 1) - members(store, 2) == {fan(9)}
     assert members(store, 2) - members(store, 1) == {fan(10)}
+    # Missed by one complete snapshot: only marked, still a member.
+    assert members(store, 1) - members(store, 2) == set()
+    marked = "SELECT first_run, missing_run, ended_run FROM memberships WHERE missing_run IS NOT NULL"
+    assert query(store, marked) == [(1, 2, None)]
+    record(db_target)  # missed by two complete snapshots in a row: the interval ends
+    assert [s[1] for s in snapshots(store)] == ["complete", "complete", "complete"]
+    assert members(store, 2) - members(store, 3) == {fan(9)}
     ended = query(store, "SELECT first_run, last_run, ended_run FROM memberships WHERE ended_run IS NOT NULL")
-    assert ended == [(1, 1, 2)]
+    assert ended == [(1, 1, 3)]  # last seen by snapshot 1
     # An unchanged member costs no write: its one row still says only where it began.
     assert query(store, "SELECT count(*) FROM memberships") == [(11,)]
+
+
+def test_a_member_missing_one_night_and_back_the_next_is_never_unfollowed(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    server = serve(accounts=[alice(list(range(10)))], page_size=4)
+    record(db_target)
+    server.accounts["alice"].members = list(range(9))  # an upstream hiccup hides fan 9 one night
+    record(db_target)
+    server.accounts["alice"].members = list(range(10))
+    record(db_target)
+    record(db_target)
+    assert (
+        query(store, "SELECT first_run, last_run, ended_run, missing_run FROM memberships")
+        == [(1, None, None, None)] * 10
+    )
+    for older, newer in ((1, 2), (2, 3), (3, 4), (1, 4)):
+        result = invoke("changes", "alice", "--db", db_target, "--from", str(older), "--to", str(newer))
+        assert (result.exit_code, result.stdout) == (0, ""), (older, newer, result.stderr)
 
 
 def test_a_refollow_after_an_unfollow_is_a_new_interval(
@@ -105,6 +132,7 @@ def test_a_refollow_after_an_unfollow_is_a_new_interval(
     record(db_target)
     server.accounts["alice"].members = [0]
     record(db_target)
+    record(db_target)  # two nights without fan 1: it unfollowed
     server.accounts["alice"].members = [1, 0]
     record(db_target)
     rows = query(
@@ -113,8 +141,8 @@ def test_a_refollow_after_an_unfollow_is_a_new_interval(
         "WHERE a.user_id = :uid ORDER BY m.first_run",
         uid=fan(1),
     )
-    assert rows == [(1, 2), (3, None)]
-    assert [members(store, s) for s in (1, 2, 3)] == [{fan(0), fan(1)}, {fan(0)}, {fan(0), fan(1)}]
+    assert rows == [(1, 3), (4, None)]
+    assert [members(store, s) for s in (1, 3, 4)] == [{fan(0), fan(1)}, {fan(0)}, {fan(0), fan(1)}]
 
 
 def passthrough(server: FakeTikTok) -> Fault:
@@ -159,12 +187,14 @@ def test_a_run_that_is_not_complete_never_ends_a_membership(
     # Nobody left the list as far as the store knows: only a complete run could say so.
     assert query(store, "SELECT count(*) FROM memberships WHERE ended_run IS NOT NULL") == [(0,)]
     assert fan(11) in members(store, second[0])
-    # The next complete run settles it.
+    # The next two complete runs settle it: the first marks fan 11 missing, the second ends it.
     server.faults = []
     record(db_target)
-    third = snapshots(store)[2]
-    assert third[1] == "complete"
-    assert members(store, third[0]) == {fan(i) for i in [20, *range(11)]}
+    record(db_target)
+    third, fourth = snapshots(store)[2:]
+    assert (third[1], fourth[1]) == ("complete", "complete")
+    assert members(store, third[0]) == {fan(i) for i in [20, *range(12)]}
+    assert members(store, fourth[0]) == {fan(i) for i in [20, *range(11)]}
 
 
 def test_a_new_username_is_recorded_as_a_rename(serve: Serve, db_target: str, store: sa.Engine) -> None:
@@ -385,8 +415,8 @@ def test_a_store_of_the_previous_schema_is_upgraded_in_place(
     serve(accounts=[alice(followers=5)])
     result = invoke("followers", "alice", "--db", db_target, "-f", "none")
     assert result.exit_code == 0, result.stderr
-    assert "upgrading the store" in result.stderr and "from schema 0001 to 0002" in result.stderr
-    assert query(store, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert "upgrading the store" in result.stderr and f"from schema 0001 to {HEAD}" in result.stderr
+    assert query(store, "SELECT version_num FROM alembic_version") == [(HEAD,)]
     assert query(store, "SELECT value FROM store_info WHERE key = 'id'") == [("old-store",)]
     assert [s[1:3] for s in snapshots(store)] == [("complete", 5)]
     assert query(store, "SELECT count(*) FROM observations") == [(1,)]
@@ -433,7 +463,6 @@ def test_the_migrations_build_exactly_the_schema_a_new_store_gets(db_target: str
     from alembic.migration import MigrationContext
 
     from tiktok_cli.store import open_store
-    from tiktok_cli.store.database import HEAD
     from tiktok_cli.store.schema import metadata
 
     _old_store(db_target, "0001")
@@ -480,3 +509,305 @@ def test_config_set_db_saves_a_file_as_an_absolute_path(
         assert invoke("config", "set", "db", given).exit_code == 0
         shown = invoke("config", "show").stdout
         assert f'db = "{tmp_path / "stores" / "t.db"}"' in shown, shown
+
+
+# --- what may be complete, lost pages, old snapshots ---------------------------------------
+
+
+def followers_page(server: FakeTikTok, change: Any) -> Fault:
+    """The server's own followers page, changed by ``change(data)`` (the token API's payload)."""
+
+    def body(query: dict[str, str]) -> bytes:
+        page = json.loads(server.followers(query)[1])
+        change(page["data"])
+        return json.dumps(page).encode()
+
+    return Fault("/tk/user/followers", body=body)
+
+
+def emptied(data: dict[str, Any]) -> None:
+    data["followers"], data["has_more"], data["total"] = [], False, 0
+
+
+def test_a_list_that_comes_back_empty_is_not_complete_even_when_tiny(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    server = serve(accounts=[alice(list(range(3)))])
+    record(db_target)
+    server.faults = [followers_page(server, emptied)]  # "no followers at all", and a count of 0
+    result = invoke("followers", "alice", "--db", db_target, "-f", "none")
+    assert result.exit_code == 0, result.stderr
+    assert "kept as incomplete" in result.stderr
+    _, status, rows, _, note = snapshots(store)[1]
+    assert (status, rows) == ("incomplete", 0)
+    assert note == "the list came back empty, where the last complete snapshot (#1) had 3 accounts"
+    assert query(store, "SELECT count(*) FROM memberships WHERE missing_run IS NOT NULL") == [(0,)]
+
+
+def test_a_list_well_short_of_the_last_complete_one_without_a_count_is_not_complete(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    server = serve(accounts=[alice(list(range(40)))], page_size=10)
+
+    def ends_early(data: dict[str, Any]) -> None:
+        data["has_more"] = False
+        del data["total"]
+
+    record(db_target)
+    server.faults = [followers_page(server, ends_early)]  # one page of 10, then "no more"
+    record(db_target)
+    second = snapshots(store)[1]
+    assert second[1:3] == ("incomplete", 10)
+    assert "well short of the 40 of the last complete snapshot (#1)" in second[4]
+    # A list that really shrank, with TikTok's count to vouch for it, is complete.
+    server.faults = []
+    server.accounts["alice"].members = list(range(20))
+    record(db_target)
+    assert snapshots(store)[2][1:3] == ("complete", 20)
+
+
+@pytest.mark.parametrize(
+    ("listed", "reported", "skipped", "previous", "plausible"),
+    [
+        (120, 120, 0, None, True),
+        (108, 120, 0, None, True),  # 90% of TikTok's count: deleted and banned accounts it counts
+        (100, 120, 0, None, False),
+        (100, 120, 10, None, True),  # entries that are no account are on the list all the same
+        (0, 4, 0, None, True),  # a tiny list: a few accounts TikTok counts may be gone
+        (0, 6, 0, None, False),
+        (20, None, 0, (1, 120), False),
+        (20, 20, 0, (1, 120), True),  # TikTok's count vouches for a list that shrank
+        (3, None, 0, (1, 5), True),
+        (0, 0, 0, (1, 2), False),  # empty, where the last complete snapshot was not
+        (0, 0, 0, (1, 0), True),
+    ],
+)
+def test_the_plausibility_gate(
+    listed: int, reported: int | None, skipped: int, previous: tuple[int, int] | None, plausible: bool
+) -> None:
+    from tiktok_cli.store.record import implausible
+
+    verdict = implausible(listed, reported=reported, skipped=skipped, previous=previous)
+    assert (verdict is None) == plausible, verdict
+
+
+@pytest.mark.parametrize("checkpoints", ["every page", "at the end"])
+def test_a_page_the_store_refused_is_fetched_again_by_the_resume(
+    serve: Serve,
+    db_target: str,
+    store: sa.Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    checkpoints: str,
+) -> None:
+    from tiktok_cli import export
+    from tiktok_cli.store import open_store
+
+    if checkpoints == "every page":
+        monkeypatch.setattr(export, "CHECKPOINT_INTERVAL", 0.0)
+    serve(accounts=[alice(list(range(20)))], page_size=4)
+    assert invoke("followers", "alice", "--db", str(tmp_path / "whole.db"), "-o", "whole.csv").exit_code == 0
+    open_store(db_target, create=True).close()
+    refuse = f"NEW.user_id = '{fan(10)}'"  # the third page's first account
+    with store.begin() as connection:
+        if "://" in db_target:
+            connection.execute(
+                sa.text(
+                    "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    f"IF {refuse} THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$"
+                )
+            )
+            connection.execute(
+                sa.text(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION refuse()"
+                )
+            )
+        else:
+            connection.execute(
+                sa.text(
+                    f"CREATE TRIGGER refuse BEFORE INSERT ON accounts WHEN {refuse} "
+                    "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+    failed = invoke("followers", "alice", "--db", db_target, "-o", "out.csv")
+    assert failed.exit_code == 5, failed.stderr
+    assert "refused a write" in failed.stderr
+    with store.begin() as connection:
+        connection.execute(sa.text("DROP TRIGGER refuse" + (" ON accounts" if "://" in db_target else "")))
+    resumed = invoke("followers", "alice", "--db", db_target, "-o", "out.csv")
+    assert resumed.exit_code == 0, resumed.stderr
+    whole = sa.create_engine(f"sqlite:///{tmp_path / 'whole.db'}", poolclass=sa.pool.NullPool)
+    try:
+        assert contents(store) == contents(whole)
+    finally:
+        whole.dispose()
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
+def contents(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """``table_dump`` by account, not by row id (PostgreSQL spends ids on a failed insert)."""
+    return {
+        **{name: rows for name, rows in table_dump(engine).items() if name != "memberships"},
+        "memberships": query(
+            engine,
+            "SELECT a.account_key, m.first_run, m.last_run, m.ended_run, m.missing_run FROM memberships m "
+            "JOIN accounts a ON a.id = m.member_id ORDER BY a.account_key, m.first_run",
+        ),
+    }
+
+
+def test_an_old_export_resumed_after_a_newer_run_of_its_list_does_not_rewrite_history(
+    serve: Serve, db_target: str, store: sa.Engine, tmp_path: Path
+) -> None:
+    server = serve(accounts=[alice(list(range(12)))], page_size=4)
+    record(db_target)
+    server.faults = [passthrough(server), Fault("/tk/user/followers", 500)]
+    assert invoke("followers", "alice", "--db", db_target, "-o", "old.csv", "--retries", "0").exit_code == 7
+    server.faults = []
+    server.accounts["alice"].members = [n for n in range(12) if n != 8]  # fan 8 left
+    record(db_target)
+    record(db_target)  # twice without fan 8: it unfollowed
+    unfollowed = [("unfollowed", fan(8))]
+    assert changes_between(db_target, 3, 4) == unfollowed
+    ended = "SELECT first_run, last_run, ended_run FROM memberships WHERE ended_run IS NOT NULL"
+    before = query(store, ended)
+    server.accounts["alice"].members = list(range(12))  # and came back; the old export is resumed
+    resumed = invoke("followers", "alice", "--db", db_target, "-o", "old.csv")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert len(csv_rows((tmp_path / "old.csv").read_bytes())) == 1 + 12  # the file is finished
+    _, old, *_, new = snapshots(store)
+    assert old[1] == "incomplete" and "resumed" in old[4] and "new snapshot" in old[4]
+    assert new[1] == "incomplete" and "middle of the list" in new[4]
+    # What the later runs recorded stands: fan 8 left, then came back with the resume's run.
+    assert changes_between(db_target, 3, 4) == unfollowed
+    assert query(store, ended) == before
+    rows = "SELECT m.first_run FROM memberships m JOIN accounts a ON a.id = m.member_id "
+    assert query(store, rows + "WHERE a.user_id = :uid AND m.ended_run IS NULL", uid=fan(8)) == [(new[0],)]
+
+
+def changes_between(db_target: str, older: int, newer: int) -> list[tuple[str, str]]:
+    args = ("--from", str(older), "--to", str(newer), "-f", "jsonl")
+    result = invoke("changes", "alice", "--db", db_target, *args)
+    assert result.exit_code == 0, result.stderr
+    return [(row["change"], row["user_id"]) for row in jsonl(result.stdout)]
+
+
+def test_a_limited_run_started_meanwhile_does_not_demote_a_full_one(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    from tiktok_cli.seen import SeenAccounts
+    from tiktok_cli.store import open_store
+    from tiktok_cli.store.record import Recorder
+
+    serve(accounts=[alice(list(range(6)))])
+    owner = User(unique_id="alice", user_id=ALICE_UID)
+    fans = [User(unique_id=f"fan_{i}", user_id=fan(i)) for i in range(6)]
+    seen = SeenAccounts().scoped("alice")
+    for member in fans:
+        seen.claim(member)
+    with open_store(db_target, create=True) as opened:
+        recorder = Recorder(opened, "tkapi")
+        full = recorder.begin(owner, "followers", owner_name="alice")
+        recorder.add(full, fans[:3], rows=3, total=6)
+        recorder.flush()
+        # A --limit run of the same list, in another process, while the full one runs.
+        peek = invoke("followers", "alice", "--db", db_target, "--limit", "2", "-f", "none")
+        assert peek.exit_code == 0, peek.stderr
+        recorder.add(full, fans[3:], rows=6, total=6)
+        recorder.flush()
+        assert recorder.finish(full, complete=True, seen=seen.has) is None
+    assert [s[1] for s in snapshots(store)] == ["complete", "incomplete"]
+    assert query(store, "SELECT whole FROM snapshots ORDER BY id") == [(True,), (False,)]
+    # A full run started meanwhile does demote it: the two runs' intervals interleave.
+    with open_store(db_target, create=True) as opened:
+        recorder = Recorder(opened, "tkapi")
+        first = recorder.begin(owner, "followers", owner_name="alice")
+        record(db_target)
+        recorder.add(first, fans, rows=6, total=6)
+        recorder.flush()
+        assert (
+            recorder.finish(first, complete=True, seen=seen.has)
+            == "another run of this list started while it ran"
+        )
+
+
+def test_a_member_whose_text_holds_nul_is_stored_on_both_databases(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    server = serve(accounts=[alice(list(range(5)))])
+
+    def nul(data: dict[str, Any]) -> None:
+        data["followers"][1]["nickname"] = "Ni\x00ck"
+        data["followers"][1]["signature"] = "bio\x00"
+
+    server.faults = [followers_page(server, nul)]
+    result = invoke("followers", "alice", "--db", db_target, "-f", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    assert "Ni\x00ck" in [row["nickname"] for row in jsonl(result.stdout)]  # the output is exact
+    assert snapshots(store)[0][1:3] == ("complete", 5)
+    assert query(store, "SELECT nickname, bio FROM accounts WHERE user_id = :uid", uid=fan(1)) == [
+        ("Ni\ufffdck", "bio\ufffd")
+    ]
+
+
+def test_a_full_store_exits_74_and_a_later_run_marks_its_snapshot_abandoned(
+    serve: Serve, db_target: str, store: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tiktok_cli.store import database, open_store
+
+    serve(accounts=[alice(list(range(400)))], page_size=50)
+    open_store(db_target, create=True).close()
+    if "://" in db_target:
+        with store.begin() as connection:  # PostgreSQL's own "disk full" error
+            connection.execute(
+                sa.text(
+                    "CREATE FUNCTION full_disk() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                    "RAISE EXCEPTION 'could not extend file: No space left on device' "
+                    "USING ERRCODE = 'disk_full'; END $$"
+                )
+            )
+            connection.execute(
+                sa.text("CREATE TRIGGER full_disk BEFORE INSERT ON memberships EXECUTE FUNCTION full_disk()")
+            )
+    else:
+        engine = database._engine
+
+        def small_disk(url: Any) -> sa.Engine:
+            made = engine(url)
+            # The file may not grow past a few pages more than it holds: SQLite's "disk is full".
+            sa.event.listen(
+                made, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA max_page_count = 40")
+            )
+            return made
+
+        monkeypatch.setattr(database, "_engine", small_disk)
+    line = error_line(invoke("followers", "alice", "--db", db_target, "-f", "none"), 74)
+    assert "is full" in line
+    assert [s[1] for s in snapshots(store)] == ["running"]
+    monkeypatch.undo()
+    if "://" in db_target:
+        with store.begin() as connection:
+            connection.execute(sa.text("DROP TRIGGER full_disk ON memberships"))
+    serve(accounts=[alice(list(range(10)))])
+    record(db_target)
+    first, second = snapshots(store)
+    assert first[1] == "abandoned" and "a later run of this list (#2) finished" in first[4]
+    assert second[1] == "complete"
+
+
+def test_a_snapshot_stopped_by_a_closed_pipe_says_so_in_a_sentence(
+    slow_server: FakeTikTok, tmp_path: Path
+) -> None:
+    with spawn_cli(slow_server, "followers", "alice", "--db", "s.db", "-f", "jsonl", cwd=tmp_path) as run:
+        assert run.stdout is not None
+        for _ in range(25):  # past the first page (20 rows): its snapshot has begun
+            run.stdout.readline()
+        run.stdout.close()  # the reader goes away, as `| head -25` would
+        assert run.wait(30) == 141
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 's.db'}", poolclass=sa.pool.NullPool)
+    try:
+        assert query(engine, "SELECT status, note FROM snapshots") == [
+            ("incomplete", "stopped: the reader closed the pipe")
+        ]
+    finally:
+        engine.dispose()

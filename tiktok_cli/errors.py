@@ -261,3 +261,9 @@ class MissingExtra(TikTokCliError):
 
 class StoreUnavailable(UpstreamError):
     """The store's database server did not answer, or failed mid-run."""
+
+
+class StoreFull(TikTokCliError):
+    """The store's disk is full: what the run read could not all be recorded."""
+
+    exit_code = ExitCode.OUTPUT

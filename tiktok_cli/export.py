@@ -23,6 +23,7 @@ from tiktok_cli.backends.base import Backend, ListQuery, Operation
 from tiktok_cli.batch import Batch, Failures
 from tiktok_cli.errors import (
     IncompleteListError,
+    Interrupted,
     NotFoundError,
     NotVisibleError,
     TikTokCliError,
@@ -344,22 +345,27 @@ class ListExport:
     def ended(self, state: ListState) -> None:
         """The paginator is done with ``state``'s list: at its end, its cap, or --limit."""
         state.done = True
-        if not state.reached_end and state.stop is None:
-            state.stop = f"stopped by --limit {self.limit}"
-        self._finish(state, complete=state.reached_end and state.whole, note=state.stop)
+        if state.stop is None:
+            state.stop = (
+                f"stopped by --limit {self.limit}"
+                if not state.reached_end
+                else f"read with --limit {self.limit}: only a run without --limit can be complete"
+            )
+        complete = state.reached_end and state.whole and self.limit is None
+        self._finish(state, complete=complete, note=state.stop)
 
     def failed(self, state: ListState, error: BaseException) -> None:
         self._dirty = True  # the failure ends this run's work on the list: checkpoint what it wrote
         if isinstance(error, FINAL_ERRORS):
             state.done, state.failed = True, error
         self.failures.add(state.target, error)
-        self._finish(state, complete=False, note=str(error))
+        self._finish(state, complete=False, note=stop_note(error))
 
     def stopped(self, error: BaseException) -> None:
         """The run stops (interrupted, or a failure of its own): open snapshots end incomplete.
         A resumed -o export continues them; a resume after SIGKILL finds them running."""
         for state in self.states:
-            self._finish(state, complete=False, note=str(error) or type(error).__name__)
+            self._finish(state, complete=False, note=stop_note(error))
 
     # --- the store (--db) ---------------------------------------------------------------
 
@@ -386,7 +392,9 @@ class ListExport:
         from_start = template.cursor is None and not template.max_cursor
         state.whole = from_start and state.cursor is None and state.rows == 0
         state.base = state.rows
-        state.snapshot = self.recorder.begin(owner, kind, owner_name=owner.unique_id)
+        # Only a run that may be complete keeps an older run of the list from being complete.
+        whole = state.whole and self.limit is None
+        state.snapshot = self.recorder.begin(owner, kind, owner_name=owner.unique_id, whole=whole)
         self.recorder.observe(owner)
         if not state.whole:
             state.stop = "it started in the middle of the list"
@@ -397,11 +405,13 @@ class ListExport:
             return
         snapshot, state.snapshot = state.snapshot, None
         seen = self.sink.seen.scoped(state.target.ident).has
-        recorded = self.recorder.finish(snapshot, complete=complete, seen=seen, note=note)
-        if complete and not recorded:
+        refused = self.recorder.finish(
+            snapshot, complete=complete, seen=seen, note=note, skipped=state.skipped
+        )
+        if refused is not None:
             console.warn(
-                f"another run of the {self.operation.value} of {state.target.account} started while "
-                "this one ran: its snapshot is kept as incomplete"
+                f"the {self.operation.value} of {state.target.account}: {refused}; "
+                "its snapshot is kept as incomplete"
             )
 
     def changed(self) -> None:
@@ -503,6 +513,20 @@ class ListExport:
             cursors = ", ".join(f"{s.target.text} with {option} {s.cursor}" for s in resumable)
             return f"{written}; continue {cursors}"
         return None
+
+
+def stop_note(error: BaseException) -> str:
+    """Why a list stopped short, as a sentence for its snapshot's note."""
+    if isinstance(error, BrokenPipeError):
+        return "stopped: the reader closed the pipe"
+    if isinstance(error, Interrupted):
+        return f"stopped: {error.exit_code.describe()}"
+    if isinstance(error, TikTokCliError):
+        return str(error)
+    if isinstance(error, OSError):
+        reason = f": {error.strerror}" if error.strerror else ""
+        return f"stopped: the output could not be written{reason}"
+    return f"stopped by an unexpected {type(error).__name__}"
 
 
 def _count(n: int, word: str) -> str:

@@ -36,18 +36,20 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from tiktok_cli import console
-from tiktok_cli.errors import StoreError, StoreUnavailable, UsageError
+from tiktok_cli.errors import StoreError, StoreFull, StoreUnavailable, UsageError
 from tiktok_cli.settings import STORE_SCHEMES, masked_url, url_password
 from tiktok_cli.store.schema import metadata, store_info
 
 # The newest schema this release knows, and every older one it can upgrade.
-HEAD = "0002"
-KNOWN_VERSIONS = ("0001", "0002")
+HEAD = "0003"
+KNOWN_VERSIONS = ("0001", "0002", "0003")
 FORMAT = "tiktok-cli snapshot store"
 # Seconds a writer waits for another process's SQLite write lock before giving up.
 BUSY_TIMEOUT = 60.0
 # Any constant, the same in every release: the key of PostgreSQL's migration lock.
 _MIGRATION_LOCK = 0x7469_6B74_6F6B
+# SQLite's result code for "database or disk is full" (sqlite3.SQLITE_FULL from Python 3.11).
+_SQLITE_FULL = 13
 _POSTGRES_SCHEMES = tuple(s for s in STORE_SCHEMES if s.startswith("postgres"))
 
 
@@ -310,7 +312,20 @@ class Store:
         try:
             with writing(self.connection):
                 yield self.connection
-        except OperationalError as exc:
-            raise StoreUnavailable(f"the store {self.label} failed: {_reason(exc)}") from None
         except DBAPIError as exc:
+            if _disk_full(exc):
+                raise StoreFull(
+                    f"the store {self.label} is full: {_reason(exc)}",
+                    hint="free some space, then run again",
+                ) from None
+            if isinstance(exc, OperationalError):
+                raise StoreUnavailable(f"the store {self.label} failed: {_reason(exc)}") from None
             raise StoreError(f"the store {self.label} refused a write: {_reason(exc)}") from None
+
+
+def _disk_full(exc: DBAPIError) -> bool:
+    """Whether the database ran out of space: SQLite's SQLITE_FULL, PostgreSQL's disk_full."""
+    original = exc.orig
+    if isinstance(original, sqlite3.Error):
+        return getattr(original, "sqlite_errorcode", None) == _SQLITE_FULL
+    return getattr(original, "sqlstate", None) == "53100" or "No space left on device" in str(original)

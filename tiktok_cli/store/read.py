@@ -23,7 +23,8 @@ Each change carries the window in which it happened, as precise as the store kno
 - followed: from the start of the last complete snapshot before the one that first saw
   the member (that snapshot did not see it) to the finish of the one that did;
 - unfollowed: from the start of the last complete snapshot that saw the member
-  (``last_run``) to the finish of the complete snapshot that no longer did (``ended_run``);
+  (``last_run``) to the finish of the complete snapshot that confirmed it gone
+  (``ended_run``, the second complete snapshot in a row that missed it);
 - renamed: from the later of A's start (A saw the old name) and the account's previous
   rename, to when the new name was seen.
 """
@@ -293,9 +294,13 @@ class StoreReader:
     def _unfollowed(self, between: _Between) -> Iterator[Change]:
         a, b, list_id = between.older.id, between.newer.id, between.older.list_id
         m = memberships.alias("m")
+        # The snapshot that last saw the member may be older than ``older`` (an unfollow is
+        # confirmed by the second complete snapshot in a row that misses it): its start, by id.
+        seen = snapshots.alias("seen")
         query = (
-            select(m.c.last_run, m.c.ended_run, *_MEMBER)
+            select(m.c.last_run, m.c.ended_run, seen.c.started_at.label("last_seen"), *_MEMBER)
             .join_from(m, accounts, accounts.c.id == m.c.member_id)
+            .outerjoin(seen, seen.c.id == m.c.last_run)
             .where(
                 m.c.list_id == list_id,
                 m.c.ended_run > a,
@@ -307,8 +312,8 @@ class StoreReader:
         )
         for row in self._streamed(query):
             ended = int(row.ended_run)
-            last = between.get(row.last_run) or between.complete_before(ended)
-            yield Change(UNFOLLOWED, None, last.started_at, between.finished(ended), _member(row))
+            since = between.complete_before(ended).started_at if row.last_seen is None else utc(row.last_seen)
+            yield Change(UNFOLLOWED, None, since, between.finished(ended), _member(row))
 
     def _renamed(self, between: _Between) -> Iterator[Change]:
         older, newer = between.older, between.newer

@@ -2,9 +2,10 @@
 
 Lists are kept as membership intervals, not as a copy per run: a member has one open
 row per list (``ended_run`` NULL) from the snapshot that first saw it (``first_run``);
-a complete snapshot that no longer sees it closes the row (``ended_run``) and notes
-the last complete snapshot that did (``last_run``; the run that first saw it when no
-complete one did). Recording an unchanged list again
+a complete snapshot that no longer sees it marks the row (``missing_run``), and only
+the next complete snapshot that still does not see it closes the row (``ended_run``),
+noting the last complete snapshot that did (``last_run``; the run that first saw it when
+no complete one did); one that sees it again clears the mark. Recording an unchanged list again
 writes no membership row at all. Snapshot ids grow with time, so "present at
 snapshot S" is ``first_run <= S AND (ended_run IS NULL OR ended_run > S)``.
 
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 metadata = MetaData()
@@ -71,7 +73,9 @@ lists = Table(
 )
 
 # One run over one list. ``status``: running (or killed and not resumed), complete (the
-# API said the list ended and every page was recorded), incomplete (``note`` says why).
+# API said the list ended and every page was recorded), incomplete (``note`` says why),
+# abandoned (left running by a process that died, and a later run of the list finished).
+# ``whole``: the run started at the list's first page without --limit, so it may be complete.
 snapshots = Table(
     "snapshots",
     metadata,
@@ -85,6 +89,7 @@ snapshots = Table(
     Column("note", Text),
     Column("rows", BigInteger, nullable=False),
     Column("reported_total", BigInteger),
+    Column("whole", Boolean, nullable=False, server_default=true()),
 )
 
 memberships = Table(
@@ -96,6 +101,9 @@ memberships = Table(
     Column("first_run", Integer, ForeignKey("snapshots.id"), nullable=False),
     Column("last_run", Integer, ForeignKey("snapshots.id")),  # set when the interval ends
     Column("ended_run", Integer, ForeignKey("snapshots.id")),
+    # The first complete snapshot of a run of them that did not see the open member; NULL
+    # while every complete snapshot sees it.
+    Column("missing_run", Integer, ForeignKey("snapshots.id")),
 )
 # One open interval per member and list: the upsert of a page targets this index.
 Index(
