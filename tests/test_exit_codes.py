@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -232,3 +233,17 @@ def test_ctrl_c_is_no_error_and_says_how_to_resume(tmp_path: Path) -> None:
         " kept in .out.jsonl.part; run the same command again to resume (--no-resume starts over)"
     )
     assert "error" not in lines[0]
+
+
+def test_ctrl_c_before_the_first_row_leaves_nothing_to_resume(tmp_path: Path) -> None:
+    with (
+        FakeTikTok(accounts=ACCOUNTS[:1], latency=3) as srv,
+        spawn_cli(srv, "followers", "alice", "-o", "out.jsonl", cwd=tmp_path) as proc,
+    ):
+        deadline = time.monotonic() + 30
+        while not srv.requests and time.monotonic() < deadline:  # alice looked up: her first page is asked
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    assert (proc.returncode, err.decode()) == (130, "tiktok: interrupted\n")
+    assert hidden_files(tmp_path) == []

@@ -23,6 +23,7 @@ from tiktok_cli.backends.base import Backend, ListQuery, Operation
 from tiktok_cli.batch import Batch, Failures
 from tiktok_cli.errors import (
     IncompleteListError,
+    Interrupted,
     NotFoundError,
     NotVisibleError,
     OutputError,
@@ -137,7 +138,9 @@ def export_lists(
                     export.stopped(error)
             # A failure the same command cannot get past (a private list, a missing setting)
             # keeps nothing to resume, unless rows were written: those wait for it to change.
-            sink.close(keep=export is None or export.rows > 0 or rerun_can_pass(error))
+            # Nor does a Ctrl-C before the first row: there is nothing to resume.
+            worth_keeping = rerun_can_pass(error) and not isinstance(error, Interrupted)
+            sink.close(keep=export is None or export.rows > 0 or worth_keeping)
             note = export.resume_note(error) if export is not None else None
             raise with_note(error, note) from None
         export.summary()
