@@ -244,7 +244,7 @@ def rerun_can_pass(exc: BaseException) -> bool:
     (missing, private) or a setting (missing, rejected) needs something else to change."""
     if isinstance(exc, TikTokCliError):
         return exc.transient
-    return True  # a full disk, a signal, or a bug: keep what was written
+    return True  # a signal, an output error not yet named, or a bug: keep what was written
 
 
 E = TypeVar("E", bound=BaseException)
