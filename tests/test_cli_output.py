@@ -203,7 +203,7 @@ def test_output_mistakes_are_found_before_looking_the_account_up(cassette, args)
         ("gateway/user_info_forbidden", ["user-info", "hidden.one"], 4, "private"),
         ("gateway/followings_not_visible", FOLLOWINGS, 4, "private"),
         ("tkapi/followers_hidden", FOLLOWERS, 4, "hides its followers"),
-        ("tkapi/followers_bad_token", FOLLOWERS, 7, "TIKTOK_API_TOKEN"),
+        ("tkapi/followers_bad_token", FOLLOWERS, 5, "TIKTOK_API_TOKEN"),
         ("tkapi/followers_http_401", FOLLOWERS, 5, "TIKTOK_API_TOKEN"),
         ("gateway/user_info_rate_limited", ["user-info", "taylorswift"], 6, "429"),
         ("gateway/user_info_server_error", ["user-info", "taylorswift"], 7, "HTTP 500"),
@@ -253,7 +253,7 @@ def test_ok_exits_0_with_nothing_on_stderr_when_quiet(cassette):
         (FOLLOWERS_CASSETTE, [*FOLLOWERS, "--limit", "7"], 0),
         ("tkapi/followers_by_name", ["followers", "cnn", "-f", "table"], 0),
         ("tkapi/followers_http_401", FOLLOWERS, 5),
-        ("tkapi/followers_bad_token", [*FOLLOWERS, "-o", "out.jsonl"], 7),
+        ("tkapi/followers_bad_token", [*FOLLOWERS, "-o", "out.jsonl"], 5),
         ("tkapi/followers_not_json", FOLLOWERS, 7),
     ],
 )

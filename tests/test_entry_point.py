@@ -54,4 +54,4 @@ def test_a_full_disk_is_one_line_with_exit_74(tmp_path: Path) -> None:
         result = tiktok("followers", "--uid", "6754915036232582149", "-f", "jsonl", "-o", str(full), env=env)
     assert result.returncode == 74, result.stderr
     [line] = result.stderr.splitlines()
-    assert line.startswith("tiktok: error: cannot write the output") and "No space left" in line
+    assert line == f"tiktok: error: cannot write {full}: No space left on device"

@@ -132,7 +132,7 @@ def test_a_repeat_across_pages_is_written_once(serve: Serve, backend: Backend) -
     assert srv.count(backend.path) == 3
 
 
-def test_a_stalled_cursor_stops_with_exit_7_and_says_how_to_continue(serve: Serve, backend: Backend) -> None:
+def test_a_stalled_cursor_stops_with_exit_7_and_never_offers_itself(serve: Serve, backend: Backend) -> None:
     # Page 1 is normal; then the API keeps answering "more" with the cursor it was given.
     srv = start(serve, backend, 100)
     cursor = BASE_TIME - 7
@@ -142,7 +142,8 @@ def test_a_stalled_cursor_stops_with_exit_7_and_says_how_to_continue(serve: Serv
     result = backend.run("-f", "jsonl")
     assert result.exit_code == 7
     assert "stalled" in result.stderr
-    assert f"{backend.cursor_option} {cursor}" in result.stderr
+    # Continuing from the cursor it stalled at would only stall again.
+    assert backend.cursor_option not in result.stderr and "try again later" in result.stderr
     assert len(names(result)) == 16  # rows already written are kept
     assert srv.count(backend.path) <= 4
 

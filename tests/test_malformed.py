@@ -242,10 +242,10 @@ def test_a_token_api_body_without_code_is_bad_data_per_account(server: FakeTikTo
 
 def test_an_unknown_token_api_code_fails_that_account_only(server: FakeTikTok, tmp_path: Path) -> None:
     errors = tmp_path / "failed.txt"
-    server.faults = [Fault("/user/followers", 200, dumps({"code": 10001, "msg": "token无效", "data": None}))]
+    server.faults = [Fault("/user/followers", 200, dumps({"code": 10003, "msg": "请求失败", "data": None}))]
     result = invoke("followers", "alice", "bob.b", "-j", "1", "-f", "jsonl", "--errors", str(errors))
     assert result.exit_code == 1, result.stderr
-    assert "code 10001 (token无效)" in result.stderr
+    assert "code 10003 (请求失败)" in result.stderr
     assert errors.read_text() == "alice\n"
 
 

@@ -233,7 +233,8 @@ def test_sigkill_mid_export_then_resume_matches_an_uninterrupted_export(
 
 
 @pytest.mark.parametrize(
-    ("signum", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+    ("signum", "code", "word"),
+    [(signal.SIGTERM, 143, "error: terminated"), (signal.SIGINT, 130, "interrupted")],  # Ctrl-C: no error
 )
 def test_signals_stop_cleanly_with_a_resume_hint(
     slow_server: FakeTikTok, tmp_path: Path, signum: int, code: int, word: str
@@ -244,7 +245,7 @@ def test_signals_stop_cleanly_with_a_resume_hint(
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == code
     message = err.decode().strip()
-    assert message.startswith(f"tiktok: error: {word};") and "run the same command again to resume" in message
+    assert message.startswith(f"tiktok: {word};") and "run the same command again to resume" in message
     assert "Traceback" not in message
     assert (tmp_path / ".out.jsonl.checkpoint").exists()
 

@@ -153,9 +153,10 @@ class FileExport:
         for leftover in (self.checkpoint_path, self.seen_path):
             leftover.unlink(missing_ok=True)
 
-    def close(self) -> None:
-        """Stop without finishing: a checkpointed part file stays for a resume, else it goes."""
-        if self.has_progress:
+    def close(self, *, keep: bool = True) -> None:
+        """Stop without finishing: a checkpointed part file stays for a resume (unless not
+        ``keep``: nothing a rerun could continue), else it goes."""
+        if keep and self.has_progress:
             self._close()
         else:
             self.discard()
@@ -163,6 +164,7 @@ class FileExport:
     def discard(self) -> None:
         """Forget any unfinished export to this FILE, including a checkpoint cut short by a kill."""
         self._close()
+        self.has_progress = False
         for leftover in (self.part, self.checkpoint_path, self.seen_path):
             leftover.unlink(missing_ok=True)
         for temp in self.target.parent.glob(f"{glob.escape(self.checkpoint_path.name)}.*.tmp"):

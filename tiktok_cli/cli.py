@@ -28,6 +28,7 @@ from tiktok_cli.errors import ConfigError, ExitCode, TikTokCliError, Unreachable
 
 if TYPE_CHECKING:
     from tiktok_cli.batch import Batch
+    from tiktok_cli.errors import Interrupted
     from tiktok_cli.export import Pacing
     from tiktok_cli.identifiers import Target
     from tiktok_cli.output import OutputSpec
@@ -1377,6 +1378,7 @@ def _error_edge(*, debug: bool, quiet: bool, setup_hint: bool = True) -> Iterato
     is named in the message already.
     """
     from tiktok_cli import console
+    from tiktok_cli.errors import Interrupted
     from tiktok_cli.signals import SIGNALLED, interrupted, sigterm_raises
 
     console.set_quiet(quiet)
@@ -1385,8 +1387,11 @@ def _error_edge(*, debug: bool, quiet: bool, setup_hint: bool = True) -> Iterato
             yield
     except SIGNALLED as exc:  # a signal outside an export (an export says how far it got)
         error = interrupted(exc)
-        console.error(str(error))
+        _stopped(error)
         raise typer.Exit(int(error.exit_code)) from None
+    except Interrupted as exc:
+        _stopped(exc)
+        raise typer.Exit(int(exc.exit_code)) from None
     except TikTokCliError as exc:
         _traceback(debug)
         from tiktok_cli.config import SettingsError  # only now: --help and --version never load it
@@ -1414,6 +1419,16 @@ def _error_edge(*, debug: bool, quiet: bool, setup_hint: bool = True) -> Iterato
             f"unexpected {type(exc).__name__}: {exc} (a bug: please report it; --debug shows where)"
         )
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+
+def _stopped(error: "Interrupted") -> None:
+    """A signal's line: SIGTERM (a scheduler's stop) as an error, a user's Ctrl-C as what it is."""
+    from tiktok_cli import console
+
+    if error.is_error:
+        console.error(str(error))
+    else:
+        console.always(f"{console.PROG}: {error}")
 
 
 def _traceback(debug: bool) -> None:
@@ -1455,8 +1470,8 @@ def main() -> None:
         console.error(usage_message(exc))
         raise SystemExit(int(ExitCode.USAGE)) from None
     except Abort:  # Ctrl-C at a prompt
-        from tiktok_cli import console
+        from tiktok_cli.signals import interrupted
 
-        console.error("interrupted")
+        _stopped(interrupted(KeyboardInterrupt()))
         raise SystemExit(int(ExitCode.INTERRUPTED)) from None
     raise SystemExit(code if isinstance(code, int) else int(ExitCode.OK))

@@ -76,6 +76,9 @@ class TikTokCliError(Exception):
     """Base of every expected failure: shown to the user without a traceback."""
 
     exit_code: ExitCode = ExitCode.UPSTREAM
+    # Whether running the same command again, unchanged, can get past it (a network
+    # failure, a block, an interruption): only then is a file export kept for a resume.
+    transient: bool = False
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -114,12 +117,14 @@ class BlockedError(TikTokCliError):
     """Rate limit, captcha or block page that outlasted the retries."""
 
     exit_code = ExitCode.BLOCKED
+    transient = True
 
 
 class UpstreamError(TikTokCliError):
     """Network failure, server error, or a body that is not the documented JSON."""
 
     exit_code = ExitCode.UPSTREAM
+    transient = True
 
 
 class UnreachableError(UpstreamError):
@@ -173,6 +178,26 @@ class IncompleteListError(UpstreamError):
     """Pagination stopped before the API said the list was complete."""
 
 
+class StalledListError(IncompleteListError):
+    """The list stopped advancing: asked again from its last cursor, the API answered the
+    same. Only a later try (TikTok may serve it again) can get past that point."""
+
+
+class OutputError(TikTokCliError):
+    """Rows cannot be written: standard output is closed, the disk is full, an I/O error.
+
+    ``transient``: the same command can go on from what was kept; ``after`` says when
+    ("once there is space").
+    """
+
+    exit_code = ExitCode.OUTPUT
+
+    def __init__(self, message: str, *, transient: bool = False, after: str = "") -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.after = after
+
+
 class BusyError(TikTokCliError):
     """Another run is exporting to the same file."""
 
@@ -182,9 +207,13 @@ class BusyError(TikTokCliError):
 class Interrupted(TikTokCliError):
     """SIGINT or SIGTERM arrived; carries the matching exit code."""
 
+    transient = True
+
     def __init__(self, message: str, *, exit_code: ExitCode) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        # A user's own Ctrl-C is no failure of the run: it is said without "error:".
+        self.is_error = exit_code is not ExitCode.INTERRUPTED
 
 
 EXCERPT_CHARS = 200
@@ -224,6 +253,15 @@ def batch_verdict(
     return BatchFailed(
         f"all {count} accounts failed, for different reasons", exit_code=ExitCode.ALL_FAILED, hint=hint
     )
+
+
+def rerun_can_pass(exc: BaseException) -> bool:
+    """Whether the same command, run again as it is, can get past ``exc``: a network or
+    server failure, a block, a full disk, an interruption. An answer about the account
+    (missing, private) or a setting (missing, rejected) needs something else to change."""
+    if isinstance(exc, TikTokCliError):
+        return exc.transient
+    return True  # a signal, an output error not yet named, or a bug: keep what was written
 
 
 E = TypeVar("E", bound=BaseException)

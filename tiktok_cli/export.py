@@ -26,8 +26,11 @@ from tiktok_cli.errors import (
     Interrupted,
     NotFoundError,
     NotVisibleError,
+    OutputError,
+    StalledListError,
     TikTokCliError,
     UsageError,
+    rerun_can_pass,
     with_note,
 )
 from tiktok_cli.identifiers import IdKind, Target
@@ -40,6 +43,7 @@ from tiktok_cli.output import (
     close_quietly,
     make_writer,
     open_sink,
+    output_failure,
     plan_output,
     row_maker,
     warn_if_kept_nowhere,
@@ -117,23 +121,28 @@ def export_lists(
                 writer.flush()
                 sink.mark(())  # a resume keeps the header the writer just wrote
             write_pages(export, writer, batch.concurrency)
+            writer.close()
+            if export.unfinished:
+                export.save()
+                sink.close()  # transient failures: keep the part file for a resume
+            else:
+                sink.commit()
         except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises with a note
+            error = output_failure(as_interrupted(exc), sink)
             if writer is not None:
                 close_quietly(writer)
             if export is not None:
                 with contextlib.suppress(Exception):
                     export.save()
                 with contextlib.suppress(Exception):
-                    export.stopped(as_interrupted(exc))
-            sink.close()
-            note = export.resume_note() if export is not None else None
-            raise with_note(as_interrupted(exc), note) from None
-        writer.close()
-        if export.unfinished:
-            export.save()
-            sink.close()  # transient failures: keep the part file for a resume
-        else:
-            sink.commit()
+                    export.stopped(error)
+            # A failure the same command cannot get past (a private list, a missing setting)
+            # keeps nothing to resume, unless rows were written: those wait for it to change.
+            # Nor does a Ctrl-C before the first row: there is nothing to resume.
+            worth_keeping = rerun_can_pass(error) and not isinstance(error, Interrupted)
+            sink.close(keep=export is None or export.rows > 0 or worth_keeping)
+            note = export.resume_note(error) if export is not None else None
+            raise with_note(error, note) from None
         export.summary()
     note = export.resume_note() if export.unfinished else None
     verdict = failures.verdict(hint=note)
@@ -192,6 +201,7 @@ class ListState:
     total: int | None = None
     skipped: int = 0  # list entries that were no account
     failed: TikTokCliError | None = None  # a final answer about the account (not found, hidden)
+    stalled: bool = False  # its last failure: asked again from its cursor, the API answered the same
     fetch: PageFetcher | None = None  # the backend's page function, once the account is resolved
     # With --db: the list's snapshot in the store, and whether it can be complete.
     snapshot: int | None = None
@@ -358,6 +368,7 @@ class ListExport:
         self._dirty = True  # the failure ends this run's work on the list: checkpoint what it wrote
         if isinstance(error, FINAL_ERRORS):
             state.done, state.failed = True, error
+        state.stalled = isinstance(error, StalledListError)
         self.failures.add(state.target, error)
         self._finish(state, complete=False, note=stop_note(error))
 
@@ -490,29 +501,43 @@ class ListExport:
         stored = f"; recorded in {self.recorder.store.label}" if self.recorder is not None else ""
         console.info(f"{_count(self.rows, self.noun)} of {whose} {verb}{where}{reported}{stored}")
 
-    def resume_note(self) -> str | None:
-        """How far the export got and how to go on from there (None: nothing to say)."""
+    def resume_note(self, error: BaseException | None = None) -> str | None:
+        """How far the export got and how to go on from there (None: nothing to say);
+        ``error`` is what stopped the run, if it failed as a whole."""
         if self.sink.resumable:
             if not self.sink.has_progress:
                 return None
+            when = ""
+            if error is not None and not rerun_can_pass(error):
+                when = " once that changes"  # a setting fixed, a list made visible again
+            elif isinstance(error, OutputError) and error.after:
+                when = f" {error.after}"
+            elif any(s.stalled for s in self.unfinished):
+                when = " later"  # asked again now, the list would stall at the same place
             return (
                 f"{_count(self.rows, 'row')} kept in {self.sink.part}; "
-                "run the same command again to resume (--no-resume starts over)"
+                f"run the same command again to resume{when} (--no-resume starts over)"
             )
         option = CURSOR_OPTIONS[self.operation]
-        resumable = [s for s in self.unfinished if s.cursor is not None]
+        # A stalled list's cursor is where it stalls: offering it would only stall again.
+        resumable = [s for s in self.unfinished if s.cursor is not None and not s.stalled]
+        stalled = [s for s in self.unfinished if s.stalled]
         where = f" to {self.sink.path}" if self.sink.path else ""
         if self.sink.path is not None:
             where += " (not a regular file, so nothing is kept to resume)"
         written = f"{_count(self.rows, 'row')} written{where}"
+        later = ""
+        if stalled:
+            whose = "" if len(self.states) == 1 else " of " + ", ".join(s.target.text for s in stalled)
+            later = f"; TikTok served no more of the list{whose}: try again later"
         if len(self.states) == 1:
             if resumable:
                 return f"{written}; continue with {option} {resumable[0].cursor}"
-            return written if self.rows else None
+            return written + later if self.rows or stalled else None
         if resumable:
             cursors = ", ".join(f"{s.target.text} with {option} {s.cursor}" for s in resumable)
-            return f"{written}; continue {cursors}"
-        return None
+            return f"{written}; continue {cursors}{later}"
+        return written + later if stalled else None
 
 
 def stop_note(error: BaseException) -> str:

@@ -9,19 +9,22 @@ file, which alone gets the atomic, checkpointed and locked export of checkpoint.
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
 import re
 import stat
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol
+from typing import Any, BinaryIO, Literal, Protocol, cast
 
 from tiktok_cli import console, writers
 from tiktok_cli.checkpoint import Checkpoint, ExportLock, FileExport
-from tiktok_cli.errors import UsageError
+from tiktok_cli.errors import OutputError, UsageError
 from tiktok_cli.models import FETCHED_AT, FIELDS, OWNER_FIELD, User
 from tiktok_cli.seen import SeenAccounts
 from tiktok_cli.writers.base import Writer, WriterOptions
@@ -195,13 +198,33 @@ def claim_output(plan: OutputPlan) -> Iterator[None]:
         yield
         return
     assert destination.target is not None
-    folder = destination.target.parent
+    make_folder(destination.target, shown=destination.path)
+    with ExportLock(destination.target):  # creating the lock file beside FILE proves FILE can be
+        yield
+
+
+def make_folder(path: Path, *, shown: Path | None = None) -> None:
+    """Create the folder of a file to write (-o, --plot): one that cannot be made is a usage
+    error, found before any request."""
+    folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot write {destination.path}: folder {folder}: {exc.strerror}") from None
-    with ExportLock(destination.target):
-        yield
+        raise UsageError(f"cannot write {shown or path}: folder {folder}: {exc.strerror}") from None
+
+
+def check_creatable(path: Path) -> None:
+    """Make sure a file can be created at ``path`` (a file that is not -o's, such as
+    --plot's): like -o, one that cannot is a usage error, found before any work."""
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder")
+    make_folder(path)
+    try:
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    os.close(fd)
+    Path(probe).unlink()
 
 
 class Sink(Protocol):
@@ -245,8 +268,8 @@ class Sink(Protocol):
     def commit(self) -> None:
         """The export is complete."""
 
-    def close(self) -> None:
-        """Stop without finishing."""
+    def close(self, *, keep: bool = True) -> None:
+        """Stop without finishing; ``keep`` False: keep nothing for a resume."""
 
 
 class StdoutSink:
@@ -258,8 +281,8 @@ class StdoutSink:
     has_progress = False
     resumable = False
 
-    def __init__(self) -> None:
-        self.stream: BinaryIO = sys.stdout.buffer
+    def __init__(self, stream: BinaryIO | None = None) -> None:
+        self.stream: BinaryIO = stream if stream is not None else _stdout()
         self.seen = SeenAccounts()
 
     @property
@@ -275,7 +298,7 @@ class StdoutSink:
     def commit(self) -> None:
         self.stream.flush()
 
-    def close(self) -> None:
+    def close(self, *, keep: bool = True) -> None:
         with contextlib.suppress(OSError, ValueError):
             self.stream.flush()
 
@@ -284,13 +307,13 @@ class StreamSink(StdoutSink):
     """-o naming a FIFO, device, socket or /dev/fd/N: written directly, never renamed."""
 
     def __init__(self, destination: Destination) -> None:
-        super().__init__()
         self.path = destination.path
         self._closers: list[Callable[[], None]] = []
         try:
-            self.stream = self._open(destination)
+            stream = self._open(destination)
         except OSError as exc:
             raise UsageError(f"cannot write {destination.path}: {exc.strerror}") from None
+        super().__init__(stream)
 
     def _open(self, destination: Destination) -> BinaryIO:
         path = destination.path
@@ -325,7 +348,7 @@ class StreamSink(StdoutSink):
         finally:
             self._close()
 
-    def close(self) -> None:
+    def close(self, *, keep: bool = True) -> None:
         with contextlib.suppress(OSError, ValueError):
             self.stream.flush()
         self._close()
@@ -335,6 +358,31 @@ class StreamSink(StdoutSink):
             with contextlib.suppress(OSError, ValueError):
                 close()
         self._closers.clear()
+
+
+def _stdout() -> BinaryIO:
+    """Standard output's bytes; closed (`>&-`) or missing, it is an output error."""
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:
+        raise OutputError("standard output is closed, so the rows have nowhere to go: give -o FILE")
+    return cast(BinaryIO, stream)
+
+
+def output_failure(exc: BaseException, sink: Sink | None) -> BaseException:
+    """A failure to write rows (a full disk, an I/O error) as an output error naming where
+    they went; anything else (a closed pipe included) unchanged."""
+    if not isinstance(exc, OSError) or isinstance(exc, BrokenPipeError):
+        return exc
+    where = str(sink.path) if sink is not None and sink.path is not None else "standard output"
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    resumable = sink is not None and sink.resumable
+    error = OutputError(
+        f"cannot write {where}: {exc.strerror or exc}",
+        transient=resumable,
+        after="once there is space" if full and resumable else "",
+    )
+    error.__traceback__ = exc.__traceback__
+    return error
 
 
 def _access_mode(fd: int) -> int:
@@ -351,7 +399,8 @@ def open_sink(plan: OutputPlan, *, identity: Mapping[str, Any] | None) -> Sink:
     """The destination, opened; ``identity`` None means a file export is not resumable."""
     destination = plan.destination
     if destination.kind == "stdout":
-        return StdoutSink()
+        # -f none writes nothing: a closed standard output is no concern of a --db run.
+        return StdoutSink(None if plan.writer_class.writes_rows else io.BytesIO())
     if destination.kind == "stream":
         return StreamSink(destination)
     assert destination.target is not None
@@ -411,7 +460,7 @@ def writing(plan: OutputPlan, sink: Sink, *, names: Sequence[str] = ()) -> Itera
         if writer is not None:
             close_quietly(writer)
         sink.close()
-        raise as_interrupted(exc) from None
+        raise output_failure(as_interrupted(exc), sink) from None
     writer.close()
     sink.commit()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 
-from tiktok_cli.errors import IncompleteListError, UpstreamError
+from tiktok_cli.errors import StalledListError, UpstreamError
 from tiktok_cli.models import Cursor, Page, User, utc_stamp
 from tiktok_cli.seen import SeenAccounts
 
@@ -33,7 +33,7 @@ def paginate(
 
     Each yielded page's ``next_cursor`` is where to resume after it (None at the end).
     With ``limit``, stops once that many accounts were yielded, trimming the last page
-    and fetching nothing more. Raises IncompleteListError when the API stops making
+    and fetching nothing more. Raises StalledListError when the API stops making
     progress but claims more.
     """
     seen = SeenAccounts() if seen is None else seen
@@ -82,7 +82,7 @@ def paginate(
         idle = 0 if fresh and nxt not in sent else idle + 1
         if idle >= max_idle_pages and (left is None or left > 0):
             problem = "the cursor stopped advancing" if nxt in sent else "pages brought no new accounts"
-            raise IncompleteListError(
+            raise StalledListError(
                 f"the list stalled: {problem} for {idle} pages in a row (last cursor {nxt})"
             )
         cursor = nxt

@@ -28,6 +28,7 @@ from tiktok_cli.models import FIELDS, OWNER_FIELD
 from tiktok_cli.output import (
     OutputPlan,
     OutputSpec,
+    check_creatable,
     claim_output,
     open_sink,
     plan_output,
@@ -326,6 +327,7 @@ def _check_plot(path: Path) -> None:
         import matplotlib  # noqa: F401 - only to say how to install it when missing
     except ImportError:
         raise MissingExtra("--plot needs matplotlib", hint=PLOT_INSTALL) from None
+    check_creatable(path)  # as for -o: a file that cannot be made is a usage error, now
 
 
 def draw(path: Path, title: str, points: Sequence[Observation]) -> None:

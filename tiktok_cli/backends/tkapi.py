@@ -3,7 +3,8 @@
 Every body is checked against the documented shape in one place (``_envelope`` and
 ``_followers_page``): anything else is one clear bad-data error naming the field. The
 seed documents no vendor error codes, so a ``code`` other than 200 fails the account at
-hand (the batch goes on); only an HTTP 401/403 says the token itself was refused.
+hand (the batch goes on), unless it says the token itself was refused: an HTTP 401/403,
+a code 401/403, or a message that names the token ("token invalid", "token无效").
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from tiktok_cli.settings import Settings, config_path
 HIDDEN_BY_PRIVACY = 2096
 NO_SUCH_USER = 2065
 OK = 200
+# Envelope codes that, like the HTTP statuses of the same numbers, refuse the credential.
+TOKEN_REJECTED = frozenset({401, 403})
 
 
 class TokenApiBackend(Backend):
@@ -106,6 +109,13 @@ def _envelope(body: Any, what: str) -> Mapping[str, Any]:
         if type(code) is not int or type(code) is bool:
             raise UpstreamError(f"{what}: code is {kind_of(code)}, not a number")
         message = envelope.get("msg")
+        if code in TOKEN_REJECTED or (type(message) is str and "token" in message.lower()):
+            # About the token, not the account: every account would get it, so it stops a batch.
+            raise ConfigError(
+                f"the token API rejected the token: it answered code {code}"
+                + (f" ({excerpt(message, 60)})" if type(message) is str and message.strip() else ""),
+                hint="check TIKTOK_API_TOKEN",
+            )
         raise RefusedError(
             f"{what}: the token API answered code {code}"
             + (f" ({excerpt(message, 60)})" if type(message) is str and message.strip() else ""),
