@@ -213,6 +213,55 @@ def test_a_closed_standard_output_is_an_output_error_in_one_line(server: FakeTik
     assert b"alice" in (tmp_path / "a.csv").read_bytes()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["--version"], ["config", "path"], ["config", "show"], ["config", "get", "timeout"], ["doctor"]],
+)
+def test_commands_that_print_no_rows_fail_on_a_closed_standard_output(
+    server: FakeTikTok, tmp_path: Path, args: list[str]
+) -> None:
+    closed = ["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "tiktok_cli"]
+    run = subprocess.run(
+        [*closed, *args], env=cli_env(server, tmp_path), cwd=tmp_path, capture_output=True, timeout=60
+    )
+    assert run.returncode == 74, run.stderr
+    assert run.stderr.decode().splitlines()[-1] == (
+        "tiktok: error: standard output is closed, so there is nowhere to print to"
+    )
+
+
+@pytest.mark.parametrize("args", [["--help"], ["user-info", "--help"], ["--version"], ["config", "path"]])
+def test_help_and_version_on_a_full_disk_are_one_line_and_exit_74(
+    server: FakeTikTok, tmp_path: Path, args: list[str]
+) -> None:
+    with Path("/dev/full").open("wb") as full:
+        run = subprocess.run(
+            [sys.executable, "-m", "tiktok_cli", *args],
+            env=cli_env(server, tmp_path),
+            cwd=tmp_path,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+    assert run.returncode == 74
+    assert run.stderr.decode().splitlines() == [
+        "tiktok: error: cannot write standard output: No space left on device"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "code"), [(["user-info", "nosuch"], 3), (["followers", "alice", "--limit", "0"], 2)]
+)
+def test_a_closed_standard_error_keeps_the_exit_code(
+    server: FakeTikTok, tmp_path: Path, args: list[str], code: int
+) -> None:
+    closed = ["sh", "-c", 'exec "$@" 2>&-', "sh", sys.executable, "-m", "tiktok_cli"]
+    run = subprocess.run(
+        [*closed, *args], env=cli_env(server, tmp_path), cwd=tmp_path, capture_output=True, timeout=60
+    )
+    assert run.returncode == code
+
+
 # --- Ctrl-C -------------------------------------------------------------------------------
 
 

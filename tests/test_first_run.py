@@ -48,6 +48,8 @@ def test_no_token_api_names_its_setting(monkeypatch: pytest.MonkeyPatch) -> None
     line = error(invoke("followers", "--uid", ALICE.uid), 7)
     assert f"no token API at {DEAD}/tk" in line
     assert "TIKTOK_API_URL / --api-url" in line and "tiktok doctor" in line
+    # A vendor's hosted service is nothing the user can start.
+    assert "start it" not in line and "check the address the vendor gave you" in line
 
 
 def test_followers_by_name_without_a_gateway_says_the_name_needs_it_and_offers_uid(

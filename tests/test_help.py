@@ -184,6 +184,9 @@ def test_reports_refuse_what_they_do_not_take(
         (["config", "get"], "tiktok config get needs NAME"),
         (["user-info", "--verbos"], "tiktok user-info has no option --verbos: did you mean --verbose"),
         (["user-info", "cnn", "-o", "."], "--output: "),
+        (["user-inf", "cnn"], "tiktok has no command 'user-inf': did you mean user-info?"),
+        (["nosuch"], "tiktok has no command 'nosuch'; `tiktok --help` lists its commands"),
+        (["config", "gte"], "tiktok config has no command 'gte': did you mean get?"),
     ],
 )
 def test_usage_errors_are_one_plain_line(

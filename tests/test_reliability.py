@@ -331,3 +331,18 @@ def test_a_table_piped_into_head_exits_like_every_format(slow_server: FakeTikTok
         proc.stdout.close()
         assert proc.wait(20) == 141
         assert proc.stderr.read() == b""
+
+
+def test_a_sigterm_whose_exception_was_swallowed_still_ends_the_run_as_terminated() -> None:
+    # Python cannot raise from a finalizer or some import machinery: the signal must not be lost.
+    import os
+    import signal
+
+    from tiktok_cli.signals import Terminated, sigterm_raises
+
+    with pytest.raises(Terminated), sigterm_raises():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler runs here
+        except Terminated:
+            pass  # swallowed, as the interpreter does where it cannot raise

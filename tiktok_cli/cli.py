@@ -833,9 +833,22 @@ class ListExportOptions(NamedTuple):
     verbosity: VerbosityOptions = VerbosityOptions()
 
 
+def _say(line: str) -> None:
+    """Print a line that is not a row (the version, doctor's checks, settings) to stdout.
+
+    Click's echo drops text silently when stdout is closed (`>&-`); a script reading us must
+    learn that nothing was printed, as it does for rows.
+    """
+    if sys.stdout is None:
+        from tiktok_cli.errors import OutputError
+
+        raise OutputError("standard output is closed, so there is nowhere to print to")
+    typer.echo(line)
+
+
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"tiktok {__version__} ({DISTRIBUTION})")
+        _say(f"tiktok {__version__} ({DISTRIBUTION})")
         raise typer.Exit()
 
 
@@ -1021,7 +1034,7 @@ def doctor(
 
         checks = []
         for check in run_checks({**source.flags(), **store.flags()}, trace=verbose):
-            typer.echo(check.line())
+            _say(check.line())
             checks.append(check)
         code = exit_code(checks)
     raise typer.Exit(int(code))
@@ -1176,7 +1189,8 @@ def snapshots(
     """List the runs recorded of an account's lists: id, list, times, status and counts.
 
     status is complete (the whole list was seen), incomplete (note says why: interrupted,
-    --limit, TikTok's cap) or running (still running, or killed and not resumed).
+    --limit, TikTok's cap, a list well short of its count), running (still running, or
+    killed and not resumed) or abandoned (killed, and a later run of the list finished).
     """
     with verbosity.error_edge():
         from tiktok_cli.tracking import show_snapshots
@@ -1191,7 +1205,7 @@ def config_path_command() -> None:
     """Print where the config file is read from (it need not exist)."""
     from tiktok_cli.settings import config_path
 
-    typer.echo(str(config_path()))
+    _say(str(config_path()))
 
 
 @config_app.command("show", cls=Command)
@@ -1211,9 +1225,9 @@ def config_show(*, connection: ConnectionOptions, store: StoreOptions, debug: De
 
         settings, origins = effective_settings({**connection.flags(), **store.flags()})
         path = config_path()
-        typer.echo(f"# config file: {path}" + ("" if path.is_file() else " (does not exist)"))
+        _say(f"# config file: {path}" + ("" if path.is_file() else " (does not exist)"))
         for line in settings_toml(settings, origins):
-            typer.echo(for_terminal(line))
+            _say(for_terminal(line))
 
 
 _SETTINGS_EPILOG = "Settings:\n\n\b\n" + "\n".join(f"  {n:<12} {h}" for n, h in SETTING_HELP)
@@ -1263,7 +1277,7 @@ def config_get(
         if value is None:
             console.info(f"{name} is not set")
         else:
-            typer.echo(value)
+            _say(value)
 
 
 @config_app.command("set", cls=Command, epilog=_SETTINGS_EPILOG)
@@ -1459,8 +1473,24 @@ def main() -> None:
 
     from tiktok_cli.command import usage_message
 
+    if sys.stderr is None:
+        # Started with `2>&-`: messages have nowhere to go, but the exit code must still be right.
+        sys.stderr = Path(os.devnull).open("w", encoding="utf-8")  # noqa: SIM115 - lives as long as we do
     try:
         code = app(prog_name="tiktok", standalone_mode=False)
+    except BrokenPipeError:  # `tiktok --help | head -1`
+        _silence_stdout()
+        raise SystemExit(int(ExitCode.BROKEN_PIPE)) from None
+    except OSError as exc:  # only help and usage text is written outside a command's error edge
+        from tiktok_cli import console
+
+        console.error(f"cannot write standard output: {exc.strerror or exc}")
+        raise SystemExit(int(ExitCode.OUTPUT)) from None
+    except TikTokCliError as exc:  # --version and `config path`, which need no error edge
+        from tiktok_cli import console
+
+        console.error(str(exc))
+        raise SystemExit(int(exc.exit_code)) from None
     except NoArgsIsHelpError as exc:  # `tiktok` alone: the help, as Click shows it
         exc.show()
         raise SystemExit(int(ExitCode.USAGE)) from None

@@ -10,6 +10,8 @@ option in plain words; ``usage_message`` words the errors Click raises itself.
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Callable
 
 import typer
@@ -125,4 +127,16 @@ def usage_message(exc: ClickUsageError) -> str:
         name = max(opts, key=len) if isinstance(param, typer.core.TyperOption) else _argument_name(param)
         separator = " " if isinstance(exc, OptionValueError) else ": "
         return f"{name}{separator}{exc.message}"
+    group = exc.ctx.command if exc.ctx else None
+    unknown = _NO_SUCH_COMMAND.match(exc.format_message())
+    if unknown and isinstance(group, typer.core.TyperGroup):
+        name = unknown.group(1)
+        close = difflib.get_close_matches(name, group.list_commands(exc.ctx), n=2)  # type: ignore[arg-type]
+        if close:
+            return f"{command} has no command {name!r}: did you mean {' or '.join(close)}?"
+        return f"{command} has no command {name!r}; `{command} --help` lists its commands"
     return " ".join(exc.format_message().split())
+
+
+# Click's own words for an unknown subcommand, whose name is all this takes from them.
+_NO_SUCH_COMMAND = re.compile(r"No such command '(.*)'\.")

@@ -27,12 +27,20 @@ def sigterm_raises() -> Iterator[None]:
         yield  # only the main thread may set handlers (a command run from a test's thread)
         return
 
+    received = False
+
     def on_term(signum: int, frame: FrameType | None) -> None:
+        nonlocal received
+        received = True
         raise Terminated
 
     previous = signal.signal(signal.SIGTERM, on_term)
     try:
         yield
+        if received:
+            # The exception can be lost where Python cannot raise it (a finalizer, an import
+            # being compiled): a stopped run must still end as stopped, never as success.
+            raise Terminated
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -93,6 +93,9 @@ class Backend(ABC):
     service: ClassVar[str] = "the server"
     url_setting: ClassVar[UrlSetting | None] = None
     alternative: ClassVar[str] = ""
+    # What the user can do about a service that does not answer: start their own, or check
+    # the address of a hosted one.
+    unreachable_advice: ClassVar[str] = "start it"
     credentials_hint: ClassVar[str | None] = None
     # Requests per second when the rate setting is unset (None: as fast as answers come).
     default_rate: ClassVar[float | None] = None
@@ -202,8 +205,8 @@ class Backend(ABC):
         default = " (the default)" if setting.default is not None and base == setting.default else ""
         alternative = f", or {self.alternative}" if self.alternative else ""
         return UnreachableError(
-            f"no {self.service.removeprefix('the ')} at {base}{default} (cannot reach {exc.host}): start it, "
-            f"set {setting.env} / {setting.flag}{alternative}",
+            f"no {self.service.removeprefix('the ')} at {base}{default} (cannot reach {exc.host}): "
+            f"{self.unreachable_advice}, set {setting.env} / {setting.flag}{alternative}",
             url=exc.url,
             host=exc.host,
         )

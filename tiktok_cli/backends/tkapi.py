@@ -50,6 +50,7 @@ class TokenApiBackend(Backend):
     service = "the token API"
     url_setting = UrlSetting("api_url", "TIKTOK_API_URL", "--api-url")
     alternative = "use --backend web"
+    unreachable_advice = "check the address the vendor gave you and this machine's connection to it"
     credentials_hint = "check TIKTOK_API_TOKEN"
     # Its error bodies carry msg "成功" ("success") whatever failed: never quote it.
     quote_detail = False
