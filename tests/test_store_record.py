@@ -385,8 +385,10 @@ def test_a_store_of_the_previous_schema_is_upgraded_in_place(
     serve(accounts=[alice(followers=5)])
     result = invoke("followers", "alice", "--db", db_target, "-f", "none")
     assert result.exit_code == 0, result.stderr
-    assert "upgrading the store" in result.stderr and "from schema 0001 to 0002" in result.stderr
-    assert query(store, "SELECT version_num FROM alembic_version") == [("0002",)]
+    from tiktok_cli.store.database import HEAD
+
+    assert "upgrading the store" in result.stderr and f"from schema 0001 to {HEAD}" in result.stderr
+    assert query(store, "SELECT version_num FROM alembic_version") == [(HEAD,)]
     assert query(store, "SELECT value FROM store_info WHERE key = 'id'") == [("old-store",)]
     assert [s[1:3] for s in snapshots(store)] == [("complete", 5)]
     assert query(store, "SELECT count(*) FROM observations") == [(1,)]
@@ -426,9 +428,13 @@ def test_a_bad_store_fails_before_any_request(serve: Serve, tmp_path: Path) -> N
     assert server.requests == []
 
 
+# Alembic compares no expression index (accounts_name); the names compared below do.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_the_migrations_build_exactly_the_schema_a_new_store_gets(db_target: str) -> None:
     """A new store is made from schema.py and stamped; an old one is upgraded by the
-    migrations. Alembic's own comparison holds the two to one schema."""
+    migrations. Alembic's own comparison holds the two to one schema, and the names of
+    the indexes and CHECK constraints, which it does not compare, are the same too."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
@@ -444,10 +450,37 @@ def test_the_migrations_build_exactly_the_schema_a_new_store_gets(db_target: str
         with engine.connect() as connection:
             differences = compare_metadata(MigrationContext.configure(connection), metadata)
             version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+            indexes, checks = _index_and_check_names(connection)
     finally:
         engine.dispose()
     assert differences == []
     assert version == HEAD
+    tables = metadata.tables.values()
+    assert indexes == {index.name for table in tables for index in table.indexes}
+    assert checks == {c.name for t in tables for c in t.constraints if isinstance(c, sa.CheckConstraint)}
+
+
+def _index_and_check_names(connection: sa.Connection) -> tuple[set[str], set[str]]:
+    if connection.dialect.name == "sqlite":
+        rows = connection.exec_driver_sql("SELECT type, name, sql FROM sqlite_master").all()
+        indexes = {name for kind, name, _ in rows if kind == "index" and not name.startswith("sqlite_")}
+        checks = {
+            found for kind, _, sql in rows if kind == "table" for found in re.findall(r"CONSTRAINT (\w+) CHECK", sql)
+        }
+        return indexes, checks
+    indexes = set(
+        connection.exec_driver_sql(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint)"  # keys' own indexes
+        ).scalars()
+    )
+    checks = set(
+        connection.exec_driver_sql(
+            "SELECT conname FROM pg_constraint WHERE contype = 'c' "
+            "AND connamespace = current_schema()::regnamespace"
+        ).scalars()
+    )
+    return indexes, checks
 
 
 @pytest.mark.parametrize(

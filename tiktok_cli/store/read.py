@@ -364,13 +364,20 @@ class StoreReader:
 
 
 def _present(list_id: int, member: ColumnElement[Any], snapshot_id: int) -> ColumnElement[bool]:
-    """Whether ``member`` is in the list at ``snapshot_id`` (a probe of memberships_member)."""
+    """Whether ``member`` is in the list at ``snapshot_id``: a probe of memberships_member.
+
+    The run columns are wrapped (``first_run + 0``, ``coalesce``) so that no index can
+    serve them: without ANALYZE statistics (and a store may have none, or stale ones)
+    SQLite read memberships_started instead, every interval that started before the
+    snapshot, per row, so ``changes`` grew with the square of the list. With the member's
+    own few intervals the only sensible path, the plan no longer depends on statistics.
+    """
     o: FromClause = memberships.alias("o")
     return exists().where(
         o.c.list_id == list_id,
         o.c.member_id == member,
-        o.c.first_run <= snapshot_id,
-        or_(o.c.ended_run.is_(None), o.c.ended_run > snapshot_id),
+        o.c.first_run + 0 <= snapshot_id,
+        func.coalesce(o.c.ended_run, snapshot_id + 1) > snapshot_id,  # open, or ended after
     )
 
 
