@@ -1,0 +1,161 @@
+"""Opening a SQLite store: another program's file is left as it was, read commands only
+read (also where nothing can be written), and a new store is private to its owner."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fakeserver import Account, sec_uid_for
+from helpers import Serve, csv_rows, invoke
+
+RECORDERS = [("followers", "alice", "-f", "none"), ("followings", "alice", "-f", "none"), ("user-info", "alice")]
+READERS = [("changes", "alice"), ("history", "alice"), ("snapshots", "alice"), ("doctor",)]
+
+
+def alice(members: list[int] | None = None) -> Account:
+    count = len(members) if members is not None else 6
+    return Account("alice", "6754915036232582149", sec_uid_for("alice"), count, 3, members=members)
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file in ``folder`` and its bytes: what a refused store must leave as it was."""
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("command", RECORDERS + READERS, ids=lambda c: c[0])
+def test_another_programs_database_is_left_byte_for_byte(
+    serve: Serve, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    other = tmp_path / "photos.db"
+    with contextlib.closing(sqlite3.connect(other)) as connection, connection:
+        connection.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT)")
+        connection.execute("INSERT INTO photos (path) VALUES ('a.jpg')")
+    before = folder_bytes(tmp_path)
+    server = serve(accounts=[alice()])
+    result = invoke(*command, "--db", str(other))
+    assert result.exit_code == 5, result.stderr
+    assert "is not a tiktok-cli store" in result.stderr + result.stdout  # doctor reports on stdout
+    # Not even its journal-mode bytes (18-19) or change counter: nothing was written.
+    assert folder_bytes(tmp_path) == before
+    assert not any(path.endswith("/followers") for path in server.requests)
+
+
+@pytest.mark.parametrize("command", READERS, ids=lambda c: c[0])
+def test_an_empty_file_is_refused_by_a_read_command_and_stays_empty(
+    serve: Serve, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    serve(accounts=[alice()])
+    result = invoke(*command, "--db", str(empty))
+    assert result.exit_code == 5, result.stderr
+    assert "is empty" in result.stderr + result.stdout
+    assert folder_bytes(tmp_path) == {"empty.db": b""}
+
+
+def test_a_new_store_is_readable_by_its_owner_alone(serve: Serve, tmp_path: Path) -> None:
+    serve(accounts=[alice()])
+    previous = os.umask(0o022)  # the usual umask, which would let others read a 0644 file
+    try:
+        store = tmp_path / "new" / "tiktok.db"
+        assert invoke("followers", "alice", "--db", str(store), "-f", "none").exit_code == 0
+        assert mode(store) == 0o600
+        # A read connection leaves SQLite's -wal and -shm beside the store: they take its mode.
+        assert invoke("snapshots", "alice", "--db", str(store), "-f", "csv").exit_code == 0
+        for companion in ("tiktok.db-wal", "tiktok.db-shm"):
+            assert mode(store.with_name(companion)) == 0o600
+    finally:
+        os.umask(previous)
+
+
+def test_an_existing_empty_file_becomes_the_store_and_keeps_its_mode(serve: Serve, tmp_path: Path) -> None:
+    store = tmp_path / "tiktok.db"
+    store.touch()
+    store.chmod(0o640)  # made ahead, say for a group that reads the reports
+    serve(accounts=[alice()])
+    assert invoke("followers", "alice", "--db", str(store), "-f", "none").exit_code == 0
+    assert mode(store) == 0o640
+    result = invoke("snapshots", "alice", "--db", str(store), "-f", "csv")
+    assert [row[4] for row in csv_rows(result.stdout_bytes)[1:]] == ["complete"]
+
+
+def test_a_read_command_changes_no_byte_of_the_store(serve: Serve, tmp_path: Path) -> None:
+    """Read commands open the store read-only (SQLite's mode=ro)."""
+    store = tmp_path / "tiktok.db"
+    server = serve(accounts=[alice(members=[1, 2, 3])])
+    assert invoke("followers", "alice", "--db", str(store), "-f", "none").exit_code == 0
+    server.accounts["alice"].members = [2, 3, 4]
+    assert invoke("followers", "alice", "--db", str(store), "-f", "none").exit_code == 0
+    before = store.read_bytes()
+    for command in READERS:
+        assert invoke(*command, "--db", str(store)).exit_code == 0
+    assert store.read_bytes() == before
+
+
+@pytest.fixture
+def sealable(tmp_path: Path) -> Iterator[tuple[Path, Callable[[], None]]]:
+    """A folder, and how to make it and its files impossible to write.
+
+    For a user other than root, ``chmod`` does it (0444 files in a 0555 folder). Root
+    writes through any mode, so for root the folder is a tmpfs mounted for the test and
+    remounted read-only: a read-only file system, where SQLite cannot even make the
+    ``-shm`` file a WAL reader needs.
+    """
+    folder = tmp_path / "sealed"
+    folder.mkdir()
+    if os.geteuid() != 0:
+
+        def seal() -> None:
+            for path in folder.iterdir():
+                path.chmod(0o444)
+            folder.chmod(0o555)
+
+        try:
+            yield folder, seal
+        finally:
+            folder.chmod(0o755)
+        return
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755", "tmpfs", str(folder)], check=True)
+
+    def seal_root() -> None:
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        with pytest.raises(OSError):  # it is read-only, even for root
+            (folder / "probe").touch()
+
+    try:
+        yield folder, seal_root
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def test_read_commands_work_where_nothing_can_be_written(
+    serve: Serve, sealable: tuple[Path, Callable[[], None]]
+) -> None:
+    folder, seal = sealable
+    store = folder / "tiktok.db"
+    server = serve(accounts=[alice(members=[1, 2, 3])])
+    assert invoke("followers", "alice", "--db", str(store), "-f", "none").exit_code == 0
+    server.accounts["alice"].members = [2, 3, 4]
+    assert invoke("followers", "alice", "--db", str(store), "-f", "none").exit_code == 0
+    assert invoke("user-info", "alice", "--db", str(store)).exit_code == 0
+    seal()
+    before = folder_bytes(folder)
+    changes = invoke("changes", "alice", "--db", str(store), "-f", "csv")
+    assert changes.exit_code == 0, changes.stderr
+    assert sorted(row[1] for row in csv_rows(changes.stdout_bytes)[1:]) == ["followed", "unfollowed"]
+    snapshots = invoke("snapshots", "alice", "--db", str(store), "-f", "csv")
+    assert [row[4] for row in csv_rows(snapshots.stdout_bytes)[1:]] == ["complete", "complete"]
+    history = invoke("history", "alice", "--db", str(store), "-f", "csv")
+    assert history.exit_code == 0 and len(csv_rows(history.stdout_bytes)) >= 2
+    assert folder_bytes(folder) == before
