@@ -15,7 +15,11 @@ import pytest
 from fakeserver import Account, sec_uid_for
 from helpers import Serve, csv_rows, invoke
 
-RECORDERS = [("followers", "alice", "-f", "none"), ("followings", "alice", "-f", "none"), ("user-info", "alice")]
+RECORDERS = [
+    ("followers", "alice", "-f", "none"),
+    ("followings", "alice", "-f", "none"),
+    ("user-info", "alice"),
+]
 READERS = [("changes", "alice"), ("history", "alice"), ("snapshots", "alice"), ("doctor",)]
 
 

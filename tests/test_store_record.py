@@ -465,7 +465,10 @@ def _index_and_check_names(connection: sa.Connection) -> tuple[set[str], set[str
         rows = connection.exec_driver_sql("SELECT type, name, sql FROM sqlite_master").all()
         indexes = {name for kind, name, _ in rows if kind == "index" and not name.startswith("sqlite_")}
         checks = {
-            found for kind, _, sql in rows if kind == "table" for found in re.findall(r"CONSTRAINT (\w+) CHECK", sql)
+            found
+            for kind, _, sql in rows
+            if kind == "table"
+            for found in re.findall(r"CONSTRAINT (\w+) CHECK", sql)
         }
         return indexes, checks
     indexes = set(

@@ -52,14 +52,30 @@ def query(engine: sa.Engine, sql: str, **params: Any) -> list[tuple[Any, ...]]:
 
 # --- a store of schema 0002, as that release wrote it -----------------------------------
 
-OLD_TIME = sa.DateTime(timezone=True)  # what 0002's schema.py declared: SQLite text "YYYY-MM-DD HH:MM:SS.ffffff"
+OLD_TIME = sa.DateTime(
+    timezone=True
+)  # what 0002's schema.py declared: SQLite text "YYYY-MM-DD HH:MM:SS.ffffff"
 
 
 def old_type(column: str) -> Any:
     if column.endswith("_at"):
         return OLD_TIME
-    return sa.Text if column in ("account_key", "user_id", "unique_id", "kind", "owner_name", "backend",
-                                 "status", "old_unique_id", "new_unique_id") else sa.Integer
+    return (
+        sa.Text
+        if column
+        in (
+            "account_key",
+            "user_id",
+            "unique_id",
+            "kind",
+            "owner_name",
+            "backend",
+            "status",
+            "old_unique_id",
+            "new_unique_id",
+        )
+        else sa.Integer
+    )
 
 
 def day(number: int, hour: int, minute: int = 0) -> datetime:
@@ -80,7 +96,16 @@ def old_store(db_target: str) -> None:
         for name, cols in {
             "accounts": ("id", "account_key", "user_id", "unique_id", "updated_at"),
             "lists": ("id", "owner_id", "kind"),
-            "snapshots": ("id", "list_id", "owner_name", "backend", "started_at", "finished_at", "status", "rows"),
+            "snapshots": (
+                "id",
+                "list_id",
+                "owner_name",
+                "backend",
+                "started_at",
+                "finished_at",
+                "status",
+                "rows",
+            ),
             "memberships": ("id", "list_id", "member_id", "first_run", "last_run", "ended_run"),
             "renames": ("id", "account_id", "old_unique_id", "new_unique_id", "seen_at", "run"),
             "observations": ("id", "account_id", "observed_at", "backend", "followers"),
@@ -100,7 +125,13 @@ def old_store(db_target: str) -> None:
             connection.execute(
                 t["accounts"].insert(),
                 [
-                    {"id": 1, "account_key": "id:1", "user_id": "1", "unique_id": "alice", "updated_at": day(2, 3)},
+                    {
+                        "id": 1,
+                        "account_key": "id:1",
+                        "user_id": "1",
+                        "unique_id": "alice",
+                        "updated_at": day(2, 3),
+                    },
                     *(
                         {
                             "id": 10 + i,
@@ -133,15 +164,37 @@ def old_store(db_target: str) -> None:
             connection.execute(
                 t["memberships"].insert(),
                 [
-                    {"id": 1, "list_id": 1, "member_id": 10, "first_run": 1, "last_run": None, "ended_run": None},
+                    {
+                        "id": 1,
+                        "list_id": 1,
+                        "member_id": 10,
+                        "first_run": 1,
+                        "last_run": None,
+                        "ended_run": None,
+                    },
                     {"id": 2, "list_id": 1, "member_id": 11, "first_run": 1, "last_run": 1, "ended_run": 2},
-                    {"id": 3, "list_id": 1, "member_id": 12, "first_run": 2, "last_run": None, "ended_run": None},
+                    {
+                        "id": 3,
+                        "list_id": 1,
+                        "member_id": 12,
+                        "first_run": 2,
+                        "last_run": None,
+                        "ended_run": None,
+                    },
                 ],
             )
             connection.execute(
                 t["renames"].insert(),
-                [{"id": 1, "account_id": 10, "old_unique_id": "fan0", "new_unique_id": "newname",
-                  "seen_at": day(2, 3, 30), "run": 2}],
+                [
+                    {
+                        "id": 1,
+                        "account_id": 10,
+                        "old_unique_id": "fan0",
+                        "new_unique_id": "newname",
+                        "seen_at": day(2, 3, 30),
+                        "run": 2,
+                    }
+                ],
             )
             connection.execute(
                 t["observations"].insert(),
@@ -155,7 +208,16 @@ def test_a_store_of_schema_0002_means_what_it_meant(db_target: str, engine: sa.E
     from tiktok_cli.store.database import HEAD
 
     old_store(db_target)
-    changes = invoke("changes", "alice", "--db", db_target, "-f", "csv", "--fields", "list,change,old_unique_id,since,until,unique_id")
+    changes = invoke(
+        "changes",
+        "alice",
+        "--db",
+        db_target,
+        "-f",
+        "csv",
+        "--fields",
+        "list,change,old_unique_id,since,until,unique_id",
+    )
     assert changes.exit_code == 0, changes.stderr
     assert "upgrading the store" in changes.stderr
     assert csv_rows(changes.stdout_bytes) == [
@@ -164,7 +226,9 @@ def test_a_store_of_schema_0002_means_what_it_meant(db_target: str, engine: sa.E
         ["followers", "unfollowed", "", "2026-12-01T03:00:00Z", "2026-12-02T04:00:00Z", "fan1"],
         ["followers", "renamed", "fan0", "2026-12-01T03:00:00Z", "2026-12-02T03:30:00Z", "newname"],
     ]
-    snapshots = invoke("snapshots", "alice", "--db", db_target, "-f", "csv", "--fields", "id,started_at,status")
+    snapshots = invoke(
+        "snapshots", "alice", "--db", db_target, "-f", "csv", "--fields", "id,started_at,status"
+    )
     assert csv_rows(snapshots.stdout_bytes)[1:] == [
         ["1", "2026-12-01T03:00:00Z", "complete"],
         ["2", "2026-12-02T03:00:00Z", "complete"],
@@ -192,7 +256,8 @@ IMPOSSIBLE = {
     ),
     # an interval that ends where it starts
     "memberships_order": (
-        "INSERT INTO memberships (list_id, member_id, first_run, last_run, ended_run) VALUES (1, 9999, 2, 2, 2)"
+        "INSERT INTO memberships (list_id, member_id, first_run, last_run, ended_run) "
+        "VALUES (1, 9999, 2, 2, 2)"
     ),
     # an ended interval without its last run, and a last run on an open one
     "memberships_last_run": (
@@ -238,7 +303,9 @@ def test_a_snapshot_id_is_never_used_twice(serve: Serve, db_target: str, engine:
     two_nights(serve, db_target)
     with engine.begin() as connection:
         connection.execute(sa.text("DELETE FROM renames WHERE run = 2"))
-        connection.execute(sa.text("UPDATE memberships SET ended_run = NULL, last_run = NULL WHERE ended_run = 2"))
+        connection.execute(
+            sa.text("UPDATE memberships SET ended_run = NULL, last_run = NULL WHERE ended_run = 2")
+        )
         connection.execute(sa.text("DELETE FROM memberships WHERE first_run = 2"))
         connection.execute(sa.text("DELETE FROM snapshots WHERE id = 2"))
     record(db_target)
@@ -275,7 +342,7 @@ def test_sqlite_times_are_iso_text_that_compares_as_times(serve: Serve, tmp_path
                 "renames": "seen_at",
                 "observations": "observed_at",
             }.items()
-            for row in connection.execute(f"SELECT {columns} FROM {table}")  # noqa: S608
+            for row in connection.execute(f"SELECT {columns} FROM {table}")
             for value in row
         ]
         assert times and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", t) for t in times), times
@@ -310,7 +377,9 @@ def test_changes_reads_through_the_intended_indexes(serve: Serve, tmp_path: Path
     statements: list[tuple[str, Any]] = []
     with open_store(str(store), create=False) as opened:
         event.listen(
-            opened.engine, "before_cursor_execute", lambda c, cur, sql, params, *_: statements.append((sql, params))
+            opened.engine,
+            "before_cursor_execute",
+            lambda c, cur, sql, params, *_: statements.append((sql, params)),
         )
         reader = StoreReader(opened)
         owner = reader.find(Named(IdKind.USERNAME, "alice"))
@@ -327,7 +396,9 @@ def test_changes_reads_through_the_intended_indexes(serve: Serve, tmp_path: Path
         on_memberships = [s for s in steps if re.match(r"(SEARCH|SCAN) (m|o)\b", s)]
         assert on_memberships and not any(s.startswith("SCAN") for s in on_memberships), steps
         probes = [s for s in on_memberships if s.startswith("SEARCH o ")]
-        assert probes and all("USING INDEX memberships_member (list_id=? AND member_id=?)" in s for s in probes)
+        assert probes and all(
+            "USING INDEX memberships_member (list_id=? AND member_id=?)" in s for s in probes
+        )
     followed, unfollowed = plans["m.first_run,"], plans["m.last_run,"]
     assert any(s.startswith("SEARCH m USING INDEX memberships_started") for s in followed), followed
     assert any(s.startswith("SEARCH m USING INDEX memberships_ended") for s in unfollowed), unfollowed

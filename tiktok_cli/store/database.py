@@ -188,7 +188,7 @@ def _sqlite_opener(path: Path, read_only: bool) -> Callable[[], sqlite3.Connecti
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the WAL index
         except sqlite3.OperationalError as exc:
             connection.close()
-            if exc.sqlite_errorcode & 0xFF not in _CANNOT_OPEN:
+            if not _cannot_open(exc):
                 raise
             # Nothing can write there, so nothing can change the file while it is read.
             return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
@@ -197,8 +197,12 @@ def _sqlite_opener(path: Path, read_only: bool) -> Callable[[], sqlite3.Connecti
     return open_read_only if read_only else open_read_write
 
 
-# SQLITE_READONLY and SQLITE_CANTOPEN (any extended code): read-only means read-only there.
-_CANNOT_OPEN = (8, 14)
+def _cannot_open(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_READONLY or SQLITE_CANTOPEN (any extended code): nothing can be written there."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF in (8, 14)
+    return str(exc) in ("unable to open database file", "attempt to write a readonly database")
 
 
 def _inspect(path: Path, label: str) -> str | None:

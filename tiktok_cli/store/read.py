@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -43,6 +44,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from tiktok_cli.errors import NotFoundError, StoreError, StoreUnavailable
 from tiktok_cli.identifiers import Account, IdKind
 from tiktok_cli.models import FIELDS
+from tiktok_cli.signals import stopping_statements
 from tiktok_cli.store.database import Store
 from tiktok_cli.store.schema import accounts, lists, memberships, observations, renames, snapshots
 
@@ -125,13 +127,26 @@ def utc(value: datetime) -> datetime:
 
 @contextlib.contextmanager
 def reading(store: Store) -> Iterator[None]:
-    """Database failures while reading, as the package's errors (exit 7, or 5)."""
+    """Database failures while reading, as the package's errors (exit 7, or 5); SIGINT
+    and SIGTERM stop a long SQLite query at once (exit 130, 143)."""
     try:
-        yield
+        with _stoppable(store):
+            yield
     except OperationalError as exc:
         raise StoreUnavailable(f"reading the store {store.label} failed: {_reason(exc)}") from None
     except DBAPIError as exc:
         raise StoreError(f"the store {store.label} could not be read: {_reason(exc)}") from None
+
+
+def _stoppable(store: Store) -> contextlib.AbstractContextManager[None]:
+    """SQLite: signals stop a running statement (signals.py). PostgreSQL needs nothing:
+    psycopg waits for the server in Python, where the signal's handler runs, and closing
+    the connection ends the query."""
+    if store.dialect != "sqlite":
+        return contextlib.nullcontext()
+    driver = store.connection.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return stopping_statements(driver.set_progress_handler)
 
 
 def _reason(exc: DBAPIError) -> str:

@@ -108,12 +108,15 @@ def _rebuild_sqlite_tables() -> None:
         name = table.name.removeprefix("_new_")
         table.create(bind)  # AUTOINCREMENT (snapshots) continues after the highest id copied
         columns = ", ".join(column.name for column in table.columns)
+        # Names are this module's constants, not input.
         bind.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {columns} FROM {name}")  # noqa: S608
         op.drop_table(name)
         op.rename_table(table.name, name)
     op.create_index("ix_snapshots_list_id", "snapshots", ["list_id"])
     open_rows = sa.text("ended_run IS NULL")
-    op.create_index("memberships_open", "memberships", ["list_id", "member_id"], unique=True, sqlite_where=open_rows)
+    op.create_index(
+        "memberships_open", "memberships", ["list_id", "member_id"], unique=True, sqlite_where=open_rows
+    )
     op.create_index("memberships_started", "memberships", ["list_id", "first_run"])
     op.create_index("memberships_ended", "memberships", ["list_id", "ended_run"])
     op.create_index("memberships_member", "memberships", ["list_id", "member_id"])
