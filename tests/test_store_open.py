@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sqlite3
 import stat
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fakeserver import Account, sec_uid_for
-from helpers import Serve, csv_rows, invoke
+from helpers import Serve, csv_rows, invoke, spawn_cli
 
 RECORDERS = [
     ("followers", "alice", "-f", "none"),
@@ -163,3 +165,108 @@ def test_read_commands_work_where_nothing_can_be_written(
     history = invoke("history", "alice", "--db", str(store), "-f", "csv")
     assert history.exit_code == 0 and len(csv_rows(history.stdout_bytes)) >= 2
     assert folder_bytes(folder) == before
+
+
+# --- stopping a long read ---------------------------------------------------------------------
+
+SLOW_MEMBERS = 600_000
+
+
+def slow_store(path: Path) -> None:
+    """A store where `changes --from 1 --to 3` runs two long statements that return no row:
+    every member left at snapshot 2 and came back at 3, so each is a candidate that its
+    probe rules out, all inside one step of SQLite."""
+    from tiktok_cli.store import open_store
+
+    open_store(str(path), create=True).close()  # the schema, as the tool makes it
+    stamp = "2026-12-01T03:00:00.000000Z"
+    members = range(2, SLOW_MEMBERS + 2)
+    with contextlib.closing(sqlite3.connect(path)) as connection, connection:
+        connection.execute(
+            "INSERT INTO accounts (id, account_key, user_id, unique_id, updated_at) "
+            "VALUES (1, 'id:1', '1', 'alice', ?)",
+            (stamp,),
+        )
+        connection.execute("INSERT INTO lists (id, owner_id, kind) VALUES (1, 1, 'followers')")
+        connection.executemany(
+            "INSERT INTO snapshots (id, list_id, backend, started_at, finished_at, status, rows) "
+            "VALUES (?, 1, 'tkapi', ?, ?, 'complete', ?)",
+            [(run, stamp, stamp, SLOW_MEMBERS) for run in (1, 2, 3)],
+        )
+        connection.executemany(
+            "INSERT INTO accounts (id, account_key, user_id, updated_at) VALUES (?, 'id:' || ?, ?, ?)",
+            ((i, i, str(i), stamp) for i in members),
+        )
+        connection.executemany(
+            "INSERT INTO memberships (list_id, member_id, first_run, last_run, ended_run) "
+            "VALUES (1, ?, 1, 1, 2)",
+            ((i,) for i in members),
+        )
+        connection.executemany(
+            "INSERT INTO memberships (list_id, member_id, first_run) VALUES (1, ?, 3)",
+            ((i,) for i in members),
+        )
+
+
+@pytest.fixture(scope="module")
+def slow(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """slow_store, made once for the tests that read it (they write nothing to it)."""
+    path = tmp_path_factory.mktemp("slow") / "tiktok.db"
+    slow_store(path)
+    return path
+
+
+def opened(process: subprocess.Popen[bytes], path: Path) -> bool:
+    """Whether ``process`` has ``path`` open (it is reading the store)."""
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{process.pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if fd.readlink() == path:
+                    return True
+    return False
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time ``pid`` has used so far (user and system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def finish(process: subprocess.Popen[bytes]) -> tuple[int, float, bytes]:
+    """Wait for ``process``: its exit code, the CPU time it used in all, and its stderr."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.stderr is not None and process.stdout is not None
+    process.stdout.close()
+    with process.stderr:
+        return process.returncode, usage.ru_utime + usage.ru_stime, process.stderr.read()
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "said"), [(signal.SIGTERM, 143, b"terminated"), (signal.SIGINT, 130, b"interrupted")]
+)
+def test_a_signal_stops_changes_inside_a_long_query(
+    serve: Serve, tmp_path: Path, slow: Path, signum: int, code: int, said: bytes
+) -> None:
+    """Measured in CPU time, not wall time: the machine may be busy with other work."""
+    server = serve(accounts=[alice()])
+    store = slow
+    command = ("changes", "alice", "--from", "1", "--to", "3", "--db", str(store), "-f", "csv")
+    exit_code, whole, _ = finish(spawn_cli(server, *command, cwd=tmp_path))
+    assert exit_code == 0
+    process = spawn_cli(server, *command, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while not opened(process, store) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    inside = cpu_seconds(process.pid) + 0.2  # well inside the first long statement
+    while cpu_seconds(process.pid) < inside and time.monotonic() < deadline:
+        time.sleep(0.005)
+    before = cpu_seconds(process.pid)
+    process.send_signal(signum)
+    exit_code, used, stderr = finish(process)
+    assert exit_code == code, stderr
+    assert stderr == b"tiktok: error: " + said + b"\n"
+    # Without the fix the signal waited for the statement to end: most of the run.
+    after, left = used - before, whole - before
+    assert left > 1.0, f"the store is too small to tell ({whole:.2f} s of CPU in all)"
+    assert after < min(0.4, left / 3), (after, left)
