@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fakeserver import Account, sec_uid_for
 from helpers import Serve, csv_rows, invoke, spawn_cli
 
@@ -270,3 +271,44 @@ def test_a_signal_stops_changes_inside_a_long_query(
     after, left = used - before, whole - before
     assert left > 1.0, f"the store is too small to tell ({whole:.2f} s of CPU in all)"
     assert after < min(0.4, left / 3), (after, left)
+
+
+def running_queries(engine: sa.Engine) -> list[str]:
+    """The statements over memberships that other sessions are running on the server."""
+    with engine.connect() as connection:
+        return list(
+            connection.exec_driver_sql(
+                "SELECT query FROM pg_stat_activity WHERE state = 'active' "
+                "AND pid <> pg_backend_pid() AND query LIKE '%%memberships%%'"
+            ).scalars()
+        )
+
+
+def test_a_signal_cancels_the_query_of_changes_on_postgresql(
+    serve: Serve, tmp_path: Path, pg_url: str
+) -> None:
+    """The process stops, and so does its query on the server: a client that only goes
+    away leaves it running until the server next writes to it. The query is made to
+    wait, as long as the test likes, behind a lock the test holds."""
+    server = serve(accounts=[alice(members=[1, 2, 3])])
+    for members in ([1, 2, 3], [2, 3, 4]):
+        server.accounts["alice"].members = members
+        assert invoke("followers", "alice", "--db", pg_url, "-f", "none").exit_code == 0
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as holder:
+            holder.exec_driver_sql("LOCK TABLE memberships IN ACCESS EXCLUSIVE MODE")
+            process = spawn_cli(server, "changes", "alice", "--db", pg_url, "-f", "csv", cwd=tmp_path)
+            deadline = time.monotonic() + 60
+            while not running_queries(engine) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert process.poll() is None and running_queries(engine)
+            process.send_signal(signal.SIGTERM)
+            exit_code, _, stderr = finish(process)
+            assert exit_code == 143, stderr
+            assert stderr == b"tiktok: error: terminated\n"
+            time.sleep(0.2)
+            assert running_queries(engine) == []
+            holder.rollback()
+    finally:
+        engine.dispose()

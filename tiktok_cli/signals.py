@@ -101,3 +101,29 @@ def stopping_statements(set_progress_handler: ProgressSetter) -> Iterator[None]:
             signal.signal(signum, handler)
     if pending:
         raise pending[0]()
+
+
+@contextlib.contextmanager
+def cancelling_statements(cancel: Callable[[], object]) -> Iterator[None]:
+    """SIGINT and SIGTERM cancel the server's running statement, then raise as usual.
+
+    A client that just goes away leaves its query running on the server until the
+    server next writes to it; ``cancel`` (the driver's, e.g. psycopg's ``cancel_safe``)
+    asks the server to stop it at once. psycopg waits for the server in Python, so the
+    handler runs while a statement is running.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        with contextlib.suppress(Exception):  # the signal is what to report, not a failed cancel
+            cancel()
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -190,7 +190,8 @@ def _sqlite_opener(path: Path, read_only: bool) -> Callable[[], sqlite3.Connecti
             connection.close()
             if not _cannot_open(exc):
                 raise
-            # Nothing can write there, so nothing can change the file while it is read.
+            # SQLite then reads the file as it is, without locks or the -wal file: right
+            # where no one can write (a read-only file system, a copy on read-only media).
             return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
         return connection
 

@@ -44,7 +44,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from tiktok_cli.errors import NotFoundError, StoreError, StoreUnavailable
 from tiktok_cli.identifiers import Account, IdKind
 from tiktok_cli.models import FIELDS
-from tiktok_cli.signals import stopping_statements
+from tiktok_cli.signals import cancelling_statements, stopping_statements
 from tiktok_cli.store.database import Store
 from tiktok_cli.store.schema import accounts, lists, memberships, observations, renames, snapshots
 
@@ -139,14 +139,12 @@ def reading(store: Store) -> Iterator[None]:
 
 
 def _stoppable(store: Store) -> contextlib.AbstractContextManager[None]:
-    """SQLite: signals stop a running statement (signals.py). PostgreSQL needs nothing:
-    psycopg waits for the server in Python, where the signal's handler runs, and closing
-    the connection ends the query."""
-    if store.dialect != "sqlite":
-        return contextlib.nullcontext()
+    """Signals stop a running statement at once (signals.py): SQLite's, from a progress
+    handler; PostgreSQL's, by a cancel request to the server."""
     driver = store.connection.connection.driver_connection
-    assert isinstance(driver, sqlite3.Connection)
-    return stopping_statements(driver.set_progress_handler)
+    if isinstance(driver, sqlite3.Connection):
+        return stopping_statements(driver.set_progress_handler)
+    return cancelling_statements(driver.cancel_safe)  # type: ignore[union-attr]
 
 
 def _reason(exc: DBAPIError) -> str:
