@@ -406,8 +406,10 @@ class Store:
         with contextlib.suppress(SQLAlchemyError):
             if self.connection.in_transaction():
                 self.connection.rollback()
-            if self.writes and self.dialect == "sqlite":
+        if self.writes and self.dialect == "sqlite":
+            with contextlib.suppress(SQLAlchemyError):  # statistics only speed reads up
                 self._keep_statistics()
+        with contextlib.suppress(SQLAlchemyError):
             self.connection.close()
         self.engine.dispose()
 
