@@ -402,3 +402,38 @@ def test_changes_reads_through_the_intended_indexes(serve: Serve, tmp_path: Path
     followed, unfollowed = plans["m.first_run,"], plans["m.last_run,"]
     assert any(s.startswith("SEARCH m USING INDEX memberships_started") for s in followed), followed
     assert any(s.startswith("SEARCH m USING INDEX memberships_ended") for s in unfollowed), unfollowed
+
+
+def test_finding_an_account_reads_no_whole_table(serve: Serve, tmp_path: Path) -> None:
+    """A username in any case, a uid or a secUid is found through an index of its own,
+    not by reading every account (millions, in a store of long lists)."""
+    from sqlalchemy import event
+
+    from tiktok_cli.identifiers import Account as Named
+    from tiktok_cli.identifiers import IdKind
+    from tiktok_cli.store import open_store
+    from tiktok_cli.store.read import StoreReader
+
+    store = tmp_path / "tiktok.db"
+    two_nights(serve, str(store))
+    with sqlite3.connect(store) as connection:
+        connection.execute("DELETE FROM sqlite_stat1")
+        uid, sec_uid = connection.execute(
+            "SELECT user_id, sec_uid FROM accounts WHERE user_id IS NOT NULL "
+            "AND sec_uid IS NOT NULL AND id > 1"
+        ).fetchone()
+    names = [Named(IdKind.USERNAME, "FAN_THREE"), Named(IdKind.UID, uid), Named(IdKind.SEC_UID, sec_uid)]
+    statements: list[tuple[str, Any]] = []
+    with open_store(str(store), create=False) as opened:
+        reader = StoreReader(opened)
+        event.listen(
+            opened.engine,
+            "before_cursor_execute",
+            lambda c, cur, sql, params, *_: statements.append((sql, params)),
+        )
+        found = [reader.find(name) for name in names]
+    assert [account.unique_id for account in found] == ["fan_three", found[1].unique_id, found[2].unique_id]
+    with sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True) as connection:
+        for sql, params in statements:
+            steps = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+            assert not any(step.startswith("SCAN accounts") for step in steps), (sql, steps)

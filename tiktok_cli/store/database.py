@@ -257,7 +257,7 @@ def _prepare(connection: Connection, label: str, *, create: bool) -> str:
         if version != HEAD:
             if version is None and not create:
                 raise StoreError(f"{label} is empty: no snapshot was recorded in it")
-            with _foreign_keys_deferred(connection), writing(connection):
+            with _foreign_keys_off(connection), writing(connection):
                 _lock_for_migration(connection)
                 version = _version(connection, label)  # another process may have done it meanwhile
                 if version != HEAD:
@@ -303,7 +303,7 @@ def _table_names(connection: Connection) -> set[str]:
 
 
 @contextlib.contextmanager
-def _foreign_keys_deferred(connection: Connection) -> Iterator[None]:
+def _foreign_keys_off(connection: Connection) -> Iterator[None]:
     """SQLite: foreign keys off around a migration's transaction, as SQLite's own recipe
     for rebuilding a table says (dropping the old table would otherwise count every row
     that refers to it as a violation); the migration checks them itself before it ends.
