@@ -312,3 +312,15 @@ def test_a_signal_cancels_the_query_of_changes_on_postgresql(
             holder.rollback()
     finally:
         engine.dispose()
+
+
+def test_a_read_command_opens_a_store_that_refuses_writes(serve: Serve, db_target: str) -> None:
+    """What the read commands open: SQLite's mode=ro, a read-only session on PostgreSQL."""
+    from tiktok_cli.store import open_store
+
+    serve(accounts=[alice()])
+    assert invoke("followers", "alice", "--db", db_target, "-f", "none").exit_code == 0
+    with open_store(db_target, create=False) as store:
+        assert store.connection.execute(sa.text("SELECT count(*) FROM snapshots")).scalar_one() == 1
+        with pytest.raises(sa.exc.DBAPIError, match=r"read-only|readonly"):
+            store.connection.execute(sa.text("DELETE FROM snapshots"))

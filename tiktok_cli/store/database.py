@@ -76,6 +76,9 @@ def connect(target: str, *, create: bool) -> Store:
         raise _connect_error(exc, label) from None
     try:
         store_id = _prepare(connection, label, create=create)
+        if not create and connection.dialect.name == "postgresql":
+            # Read commands read: the server itself refuses anything else from them.
+            connection.execution_options(postgresql_readonly=True)
     except BaseException:
         connection.close()
         engine.dispose()
