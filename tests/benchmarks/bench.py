@@ -26,7 +26,9 @@ competes with anything measured here for a GIL), runs the CLI as a subprocess th
 8. `tiktok changes` between two complete snapshots of a --members list (default 1,000,000)
    in a SQLite store, a few thousand changes apart: seconds (a few), and its peak RSS vs the
    same changes in a list a tenth as long (<= 1.3x: memory does not grow with the list).
-   `--only changes` runs this row alone.
+   The store is made only by the tool, as a user's is: two nightly runs of
+   `tiktok followers --db` against the fake server, whose list changes in between (a
+   1,000,000-member list takes minutes to record). `--only changes` runs this row alone.
 
 Every timed measurement has warm-up runs first; the output says whether a value is the best
 or the median of its repetitions. Both the CLI and the floor run as fresh processes, so both
@@ -134,6 +136,10 @@ class ServerSpec:
     lookup_names: tuple[str, ...] = ()  # extra accounts for user-info
     latency: float = 0.0
     page_size: int = 20
+    # Row 8: which fans follow (their indexes, newest first) and the ones known by another
+    # name, per account; pages are then built per request (a million cached would not fit).
+    members: dict[str, list[int]] = field(default_factory=dict)
+    names: dict[str, dict[int, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -160,6 +166,25 @@ def _serve(conn: Connection, spec: ServerSpec) -> None:
                 self.pages[key] = super().followers(query)
             return self.pages[key]
 
+    if spec.members:
+        listed = [
+            Account(
+                name,
+                str(6_000_000_000_000_000_000 + i),
+                sec_uid_for(name),
+                len(members),
+                10,
+                False,
+                members,
+                spec.names.get(name, {}),
+            )
+            for i, (name, members) in enumerate(spec.members.items())
+        ]
+        with FakeTikTok(accounts=listed, page_size=spec.page_size) as plain:
+            conn.send((plain.url, TOKEN))
+            with contextlib.suppress(EOFError):
+                conn.recv()
+        return
     accounts = [
         Account(name, str(6_000_000_000_000_000_000 + i), sec_uid_for(name), count, 10)
         for i, (name, count) in enumerate([*spec.followers.items(), *((n, 0) for n in spec.lookup_names)])
@@ -434,107 +459,33 @@ def measure_lookups(names: Sequence[str], concurrency: int, options: Options, en
 # --- 8: changes between two snapshots of a long list ---------------------------------------
 
 CHANGED = (3_000, 2_000, 500)  # row 8: members followed, unfollowed, renamed between the snapshots
+CHANGES_PAGE = 100  # followers per page of row 8's server: fewer requests for a long list
 
 
-def build_store(path: Path, members: int) -> int:
-    """A SQLite store holding two complete snapshots of OWNER's followers: ``members`` at the
-    first, CHANGED apart. Rows go in with SQLAlchemy Core in bulk, into the real schema (a
-    recorder would take minutes for a million). Returns the number of changes."""
-    from datetime import datetime, timezone
-
-    from tiktok_cli.store import open_store
-    from tiktok_cli.store.schema import accounts, lists, memberships, renames, snapshots
-
+def build_store(path: Path, members: int, workdir: Path) -> int:
+    """A SQLite store holding two complete snapshots of OWNER's followers, ``members`` at
+    the first and CHANGED apart, made by the tool alone: `tiktok followers --db` run twice
+    against the fake server, whose list changes in between. Nothing is added to the store
+    by hand (no ANALYZE either): `changes` then meets the store a user has. Returns the
+    number of changes."""
     followed, unfollowed, renamed = CHANGED
+    step = members // unfollowed
+    gone = {i for i in range(members) if i % step == step - 1}
+    kept = [i for i in range(members) if i not in gone]
+    before = {i: f"before_{i:06d}" for i in kept[::step][:renamed]}  # their names on night 1
+    nights = [
+        (list(range(members)), before),
+        ([*range(members + followed - 1, members - 1, -1), *kept], {}),  # newest first
+    ]
     started = time.time()
-    store = open_store(str(path), create=True)
-    try:
-        connection = store.connection
-
-        def day(number: int, hour: int, minute: int = 0) -> datetime:
-            return datetime(2026, 12, number, hour, minute, tzinfo=timezone.utc)
-
-        seen = day(2, 3, 30)  # during the second snapshot
-        with connection.begin():
-            connection.execute(
-                accounts.insert(),
-                [{"id": 1, "account_key": "id:1", "user_id": "1", "unique_id": OWNER, "updated_at": seen}],
-            )
-            connection.execute(lists.insert(), [{"id": 1, "owner_id": 1, "kind": "followers"}])
-            connection.execute(
-                snapshots.insert(),
-                [
-                    {
-                        "id": run,
-                        "list_id": 1,
-                        "owner_name": OWNER,
-                        "backend": "tkapi",
-                        "started_at": day(run, 3),
-                        "finished_at": day(run, 4),
-                        "status": "complete",
-                        "rows": members - (run - 1) * (unfollowed - followed),
-                    }
-                    for run in (1, 2)
-                ],
-            )
-        total = members + followed
-        batch = 100_000
-        for low in range(2, total + 2, batch):
-            ids = range(low, min(low + batch, total + 2))
-            with connection.begin():
-                connection.execute(
-                    accounts.insert(),
-                    [
-                        {
-                            "id": i,
-                            "account_key": f"id:{6_000_000_000_000_000_000 + i}",
-                            "user_id": str(6_000_000_000_000_000_000 + i),
-                            "unique_id": f"user{i}",
-                            "nickname": f"User {i}",
-                            "followers": i % 5_000,
-                            "updated_at": seen,
-                        }
-                        for i in ids
-                    ],
-                )
-                # Members 2.. are there at the first snapshot; every (members // unfollowed)-th
-                # of them is gone at the second; the last `followed` ids arrive with it.
-                step = members // unfollowed
-                connection.execute(
-                    memberships.insert(),
-                    [
-                        {
-                            "list_id": 1,
-                            "member_id": i,
-                            "first_run": 1 if i < members + 2 else 2,
-                            "ended_run": 2 if i < members + 2 and i % step == 0 else None,
-                            "last_run": 1 if i < members + 2 and i % step == 0 else None,
-                        }
-                        for i in ids
-                    ],
-                )
-        with connection.begin():
-            kept = [i for i in range(2, members + 2) if i % (members // unfollowed) != 0][:renamed]
-            connection.execute(
-                renames.insert(),
-                [
-                    {
-                        "account_id": i,
-                        "old_unique_id": f"before{i}",
-                        "new_unique_id": f"user{i}",
-                        "seen_at": seen,
-                        "run": 2,
-                    }
-                    for i in kept
-                ],
-            )
-        connection.exec_driver_sql("ANALYZE")
-        connection.commit()
-    finally:
-        store.close()
-    gone = sum(1 for i in range(2, members + 2) if i % (members // unfollowed) == 0)
-    print(f"- row 8: a store of {members:,} members built in {time.time() - started:.0f} s", flush=True)
-    return followed + gone + renamed
+    for number, (listed, names) in enumerate(nights, 1):
+        spec = ServerSpec(page_size=CHANGES_PAGE, members={OWNER: listed}, names={OWNER: names})
+        with fake_server(spec) as server:
+            command = [*cli_command(), "followers", OWNER, "--db", str(path), "-f", "none", "-q"]
+            night = run(command, env=cli_env(server, workdir))
+        print(f"- row 8: night {number} of {members:,} members recorded in {night.wall:.0f} s", flush=True)
+    print(f"- row 8: the store of {members:,} members made in {time.time() - started:.0f} s", flush=True)
+    return followed + len(gone) + len(before)
 
 
 @dataclass(frozen=True)
@@ -568,7 +519,7 @@ def changes_row(options: Options, workdir: Path) -> Row:
     runs = {}
     for members in (options.members, small):
         path = workdir / f"changes-{members}.db"
-        expected = build_store(path, members)
+        expected = build_store(path, members, workdir)
         runs[members] = measure_changes(path, expected, options, workdir)
     big, little = runs[options.members], runs[small]
     ratio = big.peak_kib / little.peak_kib

@@ -1,9 +1,15 @@
 """Opening a store: which database a ``--db`` target names, and its schema version.
 
-SQLite runs in WAL mode with a busy timeout, and every writing transaction starts with
-``BEGIN IMMEDIATE``: several processes recording into one file then queue for the write
-lock instead of failing with "database is locked" halfway through. PostgreSQL needs
-nothing of that: each commit is one transaction.
+An existing SQLite file is first opened read-only and checked: another program's
+database, or a store from a newer release, is refused before anything in it or beside
+it changes. A new store is created readable by its owner alone (0600; SQLite gives its
+``-wal`` and ``-shm`` files the same mode). Read commands keep the read-only connection
+(``mode=ro``, or ``immutable=1`` where even that cannot open: a read-only file system).
+
+A store that will be written runs in WAL mode with a busy timeout, and every writing
+transaction starts with ``BEGIN IMMEDIATE``: several processes recording into one file
+then queue for the write lock instead of failing with "database is locked" halfway
+through. PostgreSQL needs nothing of that: each commit is one transaction.
 
 The schema is versioned by Alembic (``migrations/``). A store at the newest version
 opens without importing Alembic; an older one is upgraded under a lock (SQLite's write
@@ -14,9 +20,10 @@ a store from a newer release is refused, never touched.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +48,8 @@ from tiktok_cli.settings import STORE_SCHEMES, masked_url, url_password
 from tiktok_cli.store.schema import metadata, store_info
 
 # The newest schema this release knows, and every older one it can upgrade.
-HEAD = "0003"
-KNOWN_VERSIONS = ("0001", "0002", "0003")
+HEAD = "0004"
+KNOWN_VERSIONS = ("0001", "0002", "0003", "0004")
 FORMAT = "tiktok-cli snapshot store"
 # Seconds a writer waits for another process's SQLite write lock before giving up.
 BUSY_TIMEOUT = 60.0
@@ -54,9 +61,16 @@ _POSTGRES_SCHEMES = tuple(s for s in STORE_SCHEMES if s.startswith("postgres"))
 
 
 def connect(target: str, *, create: bool) -> Store:
-    """Open (and with ``create``, make) the store ``target`` names; see ``open_store``."""
+    """Open (and with ``create``, make) the store ``target`` names; see ``open_store``.
+
+    Without ``create`` the store is only read: opened read-only unless its schema must be
+    upgraded first."""
     url, label = _parse_target(target, create=create)
-    engine = _engine(url)
+    if url.get_backend_name() == "sqlite":
+        assert url.database is not None
+        engine = _sqlite_engine(Path(url.database), label, create=create)
+    else:
+        engine = _engine(url)
     try:
         connection = engine.connect()
     except SQLAlchemyError as exc:
@@ -64,11 +78,14 @@ def connect(target: str, *, create: bool) -> Store:
         raise _connect_error(exc, label) from None
     try:
         store_id = _prepare(connection, label, create=create)
+        if not create and connection.dialect.name == "postgresql":
+            # Read commands read: the server itself refuses anything else from them.
+            connection.execution_options(postgresql_readonly=True)
     except BaseException:
         connection.close()
         engine.dispose()
         raise
-    return Store(engine, connection, label, store_id)
+    return Store(engine, connection, label, store_id, writes=create)
 
 
 def _parse_target(target: str, *, create: bool) -> tuple[URL, str]:
@@ -121,20 +138,31 @@ def _sqlite_url(path: Path, *, create: bool) -> tuple[URL, str]:
 
 
 def _engine(url: URL) -> Engine:
-    if url.get_backend_name() != "sqlite":
-        # One connection per process is all a run uses; no pool to keep alive.
-        return create_engine(url, poolclass=_null_pool(), connect_args={"connect_timeout": 10})
-    engine = create_engine(
-        url, poolclass=_null_pool(), connect_args={"timeout": BUSY_TIMEOUT, "check_same_thread": False}
-    )
+    # One connection per process is all a run uses; no pool to keep alive.
+    return create_engine(url, poolclass=_null_pool(), connect_args={"connect_timeout": 10})
+
+
+def _sqlite_engine(path: Path, label: str, *, create: bool) -> Engine:
+    """An engine on the SQLite file ``path``: read-only for a store that is only read and
+    needs no upgrade, else (once the file is known to be a store, or new) in WAL mode."""
+    if path.exists() and path.stat().st_size > 0:
+        version = _inspect(path, label)
+    else:  # SQLite takes an empty file for an empty database: a new store
+        if not create:
+            raise StoreError(f"{label} is empty: no snapshot was recorded in it")
+        version = None
+        _create_private(path)
+    read_only = not create and version == HEAD
+    engine = create_engine("sqlite://", poolclass=_null_pool(), creator=_sqlite_opener(path, read_only))
 
     @event.listens_for(engine, "connect")
     def _sqlite_setup(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         # Take transactions out of the driver's hands, so ours begin IMMEDIATE (below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-        cursor.execute("PRAGMA synchronous=NORMAL")  # durable across a crashed process in WAL
+        if not read_only:
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cursor.execute("PRAGMA synchronous=NORMAL")  # durable across a crashed process in WAL
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -146,6 +174,65 @@ def _engine(url: URL) -> Engine:
         connection.exec_driver_sql(connection.info.pop("begin", "BEGIN"))
 
     return engine
+
+
+def _sqlite_opener(path: Path, read_only: bool) -> Callable[[], sqlite3.Connection]:
+    """How the engine opens ``path``: read-write, or read-only (``mode=ro``, falling back
+    to ``immutable=1`` where SQLite cannot even open it so: a read-only file system or
+    folder, where it could not make the ``-shm`` file WAL readers need)."""
+
+    def open_read_write() -> sqlite3.Connection:
+        return sqlite3.connect(path, timeout=BUSY_TIMEOUT, check_same_thread=False)
+
+    def open_read_only() -> sqlite3.Connection:
+        uri = path.absolute().as_uri()
+        connection = sqlite3.connect(
+            f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT, check_same_thread=False
+        )
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the WAL index
+        except sqlite3.OperationalError as exc:
+            connection.close()
+            if not _cannot_open(exc):
+                raise
+            # SQLite then reads the file as it is, without locks or the -wal file: right
+            # where no one can write (a read-only file system, a copy on read-only media).
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False)
+        return connection
+
+    return open_read_only if read_only else open_read_write
+
+
+def _cannot_open(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_READONLY or SQLITE_CANTOPEN (any extended code): nothing can be written there."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF in (8, 14)
+    return str(exc) in ("unable to open database file", "attempt to write a readonly database")
+
+
+def _inspect(path: Path, label: str) -> str | None:
+    """The schema version of the existing file ``path``, read without changing it; another
+    program's database, or a store from a newer release, is refused here."""
+    engine = create_engine("sqlite://", poolclass=_null_pool(), creator=_sqlite_opener(path, True))
+    try:
+        with engine.connect() as connection:
+            return _version(connection, label)
+    except SQLAlchemyError as exc:  # not a database at all: "cannot use the store …"
+        raise _connect_error(exc, label) from None
+    finally:
+        engine.dispose()
+
+
+def _create_private(path: Path) -> None:
+    """Create the new store's file readable by its owner alone: it holds other people's
+    follower lists. (An existing file keeps its mode; the -wal and -shm files take it.)"""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # another first run made it meanwhile, or it is an empty file of the user's
+    except OSError as exc:
+        raise StoreError(f"cannot create the store {path}: {exc.strerror}") from None
 
 
 @contextlib.contextmanager
@@ -175,7 +262,7 @@ def _prepare(connection: Connection, label: str, *, create: bool) -> str:
         if version != HEAD:
             if version is None and not create:
                 raise StoreError(f"{label} is empty: no snapshot was recorded in it")
-            with writing(connection):
+            with _foreign_keys_off(connection), writing(connection):
                 _lock_for_migration(connection)
                 version = _version(connection, label)  # another process may have done it meanwhile
                 if version != HEAD:
@@ -218,6 +305,24 @@ def _table_names(connection: Connection) -> set[str]:
     else:
         query = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
     return {str(name) for name in connection.exec_driver_sql(query).scalars()}
+
+
+@contextlib.contextmanager
+def _foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite: foreign keys off around a migration's transaction, as SQLite's own recipe
+    for rebuilding a table says (dropping the old table would otherwise count every row
+    that refers to it as a violation); the migration checks them itself before it ends.
+    The pragma only takes effect outside a transaction."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
 
 
 def _lock_for_migration(connection: Connection) -> None:
@@ -286,12 +391,15 @@ def _few(names: set[str]) -> str:
 class Store:
     """An open store: one connection, used by one thread at a time (the writing thread)."""
 
-    def __init__(self, engine: Engine, connection: Connection, label: str, store_id: str) -> None:
+    def __init__(
+        self, engine: Engine, connection: Connection, label: str, store_id: str, *, writes: bool = False
+    ) -> None:
         self.engine = engine
         self.connection = connection
         self.label = label
         self.id = store_id
         self.dialect = connection.dialect.name
+        self.writes = writes  # opened to record: its statistics are kept up to date on close
 
     def __enter__(self) -> Store:
         return self
@@ -303,8 +411,39 @@ class Store:
         with contextlib.suppress(SQLAlchemyError):
             if self.connection.in_transaction():
                 self.connection.rollback()
+        if self.writes and self.dialect == "sqlite":
+            with contextlib.suppress(SQLAlchemyError):  # statistics only speed reads up
+                self._keep_statistics()
+        with contextlib.suppress(SQLAlchemyError):
             self.connection.close()
         self.engine.dispose()
+
+    def _keep_statistics(self) -> None:
+        """SQLite: ANALYZE when the store has no statistics yet, or its memberships have
+        more than doubled since they were taken; else ``PRAGMA optimize``, as SQLite
+        advises on closing. (PostgreSQL's autovacuum does this by itself.)
+
+        The queries that matter do not depend on statistics (read.py), but every other
+        plan is better for them, and a store made by this tool would otherwise never have
+        any: SQLite's own ``optimize`` (before 3.46) skips tables never analyzed. Full
+        statistics take a second or two per million memberships, so they are retaken
+        only as the store grows, not on every run.
+        """
+        connection = self.connection
+        taken = connection.exec_driver_sql(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
+        ).scalar_one()
+        stat = None
+        if taken:
+            stat = connection.exec_driver_sql(
+                "SELECT stat FROM sqlite_stat1 WHERE idx = 'memberships_member'"
+            ).scalar()
+        analyzed = int(str(stat).split()[0]) if stat else 0
+        rows = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM memberships").scalar_one()
+        connection.rollback()
+        statement = "ANALYZE" if not taken or rows > 2 * analyzed else "PRAGMA optimize"
+        with writing(connection):
+            connection.exec_driver_sql(statement)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:

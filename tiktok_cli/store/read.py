@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -44,6 +45,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from tiktok_cli.errors import NotFoundError, StoreError, StoreUnavailable
 from tiktok_cli.identifiers import Account, IdKind
 from tiktok_cli.models import FIELDS
+from tiktok_cli.signals import cancelling_statements, stopping_statements
 from tiktok_cli.store.database import Store
 from tiktok_cli.store.schema import accounts, lists, memberships, observations, renames, snapshots
 
@@ -126,13 +128,24 @@ def utc(value: datetime) -> datetime:
 
 @contextlib.contextmanager
 def reading(store: Store) -> Iterator[None]:
-    """Database failures while reading, as the package's errors (exit 7, or 5)."""
+    """Database failures while reading, as the package's errors (exit 7, or 5); SIGINT
+    and SIGTERM stop a long SQLite query at once (exit 130, 143)."""
     try:
-        yield
+        with _stoppable(store):
+            yield
     except OperationalError as exc:
         raise StoreUnavailable(f"reading the store {store.label} failed: {_reason(exc)}") from None
     except DBAPIError as exc:
         raise StoreError(f"the store {store.label} could not be read: {_reason(exc)}") from None
+
+
+def _stoppable(store: Store) -> contextlib.AbstractContextManager[None]:
+    """Signals stop a running statement at once (signals.py): SQLite's, from a progress
+    handler; PostgreSQL's, by a cancel request to the server."""
+    driver = store.connection.connection.driver_connection
+    if isinstance(driver, sqlite3.Connection):
+        return stopping_statements(driver.set_progress_handler)
+    return cancelling_statements(driver.cancel_safe)  # type: ignore[union-attr]
 
 
 def _reason(exc: DBAPIError) -> str:
@@ -369,13 +382,20 @@ class StoreReader:
 
 
 def _present(list_id: int, member: ColumnElement[Any], snapshot_id: int) -> ColumnElement[bool]:
-    """Whether ``member`` is in the list at ``snapshot_id`` (a probe of memberships_member)."""
+    """Whether ``member`` is in the list at ``snapshot_id``: a probe of memberships_member.
+
+    The run columns are wrapped (``first_run + 0``, ``coalesce``) so that no index can
+    serve them: without ANALYZE statistics (and a store may have none, or stale ones)
+    SQLite read memberships_started instead, every interval that started before the
+    snapshot, per row, so ``changes`` grew with the square of the list. With the member's
+    own few intervals the only sensible path, the plan no longer depends on statistics.
+    """
     o: FromClause = memberships.alias("o")
     return exists().where(
         o.c.list_id == list_id,
         o.c.member_id == member,
-        o.c.first_run <= snapshot_id,
-        or_(o.c.ended_run.is_(None), o.c.ended_run > snapshot_id),
+        o.c.first_run + 0 <= snapshot_id,
+        func.coalesce(o.c.ended_run, snapshot_id + 1) > snapshot_id,  # open, or ended after
     )
 
 

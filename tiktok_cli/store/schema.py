@@ -9,16 +9,26 @@ no complete one did); one that sees it again clears the mark. Recording an uncha
 writes no membership row at all. Snapshot ids grow with time, so "present at
 snapshot S" is ``first_run <= S AND (ended_run IS NULL OR ended_run > S)``.
 
-Times are UTC. No token or cookie is ever stored.
+Times are UTC: PostgreSQL's ``timestamptz``; in SQLite, ISO 8601 text of one fixed width
+(``2026-12-07T03:00:00.000000Z``), so that comparing it as text, as SQL does, compares the
+times (``started_at >= '2026-12-07T00:00'``). No token or cookie is ever stored.
+
+CHECK constraints make rows that the store could not mean impossible, and SQLite never
+reuses a snapshot's id (AUTOINCREMENT), since snapshot ids order runs.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
+    Dialect,
     ForeignKey,
     Index,
     Integer,
@@ -27,8 +37,55 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     true,
 )
+from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
+
+# The values of lists.kind and snapshots.status (as CHECK constraints list them).
+KINDS = ("followers", "followings")
+STATUSES = ("running", "complete", "incomplete", "abandoned")
+# A time in SQLite: fixed width, so text order is time order.
+SQLITE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class _SqliteTimeText(UserDefinedType[str]):
+    """DATETIME in SQLite's DDL (the type the column always had); text in and out, as is."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "DATETIME"
+
+
+class UtcTime(TypeDecorator[datetime]):
+    """An aware UTC time: ``timestamptz`` in PostgreSQL, SQLITE_TIME text in SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return _SqliteTimeText()
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name != "sqlite":
+            return value
+        aware = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+        return aware.astimezone(timezone.utc).strftime(SQLITE_TIME)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None or isinstance(value, datetime):
+            return value
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """The SQL of a CHECK that ``column`` holds one of ``values`` (constants of this module)."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
 
 metadata = MetaData()
 
@@ -59,8 +116,12 @@ accounts = Table(
     Column("likes", BigInteger),
     Column("videos", BigInteger),
     Column("avatar_url", Text),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcTime(), nullable=False),
 )
+# Look-ups by what the user typed (reader.find): a username in any case, a uid, a secUid.
+Index("accounts_name", func.lower(accounts.c.unique_id))
+Index("accounts_user_id", accounts.c.user_id)
+Index("accounts_sec_uid", accounts.c.sec_uid)
 
 # One list of one account: its followers, or its followings.
 lists = Table(
@@ -70,6 +131,7 @@ lists = Table(
     Column("owner_id", Integer, ForeignKey("accounts.id"), nullable=False),
     Column("kind", String(16), nullable=False),  # "followers" or "followings"
     UniqueConstraint("owner_id", "kind"),
+    CheckConstraint(one_of("kind", KINDS), name="lists_kind"),
 )
 
 # One run over one list. ``status``: running (or killed and not resumed), complete (the
@@ -83,13 +145,15 @@ snapshots = Table(
     Column("list_id", Integer, ForeignKey("lists.id"), nullable=False, index=True),
     Column("owner_name", Text),  # the owner's username at the time, when known
     Column("backend", String(32), nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("started_at", UtcTime(), nullable=False),
+    Column("finished_at", UtcTime()),
     Column("status", String(16), nullable=False),
     Column("note", Text),
     Column("rows", BigInteger, nullable=False),
     Column("reported_total", BigInteger),
     Column("whole", Boolean, nullable=False, server_default=true()),
+    CheckConstraint(one_of("status", STATUSES), name="snapshots_status"),
+    sqlite_autoincrement=True,
 )
 
 memberships = Table(
@@ -104,6 +168,9 @@ memberships = Table(
     # The first complete snapshot of a run of them that did not see the open member; NULL
     # while every complete snapshot sees it.
     Column("missing_run", Integer, ForeignKey("snapshots.id")),
+    # An interval ends after it starts, and knows its last run exactly when it has ended.
+    CheckConstraint("ended_run IS NULL OR first_run < ended_run", name="memberships_order"),
+    CheckConstraint("(last_run IS NULL) = (ended_run IS NULL)", name="memberships_last_run"),
 )
 # One open interval per member and list: the upsert of a page targets this index.
 Index(
@@ -118,6 +185,8 @@ Index(
 Index("memberships_started", memberships.c.list_id, memberships.c.first_run)
 Index("memberships_ended", memberships.c.list_id, memberships.c.ended_run)
 Index("memberships_member", memberships.c.list_id, memberships.c.member_id)
+# Every list an account is a member of (merging, or deleting, one account's rows).
+Index("memberships_account", memberships.c.member_id)
 
 # The history of usernames: one row per change of an account's username, when it was seen.
 renames = Table(
@@ -127,7 +196,7 @@ renames = Table(
     Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
     Column("old_unique_id", Text, nullable=False),
     Column("new_unique_id", Text, nullable=False),
-    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", UtcTime(), nullable=False),
     Column("run", Integer, ForeignKey("snapshots.id")),  # the snapshot that saw it; None: user-info
 )
 Index("renames_account", renames.c.account_id, renames.c.id)
@@ -139,7 +208,7 @@ observations = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
-    Column("observed_at", DateTime(timezone=True), nullable=False),
+    Column("observed_at", UtcTime(), nullable=False),
     Column("backend", String(32), nullable=False),
     Column("followers", BigInteger),
     Column("following", BigInteger),

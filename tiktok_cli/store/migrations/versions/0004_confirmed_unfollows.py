@@ -1,8 +1,8 @@
 """Confirmed unfollows: a member a complete snapshot misses is only marked missing
 (``memberships.missing_run``); and whether a run may be complete (``snapshots.whole``).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
