@@ -30,6 +30,12 @@ def stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def seconds(shown: str) -> str:
+    """A time `snapshots` shows (to the millisecond) as `changes` does (to the second; this
+    test's clock ticks in whole minutes, so rounding up or down changes nothing)."""
+    return shown[:19] + "Z"
+
+
 def account(name: str, number: int, **fields: Any) -> User:
     return User(unique_id=name, nickname=name.title(), user_id=str(7_000 + number), **fields)
 
@@ -88,6 +94,7 @@ class Book:
 def book(db_target: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Book]:
     clock = Clock()
     monkeypatch.setattr(record, "now", clock)
+    monkeypatch.setattr(record, "clock", lambda connection: clock())  # PostgreSQL's server clock too
     recorded = Book(db_target, clock)
     yield recorded
     recorded.store.close()
@@ -127,7 +134,7 @@ def test_each_change_carries_the_window_in_which_it_happened(book: Book) -> None
     first = book.run([BOB, CAROL])
     second = book.run([CAROL, account("carol_2", 3), DAVE][1:])
     snapshots = {row["id"]: row for row in read("snapshots", "alice", "--db", book.target)}
-    began, ended = snapshots[first]["started_at"], snapshots[second]["finished_at"]
+    began, ended = seconds(snapshots[first]["started_at"]), seconds(snapshots[second]["finished_at"])
     rows = {row["change"]: row for row in read("changes", "alice", "--db", book.target)}
     # Not there when the first snapshot began; there by the time the second ended.
     assert (rows["followed"]["since"], rows["followed"]["until"]) == (began, ended)
@@ -135,7 +142,7 @@ def test_each_change_carries_the_window_in_which_it_happened(book: Book) -> None
     assert (rows["unfollowed"]["since"], rows["unfollowed"]["until"]) == (began, ended)
     # The old name was seen by the first snapshot; the new one when the second recorded it.
     assert rows["renamed"]["since"] == began
-    assert snapshots[second]["started_at"] <= rows["renamed"]["until"] <= ended
+    assert seconds(snapshots[second]["started_at"]) <= rows["renamed"]["until"] <= ended
     for row in rows.values():
         assert row["since"].endswith("Z") and row["until"].endswith("Z")
         assert row["since"] < row["until"]
@@ -165,8 +172,8 @@ def test_a_member_first_seen_by_an_incomplete_run_is_followed_in_its_window(book
     (row,) = read("changes", "alice", "--db", book.target)
     assert (row["change"], row["unique_id"]) == ("followed", "erin")
     snapshots = {row["id"]: row for row in read("snapshots", "alice", "--db", book.target)}
-    assert row["since"] == snapshots[first]["started_at"]
-    assert row["until"] == snapshots[partial]["finished_at"]  # the incomplete run saw it
+    assert row["since"] == seconds(snapshots[first]["started_at"])
+    assert row["until"] == seconds(snapshots[partial]["finished_at"])  # the incomplete run saw it
 
 
 @pytest.mark.parametrize("complete_runs", [0, 1])

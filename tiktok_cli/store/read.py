@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import dataclasses
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -261,9 +263,14 @@ class StoreReader:
         if not (older.complete and newer.complete):
             raise ValueError("only complete snapshots can be compared")
         between = _Between(self._connection, older, newer)
-        yield from self._followed(between)
-        yield from self._unfollowed(between)
-        yield from self._renamed(between)
+        for change in itertools.chain(
+            self._followed(between), self._unfollowed(between), self._renamed(between)
+        ):
+            if change.until < change.since:
+                # Runs written from machines whose clocks disagree (a SQLite file shared
+                # between them): the window shrinks to its end rather than turn inside out.
+                change = dataclasses.replace(change, since=change.until)
+            yield change
 
     def _followed(self, between: _Between) -> Iterator[Change]:
         a, b, list_id = between.older.id, between.newer.id, between.older.list_id
@@ -319,8 +326,20 @@ class StoreReader:
             .where(earlier.c.account_id == renames.c.account_id, earlier.c.id < renames.c.id)
             .scalar_subquery()
         )
+        # A rename a run saw is placed by that run's id, which orders runs whatever the
+        # clocks of the machines that wrote them; one user-info saw (no run) by its time.
+        seen = or_(
+            and_(renames.c.run > older.id, renames.c.run <= newer.id),
+            and_(
+                renames.c.run.is_(None),
+                renames.c.seen_at > older.finished_at,
+                renames.c.seen_at <= newer.finished_at,
+            ),
+        )
         query = (
             select(
+                renames.c.id.label("rename_id"),
+                renames.c.account_id,
                 renames.c.old_unique_id,
                 renames.c.new_unique_id,
                 renames.c.seen_at,
@@ -329,17 +348,29 @@ class StoreReader:
             )
             .join_from(renames, accounts, accounts.c.id == renames.c.account_id)
             .where(
-                renames.c.seen_at > older.finished_at,
-                renames.c.seen_at <= newer.finished_at,
+                seen,
                 _present(older.list_id, renames.c.account_id, older.id),
                 _present(older.list_id, renames.c.account_id, newer.id),
             )
-            .order_by(renames.c.seen_at, renames.c.id)
+            .order_by(renames.c.account_id, renames.c.id)
         )
+        # Renames in one window are few: one per account is kept, from its first old name
+        # to its last new one, and a name that came back (a -> b -> a) is no change.
+        chains: dict[int, tuple[Any, Any]] = {}
         for row in self._streamed(query):
-            since = older.started_at if row.previous is None else max(older.started_at, utc(row.previous))
-            member = {**_member(row), "unique_id": row.new_unique_id}
-            yield Change(RENAMED, row.old_unique_id, since, utc(row.seen_at), member)
+            account_id = int(row.account_id)
+            first = chains[account_id][0] if account_id in chains else row
+            chains[account_id] = (first, row)
+        found = []
+        for first, last in chains.values():
+            if first.old_unique_id.lower() == last.new_unique_id.lower():
+                continue
+            since = older.started_at if first.previous is None else max(older.started_at, utc(first.previous))
+            member = {**_member(last), "unique_id": last.new_unique_id}
+            until = utc(last.seen_at)
+            found.append((until, last.rename_id, Change(RENAMED, first.old_unique_id, since, until, member)))
+        for _, _, change in sorted(found, key=lambda item: item[:2]):
+            yield change
 
     # --- counts --------------------------------------------------------------------------
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from tiktok_cli.models import User
 from tiktok_cli.store.database import Store
@@ -39,6 +39,12 @@ PROFILE = (
 )
 COUNTS = ("followers", "following", "likes", "videos")
 _NAME = 1 + PROFILE.index("unique_id")  # its place in a stored row: (id, *PROFILE)
+_IDS = tuple(PROFILE.index(name) for name in ("user_id", "sec_uid", "unique_id"))
+_AVATAR = PROFILE.index("avatar_url")
+# An account as read back to match users against: (id, account_key, *PROFILE, updated_at).
+_STORED = ", ".join(("id", "account_key", *PROFILE, "updated_at"))
+# Any constant, the same in every release: the key of PostgreSQL's lock on account identities.
+_IDENTITY_LOCK = 0x7469_6B74_6964
 # Keys per IN (...) query: far below SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 500
 # Rows fetched at a time when reading a whole list: memory stays flat however long it is.
@@ -48,12 +54,39 @@ RUNNING, COMPLETE, INCOMPLETE = "running", "complete", "incomplete"
 
 
 def now() -> datetime:
+    """This machine's clock: every writer of one SQLite file shares it."""
     return datetime.now(timezone.utc)
+
+
+def clock(connection: Connection) -> datetime:
+    """The store's time for what is written now: on PostgreSQL the server's clock, which
+    every machine writing to it shares (theirs may be skewed); on SQLite ``now()``."""
+    if connection.dialect.name == "postgresql":
+        return connection.execute(select(func.clock_timestamp())).scalar_one()  # type: ignore[no-any-return]
+    return now()
 
 
 def account_key(user: User) -> str | None:
     """How the store tells accounts apart: the same identity the export de-duplicates by."""
     return user.identity
+
+
+def identities(user_id: str | None, sec_uid: str | None, unique_id: str | None) -> list[str]:
+    """Every key an account with these ids may have been stored under, strongest first."""
+    keys = []
+    if user_id:
+        keys.append("id:" + user_id)
+    if sec_uid:
+        keys.append("sec:" + sec_uid)
+    if unique_id:
+        keys.append("name:" + unique_id.lower())
+    return keys
+
+
+def _without_signature(url: Any) -> Any:
+    """An avatar URL without its query string: TikTok signs each with an expiry, so two
+    fetches of an unchanged picture differ there only."""
+    return url.split("?", 1)[0] if isinstance(url, str) else url
 
 
 @dataclass(slots=True)
@@ -72,7 +105,7 @@ class Recorder:
         self.store = store
         self.backend = backend
         self._open: dict[int, _Snapshot] = {}
-        self._profiles: list[tuple[User, datetime]] = []
+        self._profiles: list[tuple[User, datetime | None, str]] = []
 
     # --- snapshots ----------------------------------------------------------------------
 
@@ -88,7 +121,7 @@ class Recorder:
                     "list_id": list_id,
                     "owner_name": owner_name,
                     "backend": self.backend,
-                    "started_at": now(),
+                    "started_at": clock(connection),
                     "status": RUNNING,
                     "rows": 0,
                 },
@@ -159,7 +192,7 @@ class Recorder:
                 .values(
                     status=COMPLETE if complete else INCOMPLETE,
                     note=None if complete else note,
-                    finished_at=now(),
+                    finished_at=clock(connection),
                     rows=snapshot.rows,
                     reported_total=snapshot.total,
                 )
@@ -170,7 +203,7 @@ class Recorder:
         """Close the open intervals of members ``snapshot`` did not meet. Members it did meet
         are not written at all, so an unchanged list costs no membership writes."""
         open_before = (
-            select(memberships.c.id, accounts.c.account_key)
+            select(memberships.c.id, accounts.c.user_id, accounts.c.sec_uid, accounts.c.unique_id)
             .join(accounts, accounts.c.id == memberships.c.member_id)
             .where(
                 memberships.c.list_id == snapshot.list_id,
@@ -180,7 +213,13 @@ class Recorder:
         )
         # Per statement: Connection.execution_options would stream every later statement too.
         streamed = open_before.execution_options(stream_results=True, yield_per=_STREAM)
-        gone = [row.id for row in connection.execute(streamed) if not seen(row.account_key)]
+        # The run met the member under whichever id its API gave this time (one night's
+        # pages may lack user ids): any of the account's ids counts.
+        gone = [
+            row.id
+            for row in connection.execute(streamed)
+            if not any(seen(key) for key in identities(row.user_id, row.sec_uid, row.unique_id))
+        ]
         if not gone:
             return
         # The last complete snapshot before this one saw every member still open then.
@@ -203,9 +242,11 @@ class Recorder:
 
     # --- profiles -----------------------------------------------------------------------
 
-    def observe(self, user: User, at: datetime | None = None) -> None:
-        """Buffer a profile seen by user-info (or a list owner's look-up), with its counts."""
-        self._profiles.append((user, at or now()))
+    def observe(self, user: User, at: datetime | None = None, *, backend: str | None = None) -> None:
+        """Buffer a profile seen by user-info (or a list owner's look-up), with its counts:
+        seen ``at`` (default: the store's time when written) by ``backend`` (default: the
+        recorder's)."""
+        self._profiles.append((user, at, backend or self.backend))
 
     # --- writing ------------------------------------------------------------------------
 
@@ -213,20 +254,21 @@ class Recorder:
         """Write everything buffered, in one transaction per snapshot."""
         for snapshot in self._open.values():
             self._write(snapshot)
-        profiles = [(user, at) for user, at in self._profiles if account_key(user) is not None]
+        profiles = [profile for profile in self._profiles if account_key(profile[0]) is not None]
         self._profiles = []
         if not profiles:
             return
         with self.store.transaction() as connection:
-            ids = self._accounts(connection, [user for user, _ in profiles], run=None)
+            ids = self._accounts(connection, [user for user, _, _ in profiles], run=None)
+            stamp = clock(connection) if any(at is None for _, at, _ in profiles) else None
             rows = [
                 {
                     "account_id": account_id,
-                    "observed_at": at,
-                    "backend": self.backend,
+                    "observed_at": at or stamp,
+                    "backend": backend,
                     **{name: getattr(user, name) for name in COUNTS},
                 }
-                for account_id, (user, at) in zip(ids, profiles, strict=True)
+                for account_id, (user, at, backend) in zip(ids, profiles, strict=True)
                 if any(getattr(user, name) is not None for name in COUNTS)
             ]
             if rows:
@@ -264,79 +306,312 @@ class Recorder:
 
     def _accounts(self, connection: Connection, users: Sequence[User], *, run: int | None) -> list[int]:
         """The store ids of ``users`` (in order), creating or updating their profiles and
-        noting each change of username (as seen by snapshot ``run``)."""
+        noting each change of username (as seen by snapshot ``run``).
+
+        A user is matched to the stored accounts it is the same person as (``same_account``):
+        one stored before under a weaker id learns the stronger one, and two stored rows
+        that turn out to be one account are merged into one.
+        """
         by_key: dict[str, User] = {}
         for user in users:
             key = account_key(user)
             if key is None:
                 raise ValueError("an account without any id cannot be stored")
             by_key[key] = user
-        keys = sorted(by_key)  # one order for every writer: no deadlock between PostgreSQL writers
-        known = self._known(connection, keys)
-        stamp = now()
-        ids = {key: row[0] for key, row in known.items()}
-        new = [key for key in keys if key not in known]
-        if new:
-            ids.update(self._insert_accounts(connection, [(key, by_key[key]) for key in new], stamp))
-        changed: list[dict[str, Any]] = []
+        incoming = [by_key[key] for key in sorted(by_key)]  # one order for every writer
+        merge = True
+        if connection.dialect.name == "postgresql":
+            # Writers that only read and update accounts share this lock; one that merges
+            # two rows (deleting one) takes it alone, so no writer ever holds the id of an
+            # account another deletes, and no two merges cross. It is each transaction's
+            # first lock, taken in one order by all: no deadlock.
+            merge = any(len(group.rows) > 1 for group in self._resolve(connection, incoming))
+            lock = "pg_advisory_xact_lock" if merge else "pg_advisory_xact_lock_shared"
+            connection.exec_driver_sql(f"SELECT {lock}({_IDENTITY_LOCK})")
+        groups = self._resolve(connection, incoming)  # again on PostgreSQL: under the lock
+        stamp = clock(connection)
+        ids: dict[str, int] = {}
+        new: list[tuple[str, tuple[Any, ...]]] = []
+        changed: list[tuple[_Stored, str, tuple[Any, ...]]] = []
         renamed: list[dict[str, Any]] = []
-        for key in sorted(known):  # updates too lock rows in one order for every writer
-            row, user = known[key], by_key[key]
-            values = [getattr(user, name) for name in PROFILE]
-            merged = [old if value is None else value for value, old in zip(values, row[1:], strict=True)]
-            if merged == list(row[1:]):
+        for group in groups:
+            profile = group.profile()
+            key = identities(*(profile[i] for i in _IDS))[0]
+            if not group.rows:
+                new.append((key, profile))
                 continue
-            changed.append({"_id": row[0], "updated_at": stamp, **dict(zip(PROFILE, merged, strict=True))})
-            old_name = row[_NAME]
-            if old_name and user.unique_id and old_name.lower() != user.unique_id.lower():
+            winner = next((row for row in group.rows if row.key == key), group.rows[0])
+            for row in group.rows:
+                if row is not winner and merge:
+                    self._merge(connection, winner.id, row.id)
+            for user in group.users:
+                ids[account_key(user) or ""] = winner.id
+            if not (key == winner.key and _meaningful(profile) == _meaningful(winner.profile)):
+                changed.append((winner, key, profile))
+            old_name, new_name = group.stored_name(), profile[_NAME - 1]
+            if old_name and new_name and old_name.lower() != new_name.lower():
                 renamed.append(
                     {
-                        "account_id": row[0],
+                        "account_id": winner.id,
                         "old_unique_id": old_name,
-                        "new_unique_id": user.unique_id,
+                        "new_unique_id": new_name,
                         "seen_at": stamp,
                         "run": run,
                     }
                 )
+        if new:
+            inserted = self._insert_accounts(connection, new, stamp)
+            for group in (g for g in groups if not g.rows):
+                profile = group.profile()
+                key = identities(*(profile[i] for i in _IDS))[0]
+                for user in group.users:
+                    ids[account_key(user) or ""] = inserted[key]
         if changed:
-            connection.execute(
-                update(accounts)
-                .where(accounts.c.id == bindparam("_id"))
-                .values({name: bindparam(name) for name in (*PROFILE, "updated_at")}),
-                changed,
-            )
+            self._update_accounts(connection, changed, stamp)
         if renamed:
             connection.execute(renames.insert(), renamed)
         return [ids[account_key(user) or ""] for user in users]
 
+    def _update_accounts(
+        self, connection: Connection, changed: list[tuple[_Stored, str, tuple[Any, ...]]], stamp: datetime
+    ) -> None:
+        """Write new profiles, by ascending id: the one order every writer locks rows in."""
+        changed.sort(key=lambda item: item[0].id)
+        statement = (
+            update(accounts)
+            .where(accounts.c.id == bindparam("_id"))
+            .values({name: bindparam(name) for name in (*PROFILE, "updated_at")})
+        )
+        same_key = [
+            {"_id": row.id, "updated_at": stamp, **dict(zip(PROFILE, profile, strict=True))}
+            for row, key, profile in changed
+            if key == row.key
+        ]
+        if same_key:
+            connection.execute(statement, same_key)
+        for row, key, profile in changed:
+            if key == row.key:
+                continue
+            # An account known by a weaker id so far is keyed by its strongest from now on.
+            # Another writer may have stored that key as a new account meanwhile: then this
+            # one keeps its key, and a later run that meets both merges them.
+            values = {"_id": row.id, "updated_at": stamp, **dict(zip(PROFILE, profile, strict=True))}
+            try:
+                with connection.begin_nested():
+                    connection.execute(statement.values(account_key=key), values)
+            except IntegrityError:
+                connection.execute(statement, values)
+
+    def _resolve(self, connection: Connection, users: Sequence[User]) -> list[_Group]:
+        """``users`` grouped with the stored accounts each is the same person as."""
+        keys: set[str] = set()
+        secs: set[str] = set()  # of users without a user id: stored ones may have one
+        names: set[str] = set()  # of users missing an id: they may be known by name alone
+        for user in users:
+            keys.update(identities(user.user_id, user.sec_uid, user.unique_id))
+            if user.sec_uid and not user.user_id:
+                secs.add(user.sec_uid)
+            if user.unique_id and not (user.user_id and user.sec_uid):
+                names.add(user.unique_id.lower())
+        stored = self._known(connection, "account_key", sorted(keys))
+        if secs:
+            stored.update(self._known(connection, "sec_uid", sorted(secs)))
+        if names:
+            stored.update(self._known(connection, "lower(unique_id)", sorted(names)))
+        return same_account(users, list(stored.values()))
+
+    def _merge(self, connection: Connection, winner: int, loser: int) -> None:
+        """Make the stored account ``loser`` part of ``winner`` (one person stored twice):
+        its intervals, renames, observations and lists become the winner's."""
+        _move_intervals(connection, "member_id", winner, loser)
+        for table in (renames, observations):
+            connection.execute(update(table).where(table.c.account_id == loser).values(account_id=winner))
+        kinds = select(lists.c.kind, lists.c.id)
+        theirs = {row.kind: row.id for row in connection.execute(kinds.where(lists.c.owner_id == loser))}
+        ours = {row.kind: row.id for row in connection.execute(kinds.where(lists.c.owner_id == winner))}
+        for kind, list_id in theirs.items():
+            if kind not in ours:
+                connection.execute(update(lists).where(lists.c.id == list_id).values(owner_id=winner))
+                continue
+            # Both recorded this list: one list, its runs in snapshot order.
+            connection.execute(
+                update(snapshots).where(snapshots.c.list_id == list_id).values(list_id=ours[kind])
+            )
+            _move_intervals(connection, "list_id", ours[kind], list_id)
+            connection.execute(lists.delete().where(lists.c.id == list_id))
+        connection.execute(accounts.delete().where(accounts.c.id == loser))
+
     def _insert_accounts(
-        self, connection: Connection, new: Sequence[tuple[str, User]], stamp: datetime
+        self, connection: Connection, new: Sequence[tuple[str, tuple[Any, ...]]], stamp: datetime
     ) -> dict[str, int]:
         """Insert accounts not seen before; another process may insert some first (its row wins)."""
         insert = _insert(self.store.dialect, accounts).on_conflict_do_nothing(
             index_elements=[accounts.c.account_key]
         )
         updated_at = _bound(connection, accounts.c.updated_at, stamp)
-        values = attrgetter(*PROFILE)
-        rows = [(key, *values(user), updated_at) for key, user in new]  # the table's column order
+        rows = [(key, *profile, updated_at) for key, profile in new]  # the table's column order
         _bulk(connection, insert, ("account_key", *PROFILE, "updated_at"), rows)
         # Their ids, including those of rows another process inserted first.
-        return {key: row[0] for key, row in self._known(connection, [key for key, _ in new]).items()}
+        found = self._known(connection, "account_key", [key for key, _ in new])
+        return {row.key: row.id for row in found.values()}
 
-    def _known(self, connection: Connection, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
-        """Stored accounts by key, as (id, *PROFILE) tuples."""
-        found: dict[str, tuple[Any, ...]] = {}
+    def _known(self, connection: Connection, column: str, values: Sequence[str]) -> dict[int, _Stored]:
+        """Stored accounts whose ``column`` (an expression of our own) is one of ``values``, by id."""
+        found: dict[int, _Stored] = {}
         mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
         # Plain SQL of our own constants: an expanding IN through SQLAlchemy costs more per
         # key than the look-up itself, and this runs for every account of every page.
-        columns = ", ".join(PROFILE)  # constants; the keys themselves are bound parameters
-        query = f"SELECT account_key, id, {columns} FROM accounts WHERE account_key IN "  # noqa: S608
-        for start in range(0, len(keys), _CHUNK):
-            chunk = tuple(keys[start : start + _CHUNK])
+        query = f"SELECT {_STORED} FROM accounts WHERE {column} IN "  # noqa: S608 - constants only
+        for start in range(0, len(values), _CHUNK):
+            chunk = tuple(values[start : start + _CHUNK])
             placeholders = f"({', '.join([mark] * len(chunk))})"
             for row in connection.exec_driver_sql(query + placeholders, chunk).all():
-                found[row[0]] = tuple(row[1:])
+                stored = _Stored(int(row[0]), row[1], tuple(row[2:-1]), row[-1])
+                found[stored.id] = stored
         return found
+
+
+@dataclass(slots=True)
+class _Stored:
+    """An account row: its id, key, profile (PROFILE order) and when it was last written."""
+
+    id: int
+    key: str
+    profile: tuple[Any, ...]
+    updated_at: Any  # comparable between the rows of one store
+
+    @property
+    def ids(self) -> tuple[Any, ...]:
+        return tuple(self.profile[i] for i in _IDS)
+
+
+@dataclass(slots=True)
+class _Group:
+    """Users of one write and stored rows found to be one account."""
+
+    users: list[User] = field(default_factory=list)
+    rows: list[_Stored] = field(default_factory=list)
+    user_ids: set[str] = field(default_factory=set)
+    sec_uids: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+
+    def add(self, user_id: str | None, sec_uid: str | None, name: str | None) -> None:
+        if user_id:
+            self.user_ids.add(user_id)
+        if sec_uid:
+            self.sec_uids.add(sec_uid)
+        if name:
+            self.names.add(name.lower())
+
+    def absorb(self, other: _Group) -> None:
+        self.users += other.users
+        self.rows += other.rows
+        self.user_ids |= other.user_ids
+        self.sec_uids |= other.sec_uids
+        self.names |= other.names
+
+    def profile(self) -> tuple[Any, ...]:
+        """What is known of the account: the newest row's values over older rows', and what
+        the users of this write say over all (a value they lack keeps what was known)."""
+        values: list[Any] = [None] * len(PROFILE)
+        sources = [row.profile for row in self.newest_last()]
+        sources += [tuple(getattr(user, name) for name in PROFILE) for user in self.users]
+        for source in sources:
+            values = [old if value is None else value for value, old in zip(source, values, strict=True)]
+        return tuple(values)
+
+    def stored_name(self) -> str | None:
+        """The username the store last saw the account by."""
+        named = [row for row in self.newest_last() if row.profile[_NAME - 1]]
+        return named[-1].profile[_NAME - 1] if named else None
+
+    def newest_last(self) -> list[_Stored]:
+        return sorted(self.rows, key=lambda row: (row.updated_at, row.id))
+
+
+def same_account(users: Sequence[User], rows: Sequence[_Stored]) -> list[_Group]:
+    """Group ``users`` with the stored ``rows`` that are the same account as they, and
+    with each other: the strongest id both sides have decides (user id, then secUid, then
+    username), so ids that differ keep two accounts apart whatever their names. Rows come
+    sorted with the groups they join (lowest id first); groups of rows alone are left out.
+    """
+    nodes: list[tuple[tuple[Any, ...], User | _Stored]] = [
+        ((user.user_id, user.sec_uid, user.unique_id), user) for user in users
+    ]
+    # A username passes from account to account: the row that held it last comes first.
+    newest_first = sorted(rows, key=lambda row: (row.updated_at, row.id), reverse=True)
+    nodes += [(row.ids, row) for row in newest_first]
+    groups: list[_Group] = []
+    of: list[int] = []  # node index -> group index (union-find parent links between groups)
+
+    def find(index: int) -> int:
+        while of[index] != index:
+            of[index] = of[of[index]]
+            index = of[index]
+        return index
+
+    for ids, item in nodes:
+        group = _Group()
+        group.add(*ids)
+        if isinstance(item, User):
+            group.users.append(item)
+        else:
+            group.rows.append(item)
+        groups.append(group)
+        of.append(len(of))
+
+    def compatible(a: _Group, b: _Group, *, level: int) -> bool:
+        if a.user_ids and b.user_ids and a.user_ids.isdisjoint(b.user_ids):
+            return False
+        return level < 2 or not (a.sec_uids and b.sec_uids and a.sec_uids.isdisjoint(b.sec_uids))
+
+    for level in range(3):  # user id, secUid, username: the strongest first
+        holder: dict[str, int] = {}
+        for index, (ids, _) in enumerate(nodes):
+            value = ids[level].lower() if level == 2 and ids[level] else ids[level]
+            if not value:
+                continue
+            if value not in holder:
+                holder[value] = index
+                continue
+            a, b = find(holder[value]), find(index)
+            if a != b and compatible(groups[a], groups[b], level=level):
+                groups[a].absorb(groups[b])
+                of[b] = a
+    found = [groups[i] for i in range(len(nodes)) if find(i) == i and groups[i].users]
+    for group in found:
+        group.rows.sort(key=lambda row: row.id)
+    return found
+
+
+def _meaningful(profile: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A profile as compared for a change: an avatar's new signature alone is none."""
+    return (*profile[:_AVATAR], _without_signature(profile[_AVATAR]), *profile[_AVATAR + 1 :])
+
+
+def _move_intervals(connection: Connection, moved: str, winner: int, loser: int) -> None:
+    """Move the membership intervals of ``loser`` to ``winner`` (``moved`` says which
+    column: a member's, or a list's). A list holds one open interval per member: where both
+    have one open, the winner's keeps the earlier start and the loser's goes."""
+    other = "list_id" if moved == "member_id" else "member_id"
+    m, o = memberships, memberships.alias("o")
+    loser_open = select(o.c.first_run).where(
+        o.c[moved] == loser, o.c[other] == m.c[other], o.c.ended_run.is_(None)
+    )
+    connection.execute(
+        update(m)
+        .where(
+            m.c[moved] == winner,
+            m.c.ended_run.is_(None),
+            loser_open.where(o.c.first_run < m.c.first_run).exists(),
+        )
+        .values(first_run=loser_open.scalar_subquery())
+    )
+    winner_open = select(o.c.id).where(
+        o.c[moved] == winner, o.c[other] == m.c[other], o.c.ended_run.is_(None)
+    )
+    connection.execute(m.delete().where(m.c[moved] == loser, m.c.ended_run.is_(None), winner_open.exists()))
+    connection.execute(update(m).where(m.c[moved] == loser).values({moved: winner}))
 
 
 def _insert(dialect: str, table: Any) -> Any:
