@@ -145,7 +145,7 @@ def show_changes(
     plan = plan_output(spec, owner=owner_column, record=CHANGE_COLUMNS)
     with Failures(targets, None) as failures, open_store(db, create=False) as store, reading(store):
         reader = StoreReader(store)
-        owners = []
+        owners: list[tuple[Target, StoredAccount]] = []
         for target in targets:
             try:
                 owner = reader.find(target.account)
