@@ -255,3 +255,15 @@ def test_a_writer_whose_clock_is_an_hour_slow_loses_no_rename_and_inverts_no_win
 def test_an_age_beyond_the_calendar_is_a_usage_error(db_target: str, age: str) -> None:
     line = error_line(invoke("changes", "alice", "--db", db_target, "--since", age), 2)
     assert f"--since '{age}'" in line and "before the year 1" in line
+
+
+def test_a_list_runs_owner_observation_names_the_backend_that_looked_the_owner_up(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    serve()
+    result = invoke("followers", "alice", "--db", db_target, "-f", "none")
+    assert result.exit_code == 0, result.stderr
+    assert query(store, "SELECT backend FROM snapshots") == [("tkapi",)]  # the token API read the list
+    assert query(store, "SELECT backend, followers FROM observations") == [
+        ("gateway", 95)
+    ]  # the gateway the owner

@@ -49,9 +49,10 @@ class Clock:
 
     def __init__(self) -> None:
         self.moment = START
+        self.step = timedelta(minutes=1)
 
     def __call__(self) -> datetime:
-        self.moment += timedelta(minutes=1)
+        self.moment += self.step
         return self.moment
 
 
@@ -85,8 +86,8 @@ class Book:
         self.recorder.finish(snapshot, complete=complete, seen=seen.has, note=note)
         return snapshot
 
-    def observe(self, user: User, at: datetime) -> None:
-        self.recorder.observe(user, at)
+    def observe(self, user: User, at: datetime | None = None, backend: str | None = None) -> None:
+        self.recorder.observe(user, at, backend=backend)
         self.recorder.flush()
 
 
@@ -128,6 +129,25 @@ def test_follows_unfollows_and_renames_between_the_last_two_complete_snapshots(b
     book.run([BOB, renamed, ERIN])
     assert changes(book, "alice") == []  # the last two complete snapshots saw the same list
     assert len(changes(book, "alice", "--from", "2", "--to", "3")) == 3
+
+
+def test_a_name_that_comes_back_between_two_snapshots_is_no_rename(book: Book) -> None:
+    book.run([BOB, CAROL])
+    book.observe(account("bobby", 2))  # user-info saw bob as bobby
+    book.run([BOB, account("carol_b", 3)], complete=False)  # a partial run saw carol renamed
+    book.run([BOB, account("carol_c", 3)])  # bob is bob again; carol took a third name
+    assert changes(book, "alice") == [("renamed", "carol", "carol_c")]  # one rename, end to end
+
+
+def test_an_input_naming_one_account_by_two_names_reports_it_once(book: Book, tmp_path: Path) -> None:
+    book.run([BOB])
+    book.run([BOB, CAROL], owner=account("alice_new", 1))  # alice renamed
+    accounts = tmp_path / "accounts.txt"
+    accounts.write_text("alice\nalice_new\n")
+    rows = read("changes", "--input", str(accounts), "--db", book.target)
+    assert [(row["owner"], row["change"], row["unique_id"]) for row in rows] == [
+        ("alice", "followed", "carol")
+    ]
 
 
 def test_each_change_carries_the_window_in_which_it_happened(book: Book) -> None:
@@ -449,6 +469,20 @@ def test_history_has_one_row_per_observation_with_the_change_since_the_one_befor
     assert "▁" not in invoke("history", "alice", "--db", book.target, "-f", "table").stderr  # no terminal
 
 
+def test_history_compares_each_observation_with_the_one_before_from_the_same_backend(book: Book) -> None:
+    seen = [("gateway", 1000), ("web", 600), ("gateway", 1010), ("web", 605), ("web", 611)]
+    for day, (backend, followers) in enumerate(seen):
+        book.observe(account("alice", 1, followers=followers), START + timedelta(days=day), backend)
+    rows = read("history", "alice", "--db", book.target)
+    assert [(row["backend"], row["followers_change"]) for row in rows] == [
+        ("gateway", None),
+        ("web", None),  # the first the web backend counted: nothing to compare it with
+        ("gateway", 10),
+        ("web", 5),
+        ("web", 6),
+    ]
+
+
 def test_history_of_an_account_never_observed_says_so(book: Book) -> None:
     book.run([BOB])
     result = invoke("history", "bob", "--db", book.target)
@@ -526,6 +560,15 @@ def test_snapshots_lists_every_run_with_its_status_and_counts(book: Book) -> Non
         assert row["started_at"] < row["finished_at"]
         assert row["started_at"].endswith("Z")
     assert [r["id"] for r in read("snapshots", "alice", "--db", book.target, "--followings")] == [3]
+
+
+def test_a_run_that_started_after_another_finished_never_seems_to_start_before_it(book: Book) -> None:
+    book.clock.step = timedelta(milliseconds=300)  # two runs finish and start within one second
+    book.run([BOB])
+    book.run([BOB])
+    first, second = read("snapshots", "alice", "--db", book.target)
+    assert first["finished_at"] <= second["started_at"]
+    assert first["finished_at"].endswith("Z") and len(first["finished_at"]) == len("2026-03-01T03:00:01.200Z")
 
 
 def test_a_run_still_going_is_listed_as_running(book: Book) -> None:
