@@ -15,8 +15,11 @@ snapshots A < B of a list:
   interval covering A: a member who left and came back is both, hence not listed);
 - unfollowed: present at A, not at B (an interval covering A, ended in (A, B], and none
   covering B);
-- renamed: present at both, with a change of username seen after A finished and up to
-  B's finish (so consecutive comparisons never report one rename twice).
+- renamed: present at both, with a change of username seen by a run after A up to B
+  (by snapshot id, whatever the writers' clocks; one user-info saw, after A finished and
+  up to B's finish), so consecutive comparisons never report one rename twice. Several
+  renames of one account make one row, from its first old name to its last new one; a
+  name that came back (a -> b -> a) is no change.
 
 Each change carries the window in which it happened, as precise as the store knows it:
 
@@ -26,6 +29,9 @@ Each change carries the window in which it happened, as precise as the store kno
   (``last_run``) to the finish of the complete snapshot that no longer did (``ended_run``);
 - renamed: from the later of A's start (A saw the old name) and the account's previous
   rename, to when the new name was seen.
+
+A window never ends before it starts: where the runs' times disagree (a SQLite file
+written from machines whose clocks differ), it shrinks to its end.
 """
 
 from __future__ import annotations
