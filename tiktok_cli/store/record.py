@@ -9,9 +9,12 @@ place that ends them.
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, case, func, select, update
@@ -332,23 +335,29 @@ class Recorder:
         stamp = clock(connection)
         ids: dict[str, int] = {}
         new: list[tuple[str, tuple[Any, ...]]] = []
+        fresh: list[tuple[_Group, str]] = []  # the groups of ``new``
         changed: list[tuple[_Stored, str, tuple[Any, ...]]] = []
         renamed: list[dict[str, Any]] = []
         for group in groups:
             profile = group.profile()
-            key = identities(*(profile[i] for i in _IDS))[0]
+            key = _strongest(profile)
             if not group.rows:
                 new.append((key, profile))
+                fresh.append((group, key))
                 continue
-            winner = next((row for row in group.rows if row.key == key), group.rows[0])
-            for row in group.rows:
-                if row is not winner and merge:
-                    self._merge(connection, winner.id, row.id)
+            winner = group.rows[0]
+            if len(group.rows) > 1:
+                winner = next((row for row in group.rows if row.key == key), winner)
+                for row in group.rows:
+                    if row is not winner and merge:
+                        self._merge(connection, winner.id, row.id)
             for user in group.users:
                 ids[account_key(user) or ""] = winner.id
-            if not (key == winner.key and _meaningful(profile) == _meaningful(winner.profile)):
+            stored = winner.profile
+            if key != winner.key or (profile != stored and _meaningful(profile) != _meaningful(stored)):
                 changed.append((winner, key, profile))
-            old_name, new_name = group.stored_name(), profile[_NAME - 1]
+            old_name = stored[_NAME - 1] if len(group.rows) == 1 else group.stored_name()
+            new_name = profile[_NAME - 1]
             if old_name and new_name and old_name.lower() != new_name.lower():
                 renamed.append(
                     {
@@ -361,9 +370,7 @@ class Recorder:
                 )
         if new:
             inserted = self._insert_accounts(connection, new, stamp)
-            for group in (g for g in groups if not g.rows):
-                profile = group.profile()
-                key = identities(*(profile[i] for i in _IDS))[0]
+            for group, key in fresh:
                 for user in group.users:
                     ids[account_key(user) or ""] = inserted[key]
         if changed:
@@ -404,11 +411,11 @@ class Recorder:
 
     def _resolve(self, connection: Connection, users: Sequence[User]) -> list[_Group]:
         """``users`` grouped with the stored accounts each is the same person as."""
-        keys: set[str] = set()
+        user_keys = [identities(user.user_id, user.sec_uid, user.unique_id) for user in users]
+        keys = set(itertools.chain.from_iterable(user_keys))
         secs: set[str] = set()  # of users without a user id: stored ones may have one
         names: set[str] = set()  # of users missing an id: they may be known by name alone
         for user in users:
-            keys.update(identities(user.user_id, user.sec_uid, user.unique_id))
             if user.sec_uid and not user.user_id:
                 secs.add(user.sec_uid)
             if user.unique_id and not (user.user_id and user.sec_uid):
@@ -418,7 +425,7 @@ class Recorder:
             stored.update(self._known(connection, "sec_uid", sorted(secs)))
         if names:
             stored.update(self._known(connection, "lower(unique_id)", sorted(names)))
-        return same_account(users, list(stored.values()))
+        return same_account(users, list(stored.values()), user_keys)
 
     def _merge(self, connection: Connection, winner: int, loser: int) -> None:
         """Make the stored account ``loser`` part of ``winner`` (one person stored twice):
@@ -480,42 +487,26 @@ class _Stored:
     profile: tuple[Any, ...]
     updated_at: Any  # comparable between the rows of one store
 
-    @property
-    def ids(self) -> tuple[Any, ...]:
-        return tuple(self.profile[i] for i in _IDS)
-
 
 @dataclass(slots=True)
 class _Group:
-    """Users of one write and stored rows found to be one account."""
+    """Users of one write and stored rows found to be one account (rows by id)."""
 
-    users: list[User] = field(default_factory=list)
-    rows: list[_Stored] = field(default_factory=list)
-    user_ids: set[str] = field(default_factory=set)
-    sec_uids: set[str] = field(default_factory=set)
-    names: set[str] = field(default_factory=set)
-
-    def add(self, user_id: str | None, sec_uid: str | None, name: str | None) -> None:
-        if user_id:
-            self.user_ids.add(user_id)
-        if sec_uid:
-            self.sec_uids.add(sec_uid)
-        if name:
-            self.names.add(name.lower())
-
-    def absorb(self, other: _Group) -> None:
-        self.users += other.users
-        self.rows += other.rows
-        self.user_ids |= other.user_ids
-        self.sec_uids |= other.sec_uids
-        self.names |= other.names
+    users: list[User]
+    rows: list[_Stored]
 
     def profile(self) -> tuple[Any, ...]:
         """What is known of the account: the newest row's values over older rows', and what
         the users of this write say over all (a value they lack keeps what was known)."""
+        if len(self.users) == 1 and len(self.rows) <= 1:  # nearly every account: kept quick
+            given = _profile_of(self.users[0])
+            if not self.rows:
+                return given
+            stored = self.rows[0].profile
+            return tuple(old if value is None else value for value, old in zip(given, stored, strict=True))
         values: list[Any] = [None] * len(PROFILE)
         sources = [row.profile for row in self.newest_last()]
-        sources += [tuple(getattr(user, name) for name in PROFILE) for user in self.users]
+        sources += [_profile_of(user) for user in self.users]
         for source in sources:
             values = [old if value is None else value for value, old in zip(source, values, strict=True)]
         return tuple(values)
@@ -526,23 +517,67 @@ class _Group:
         return named[-1].profile[_NAME - 1] if named else None
 
     def newest_last(self) -> list[_Stored]:
+        if len(self.rows) < 2:
+            return self.rows
         return sorted(self.rows, key=lambda row: (row.updated_at, row.id))
 
 
-def same_account(users: Sequence[User], rows: Sequence[_Stored]) -> list[_Group]:
+def same_account(
+    users: Sequence[User], rows: Sequence[_Stored], user_keys: Sequence[list[str]] | None = None
+) -> list[_Group]:
     """Group ``users`` with the stored ``rows`` that are the same account as they, and
     with each other: the strongest id both sides have decides (user id, then secUid, then
-    username), so ids that differ keep two accounts apart whatever their names. Rows come
-    sorted with the groups they join (lowest id first); groups of rows alone are left out.
+    username), so ids that differ keep two accounts apart whatever their names. Groups of
+    rows alone are left out. ``user_keys``: each user's ``identities``, when known.
     """
-    nodes: list[tuple[tuple[Any, ...], User | _Stored]] = [
-        ((user.user_id, user.sec_uid, user.unique_id), user) for user in users
-    ]
+    if user_keys is None:
+        user_keys = [identities(user.user_id, user.sec_uid, user.unique_id) for user in users]
+    if not all(user.user_id and (user.sec_uid or not user.unique_id) for user in users):
+        return _search(users, rows)
+    # Every user has a user id, and every row was found by a key of a user (no look-up by
+    # secUid or name was needed, see ``_resolve``): a user whose weaker keys name no row and
+    # no other user is the account stored under its user id, or a new one. That is nearly
+    # every user.
+    by_key = {row.key: row for row in rows}
+    uses = Counter(itertools.chain.from_iterable(user_keys))
+    shared = {key for key, count in uses.items() if count > 1}
+    shared.update(by_key.keys() & {key for keys in user_keys for key in keys[1:]})
+    found: list[_Group] = []
+    paired: set[int] = set()
+    rest: list[User] = []
+    for user, keys in zip(users, user_keys, strict=True):
+        if shared and not shared.isdisjoint(keys):
+            rest.append(user)
+            continue
+        row = by_key.get(keys[0])
+        found.append(_Group([user], [] if row is None else [row]))
+        if row is not None:
+            paired.add(row.id)
+    if rest:
+        found += _search(rest, [row for row in rows if row.id not in paired])
+    return found
+
+
+_profile_of: Callable[[User], tuple[Any, ...]] = attrgetter(*PROFILE)
+
+
+def _search(users: Sequence[User], rows: Sequence[_Stored]) -> list[_Group]:
+    """``same_account`` for the users and rows whose ids meet others': a union of those
+    that share an id, level by level, never joining two whose stronger ids differ."""
     # A username passes from account to account: the row that held it last comes first.
     newest_first = sorted(rows, key=lambda row: (row.updated_at, row.id), reverse=True)
-    nodes += [(row.ids, row) for row in newest_first]
-    groups: list[_Group] = []
-    of: list[int] = []  # node index -> group index (union-find parent links between groups)
+    items: list[User | _Stored] = [*users, *newest_first]
+    ids = [
+        (item.user_id, item.sec_uid, item.unique_id)
+        if isinstance(item, User)
+        else tuple(item.profile[i] for i in _IDS)
+        for item in items
+    ]
+    # Per group (its first item's index): the user ids, secUids and items it holds.
+    held = [
+        ({uid} if uid else set(), {sec} if sec else set(), [index]) for index, (uid, sec, _) in enumerate(ids)
+    ]
+    of = list(range(len(items)))  # union-find: an item's group
 
     def find(index: int) -> int:
         while of[index] != index:
@@ -550,38 +585,46 @@ def same_account(users: Sequence[User], rows: Sequence[_Stored]) -> list[_Group]
             index = of[index]
         return index
 
-    for ids, item in nodes:
-        group = _Group()
-        group.add(*ids)
-        if isinstance(item, User):
-            group.users.append(item)
-        else:
-            group.rows.append(item)
-        groups.append(group)
-        of.append(len(of))
-
-    def compatible(a: _Group, b: _Group, *, level: int) -> bool:
-        if a.user_ids and b.user_ids and a.user_ids.isdisjoint(b.user_ids):
+    def compatible(a: int, b: int, level: int) -> bool:
+        (uids_a, secs_a, _), (uids_b, secs_b, _) = held[a], held[b]
+        if uids_a and uids_b and uids_a.isdisjoint(uids_b):
             return False
-        return level < 2 or not (a.sec_uids and b.sec_uids and a.sec_uids.isdisjoint(b.sec_uids))
+        return level < 2 or not (secs_a and secs_b and secs_a.isdisjoint(secs_b))
 
     for level in range(3):  # user id, secUid, username: the strongest first
         holder: dict[str, int] = {}
-        for index, (ids, _) in enumerate(nodes):
-            value = ids[level].lower() if level == 2 and ids[level] else ids[level]
+        for index, values in enumerate(ids):
+            value = values[level]
             if not value:
                 continue
+            value = value.lower() if level == 2 else value
             if value not in holder:
                 holder[value] = index
                 continue
             a, b = find(holder[value]), find(index)
-            if a != b and compatible(groups[a], groups[b], level=level):
-                groups[a].absorb(groups[b])
+            if a != b and compatible(a, b, level):
+                held[a][0].update(held[b][0])
+                held[a][1].update(held[b][1])
+                held[a][2].extend(held[b][2])
                 of[b] = a
-    found = [groups[i] for i in range(len(nodes)) if find(i) == i and groups[i].users]
-    for group in found:
-        group.rows.sort(key=lambda row: row.id)
-    return found
+    groups = []
+    for index in range(len(items)):
+        if find(index) != index:
+            continue
+        members = [items[i] for i in held[index][2]]
+        group = _Group(
+            [item for item in members if isinstance(item, User)],
+            sorted((item for item in members if isinstance(item, _Stored)), key=lambda row: row.id),
+        )
+        if group.users:
+            groups.append(group)
+    return groups
+
+
+def _strongest(profile: tuple[Any, ...]) -> str:
+    """The key a profile is stored under: its strongest id (``identities``' first)."""
+    user_id = profile[_IDS[0]]
+    return "id:" + user_id if user_id else identities(*(profile[i] for i in _IDS))[0]
 
 
 def _meaningful(profile: tuple[Any, ...]) -> tuple[Any, ...]:
