@@ -118,6 +118,28 @@ def test_a_rename_of_an_account_first_stored_by_name_is_a_rename(
     assert accounts_count(store) == 44
 
 
+def test_a_username_that_passed_to_another_account_keeps_them_two(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    server = serve()
+    followings(db_target)
+
+    def passed_on(entry: dict[str, Any]) -> None:
+        if entry["username"] == "followed_000007":  # seven took a new name ...
+            entry["username"] = "seven"
+        elif entry["username"] == "followed_000008":  # ... and eight's place went to a newcomer
+            entry.update(username="followed_000007", id="999", secUid="MS4wnewcomer")
+
+    rewrite_followings(server, passed_on)
+    followings(db_target)
+    assert sorted((row["change"], row["old_unique_id"], row["unique_id"]) for row in changes(db_target)) == [
+        ("followed", None, "followed_000007"),
+        ("renamed", "followed_000007", "seven"),
+        ("unfollowed", None, "followed_000008"),
+    ]
+    assert accounts_count(store) == 1 + 43 + 1
+
+
 @pytest.mark.parametrize("order", ["sec-uid-first", "username-first"])
 def test_an_owner_named_by_sec_uid_is_the_list_named_by_username(
     serve: Serve, db_target: str, store: sa.Engine, order: str
@@ -177,6 +199,42 @@ def test_two_rows_an_older_release_kept_for_one_owner_are_merged(
     assert query(store, "SELECT count(*), min(first_run), max(first_run) FROM memberships") == [(43, 1, 1)]
     assert query(store, "SELECT count(*) FROM memberships WHERE ended_run IS NOT NULL") == [(0,)]
     assert changes(db_target, "alice", "--from", "1", "--to", "3") == []
+
+
+def test_a_member_an_older_release_stored_twice_is_merged_with_its_interval(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    """A night without user ids made older releases store members a second time, by secUid."""
+    serve()
+    followings(db_target)
+    sec = sec_uid_for("followed_000005")
+    with store.begin() as connection:
+        (original,) = connection.execute(
+            sa.text("SELECT id FROM accounts WHERE sec_uid = :s"), {"s": sec}
+        ).one()
+        connection.execute(
+            sa.text(
+                "INSERT INTO accounts (account_key, sec_uid, unique_id, updated_at) "
+                "VALUES (:key, :sec, 'followed_000005', :at)"
+            ),
+            {"key": "sec:" + sec, "sec": sec, "at": datetime(2026, 1, 1)},
+        )
+        (twin,) = connection.execute(
+            sa.text("SELECT id FROM accounts WHERE account_key = :k"), {"k": "sec:" + sec}
+        ).one()
+        connection.execute(
+            sa.text("UPDATE memberships SET member_id = :twin WHERE member_id = :o"),
+            {"twin": twin, "o": original},
+        )
+    followings(db_target)
+    assert changes(db_target) == []
+    assert query(store, "SELECT count(*) FROM accounts WHERE sec_uid = :s", s=sec) == [(1,)]
+    assert query(
+        store,
+        "SELECT m.first_run, m.ended_run FROM memberships m "
+        "JOIN accounts a ON a.id = m.member_id WHERE a.sec_uid = :s",
+        s=sec,
+    ) == [(1, None)]
 
 
 # --- avatar signatures ----------------------------------------------------------------------
