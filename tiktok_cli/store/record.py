@@ -389,20 +389,20 @@ class Recorder:
             .where(accounts.c.id == bindparam("_id"))
             .values({name: bindparam(name) for name in (*PROFILE, "updated_at")})
         )
-        same_key = [
+        rows = [
             {"_id": row.id, "updated_at": stamp, **dict(zip(PROFILE, profile, strict=True))}
-            for row, key, profile in changed
-            if key == row.key
+            for row, _, profile in changed
         ]
-        if same_key:
-            connection.execute(statement, same_key)
-        for row, key, profile in changed:
+        if all(key == row.key for row, key, _ in changed):
+            connection.execute(statement, rows)
+            return
+        for (row, key, _), values in zip(changed, rows, strict=True):  # rare: one at a time, in order
             if key == row.key:
+                connection.execute(statement, values)
                 continue
             # An account known by a weaker id so far is keyed by its strongest from now on.
             # Another writer may have stored that key as a new account meanwhile: then this
             # one keeps its key, and a later run that meets both merges them.
-            values = {"_id": row.id, "updated_at": stamp, **dict(zip(PROFILE, profile, strict=True))}
             try:
                 with connection.begin_nested():
                     connection.execute(statement.values(account_key=key), values)
