@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from fakeserver import FakeTikTok, sec_uid_for
-from helpers import Serve, error_line, invoke, jsonl, sqlalchemy_url
+from fakeserver import Account, FakeTikTok, sec_uid_for
+from helpers import Serve, error_line, invoke, jsonl, spawn_cli, sqlalchemy_url
 
 from tiktok_cli.store import record
 
@@ -235,6 +236,70 @@ def test_a_member_an_older_release_stored_twice_is_merged_with_its_interval(
         "JOIN accounts a ON a.id = m.member_id WHERE a.sec_uid = :s",
         s=sec,
     ) == [(1, None)]
+
+
+FOLLOWED = 60
+
+
+class WithoutUserIds(FakeTikTok):
+    """A gateway that leaves the user ids out of its followings pages."""
+
+    def followings(self, query: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        status, body, headers = super().followings(query)
+        document = json.loads(body)
+        for entry in document.get("followings", []):
+            entry.pop("id", None)
+        return status, json.dumps(document).encode(), headers
+
+
+def store_twice(store: sa.Engine) -> None:
+    """Store every followed account a second time by its secUid, as older releases did after
+    a night without user ids, and give that twin the intervals of every other list."""
+    with store.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO accounts (account_key, sec_uid, unique_id, updated_at) "
+                "SELECT 'sec:' || sec_uid, sec_uid, unique_id, updated_at FROM accounts "
+                "WHERE id NOT IN (SELECT owner_id FROM lists)"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "UPDATE memberships SET member_id = (SELECT twin.id FROM accounts twin JOIN accounts a "
+                "ON twin.account_key = 'sec:' || a.sec_uid WHERE a.id = memberships.member_id) "
+                "WHERE list_id % 2 = 0"
+            )
+        )
+
+
+def test_writers_meeting_one_account_by_different_ids_at_once_neither_fail_nor_invent_changes(
+    db_target: str, store: sa.Engine, tmp_path: Path
+) -> None:
+    owners = [
+        Account(name, str(6754915036232582149 + n), sec_uid_for(name), 5, FOLLOWED)
+        for n, name in enumerate(["ann", "ben", "cat", "dan", "eve", "fay"])
+    ]
+    # Small pages, served slowly: the runs' pages interleave, each storing the same accounts.
+    slow = {"accounts": owners, "latency": 0.01}
+    recording = ("--count", "6", "--db", db_target, "-f", "none")
+    with FakeTikTok(**slow) as with_ids, WithoutUserIds(**slow) as without_ids:
+        for night in (0, 1):
+            runs = [
+                spawn_cli(server, "followings", owner.name, *recording, cwd=tmp_path)
+                for n, owner in enumerate(owners)
+                for server in [(with_ids, without_ids)[(n + night) % 2]]
+            ]
+            ended = [(run.communicate(timeout=180)[1], run.returncode) for run in runs]
+            assert [code for _, code in ended] == [0] * len(owners), ended
+            if night == 0:
+                store_twice(store)  # as older releases did: the second night merges at once
+    for owner in owners:
+        assert changes(db_target, owner.name) == [], owner.name
+    # Every account stored twice (and whatever the first night's races did) is one again.
+    assert accounts_count(store) == len(owners) + FOLLOWED
+    assert query(store, "SELECT count(*) FROM memberships WHERE ended_run IS NULL") == [
+        (len(owners) * FOLLOWED,)
+    ]
 
 
 # --- avatar signatures ----------------------------------------------------------------------
