@@ -139,6 +139,17 @@ def test_a_name_that_comes_back_between_two_snapshots_is_no_rename(book: Book) -
     assert changes(book, "alice") == [("renamed", "carol", "carol_c")]  # one rename, end to end
 
 
+def test_a_rename_another_lists_longer_run_saw_is_in_the_comparison_after_it(book: Book) -> None:
+    longer = book.recorder.begin(DAVE, "followers", owner_name="dave")  # starts first, ends last
+    book.run([BOB, CAROL])  # alice's list, seen with carol as carol
+    renamed = account("carol_new", 3)
+    book.recorder.add(longer, [renamed], rows=1, total=1)
+    book.recorder.flush()  # dave's run sees carol's new name after alice's run ended
+    book.recorder.finish(longer, complete=False, note="test")
+    book.run([BOB, renamed])
+    assert changes(book, "alice") == [("renamed", "carol", "carol_new")]
+
+
 def test_an_input_naming_one_account_by_two_names_reports_it_once(book: Book, tmp_path: Path) -> None:
     book.run([BOB])
     book.run([BOB, CAROL], owner=account("alice_new", 1))  # alice renamed

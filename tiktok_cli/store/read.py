@@ -15,9 +15,10 @@ snapshots A < B of a list:
   interval covering A: a member who left and came back is both, hence not listed);
 - unfollowed: present at A, not at B (an interval covering A, ended in (A, B], and none
   covering B);
-- renamed: present at both, with a change of username seen by a run after A up to B
-  (by snapshot id, whatever the writers' clocks; one user-info saw, after A finished and
-  up to B's finish), so consecutive comparisons never report one rename twice. Several
+- renamed: present at both, with a change of username seen by a run of the list after A
+  up to B (by snapshot id, whatever the writers' clocks), or seen elsewhere (another
+  list's run, user-info) after A finished and up to B's finish (by time, the server's on
+  PostgreSQL), so consecutive comparisons never report one rename twice. Several
   renames of one account make one row, from its first old name to its last new one; a
   name that came back (a -> b -> a) is no change.
 
@@ -332,12 +333,16 @@ class StoreReader:
             .where(earlier.c.account_id == renames.c.account_id, earlier.c.id < renames.c.id)
             .scalar_subquery()
         )
-        # A rename a run saw is placed by that run's id, which orders runs whatever the
-        # clocks of the machines that wrote them; one user-info saw (no run) by its time.
+        # A rename a run of this list saw is placed by that run's id, which orders the runs
+        # whatever the clocks of the machines that wrote them. One seen elsewhere (another
+        # list's run, which may have started before ``older`` and still seen it after, or
+        # user-info) is placed by when it was seen: on PostgreSQL the server's one clock.
+        seen_by = snapshots.alias("seen_by")
+        this_list = seen_by.c.list_id == older.list_id
         seen = or_(
-            and_(renames.c.run > older.id, renames.c.run <= newer.id),
+            and_(this_list, renames.c.run > older.id, renames.c.run <= newer.id),
             and_(
-                renames.c.run.is_(None),
+                or_(seen_by.c.id.is_(None), ~this_list),
                 renames.c.seen_at > older.finished_at,
                 renames.c.seen_at <= newer.finished_at,
             ),
@@ -353,6 +358,7 @@ class StoreReader:
                 *_MEMBER,
             )
             .join_from(renames, accounts, accounts.c.id == renames.c.account_id)
+            .outerjoin(seen_by, seen_by.c.id == renames.c.run)
             .where(
                 seen,
                 _present(older.list_id, renames.c.account_id, older.id),
