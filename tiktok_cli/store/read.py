@@ -190,7 +190,8 @@ class StoreReader:
                 ("id:", accounts.c.user_id) if kind is IdKind.UID else ("sec:", accounts.c.sec_uid)
             )
             row = self._first(select(*columns).where(accounts.c.account_key == prefix + value))
-            # An account first stored by name keeps that key when its ids become known.
+            # An account stored by an older release keeps its first key when its ids
+            # become known (this one re-keys it then).
             row = row or self._first(select(*columns).where(column == value))
         return None if row is None else StoredAccount(int(row.id), row.unique_id, row.user_id)
 

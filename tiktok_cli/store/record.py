@@ -5,6 +5,11 @@ just before it saves its checkpoint: what the checkpoint says was written is in 
 store too, and a resume re-fetches (and re-records, idempotently) only what came after.
 Recording only ever opens intervals; ``finish`` of a *complete* snapshot is the one
 place that ends them.
+
+An account is one row whichever ids an API gives this time (``same_account``): the
+strongest id both a user and a stored row have decides (user id, then secUid, then
+username), a row learns the ids it lacked, and two rows found to be one account are
+merged. Times come from ``clock``: PostgreSQL's, so writers on several machines share one.
 """
 
 from __future__ import annotations
