@@ -374,10 +374,18 @@ def test_a_writer_whose_clock_is_an_hour_slow_loses_no_rename_and_inverts_no_win
 # --- small things ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("age", ["999999d", "999999w"])
-def test_an_age_beyond_the_calendar_is_a_usage_error(db_target: str, age: str) -> None:
-    line = error_line(invoke("changes", "alice", "--db", db_target, "--since", age), 2)
-    assert f"--since '{age}'" in line and "before the year 1" in line
+@pytest.mark.parametrize(
+    ("since", "said"),
+    [
+        ("999999d", "before the year 1"),
+        ("999999w", "before the year 1"),
+        ("0001-01-01T00:00+05:00", "beyond the calendar"),
+        ("9999-12-31T23:00-05:00", "beyond the calendar"),
+    ],
+)
+def test_a_since_beyond_the_calendar_is_a_usage_error(db_target: str, since: str, said: str) -> None:
+    line = error_line(invoke("changes", "alice", "--db", db_target, "--since", since), 2)
+    assert f"--since '{since}'" in line and said in line
 
 
 def test_a_list_runs_owner_observation_names_the_backend_that_looked_the_owner_up(

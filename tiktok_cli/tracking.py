@@ -101,8 +101,8 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
         return moment.replace(tzinfo=timezone.utc)
     try:
         return moment.astimezone(timezone.utc)
-    except OverflowError:  # 0001-01-01T00:00+05:00 is still in year 0 in UTC
-        raise UsageError(f"--since {value!r} is before the year 1 in UTC: give a later time") from None
+    except OverflowError:  # 0001-01-01T00:00+05:00 is in year 0 in UTC
+        raise UsageError(f"--since {value!r} is beyond the calendar in UTC (years 1 to 9999)") from None
 
 
 def _read_only(spec: OutputSpec, command: str) -> None:
