@@ -30,6 +30,12 @@ def stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def seconds(shown: str) -> str:
+    """A time `snapshots` shows (to the millisecond) as `changes` does (to the second; this
+    test's clock ticks in whole minutes, so rounding up or down changes nothing)."""
+    return shown[:19] + "Z"
+
+
 def account(name: str, number: int, **fields: Any) -> User:
     return User(unique_id=name, nickname=name.title(), user_id=str(7_000 + number), **fields)
 
@@ -43,9 +49,10 @@ class Clock:
 
     def __init__(self) -> None:
         self.moment = START
+        self.step = timedelta(minutes=1)
 
     def __call__(self) -> datetime:
-        self.moment += timedelta(minutes=1)
+        self.moment += self.step
         return self.moment
 
 
@@ -79,8 +86,8 @@ class Book:
         self.recorder.finish(snapshot, complete=complete, seen=seen.has, note=note)
         return snapshot
 
-    def observe(self, user: User, at: datetime) -> None:
-        self.recorder.observe(user, at)
+    def observe(self, user: User, at: datetime | None = None, backend: str | None = None) -> None:
+        self.recorder.observe(user, at, backend=backend)
         self.recorder.flush()
 
 
@@ -88,6 +95,7 @@ class Book:
 def book(db_target: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Book]:
     clock = Clock()
     monkeypatch.setattr(record, "now", clock)
+    monkeypatch.setattr(record, "clock", lambda connection: clock())  # PostgreSQL's server clock too
     recorded = Book(db_target, clock)
     yield recorded
     recorded.store.close()
@@ -124,21 +132,51 @@ def test_follows_unfollows_and_renames_between_the_last_two_complete_snapshots(b
     assert len(changes(book, "alice", "--from", "2", "--to", "3")) == 3
 
 
+def test_a_name_that_comes_back_between_two_snapshots_is_no_rename(book: Book) -> None:
+    book.run([BOB, CAROL])
+    book.observe(account("bobby", 2))  # user-info saw bob as bobby
+    book.run([BOB, account("carol_b", 3)], complete=False)  # a partial run saw carol renamed
+    book.run([BOB, account("carol_c", 3)])  # bob is bob again; carol took a third name
+    assert changes(book, "alice") == [("renamed", "carol", "carol_c")]  # one rename, end to end
+
+
+def test_a_rename_another_lists_longer_run_saw_is_in_the_comparison_after_it(book: Book) -> None:
+    longer = book.recorder.begin(DAVE, "followers", owner_name="dave")  # starts first, ends last
+    book.run([BOB, CAROL])  # alice's list, seen with carol as carol
+    renamed = account("carol_new", 3)
+    book.recorder.add(longer, [renamed], rows=1, total=1)
+    book.recorder.flush()  # dave's run sees carol's new name after alice's run ended
+    book.recorder.finish(longer, complete=False, note="test")
+    book.run([BOB, renamed])
+    assert changes(book, "alice") == [("renamed", "carol", "carol_new")]
+
+
+def test_an_input_naming_one_account_by_two_names_reports_it_once(book: Book, tmp_path: Path) -> None:
+    book.run([BOB])
+    book.run([BOB, CAROL], owner=account("alice_new", 1))  # alice renamed
+    accounts = tmp_path / "accounts.txt"
+    accounts.write_text("alice\nalice_new\n")
+    rows = read("changes", "--input", str(accounts), "--db", book.target)
+    assert [(row["owner"], row["change"], row["unique_id"]) for row in rows] == [
+        ("alice", "followed", "carol")
+    ]
+
+
 def test_each_change_carries_the_window_in_which_it_happened(book: Book) -> None:
     first = book.run([BOB, CAROL])
     middle = book.run([CAROL])  # BOB missed once
     second = book.run([account("carol_2", 3), DAVE])  # BOB missed twice: he left
     snapshots = {row["id"]: row for row in read("snapshots", "alice", "--db", book.target)}
-    began, ended = snapshots[middle]["started_at"], snapshots[second]["finished_at"]
+    began, ended = seconds(snapshots[middle]["started_at"]), seconds(snapshots[second]["finished_at"])
     rows = {row["change"]: row for row in read("changes", "alice", "--db", book.target)}
     # Not there when the middle snapshot began; there by the time the second ended.
     assert (rows["followed"]["since"], rows["followed"]["until"]) == (began, ended)
     # Last seen by the first snapshot (after it began); confirmed gone when the second ended.
-    last_seen = snapshots[first]["started_at"]
+    last_seen = seconds(snapshots[first]["started_at"])
     assert (rows["unfollowed"]["since"], rows["unfollowed"]["until"]) == (last_seen, ended)
     # The old name was seen by the middle snapshot; the new one when the second recorded it.
     assert rows["renamed"]["since"] == began
-    assert snapshots[second]["started_at"] <= rows["renamed"]["until"] <= ended
+    assert seconds(snapshots[second]["started_at"]) <= rows["renamed"]["until"] <= ended
     for row in rows.values():
         assert row["since"].endswith("Z") and row["until"].endswith("Z")
         assert row["since"] < row["until"]
@@ -187,8 +225,8 @@ def test_a_member_first_seen_by_an_incomplete_run_is_followed_in_its_window(book
     (row,) = read("changes", "alice", "--db", book.target)
     assert (row["change"], row["unique_id"]) == ("followed", "erin")
     snapshots = {row["id"]: row for row in read("snapshots", "alice", "--db", book.target)}
-    assert row["since"] == snapshots[first]["started_at"]
-    assert row["until"] == snapshots[partial]["finished_at"]  # the incomplete run saw it
+    assert row["since"] == seconds(snapshots[first]["started_at"])
+    assert row["until"] == seconds(snapshots[partial]["finished_at"])  # the incomplete run saw it
 
 
 @pytest.mark.parametrize("complete_runs", [0, 1])
@@ -470,6 +508,20 @@ def test_history_has_one_row_per_observation_with_the_change_since_the_one_befor
     assert "▁" not in invoke("history", "alice", "--db", book.target, "-f", "table").stderr  # no terminal
 
 
+def test_history_compares_each_observation_with_the_one_before_from_the_same_backend(book: Book) -> None:
+    seen = [("gateway", 1000), ("web", 600), ("gateway", 1010), ("web", 605), ("web", 611)]
+    for day, (backend, followers) in enumerate(seen):
+        book.observe(account("alice", 1, followers=followers), START + timedelta(days=day), backend)
+    rows = read("history", "alice", "--db", book.target)
+    assert [(row["backend"], row["followers_change"]) for row in rows] == [
+        ("gateway", None),
+        ("web", None),  # the first the web backend counted: nothing to compare it with
+        ("gateway", 10),
+        ("web", 5),
+        ("web", 6),
+    ]
+
+
 def test_history_of_an_account_never_observed_says_so(book: Book) -> None:
     book.run([BOB])
     result = invoke("history", "bob", "--db", book.target)
@@ -547,6 +599,15 @@ def test_snapshots_lists_every_run_with_its_status_and_counts(book: Book) -> Non
         assert row["started_at"] < row["finished_at"]
         assert row["started_at"].endswith("Z")
     assert [r["id"] for r in read("snapshots", "alice", "--db", book.target, "--followings")] == [3]
+
+
+def test_a_run_that_started_after_another_finished_never_seems_to_start_before_it(book: Book) -> None:
+    book.clock.step = timedelta(milliseconds=300)  # two runs finish and start within one second
+    book.run([BOB])
+    book.run([BOB])
+    first, second = read("snapshots", "alice", "--db", book.target)
+    assert first["finished_at"] <= second["started_at"]
+    assert first["finished_at"].endswith("Z") and len(first["finished_at"]) == len("2026-03-01T03:00:01.200Z")
 
 
 def test_a_run_still_going_is_listed_as_running(book: Book) -> None:

@@ -230,8 +230,8 @@ def test_a_store_of_schema_0002_means_what_it_meant(db_target: str, engine: sa.E
         "snapshots", "alice", "--db", db_target, "-f", "csv", "--fields", "id,started_at,status"
     )
     assert csv_rows(snapshots.stdout_bytes)[1:] == [
-        ["1", "2026-12-01T03:00:00Z", "complete"],
-        ["2", "2026-12-02T03:00:00Z", "complete"],
+        ["1", "2026-12-01T03:00:00.000Z", "complete"],
+        ["2", "2026-12-02T03:00:00.000Z", "complete"],
     ]
     assert query(engine, "SELECT version_num FROM alembic_version") == [(HEAD,)]
     assert query(engine, "SELECT value FROM store_info WHERE key = 'id'") == [("old-store",)]

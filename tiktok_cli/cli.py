@@ -1157,8 +1157,8 @@ def history(
 
     Observations are recorded by user-info with --db. Columns: observed_at (UTC), backend,
     followers, following, likes, videos, and followers_change, following_change,
-    likes_change, videos_change since the observation before. On a terminal a trend
-    line of the followers follows the table.
+    likes_change, videos_change since the observation before by the same backend. On a
+    terminal a trend line of the followers follows the table.
     """
     with verbosity.error_edge():
         from tiktok_cli.tracking import show_history

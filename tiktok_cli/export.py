@@ -115,7 +115,7 @@ def export_lists(
         writer: Writer | None = None
         try:
             export = ListExport(operation, targets, plan, sink, failures, limit, recorder)
-            export.start(backend, template, pacing, session.lookup)
+            export.start(backend, template, pacing, session.lookup, looked_up_by=session.lookup_backend)
             writer = make_writer(plan, sink, rows_written=export.rows, names=[t.owner for t in targets])
             if sink.resumed is None:
                 writer.flush()
@@ -275,13 +275,21 @@ class ListExport:
         self._lookup: Callable[[str], User] | None = None
 
     def start(
-        self, backend: Backend, template: ListQuery, pacing: Pacing, lookup: Callable[[str], User]
+        self,
+        backend: Backend,
+        template: ListQuery,
+        pacing: Pacing,
+        lookup: Callable[[str], User],
+        *,
+        looked_up_by: Callable[[], Backend] | None = None,
     ) -> None:
         """Where pages come from. One account is resolved now, so a missing one fails
         before any row (or JSON's "[") is written; a batch resolves each on its worker.
         ``lookup`` gives an owner's profile, which --db records with its snapshot."""
         self._backend, self._template, self._pacing = backend, template, pacing
         self._lookup = lookup
+        # Which backend's counts an owner's look-up holds, for the store's observation.
+        self._looked_up_by = looked_up_by or (lambda: backend)
         if len(self.states) == 1 and not self.states[0].done:
             try:
                 self._resolve(self.states[0])
@@ -406,7 +414,8 @@ class ListExport:
         # Only a run that may be complete keeps an older run of the list from being complete.
         whole = state.whole and self.limit is None
         state.snapshot = self.recorder.begin(owner, kind, owner_name=owner.unique_id, whole=whole)
-        self.recorder.observe(owner)
+        if state.target.account.kind is IdKind.USERNAME:  # ids alone carry no counts to observe
+            self.recorder.observe(owner, backend=self._looked_up_by().name)
         if not state.whole:
             state.stop = "it started in the middle of the list"
 

@@ -54,8 +54,12 @@ class Session:
         """Profile of ``username`` through whichever backend serves user-info (cached)."""
         key = username.lower()
         if key not in self._lookups:
-            choice = self.settings.backend
-            if choice != backends.AUTO and Operation.USER_INFO not in backends.load(choice).operations:
-                choice = backends.AUTO  # e.g. tkapi has no profiles: names resolve through auto
-            self._lookups[key] = self.backend(Operation.USER_INFO, choice).user_info(username)
+            self._lookups[key] = self.lookup_backend().user_info(username)
         return self._lookups[key]
+
+    def lookup_backend(self) -> Backend:
+        """The backend ``lookup`` asks, which the store names as the source of what it saw."""
+        choice = self.settings.backend
+        if choice != backends.AUTO and Operation.USER_INFO not in backends.load(choice).operations:
+            choice = backends.AUTO  # e.g. tkapi has no profiles: names resolve through auto
+        return self.backend(Operation.USER_INFO, choice)

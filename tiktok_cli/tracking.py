@@ -8,6 +8,8 @@ rows stream from the database to the writer: memory does not grow with the list.
 
 Times are written in ISO 8601, UTC, to the second, with a trailing Z. A window's start
 is rounded down and its end up, so the window always holds the moment it describes.
+`snapshots` shows its times to the millisecond, all rounded down alike, so a run that
+started after another finished never seems to start before it.
 """
 
 from __future__ import annotations
@@ -75,13 +77,24 @@ def iso(moment: datetime, *, round_up: bool = False) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_ms(moment: datetime) -> str:
+    """``2026-12-02T03:00:00.125Z``: UTC, to the millisecond, rounded down."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 def parse_when(text: str, now: datetime | None = None) -> datetime:
     """--since: an ISO date or time (UTC unless it says otherwise), or an age (24h, 7d, 2w)."""
     value = text.strip()
     now = now or datetime.now(timezone.utc)
     age = _AGE.fullmatch(value.lower())
     if age:
-        return now - timedelta(**{_UNITS[age["unit"]]: int(age["amount"])})
+        try:
+            return now - timedelta(**{_UNITS[age["unit"]]: int(age["amount"])})
+        except OverflowError:  # before the year 1: no calendar holds that moment
+            raise UsageError(
+                f"--since {value!r} reaches back before the year 1: give a shorter age or a date"
+            ) from None
     try:
         moment = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in "zZ" and value else value)
     except ValueError:
@@ -91,7 +104,10 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
         ) from None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00+05:00 is in year 0 in UTC
+        raise UsageError(f"--since {value!r} is beyond the calendar in UTC (years 1 to 9999)") from None
 
 
 def _note(message: str) -> None:
@@ -126,12 +142,16 @@ def show_changes(
     plan = plan_output(spec, owner=owner_column, record=CHANGE_COLUMNS)
     with Failures(targets, None) as failures, open_store(db, create=False) as store, reading(store):
         reader = StoreReader(store)
-        owners = []
+        owners: list[tuple[Target, StoredAccount]] = []
         for target in targets:
             try:
-                owners.append((target, reader.find(target.account)))
+                owner = reader.find(target.account)
             except NotFoundError as exc:  # one account: the run's error; in a batch, a line
                 failures.add(target, exc)
+                continue
+            # An --input may name one account twice (by an old name and the new one): once.
+            if all(owner.id != known.id for _, known in owners):
+                owners.append((target, owner))
         if span is not None:
             comparisons = [_chosen(reader, owners, kinds, span)]
         else:
@@ -268,14 +288,16 @@ def show_history(target: Target, db: str, spec: OutputSpec, *, plot: Path | None
         columns = plan.columns
 
         def rows() -> Iterator[dict[str, Any]]:
-            previous: Observation | None = None
+            # Backends count differently (one includes deleted accounts, one rounds): a
+            # change is only ever taken between two observations of the same backend.
+            previous: dict[str, Observation] = {}
             for observation in reader.observations(account):
                 if observation.followers is not None:
                     trend.append(observation.followers)
                 if plot is not None:
                     points.append(observation)
-                row = _history_row(observation, previous)
-                previous = observation
+                row = _history_row(observation, previous.get(observation.backend))
+                previous[observation.backend] = observation
                 yield {column: row[column] for column in columns}
 
         shown = write_rows(plan, rows())
@@ -418,8 +440,9 @@ def _snapshot_row(snapshot: Snapshot) -> dict[str, Any]:
     return {
         "id": snapshot.id,
         "list": snapshot.kind,
-        "started_at": iso(snapshot.started_at),
-        "finished_at": None if snapshot.finished_at is None else iso(snapshot.finished_at, round_up=True),
+        # The same rounding for both: one run's finish never shows after the next one's start.
+        "started_at": iso_ms(snapshot.started_at),
+        "finished_at": None if snapshot.finished_at is None else iso_ms(snapshot.finished_at),
         "status": snapshot.status,
         "note": snapshot.note,
         "rows": snapshot.rows,

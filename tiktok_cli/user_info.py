@@ -61,7 +61,7 @@ def look_up(
                 writer.write(to_row(user, None, utc_stamp(at)))
                 writer.flush()
                 if recorder is not None:
-                    recorder.observe(user, at)
+                    recorder.observe(user)  # at the store's time: writers' clocks may differ
                     if time.monotonic() - recorded_at >= RECORD_INTERVAL:
                         recorder.flush()  # a long batch keeps what it saw, however it ends
                         recorded_at = time.monotonic()

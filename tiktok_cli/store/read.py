@@ -15,8 +15,12 @@ snapshots A < B of a list:
   interval covering A: a member who left and came back is both, hence not listed);
 - unfollowed: present at A, not at B (an interval covering A, ended in (A, B], and none
   covering B);
-- renamed: present at both, with a change of username seen after A finished and up to
-  B's finish (so consecutive comparisons never report one rename twice).
+- renamed: present at both, with a change of username seen by a run of the list after A
+  up to B (by snapshot id, whatever the writers' clocks), or seen elsewhere (another
+  list's run, user-info) after A finished and up to B's finish (by time, the server's on
+  PostgreSQL), so consecutive comparisons never report one rename twice. Several
+  renames of one account make one row, from its first old name to its last new one; a
+  name that came back (a -> b -> a) is no change.
 
 Each change carries the window in which it happened, as precise as the store knows it:
 
@@ -27,12 +31,17 @@ Each change carries the window in which it happened, as precise as the store kno
   (``ended_run``, the second complete snapshot in a row that missed it);
 - renamed: from the later of A's start (A saw the old name) and the account's previous
   rename, to when the new name was seen.
+
+A window never ends before it starts: where the runs' times disagree (a SQLite file
+written from machines whose clocks differ), it shrinks to its end.
 """
 
 from __future__ import annotations
 
 import bisect
 import contextlib
+import dataclasses
+import itertools
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -195,7 +204,8 @@ class StoreReader:
                 ("id:", accounts.c.user_id) if kind is IdKind.UID else ("sec:", accounts.c.sec_uid)
             )
             row = self._first(select(*columns).where(accounts.c.account_key == prefix + value))
-            # An account first stored by name keeps that key when its ids become known.
+            # An account stored by an older release keeps its first key when its ids
+            # become known (this one re-keys it then).
             row = row or self._first(select(*columns).where(column == value))
         return None if row is None else StoredAccount(int(row.id), row.unique_id, row.user_id)
 
@@ -275,9 +285,14 @@ class StoreReader:
         if not (older.complete and newer.complete):
             raise ValueError("only complete snapshots can be compared")
         between = _Between(self._connection, older, newer)
-        yield from self._followed(between)
-        yield from self._unfollowed(between)
-        yield from self._renamed(between)
+        for change in itertools.chain(
+            self._followed(between), self._unfollowed(between), self._renamed(between)
+        ):
+            if change.until < change.since:
+                # Runs written from machines whose clocks disagree (a SQLite file shared
+                # between them): the window shrinks to its end rather than turn inside out.
+                change = dataclasses.replace(change, since=change.until)
+            yield change
 
     def _followed(self, between: _Between) -> Iterator[Change]:
         a, b, list_id = between.older.id, between.newer.id, between.older.list_id
@@ -337,8 +352,24 @@ class StoreReader:
             .where(earlier.c.account_id == renames.c.account_id, earlier.c.id < renames.c.id)
             .scalar_subquery()
         )
+        # A rename a run of this list saw is placed by that run's id, which orders the runs
+        # whatever the clocks of the machines that wrote them. One seen elsewhere (another
+        # list's run, which may have started before ``older`` and still seen it after, or
+        # user-info) is placed by when it was seen: on PostgreSQL the server's one clock.
+        seen_by = snapshots.alias("seen_by")
+        this_list = seen_by.c.list_id == older.list_id
+        seen = or_(
+            and_(this_list, renames.c.run > older.id, renames.c.run <= newer.id),
+            and_(
+                or_(seen_by.c.id.is_(None), ~this_list),
+                renames.c.seen_at > older.finished_at,
+                renames.c.seen_at <= newer.finished_at,
+            ),
+        )
         query = (
             select(
+                renames.c.id.label("rename_id"),
+                renames.c.account_id,
                 renames.c.old_unique_id,
                 renames.c.new_unique_id,
                 renames.c.seen_at,
@@ -346,18 +377,31 @@ class StoreReader:
                 *_MEMBER,
             )
             .join_from(renames, accounts, accounts.c.id == renames.c.account_id)
+            .outerjoin(seen_by, seen_by.c.id == renames.c.run)
             .where(
-                renames.c.seen_at > older.finished_at,
-                renames.c.seen_at <= newer.finished_at,
+                seen,
                 _present(older.list_id, renames.c.account_id, older.id),
                 _present(older.list_id, renames.c.account_id, newer.id),
             )
-            .order_by(renames.c.seen_at, renames.c.id)
+            .order_by(renames.c.account_id, renames.c.id)
         )
+        # Renames in one window are few: one per account is kept, from its first old name
+        # to its last new one, and a name that came back (a -> b -> a) is no change.
+        chains: dict[int, tuple[Any, Any]] = {}
         for row in self._streamed(query):
-            since = older.started_at if row.previous is None else max(older.started_at, utc(row.previous))
-            member = {**_member(row), "unique_id": row.new_unique_id}
-            yield Change(RENAMED, row.old_unique_id, since, utc(row.seen_at), member)
+            account_id = int(row.account_id)
+            first = chains[account_id][0] if account_id in chains else row
+            chains[account_id] = (first, row)
+        found = []
+        for first, last in chains.values():
+            if first.old_unique_id.lower() == last.new_unique_id.lower():
+                continue
+            since = older.started_at if first.previous is None else max(older.started_at, utc(first.previous))
+            member = {**_member(last), "unique_id": last.new_unique_id}
+            until = utc(last.seen_at)
+            found.append((until, last.rename_id, Change(RENAMED, first.old_unique_id, since, until, member)))
+        for _, _, change in sorted(found, key=lambda item: item[:2]):
+            yield change
 
     # --- counts --------------------------------------------------------------------------
 

@@ -10,11 +10,18 @@ A snapshot becomes complete only when its list is plausible (``implausible``), a
 if no later run of its list that could be complete started meanwhile.
 
 Text is stored without NUL characters (PostgreSQL refuses them): each becomes U+FFFD.
+
+An account is one row whichever ids an API gives this time (``same_account``): the
+strongest id both a user and a stored row have decides (user id, then secUid, then
+username), a row learns the ids it lacked, and two rows found to be one account are
+merged. Times come from ``clock``: PostgreSQL's, so writers on several machines share one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from tiktok_cli.models import User
 from tiktok_cli.store.database import Store
@@ -45,6 +53,12 @@ PROFILE = (
 )
 COUNTS = ("followers", "following", "likes", "videos")
 _NAME = 1 + PROFILE.index("unique_id")  # its place in a stored row: (id, *PROFILE)
+_IDS = tuple(PROFILE.index(name) for name in ("user_id", "sec_uid", "unique_id"))
+_AVATAR = PROFILE.index("avatar_url")
+# An account as read back to match users against: (id, account_key, *PROFILE, updated_at).
+_STORED = ", ".join(("id", "account_key", *PROFILE, "updated_at"))
+# Any constant, the same in every release: the key of PostgreSQL's lock on account identities.
+_IDENTITY_LOCK = 0x7469_6B74_6964
 # Keys per IN (...) query: far below SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 500
 # Rows fetched at a time when reading a whole list: memory stays flat however long it is.
@@ -62,7 +76,16 @@ _TEXT = ("user_id", "sec_uid", "unique_id", "nickname", "bio", "avatar_url")
 
 
 def now() -> datetime:
+    """This machine's clock: every writer of one SQLite file shares it."""
     return datetime.now(timezone.utc)
+
+
+def clock(connection: Connection) -> datetime:
+    """The store's time for what is written now: on PostgreSQL the server's clock, which
+    every machine writing to it shares (theirs may be skewed); on SQLite ``now()``."""
+    if connection.dialect.name == "postgresql":
+        return connection.execute(select(func.clock_timestamp())).scalar_one()  # type: ignore[no-any-return]
+    return now()
 
 
 def account_key(user: User) -> str | None:
@@ -114,6 +137,24 @@ def implausible(
     return None
 
 
+def identities(user_id: str | None, sec_uid: str | None, unique_id: str | None) -> list[str]:
+    """Every key an account with these ids may have been stored under, strongest first."""
+    keys = []
+    if user_id:
+        keys.append("id:" + user_id)
+    if sec_uid:
+        keys.append("sec:" + sec_uid)
+    if unique_id:
+        keys.append("name:" + unique_id.lower())
+    return keys
+
+
+def _without_signature(url: Any) -> Any:
+    """An avatar URL without its query string: TikTok signs each with an expiry, so two
+    fetches of an unchanged picture differ there only."""
+    return url.split("?", 1)[0] if isinstance(url, str) else url
+
+
 @dataclass(slots=True)
 class _Snapshot:
     id: int
@@ -130,7 +171,7 @@ class Recorder:
         self.store = store
         self.backend = backend
         self._open: dict[int, _Snapshot] = {}
-        self._profiles: list[tuple[User, datetime]] = []
+        self._profiles: list[tuple[User, datetime | None, str]] = []
 
     # --- snapshots ----------------------------------------------------------------------
 
@@ -149,7 +190,7 @@ class Recorder:
                     "list_id": list_id,
                     "owner_name": _text(owner_name),
                     "backend": self.backend,
-                    "started_at": now(),
+                    "started_at": clock(connection),
                     "status": RUNNING,
                     "rows": 0,
                     "whole": whole,
@@ -235,7 +276,7 @@ class Recorder:
                 .values(
                     status=COMPLETE if complete else INCOMPLETE,
                     note=None if complete else _text(note),
-                    finished_at=now(),
+                    finished_at=clock(connection),
                     rows=snapshot.rows,
                     reported_total=snapshot.total,
                 )
@@ -281,7 +322,13 @@ class Recorder:
         again. Other members it met are not written at all, so an unchanged list costs no
         membership writes."""
         open_before = (
-            select(memberships.c.id, memberships.c.missing_run, accounts.c.account_key)
+            select(
+                memberships.c.id,
+                memberships.c.missing_run,
+                accounts.c.user_id,
+                accounts.c.sec_uid,
+                accounts.c.unique_id,
+            )
             .join(accounts, accounts.c.id == memberships.c.member_id)
             .where(
                 memberships.c.list_id == snapshot.list_id,
@@ -295,7 +342,9 @@ class Recorder:
         missing: list[int] = []  # missed for the first time
         gone: dict[int, list[int]] = {}  # missed again, by the snapshot that first missed them
         for row in connection.execute(streamed):
-            if seen(row.account_key):
+            # The run met the member under whichever id its API gave this time (one night's
+            # pages may lack user ids): any of the account's ids counts.
+            if any(seen(key) for key in identities(row.user_id, row.sec_uid, row.unique_id)):
                 if row.missing_run is not None:
                     back.append(row.id)
             elif row.missing_run is None:
@@ -321,9 +370,11 @@ class Recorder:
 
     # --- profiles -----------------------------------------------------------------------
 
-    def observe(self, user: User, at: datetime | None = None) -> None:
-        """Buffer a profile seen by user-info (or a list owner's look-up), with its counts."""
-        self._profiles.append((storable(user), at or now()))
+    def observe(self, user: User, at: datetime | None = None, *, backend: str | None = None) -> None:
+        """Buffer a profile seen by user-info (or a list owner's look-up), with its counts:
+        seen ``at`` (default: the store's time when written) by ``backend`` (default: the
+        recorder's)."""
+        self._profiles.append((storable(user), at, backend or self.backend))
 
     # --- writing ------------------------------------------------------------------------
 
@@ -331,20 +382,21 @@ class Recorder:
         """Write everything buffered, in one transaction per snapshot."""
         for snapshot in self._open.values():
             self._write(snapshot)
-        profiles = [(user, at) for user, at in self._profiles if account_key(user) is not None]
+        profiles = [profile for profile in self._profiles if account_key(profile[0]) is not None]
         self._profiles = []
         if not profiles:
             return
         with self.store.transaction() as connection:
-            ids = self._accounts(connection, [user for user, _ in profiles], run=None)
+            ids = self._accounts(connection, [user for user, _, _ in profiles], run=None)
+            stamp = clock(connection) if any(at is None for _, at, _ in profiles) else None
             rows = [
                 {
                     "account_id": account_id,
-                    "observed_at": at,
-                    "backend": self.backend,
+                    "observed_at": at or stamp,
+                    "backend": backend,
                     **{name: getattr(user, name) for name in COUNTS},
                 }
-                for account_id, (user, at) in zip(ids, profiles, strict=True)
+                for account_id, (user, at, backend) in zip(ids, profiles, strict=True)
                 if any(getattr(user, name) is not None for name in COUNTS)
             ]
             if rows:
@@ -385,78 +437,172 @@ class Recorder:
 
     def _accounts(self, connection: Connection, users: Sequence[User], *, run: int | None) -> list[int]:
         """The store ids of ``users`` (in order), creating or updating their profiles and
-        noting each change of username (as seen by snapshot ``run``)."""
+        noting each change of username (as seen by snapshot ``run``).
+
+        A user is matched to the stored accounts it is the same person as (``same_account``):
+        one stored before under a weaker id learns the stronger one, and two stored rows
+        that turn out to be one account are merged into one.
+        """
         by_key: dict[str, User] = {}
         for user in users:
             key = account_key(user)
             if key is None:
                 raise ValueError("an account without any id cannot be stored")
             by_key[key] = user
-        keys = sorted(by_key)  # one order for every writer: no deadlock between PostgreSQL writers
-        known = self._known(connection, keys)
-        stamp = now()
-        ids = {key: row[0] for key, row in known.items()}
-        new = [key for key in keys if key not in known]
-        if new:
-            ids.update(self._insert_accounts(connection, [(key, by_key[key]) for key in new], stamp))
-        changed: list[dict[str, Any]] = []
+        incoming = [by_key[key] for key in sorted(by_key)]  # one order for every writer
+        merge = True
+        if connection.dialect.name == "postgresql":
+            # Writers that only read and update accounts share this lock; one that merges
+            # two rows (deleting one) takes it alone, so no writer ever holds the id of an
+            # account another deletes, and no two merges cross. It is each transaction's
+            # first lock, taken in one order by all: no deadlock.
+            merge = any(len(group.rows) > 1 for group in self._resolve(connection, incoming))
+            lock = "pg_advisory_xact_lock" if merge else "pg_advisory_xact_lock_shared"
+            connection.exec_driver_sql(f"SELECT {lock}({_IDENTITY_LOCK})")
+        groups = self._resolve(connection, incoming)  # again on PostgreSQL: under the lock
+        stamp = clock(connection)
+        ids: dict[str, int] = {}
+        new: list[tuple[str, tuple[Any, ...]]] = []
+        fresh: list[tuple[_Group, str]] = []  # the groups of ``new``
+        changed: list[tuple[_Stored, str, tuple[Any, ...]]] = []
         renamed: list[dict[str, Any]] = []
-        for key in sorted(known):  # updates too lock rows in one order for every writer
-            row, user = known[key], by_key[key]
-            values = [getattr(user, name) for name in PROFILE]
-            merged = [old if value is None else value for value, old in zip(values, row[1:], strict=True)]
-            if merged == list(row[1:]):
+        for group in groups:
+            profile = group.profile()
+            key = _strongest(profile)
+            if not group.rows:
+                new.append((key, profile))
+                fresh.append((group, key))
                 continue
-            changed.append({"_id": row[0], "updated_at": stamp, **dict(zip(PROFILE, merged, strict=True))})
-            old_name = row[_NAME]
-            if old_name and user.unique_id and old_name.lower() != user.unique_id.lower():
+            winner = group.rows[0]
+            if len(group.rows) > 1:
+                winner = next((row for row in group.rows if row.key == key), winner)
+                for row in group.rows:
+                    if row is not winner and merge:
+                        self._merge(connection, winner.id, row.id)
+            for user in group.users:
+                ids[account_key(user) or ""] = winner.id
+            stored = winner.profile
+            if key != winner.key or (profile != stored and _meaningful(profile) != _meaningful(stored)):
+                changed.append((winner, key, profile))
+            old_name = stored[_NAME - 1] if len(group.rows) == 1 else group.stored_name()
+            new_name = profile[_NAME - 1]
+            if old_name and new_name and old_name.lower() != new_name.lower():
                 renamed.append(
                     {
-                        "account_id": row[0],
+                        "account_id": winner.id,
                         "old_unique_id": old_name,
-                        "new_unique_id": user.unique_id,
+                        "new_unique_id": new_name,
                         "seen_at": stamp,
                         "run": run,
                     }
                 )
+        if new:
+            inserted = self._insert_accounts(connection, new, stamp)
+            for group, key in fresh:
+                for user in group.users:
+                    ids[account_key(user) or ""] = inserted[key]
         if changed:
-            connection.execute(
-                update(accounts)
-                .where(accounts.c.id == bindparam("_id"))
-                .values({name: bindparam(name) for name in (*PROFILE, "updated_at")}),
-                changed,
-            )
+            self._update_accounts(connection, changed, stamp)
         if renamed:
             connection.execute(renames.insert(), renamed)
         return [ids[account_key(user) or ""] for user in users]
 
+    def _update_accounts(
+        self, connection: Connection, changed: list[tuple[_Stored, str, tuple[Any, ...]]], stamp: datetime
+    ) -> None:
+        """Write new profiles, by ascending id: the one order every writer locks rows in."""
+        changed.sort(key=lambda item: item[0].id)
+        statement = (
+            update(accounts)
+            .where(accounts.c.id == bindparam("_id"))
+            .values({name: bindparam(name) for name in (*PROFILE, "updated_at")})
+        )
+        rows = [
+            {"_id": row.id, "updated_at": stamp, **dict(zip(PROFILE, profile, strict=True))}
+            for row, _, profile in changed
+        ]
+        if all(key == row.key for row, key, _ in changed):
+            connection.execute(statement, rows)
+            return
+        for (row, key, _), values in zip(changed, rows, strict=True):  # rare: one at a time, in order
+            if key == row.key:
+                connection.execute(statement, values)
+                continue
+            # An account known by a weaker id so far is keyed by its strongest from now on.
+            # Another writer may have stored that key as a new account meanwhile: then this
+            # one keeps its key, and a later run that meets both merges them.
+            try:
+                with connection.begin_nested():
+                    connection.execute(statement.values(account_key=key), values)
+            except IntegrityError:
+                connection.execute(statement, values)
+
+    def _resolve(self, connection: Connection, users: Sequence[User]) -> list[_Group]:
+        """``users`` grouped with the stored accounts each is the same person as."""
+        user_keys = [identities(user.user_id, user.sec_uid, user.unique_id) for user in users]
+        keys = set(itertools.chain.from_iterable(user_keys))
+        secs: set[str] = set()  # of users without a user id: stored ones may have one
+        names: set[str] = set()  # of users missing an id: they may be known by name alone
+        for user in users:
+            if user.sec_uid and not user.user_id:
+                secs.add(user.sec_uid)
+            if user.unique_id and not (user.user_id and user.sec_uid):
+                names.add(user.unique_id.lower())
+        stored = self._known(connection, "account_key", sorted(keys))
+        if secs:
+            stored.update(self._known(connection, "sec_uid", sorted(secs)))
+        if names:
+            stored.update(self._known(connection, "lower(unique_id)", sorted(names)))
+        return same_account(users, list(stored.values()), user_keys)
+
+    def _merge(self, connection: Connection, winner: int, loser: int) -> None:
+        """Make the stored account ``loser`` part of ``winner`` (one person stored twice):
+        its intervals, renames, observations and lists become the winner's."""
+        _move_intervals(connection, "member_id", winner, loser)
+        for table in (renames, observations):
+            connection.execute(update(table).where(table.c.account_id == loser).values(account_id=winner))
+        kinds = select(lists.c.kind, lists.c.id)
+        theirs = {row.kind: row.id for row in connection.execute(kinds.where(lists.c.owner_id == loser))}
+        ours = {row.kind: row.id for row in connection.execute(kinds.where(lists.c.owner_id == winner))}
+        for kind, list_id in theirs.items():
+            if kind not in ours:
+                connection.execute(update(lists).where(lists.c.id == list_id).values(owner_id=winner))
+                continue
+            # Both recorded this list: one list, its runs in snapshot order.
+            connection.execute(
+                update(snapshots).where(snapshots.c.list_id == list_id).values(list_id=ours[kind])
+            )
+            _move_intervals(connection, "list_id", ours[kind], list_id)
+            connection.execute(lists.delete().where(lists.c.id == list_id))
+        connection.execute(accounts.delete().where(accounts.c.id == loser))
+
     def _insert_accounts(
-        self, connection: Connection, new: Sequence[tuple[str, User]], stamp: datetime
+        self, connection: Connection, new: Sequence[tuple[str, tuple[Any, ...]]], stamp: datetime
     ) -> dict[str, int]:
         """Insert accounts not seen before; another process may insert some first (its row wins)."""
         insert = _insert(self.store.dialect, accounts).on_conflict_do_nothing(
             index_elements=[accounts.c.account_key]
         )
         updated_at = _bound(connection, accounts.c.updated_at, stamp)
-        values = attrgetter(*PROFILE)
-        rows = [(key, *values(user), updated_at) for key, user in new]  # the table's column order
+        rows = [(key, *profile, updated_at) for key, profile in new]  # the table's column order
         _bulk(connection, insert, ("account_key", *PROFILE, "updated_at"), rows)
         # Their ids, including those of rows another process inserted first.
-        return {key: row[0] for key, row in self._known(connection, [key for key, _ in new]).items()}
+        found = self._known(connection, "account_key", [key for key, _ in new])
+        return {row.key: row.id for row in found.values()}
 
-    def _known(self, connection: Connection, keys: Sequence[str]) -> dict[str, tuple[Any, ...]]:
-        """Stored accounts by key, as (id, *PROFILE) tuples."""
-        found: dict[str, tuple[Any, ...]] = {}
+    def _known(self, connection: Connection, column: str, values: Sequence[str]) -> dict[int, _Stored]:
+        """Stored accounts whose ``column`` (an expression of our own) is one of ``values``, by id."""
+        found: dict[int, _Stored] = {}
         mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
         # Plain SQL of our own constants: an expanding IN through SQLAlchemy costs more per
         # key than the look-up itself, and this runs for every account of every page.
-        columns = ", ".join(PROFILE)  # constants; the keys themselves are bound parameters
-        query = f"SELECT account_key, id, {columns} FROM accounts WHERE account_key IN "  # noqa: S608
-        for start in range(0, len(keys), _CHUNK):
-            chunk = tuple(keys[start : start + _CHUNK])
+        query = f"SELECT {_STORED} FROM accounts WHERE {column} IN "  # noqa: S608 - constants only
+        for start in range(0, len(values), _CHUNK):
+            chunk = tuple(values[start : start + _CHUNK])
             placeholders = f"({', '.join([mark] * len(chunk))})"
             for row in connection.exec_driver_sql(query + placeholders, chunk).all():
-                found[row[0]] = tuple(row[1:])
+                stored = _Stored(int(row[0]), row[1], tuple(row[2:-1]), row[-1])
+                found[stored.id] = stored
         return found
 
 
@@ -477,6 +623,185 @@ def _update(connection: Connection, ids: Sequence[int], **values: Any) -> None:
         connection.execute(
             update(memberships).where(memberships.c.id.in_(ids[start : start + _CHUNK])).values(values)
         )
+
+
+@dataclass(slots=True)
+class _Stored:
+    """An account row: its id, key, profile (PROFILE order) and when it was last written."""
+
+    id: int
+    key: str
+    profile: tuple[Any, ...]
+    updated_at: Any  # comparable between the rows of one store
+
+
+@dataclass(slots=True)
+class _Group:
+    """Users of one write and stored rows found to be one account (rows by id)."""
+
+    users: list[User]
+    rows: list[_Stored]
+
+    def profile(self) -> tuple[Any, ...]:
+        """What is known of the account: the newest row's values over older rows', and what
+        the users of this write say over all (a value they lack keeps what was known)."""
+        if len(self.users) == 1 and len(self.rows) <= 1:  # nearly every account: kept quick
+            given = _profile_of(self.users[0])
+            if not self.rows:
+                return given
+            stored = self.rows[0].profile
+            return tuple(old if value is None else value for value, old in zip(given, stored, strict=True))
+        values: list[Any] = [None] * len(PROFILE)
+        sources = [row.profile for row in self.newest_last()]
+        sources += [_profile_of(user) for user in self.users]
+        for source in sources:
+            values = [old if value is None else value for value, old in zip(source, values, strict=True)]
+        return tuple(values)
+
+    def stored_name(self) -> str | None:
+        """The username the store last saw the account by."""
+        named = [row for row in self.newest_last() if row.profile[_NAME - 1]]
+        return named[-1].profile[_NAME - 1] if named else None
+
+    def newest_last(self) -> list[_Stored]:
+        if len(self.rows) < 2:
+            return self.rows
+        return sorted(self.rows, key=lambda row: (row.updated_at, row.id))
+
+
+def same_account(
+    users: Sequence[User], rows: Sequence[_Stored], user_keys: Sequence[list[str]] | None = None
+) -> list[_Group]:
+    """Group ``users`` with the stored ``rows`` that are the same account as they, and
+    with each other: the strongest id both sides have decides (user id, then secUid, then
+    username), so ids that differ keep two accounts apart whatever their names. Groups of
+    rows alone are left out. ``user_keys``: each user's ``identities``, when known.
+    """
+    if user_keys is None:
+        user_keys = [identities(user.user_id, user.sec_uid, user.unique_id) for user in users]
+    if not all(user.user_id and (user.sec_uid or not user.unique_id) for user in users):
+        return _search(users, rows)
+    # Every user has a user id, and every row was found by a key of a user (no look-up by
+    # secUid or name was needed, see ``_resolve``): a user whose weaker keys name no row and
+    # no other user is the account stored under its user id, or a new one. That is nearly
+    # every user.
+    by_key = {row.key: row for row in rows}
+    uses = Counter(itertools.chain.from_iterable(user_keys))
+    shared = {key for key, count in uses.items() if count > 1}
+    shared.update(by_key.keys() & {key for keys in user_keys for key in keys[1:]})
+    found: list[_Group] = []
+    paired: set[int] = set()
+    rest: list[User] = []
+    for user, keys in zip(users, user_keys, strict=True):
+        if shared and not shared.isdisjoint(keys):
+            rest.append(user)
+            continue
+        row = by_key.get(keys[0])
+        found.append(_Group([user], [] if row is None else [row]))
+        if row is not None:
+            paired.add(row.id)
+    if rest:
+        found += _search(rest, [row for row in rows if row.id not in paired])
+    return found
+
+
+_profile_of: Callable[[User], tuple[Any, ...]] = attrgetter(*PROFILE)
+
+
+def _search(users: Sequence[User], rows: Sequence[_Stored]) -> list[_Group]:
+    """``same_account`` for the users and rows whose ids meet others': a union of those
+    that share an id, level by level, never joining two whose stronger ids differ."""
+    # A username passes from account to account: the row that held it last comes first.
+    newest_first = sorted(rows, key=lambda row: (row.updated_at, row.id), reverse=True)
+    items: list[User | _Stored] = [*users, *newest_first]
+    ids = [
+        (item.user_id, item.sec_uid, item.unique_id)
+        if isinstance(item, User)
+        else tuple(item.profile[i] for i in _IDS)
+        for item in items
+    ]
+    # Per group (its first item's index): the user ids, secUids and items it holds.
+    held = [
+        ({uid} if uid else set(), {sec} if sec else set(), [index]) for index, (uid, sec, _) in enumerate(ids)
+    ]
+    of = list(range(len(items)))  # union-find: an item's group
+
+    def find(index: int) -> int:
+        while of[index] != index:
+            of[index] = of[of[index]]
+            index = of[index]
+        return index
+
+    def compatible(a: int, b: int, level: int) -> bool:
+        (uids_a, secs_a, _), (uids_b, secs_b, _) = held[a], held[b]
+        if uids_a and uids_b and uids_a.isdisjoint(uids_b):
+            return False
+        return level < 2 or not (secs_a and secs_b and secs_a.isdisjoint(secs_b))
+
+    for level in range(3):  # user id, secUid, username: the strongest first
+        holder: dict[str, int] = {}
+        for index, values in enumerate(ids):
+            value = values[level]
+            if not value:
+                continue
+            value = value.lower() if level == 2 else value
+            if value not in holder:
+                holder[value] = index
+                continue
+            a, b = find(holder[value]), find(index)
+            if a != b and compatible(a, b, level):
+                held[a][0].update(held[b][0])
+                held[a][1].update(held[b][1])
+                held[a][2].extend(held[b][2])
+                of[b] = a
+    groups = []
+    for index in range(len(items)):
+        if find(index) != index:
+            continue
+        members = [items[i] for i in held[index][2]]
+        group = _Group(
+            [item for item in members if isinstance(item, User)],
+            sorted((item for item in members if isinstance(item, _Stored)), key=lambda row: row.id),
+        )
+        if group.users:
+            groups.append(group)
+    return groups
+
+
+def _strongest(profile: tuple[Any, ...]) -> str:
+    """The key a profile is stored under: its strongest id (``identities``' first)."""
+    user_id = profile[_IDS[0]]
+    return "id:" + user_id if user_id else identities(*(profile[i] for i in _IDS))[0]
+
+
+def _meaningful(profile: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A profile as compared for a change: an avatar's new signature alone is none."""
+    return (*profile[:_AVATAR], _without_signature(profile[_AVATAR]), *profile[_AVATAR + 1 :])
+
+
+def _move_intervals(connection: Connection, moved: str, winner: int, loser: int) -> None:
+    """Move the membership intervals of ``loser`` to ``winner`` (``moved`` says which
+    column: a member's, or a list's). A list holds one open interval per member: where both
+    have one open, the winner's keeps the earlier start and the loser's goes."""
+    other = "list_id" if moved == "member_id" else "member_id"
+    m, o = memberships, memberships.alias("o")
+    loser_open = select(o.c.first_run).where(
+        o.c[moved] == loser, o.c[other] == m.c[other], o.c.ended_run.is_(None)
+    )
+    connection.execute(
+        update(m)
+        .where(
+            m.c[moved] == winner,
+            m.c.ended_run.is_(None),
+            loser_open.where(o.c.first_run < m.c.first_run).exists(),
+        )
+        .values(first_run=loser_open.scalar_subquery())
+    )
+    winner_open = select(o.c.id).where(
+        o.c[moved] == winner, o.c[other] == m.c[other], o.c.ended_run.is_(None)
+    )
+    connection.execute(m.delete().where(m.c[moved] == loser, m.c.ended_run.is_(None), winner_open.exists()))
+    connection.execute(update(m).where(m.c[moved] == loser).values({moved: winner}))
 
 
 def _insert(dialect: str, table: Any) -> Any:

@@ -98,7 +98,9 @@ store_info = Table(
 )
 
 # Every account met, once, keyed by ``account_key``: "id:<user id>", else "sec:<secUid>",
-# else "name:<lower-cased username>" (some gateways pass no ids). Its latest profile.
+# else "name:<lower-cased username>" (some gateways pass no ids): the strongest id known,
+# re-keyed when a stronger one is learnt (record.py matches accounts by any id). Its
+# latest profile.
 accounts = Table(
     "accounts",
     metadata,
