@@ -57,8 +57,8 @@ def invoke(*args: str, input: str | None = None) -> Result:
 
 
 def jsonl(text: str) -> list[dict[str, Any]]:
-    """The records of JSON-lines output."""
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+    """The records of JSON-lines output (lines end at \n only, as JSON lines define them)."""
+    return [json.loads(line) for line in text.split("\n") if line.strip()]
 
 
 def csv_rows(data: bytes) -> list[list[str]]:
