@@ -25,6 +25,8 @@ from tiktok_cli.errors import ConfigError
 BROWSERS = ("brave", "chrome", "chromium", "edge", "firefox", "opera", "safari", "vivaldi", "whale")
 KEYRINGS = ("basictext", "gnomekeyring", "kwallet", "kwallet5", "kwallet6")
 OPTION = "--cookies-from-browser"
+_CHROMIUM_EPOCH = 11_644_473_600  # seconds from 1601-01-01 to 1970-01-01
+_CHROMIUM_TIMES = 10**14  # larger than any Unix time in seconds: a Chromium timestamp
 INSTALL_HINT = "pip install 'tiktok-follows[browser]'"
 
 _SPEC = re.compile(
@@ -66,6 +68,10 @@ def load_browser_cookies(text: str, web_url: str) -> CookieJar:
     except ValueError as exc:
         raise ConfigError(f"{OPTION} {exc}") from None
     store = _read_store(spec)
+    for cookie in store:
+        if cookie.expires is not None and cookie.expires > _CHROMIUM_TIMES:
+            # The Chromium family counts microseconds since 1601, and the reader hands those on.
+            cookie.expires = cookie.expires // 1_000_000 - _CHROMIUM_EPOCH
     host = urlsplit(web_url).hostname or web_url
     jar = kept_for(store, web_url)
     store.clear()  # every other site's cookies go now, not when the collector gets to them
