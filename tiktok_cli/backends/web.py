@@ -202,6 +202,8 @@ class WebBackend(Backend):
         if query.account.kind is not IdKind.USERNAME:
             return None
         user = self.context.lookup(query.account.value)  # cached: resolving it looked it up
+        if user.private:
+            return None  # hidden from everyone but its followers: no login of ours changes that
         return user.followers if operation is Operation.FOLLOWERS else user.following
 
     def _has_session(self) -> bool:
