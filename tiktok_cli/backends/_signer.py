@@ -53,7 +53,7 @@ class Signer:
         try:
             body = loads(response.content)
         except ValueError:
-            raise self._error(f"answered {excerpt(repr(response.content[:80]), 60)}, not JSON") from None
+            raise self._error(f'answered "{excerpt(response.text, 60)}", not JSON') from None
         return self._signed(body, url)
 
     def _signed(self, body: Any, url: str) -> SignedRequest:

@@ -255,13 +255,16 @@ class WebBackend(Backend):
         if token:
             params["msToken"] = token
         headers = {"Referer": f"{self.settings.web_url}/", "Accept": "application/json, text/plain, */*"}
+        sent: dict[str, str | int] | None
         if self._signer is not None:
             import httpx
 
             signed = self._signer.sign(str(httpx.URL(url, params=params)))
-            url, params, headers = signed.url, {}, {**headers, **signed.headers}
+            url, sent, headers = signed.url, None, {**headers, **signed.headers}
+        else:
+            sent = params
         try:
-            body = self.client.get_json(url, params, what=what, headers=headers)
+            body = self.client.get_json(url, sent, what=what, headers=headers)
         except UnexpectedBody as exc:
             error = blocked(exc.message)
             raise self._unsigned(error) if exc.kind == "empty" else error from None
