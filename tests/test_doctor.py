@@ -93,6 +93,7 @@ def test_all_ok_exits_0_with_one_request_per_data_source(server: FakeTikTok) -> 
         "token API": "ok",
         "tiktok.com": "skip",
         "cookies": "skip",
+        "signer": "skip",
         "user-info": "ok",
         "followings": "ok",
         "followers": "ok",

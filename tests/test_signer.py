@@ -168,3 +168,20 @@ def test_with_a_signer_an_invalid_parameters_answer_does_not_ask_for_one(
     local_web.faults = [Fault("/api/user/list/", body=b'{"statusCode":10201}')]
     line = error_line(web("followers", "alice"), 6)
     assert "status 10201" in line and "set signer_url" not in line
+
+
+def test_the_doctor_checks_the_signer(local_web: FakeTikTok, signer: FakeSigner) -> None:
+    def line(result: Any) -> tuple[str, str]:
+        found = next(x for x in result.stdout.splitlines() if x[6:17].strip() == "signer")
+        return found[:5].strip(), found[18:]
+
+    assert line(invoke("doctor", "--backend", "web")) == (
+        "ok",
+        f"{signer.url} (from the environment TIKTOK_SIGNER_URL) signs tiktok.com API calls",
+    )
+    assert urlsplit(signer.asked[0]).path == "/api/user/list/"
+    signer.answer = lambda url: (500, b"")
+    result = invoke("doctor", "--backend", "web")
+    status, detail = line(result)
+    assert status == "FAIL" and "answered HTTP 500" in detail
+    assert result.exit_code == 5

@@ -134,6 +134,7 @@ def run_checks(flags: Mapping[str, Any], *, trace: bool = False) -> Iterator[Che
         results[name] = _check_backend(backend, settings, origins, cookies_broken=broken, trace=trace)
         yield results[name]
     yield cookies
+    yield _check_signer(settings, origins, web_used="web" in used)
 
     for route in routes:
         yield _verdict(route, results, cookies, settings, session=session)
@@ -359,6 +360,24 @@ def _check_cookies(settings: Settings, origins: Mapping[str, str], *, web_used: 
     status, session = _session_words([c for c in cookies if c.name in SESSION_COOKIES])
     names = {c.name for c in cookies}
     return Check(status, "cookies", f"{source}: {len(names)} cookies for {host}, {session}")
+
+
+def _check_signer(settings: Settings, origins: Mapping[str, str], *, web_used: bool) -> Check:
+    """The signing service (signer_url) signs a list URL as a command would have it signed."""
+    if not settings.signer_url:
+        return Check(SKIP, "signer", "not set: tiktok.com API calls go out unsigned")
+    from tiktok_cli.backends._signer import Signer
+
+    signer = Signer(settings.signer_url, timeout=min(settings.timeout, MAX_TIMEOUT))
+    try:
+        signer.sign(f"{settings.web_url}/api/user/list/?aid=1988&count=30&scene=21")
+    except ConfigError as exc:
+        return Check(FAIL, "signer", str(exc), exc.exit_code, verdict=web_used)
+    finally:
+        signer.close()
+    used = "" if web_used else "; only --backend web uses it"
+    where = _origin_words(origins["signer_url"])
+    return Check(OK, "signer", f"{settings.signer_url} ({where}) signs tiktok.com API calls{used}")
 
 
 def _session_words(session: list[Cookie]) -> tuple[str, str]:
