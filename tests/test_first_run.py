@@ -1,4 +1,5 @@
-"""First run: a dead or mistyped base URL says which setting to fix, never "no such account"."""
+"""First run: with nothing configured, tiktok.com answers; a dead or mistyped base URL of a
+configured service says which setting to fix, never "no such account"."""
 
 from __future__ import annotations
 

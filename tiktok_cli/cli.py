@@ -856,8 +856,9 @@ def _version(value: bool) -> None:
 
 _ROOT_HELP = """Look up TikTok accounts and export who they follow and who follows them.
 
-First run? `tiktok doctor` checks the gateway, the token API and the cookies, and
-says what to set; `tiktok config` shows and sets settings.
+First run? With nothing configured, the commands read tiktok.com directly.
+`tiktok doctor` says which source each command uses and why, checks it, and says
+what to set; `tiktok config` shows and sets settings.
 
 Data goes to stdout (or -o FILE); progress, warnings and errors go to stderr.
 
