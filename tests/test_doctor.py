@@ -87,6 +87,8 @@ def cookies_file(tmp_path: Path, domain: str = "127.0.0.1") -> Path:
 def test_all_ok_exits_0_with_one_request_per_data_source(server: FakeTikTok) -> None:
     result = invoke("doctor")
     assert result.exit_code == 0, result.stdout
+    why = "(auto: gateway_url from the environment TIKTOK_GATEWAY_URL)"
+    assert report(result)["user-info"] == ("ok", f"served by the gateway {why}")
     assert statuses(result) == {
         "settings": "ok",
         "gateway": "ok",
@@ -195,7 +197,8 @@ def test_backend_web_against_a_local_tiktok_com(server: FakeTikTok, tmp_path: Pa
         "cookies": "ok",
     }
     assert "logged-in session" in checks["cookies"][1]
-    assert all(checks[c] == ("ok", "served by tiktok.com") for c in ("user-info", "followings", "followers"))
+    served = ("ok", "served by tiktok.com (backend web from the flag --backend)")
+    assert all(checks[c] == served for c in ("user-info", "followings", "followers"))
     assert server.count("/@tiktok") == 1 and server.count("/user-info") == 0
     assert SESSION_VALUE not in result.stdout + result.stderr
     assert "csrfSECRET" not in result.stdout + result.stderr
@@ -207,7 +210,7 @@ def test_backend_web_without_cookies_asks_lists_without_and_names_the_options(se
     checks = report(result)
     status, detail = checks["cookies"]
     assert status == "skip" and "--cookies-from-browser BROWSER (or --cookies FILE)" in detail
-    assert checks["user-info"] == ("ok", "served by tiktok.com")
+    assert checks["user-info"] == ("ok", "served by tiktok.com (backend web from the flag --backend)")
     for command in ("followings", "followers"):
         status, detail = checks[command]
         assert status == "warn" and "asked without a session" in detail
@@ -289,7 +292,11 @@ def test_backend_tkapi_skips_what_it_cannot_serve(server: FakeTikTok) -> None:
     assert result.exit_code == 0, result.stdout
     checks = report(result)
     assert checks["user-info"][0] == "skip" and "--backend gateway" in checks["user-info"][1]
-    assert checks["followers"] == ("ok", "served by the token API; usernames looked up through the gateway")
+    assert checks["followers"] == (
+        "ok",
+        "served by the token API (backend tkapi from the flag --backend); "
+        "usernames looked up through the gateway",
+    )
 
 
 def test_a_config_file_that_is_a_folder_is_one_failed_check(

@@ -137,7 +137,7 @@ def run_checks(flags: Mapping[str, Any], *, trace: bool = False) -> Iterator[Che
     yield _check_signer(settings, origins, web_used="web" in used)
 
     for route in routes:
-        yield _verdict(route, results, cookies, settings, session=session)
+        yield _verdict(route, results, cookies, settings, origins, session=session)
     yield _check_store(settings, origins)
 
 
@@ -414,8 +414,26 @@ def _uses_cookies(backend: type[Backend], settings: Settings) -> bool:
     return False
 
 
+def _why(backend: type[Backend], settings: Settings, origins: Mapping[str, str]) -> str:
+    """Why ``backend`` serves a command: the --backend choice, or what auto went by."""
+    if settings.backend != backends.AUTO:
+        return f"backend {settings.backend} {_origin_words(origins['backend'])}"
+    if backends.falls_back(settings):
+        return "auto: no gateway or token API is configured"
+    given = [
+        f"{name} {_origin_words(origins[name])}" for name in backend.configured_by if getattr(settings, name)
+    ]
+    return "auto: " + (", ".join(given) if given else "the first that serves it")
+
+
 def _verdict(
-    route: _Route, results: Mapping[str, Check], cookies: Check, settings: Settings, *, session: bool
+    route: _Route,
+    results: Mapping[str, Check],
+    cookies: Check,
+    settings: Settings,
+    origins: Mapping[str, str],
+    *,
+    session: bool,
 ) -> Check:
     subject = route.operation.value
     if route.backend is None:
@@ -426,9 +444,9 @@ def _verdict(
         return Check(FAIL, subject, detail, main.code, verdict=True)
     if cookies.status == FAIL and _uses_cookies(route.backend, settings):
         return Check(FAIL, subject, "the cookies do not load (see above)", cookies.code, verdict=True)
-    served = f"served by {called(main.subject)}" + (" (not checked)" if main.status == SKIP else "")
-    if backends.falls_back(settings):
-        served += " (auto: no gateway or token API is configured)"
+    served = f"served by {called(main.subject)} ({_why(route.backend, settings, origins)})"
+    if main.status == SKIP:
+        served += " (not checked)"
     if route.operation in route.backend.needs_session and not session:
         # Asked without cookies first: TikTok may answer, or say it wants a login.
         detail = f"{served}, asked without a session; if it wants a login: {COOKIE_OPTIONS}"
