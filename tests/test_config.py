@@ -288,6 +288,8 @@ def test_config_show_names_the_source_of_every_value(bare_env, monkeypatch):
         "api_token": "environment TIKTOK_API_TOKEN",
         "web_url": "default",
         "cookies": "default",
+        "cookies_from_browser": "default",
+        "signer_url": "default",
         "timeout": "flag --timeout",
         "retries": "config file",
         "rate": "default",
@@ -329,6 +331,8 @@ def test_help_gives_each_setting_its_default_variable_and_range_as_settings_py_d
 
     about = dict(SETTING_HELP)
     for field in fields(Settings):
+        if field.name == "given":
+            continue  # not a setting: which of them were given
         if field.default is not None and field.name != "backend":
             assert f"default {shown(field.default)}" in about[field.name], field.name
     assert all(name in about["backend"] for name in (AUTO, *names()))
@@ -357,7 +361,7 @@ def test_help_gives_each_setting_its_default_variable_and_range_as_settings_py_d
             stated = isinstance(default, (int, float, str)) and field.name != "backend"
             if stated and where.startswith("followers"):  # doctor's --timeout has its own default
                 assert f"default: {shown(default)}]" in helps[where], where
-    assert checked == 14
+    assert checked == 16
 
 
 @pytest.mark.parametrize(

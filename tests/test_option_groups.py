@@ -72,6 +72,7 @@ def test_connection_flags_are_the_settings_given_by_name() -> None:
         "gateway_url": None,
         "api_url": None,
         "cookies": "c.txt",
+        "cookies_from_browser": None,
         "timeout": 3.0,
         "retries": None,
         "rate": None,
@@ -84,7 +85,10 @@ def test_connection_flags_are_the_settings_given_by_name() -> None:
         ("user-info", ["--input", "--format", "--backend", "--rate", "--quiet", "--debug"]),
         ("followings", ["--sec-uid", "--concurrency", "--limit", "--sleep", "--excel", "--verbose"]),
         ("followers", ["--uid", "--errors", "--no-resume", "--raw", "--cookies", "--retries"]),
-        ("doctor", ["--backend", "--gateway-url", "--api-url", "--cookies", "--timeout", "--debug"]),
+        (
+            "doctor",
+            ["--backend", "--gateway-url", "--api-url", "--cookies", "--cookies-from-browser", "--debug"],
+        ),
         ("config show", ["--backend", "--timeout", "--retries", "--rate", "--debug"]),
     ],
 )

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from croniter import croniter
@@ -149,7 +150,39 @@ def only_command(title: str) -> str:
 
 def test_install_and_run_is_one_command_from_a_clone() -> None:
     command = only_command("Install and run")
-    assert command.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install -q . && tiktok ")
+    assert re.match(
+        r"python3 -m venv \.venv && \. \.venv/bin/activate && pip install -q '\.(\[web\])?' && tiktok ",
+        command,
+    )
+
+
+def test_the_first_two_commands_work_with_nothing_configured(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh machine: no gateway, token API or backend anywhere; tiktok.com (here a local
+    stand-in) answers the profile and the followings README's first two commands ask for."""
+    first = shlex.split(only_command("Install and run").rpartition("&& tiktok ")[2])
+    second = shlex.split(console_sample_command("Install and run", "tiktok followings"))
+    name = first[-1]
+    assert first[0] == "user-info" and second[:2] == ["followings", name]
+    server = serve(accounts=[Account(name, "6754915036232582149", sec_uid_for(name), 0, 5)])
+    for variable in ("TIKTOK_GATEWAY_URL", "TIKTOK_API_URL", "TIKTOK_API_TOKEN"):
+        monkeypatch.delenv(variable)
+    for args in (first, second):
+        result = invoke(*args, "--rate", "1000")
+        assert result.exit_code == 0, result.stderr
+        assert "reading tiktok.com directly" in result.stderr
+    assert all(urlsplit(r).path.startswith(("/@", "/api/user/list/")) for r in server.requests)
+    assert Path(second[-1]).read_text(encoding="utf-8").count("\n") == 6  # the header and 5 rows
+
+
+def console_sample_command(title: str, prefix: str) -> str:
+    """The command of the ``$ prefix…`` line in a console block of section ``title``."""
+    for info, body in blocks(section(title)):
+        for line in body.splitlines():
+            if info == "console" and line.startswith(f"$ {prefix}"):
+                return line.removeprefix("$ tiktok ")
+    raise AssertionError(f"README's {title!r} shows no `{prefix}`")
 
 
 def test_the_test_command_is_the_one_ci_runs() -> None:

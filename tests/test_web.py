@@ -234,7 +234,7 @@ def test_the_cookies_path_is_named_and_hints_stay_readable(cassette: Any, isolat
     with cassette("web/list_login_required"):
         result = web("followings", "--sec-uid", ZG_SEC_UID, "--cookies", "cookies.txt", "--retries", "0")
     line = error_line(result, 5)
-    assert "pass --cookies with a cookies.txt exported from a logged-in browser" in line
+    assert "the session in the cookies was refused (expired or logged out): log in to tiktok.com" in line
     assert "***" not in line
     missing = web("user-info", "zg.520", "--cookies", "nowhere.txt")
     assert "cookies file nowhere.txt does not exist" in error_line(missing, 5)

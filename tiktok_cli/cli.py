@@ -47,7 +47,10 @@ def _one_of(names: Sequence[str]) -> str:
 
 BACKEND_CHOICES = (backends.AUTO, *backends.names())
 # What a few backends are, where their name alone does not say it.
-_BACKEND_NOTES = {backends.AUTO: "the gateway and token API", "web": "tiktok.com itself"}
+_BACKEND_NOTES = {
+    backends.AUTO: "the gateway and token API where configured, else tiktok.com",
+    "web": "tiktok.com itself",
+}
 
 # The settings' names, in the order of tiktok_cli.config.SETTING_NAMES, and their
 # defaults as settings.Settings has them (tests check both): importing those modules
@@ -59,6 +62,8 @@ SETTING_HELP = (
     ("api_token", "the token API's token (a secret: asked for, never an argument)"),
     ("web_url", "tiktok.com's address (default https://www.tiktok.com)"),
     ("cookies", "path of a cookies.txt for --backend web"),
+    ("cookies_from_browser", "BROWSER[:PROFILE] whose tiktok.com cookies --backend web reads"),
+    ("signer_url", "URL of a signing service for tiktok.com API calls, e.g. http://HOST:8080/signature"),
     ("timeout", "seconds per request (default 20)"),
     ("retries", "retries of a failed request, 0 to 100 (default 4)"),
     ("rate", "requests per second at most (default unlimited; 1 for web)"),
@@ -414,6 +419,17 @@ class SourceOptions(NamedTuple):
             metavar="FILE",
             help="--backend web: a Netscape cookies.txt from a logged-in browser (a file: values "
             "typed here would be visible to other local users). [env: TIKTOK_COOKIES]",
+            rich_help_panel=CONNECTION,
+        ),
+    ] = None
+    cookies_from_browser: Annotated[
+        str | None,
+        typer.Option(
+            "--cookies-from-browser",
+            metavar="BROWSER[:PROFILE]",
+            help="tiktok.com: read the session from a browser logged in to it (firefox, chrome, "
+            "chromium, edge, brave, opera, vivaldi, safari), as yt-dlp does; only its tiktok.com "
+            "cookies are kept, in memory. Needs the [browser] extra. [env: TIKTOK_COOKIES_FROM_BROWSER]",
             rich_help_panel=CONNECTION,
         ),
     ] = None
@@ -854,8 +870,9 @@ def _version(value: bool) -> None:
 
 _ROOT_HELP = """Look up TikTok accounts and export who they follow and who follows them.
 
-First run? `tiktok doctor` checks the gateway, the token API and the cookies, and
-says what to set; `tiktok config` shows and sets settings.
+First run? With nothing configured, the commands read tiktok.com directly.
+`tiktok doctor` says which source each command uses and why, checks it, and says
+what to set; `tiktok config` shows and sets settings.
 
 Data goes to stdout (or -o FILE); progress, warnings and errors go to stderr.
 

@@ -226,7 +226,9 @@ class HttpClient:
     def _attempt(
         self, url: str, params: Params | None, what: str, headers: Mapping[str, str] | None, *, page: bool
     ) -> Any:
-        query = {k: v for k, v in (params or {}).items() if v is not None}
+        # No params: the URL is sent as given (a signed URL's query must stay byte for byte;
+        # httpx would drop it for an empty mapping).
+        query = None if params is None else {k: v for k, v in params.items() if v is not None}
         self._limiter.wait()
         started = time.monotonic()
         response = self._send(url, query, what, headers, page=page)
@@ -244,7 +246,7 @@ class HttpClient:
         return self._decode(response, what, host)
 
     def _send(
-        self, url: str, query: Params, what: str, headers: Mapping[str, str] | None, *, page: bool
+        self, url: str, query: Params | None, what: str, headers: Mapping[str, str] | None, *, page: bool
     ) -> httpx.Response:
         """One GET; every httpx failure leaves as an UpstreamError (a ``_Transient`` if worth retrying)."""
         import httpx

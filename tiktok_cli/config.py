@@ -116,6 +116,15 @@ def _backend(value: Any) -> str:
     return name
 
 
+def _browser(value: Any) -> str:
+    """``BROWSER[+KEYRING][:PROFILE][::CONTAINER]``, with a browser the cookie reader knows."""
+    from tiktok_cli.browser_cookies import parse_spec
+
+    text = _text(value)
+    parse_spec(text)  # ValueError in plain words
+    return text
+
+
 def _db(value: Any) -> str:
     """A store: a database URL as given, or a SQLite file path (``~`` expanded)."""
     text = _text(value)
@@ -152,6 +161,8 @@ _PARSERS: Mapping[str, Callable[[Any], Any]] = {
     "api_token": _text,
     "web_url": _url,
     "cookies": _text,
+    "cookies_from_browser": _browser,
+    "signer_url": _url,
     "timeout": _positive_number("seconds"),
     "retries": _retries,
     "rate": _positive_number("requests per second"),
@@ -291,6 +302,7 @@ def load_settings_with_origins(
                 where = ENV_VARS[name] if origin == "environment" else name
                 raise SettingsError(f"{origin}: {where} {exc}") from None
             origins[name] = _origin(origin, name)
+    values["given"] = frozenset(name for name, origin in origins.items() if origin != DEFAULT_ORIGIN)
     from tiktok_cli import console
 
     for name in SECRET_SETTINGS:  # redacted from here on, before anything can fail
@@ -373,11 +385,10 @@ def effective_settings(flags: Mapping[str, Any]) -> tuple[Settings, dict[str, st
     """The settings a run would use, with their origins; an unset rate is the one the chosen
     backend picks itself (``--backend web``: 1 per second)."""
     settings, origins = load_settings_with_origins(flags)
-    if settings.rate is None and settings.backend != backends.AUTO:
-        rate = backends.load(settings.backend).default_rate
-        if rate is not None:
-            settings = dataclasses.replace(settings, rate=rate)
-            origins["rate"] = f"default of backend {settings.backend}"
+    chosen = backends.client_backend(settings)
+    if settings.rate is None and chosen.default_rate is not None:
+        settings = dataclasses.replace(settings, rate=chosen.default_rate)
+        origins["rate"] = f"default of backend {chosen.name}"
     return settings, origins
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import urllib.request
 import warnings
+from collections.abc import Iterable
 from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy, LoadError, MozillaCookieJar
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -69,15 +70,27 @@ def _load_file(path: Path, web_url: str) -> CookieJar:
             f"cannot read cookies file {path}: {getattr(exc, 'strerror', None) or exc}"
         ) from None
     host = urlsplit(web_url).hostname or web_url
-    kept = [cookie for cookie in jar if _sent_to(cookie, web_url)]
-    if not kept:
+    kept = kept_for(jar, web_url)
+    jar.clear()
+    if not len(kept):
         raise ConfigError(
             f"{path} holds no cookies for {host} (or only expired ones)",
             hint=f"export them from a browser logged in to {host}",
         )
-    jar.clear()
-    for cookie in kept:
-        jar.set_cookie(cookie)
+    return kept
+
+
+def kept_for(cookies: Iterable[Cookie], web_url: str) -> CookieJar:
+    """A new jar holding only the cookies that would be sent to ``web_url`` (its host, not
+    expired), under the policy that sends them to that host alone; their values are
+    registered as secrets, never to be shown."""
+    from tiktok_cli import console
+
+    jar = CookieJar(policy=_policy())
+    for cookie in cookies:
+        if _sent_to(cookie, web_url):
+            jar.set_cookie(cookie)
+            console.add_secret(cookie.value, min_length=console.MIN_COOKIE_SECRET)
     return jar
 
 

@@ -9,8 +9,11 @@ check fails exactly when a command would, and says what to do about it.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from http.cookiejar import Cookie
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -41,12 +44,15 @@ PROBE_USERNAME = "tiktok"  # TikTok's own account: it exists as long as TikTok d
 PROBE_UID = "6754915036232582149"  # the token API's documented example account
 MAX_TIMEOUT = 10.0  # seconds per request unless --timeout says otherwise: a check should be quick
 
-OK, FAIL, SKIP = "ok", "FAIL", "skip"
+OK, FAIL, SKIP, WARN = "ok", "FAIL", "skip", "warn"  # a warning never fails the doctor
 
 # How the checks name each backend, and the setting holding its base URL.
 LABELS: Mapping[str, str] = {"gateway": "gateway", "tkapi": "token API", "web": "tiktok.com"}
 URL_SETTINGS: Mapping[str, str] = {"gateway": "gateway_url", "tkapi": "api_url", "web": "web_url"}
 SESSION_COOKIES = frozenset({"sessionid", "sessionid_ss"})
+# A session cookie expiring within this many days is said ahead, before a cron job fails.
+EXPIRY_WARNING_DAYS = 14
+COOKIE_OPTIONS = "--cookies-from-browser BROWSER (or --cookies FILE)"
 # The option that names an account by id, so its list needs no username look-up.
 ID_OPTIONS: Mapping[Operation, str] = {Operation.FOLLOWERS: "--uid", Operation.FOLLOWINGS: "--sec-uid"}
 
@@ -104,13 +110,20 @@ def run_checks(flags: Mapping[str, Any], *, trace: bool = False) -> Iterator[Che
         yield Check(FAIL, "settings", str(exc), exc.exit_code, verdict=True)
         return
     found = "found" if path.is_file() else "does not exist: defaults and environment apply"
-    yield Check(OK, "settings", f"{path} ({found}); backend {settings.backend} ({origins['backend']})")
+    fallback = (
+        "; no gateway or token API is configured (flags, environment, config file): auto reads tiktok.com"
+        if backends.falls_back(settings)
+        else ""
+    )
+    yield Check(
+        OK, "settings", f"{path} ({found}); backend {settings.backend} ({origins['backend']}){fallback}"
+    )
 
     routes = [_route(op, settings) for op in Operation]
     used = {b.name for r in routes for b in (r.backend, r.lookup) if b is not None}
 
     cookies = _check_cookies(settings, origins, web_used="web" in used)
-    session = cookies.status == OK and _has_session(settings)
+    session = cookies.status in (OK, WARN) and _has_session(settings)
     results: dict[str, Check] = {}
     for name in backends.names():
         backend = backends.load(name)
@@ -121,9 +134,10 @@ def run_checks(flags: Mapping[str, Any], *, trace: bool = False) -> Iterator[Che
         results[name] = _check_backend(backend, settings, origins, cookies_broken=broken, trace=trace)
         yield results[name]
     yield cookies
+    yield _check_signer(settings, origins, web_used="web" in used)
 
     for route in routes:
-        yield _verdict(route, results, cookies, settings, session=session)
+        yield _verdict(route, results, cookies, settings, origins, session=session)
     yield _check_store(settings, origins)
 
 
@@ -204,8 +218,9 @@ def _check_backend(
         if origins["timeout"].startswith("flag")
         else min(settings.timeout, MAX_TIMEOUT),
         retries=0,
-        # The cookies line reports a broken cookies file; this one still says whether the host answers.
+        # The cookies line reports broken cookies; this one still says whether the host answers.
         cookies=None if cookies_broken else settings.cookies,
+        cookies_from_browser=None if cookies_broken else settings.cookies_from_browser,
     )
     try:
         with Session(probe_settings, trace=trace) as session:
@@ -319,35 +334,75 @@ def _origin_words(origin: str) -> str:
 
 
 def _check_cookies(settings: Settings, origins: Mapping[str, str], *, web_used: bool) -> Check:
-    if not settings.cookies:
+    if not settings.cookies and not settings.cookies_from_browser:
         if web_used:
-            return Check(SKIP, "cookies", "not set: tiktok.com follower lists usually need --cookies FILE")
+            return Check(
+                SKIP,
+                "cookies",
+                f"not set: lists are asked without; if tiktok.com wants a login, {COOKIE_OPTIONS}",
+            )
         return Check(SKIP, "cookies", "not set (only --backend web uses them)")
-    from tiktok_cli.cookies import load_cookies
+    from tiktok_cli.backends.web import session_cookies
 
     try:
-        jar = load_cookies(settings.cookies, settings.web_url)
+        jar = session_cookies(settings)
     except ConfigError as exc:
         return Check(FAIL, "cookies", str(exc), exc.exit_code)
-    path = Path(settings.cookies).expanduser()
-    # Never print the setting itself unless it is a file's path: it may be the cookie values.
-    source = str(path) if path.is_file() else f"cookie values from {origins['cookies']}"
-    names = {c.name for c in jar}  # load_cookies keeps only those for the tiktok.com host in use
-    session = (
-        "with a logged-in session"
-        if names & SESSION_COOKIES
-        else "but no sessionid: log in to tiktok.com in the browser and export them again"
-    )
+    assert jar is not None
+    if settings.cookies_from_browser:
+        source = f"{settings.cookies_from_browser} ({_origin_words(origins['cookies_from_browser'])})"
+    else:
+        path = Path(settings.cookies or "").expanduser()
+        # Never print the setting itself unless it is a file's path: it may be the cookie values.
+        source = str(path) if path.is_file() else f"cookie values from {origins['cookies']}"
+    cookies = list(jar)  # only those for the tiktok.com host in use: the loaders keep no others
     host = urlsplit(settings.web_url).hostname
-    return Check(OK, "cookies", f"{source}: {len(names)} cookies for {host}, {session}")
+    status, session = _session_words([c for c in cookies if c.name in SESSION_COOKIES])
+    names = {c.name for c in cookies}
+    return Check(status, "cookies", f"{source}: {len(names)} cookies for {host}, {session}")
+
+
+def _check_signer(settings: Settings, origins: Mapping[str, str], *, web_used: bool) -> Check:
+    """The signing service (signer_url) signs a list URL as a command would have it signed."""
+    if not settings.signer_url:
+        return Check(SKIP, "signer", "not set: tiktok.com API calls go out unsigned")
+    from tiktok_cli.backends._signer import Signer
+
+    signer = Signer(settings.signer_url, timeout=min(settings.timeout, MAX_TIMEOUT))
+    try:
+        signer.sign(f"{settings.web_url}/api/user/list/?aid=1988&count=30&scene=21")
+    except ConfigError as exc:
+        return Check(FAIL, "signer", str(exc), exc.exit_code, verdict=web_used)
+    finally:
+        signer.close()
+    used = "" if web_used else "; only --backend web uses it"
+    where = _origin_words(origins["signer_url"])
+    return Check(OK, "signer", f"{settings.signer_url} ({where}) signs tiktok.com API calls{used}")
+
+
+def _session_words(session: list[Cookie]) -> tuple[str, str]:
+    """Whether the cookies carry a logged-in session, and until when (warned ahead of expiry)."""
+    if not session:
+        return OK, "but no sessionid: log in to tiktok.com in the browser (and export the cookies again)"
+    expiries = [c.expires for c in session if c.expires]
+    if not expiries:
+        return OK, "with a logged-in session that ends when the browser closes"
+    expires = min(expiries)
+    when = datetime.fromtimestamp(expires, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    days = (expires - time.time()) / 86_400
+    if days < EXPIRY_WARNING_DAYS:
+        return WARN, (
+            f"with a logged-in session that expires {when} (in {max(days, 0):.0f} days): "
+            "log in again in the browser before then, or scheduled runs will fail"
+        )
+    return OK, f"with a logged-in session until {when}"
 
 
 def _has_session(settings: Settings) -> bool:
     """Whether the cookies (known to load) hold a logged-in session for the tiktok.com in use."""
-    from tiktok_cli.cookies import load_cookies
+    from tiktok_cli.backends.web import session_cookies
 
-    assert settings.cookies is not None
-    return any(c.name in SESSION_COOKIES for c in load_cookies(settings.cookies, settings.web_url))
+    return any(c.name in SESSION_COOKIES for c in session_cookies(settings) or ())
 
 
 def _uses_cookies(backend: type[Backend], settings: Settings) -> bool:
@@ -359,8 +414,26 @@ def _uses_cookies(backend: type[Backend], settings: Settings) -> bool:
     return False
 
 
+def _why(backend: type[Backend], settings: Settings, origins: Mapping[str, str]) -> str:
+    """Why ``backend`` serves a command: the --backend choice, or what auto went by."""
+    if settings.backend != backends.AUTO:
+        return f"backend {settings.backend} {_origin_words(origins['backend'])}"
+    if backends.falls_back(settings):
+        return "auto: no gateway or token API is configured"
+    given = [
+        f"{name} {_origin_words(origins[name])}" for name in backend.configured_by if getattr(settings, name)
+    ]
+    return "auto: " + (", ".join(given) if given else "the first that serves it")
+
+
 def _verdict(
-    route: _Route, results: Mapping[str, Check], cookies: Check, settings: Settings, *, session: bool
+    route: _Route,
+    results: Mapping[str, Check],
+    cookies: Check,
+    settings: Settings,
+    origins: Mapping[str, str],
+    *,
+    session: bool,
 ) -> Check:
     subject = route.operation.value
     if route.backend is None:
@@ -371,14 +444,13 @@ def _verdict(
         return Check(FAIL, subject, detail, main.code, verdict=True)
     if cookies.status == FAIL and _uses_cookies(route.backend, settings):
         return Check(FAIL, subject, "the cookies do not load (see above)", cookies.code, verdict=True)
+    served = f"served by {called(main.subject)} ({_why(route.backend, settings, origins)})"
+    if main.status == SKIP:
+        served += " (not checked)"
     if route.operation in route.backend.needs_session and not session:
-        # What the command would meet: the list answered as hidden, exit 4.
-        detail = (
-            f"{called(main.subject)} shows lists only to a logged-in session: give --cookies FILE, "
-            "a cookies.txt exported from a browser logged in to tiktok.com"
-        )
-        return Check(FAIL, subject, detail, ExitCode.NOT_VISIBLE, verdict=True)
-    served = f"served by {called(main.subject)}" + (" (not checked)" if main.status == SKIP else "")
+        # Asked without cookies first: TikTok may answer, or say it wants a login.
+        detail = f"{served}, asked without a session; if it wants a login: {COOKIE_OPTIONS}"
+        return Check(WARN, subject, detail, verdict=True)
     if route.lookup is None or route.lookup is route.backend:
         return Check(OK, subject, served, verdict=True)
     lookup = results[route.lookup.name]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from tiktok_cli import backends
+from tiktok_cli import backends, console
 from tiktok_cli.backends.base import Backend, BackendContext, Operation
 from tiktok_cli.client import HttpClient
 from tiktok_cli.models import User
 from tiktok_cli.settings import Settings
+
+FALLBACK_NOTICE = "no gateway or token API configured: reading tiktok.com directly; see tiktok doctor"
 
 
 class Session:
@@ -18,8 +20,9 @@ class Session:
 
     def __init__(self, settings: Settings, *, trace: bool = False, concurrency: int = 1) -> None:
         self.settings = settings
-        chosen = Backend if settings.backend == backends.AUTO else backends.load(settings.backend)
-        options = chosen.client_options(settings)
+        if backends.falls_back(settings):
+            console.warn(FALLBACK_NOTICE)
+        options = backends.client_backend(settings).client_options(settings)
         self.client = HttpClient(
             timeout=settings.timeout,
             retries=settings.retries,
@@ -40,6 +43,8 @@ class Session:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for backend in self._backends.values():
+            backend.close()
         self.client.close()
 
     def backend(self, operation: Operation, choice: str | None = None) -> Backend:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -28,10 +28,15 @@ class Settings:
     api_token: str | None = None
     web_url: str = "https://www.tiktok.com"
     cookies: str | None = None
+    cookies_from_browser: str | None = None  # BROWSER[+KEYRING][:PROFILE][::CONTAINER], as yt-dlp reads it
+    signer_url: str | None = None  # an HTTP service that signs tiktok.com API URLs
     timeout: float = 20.0
     retries: int = 4
     rate: float | None = None
     db: str | None = None  # the snapshot store: a SQLite file path or a postgresql:// URL
+    # Not a setting: the names of those a flag, the environment or the config file gave
+    # (the rest are defaults). `--backend auto` reads tiktok.com itself when no service is.
+    given: frozenset[str] = field(default=frozenset(), compare=False)
 
     def __repr__(self) -> str:
         # Keeps the token and cookies out of tracebacks and --debug dumps.
@@ -107,6 +112,8 @@ ENV_VARS: Mapping[str, str] = {
     "api_token": "TIKTOK_API_TOKEN",
     "web_url": "TIKTOK_WEB_URL",
     "cookies": "TIKTOK_COOKIES",
+    "cookies_from_browser": "TIKTOK_COOKIES_FROM_BROWSER",
+    "signer_url": "TIKTOK_SIGNER_URL",
     "db": "TIKTOK_DB",
 }
 

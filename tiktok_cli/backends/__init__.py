@@ -3,7 +3,10 @@
 A backend module defines ``BACKEND``, a ``Backend`` subclass. Adding a backend means
 adding one module; nothing else changes. `--backend auto` picks, for each operation,
 the automatic backend with the lowest ``priority`` whose settings are present (and the
-first of them otherwise, so its configuration error is the one shown).
+first of them otherwise, so its configuration error is the one shown). When no service
+is configured anywhere (flags, environment, config file), auto reads tiktok.com itself:
+a first run works with nothing to set up, while a configured service that fails still
+fails (a cron job must not switch its data source unseen).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ if TYPE_CHECKING:  # only annotations: listing names (as `tiktok --help` does) s
     from tiktok_cli.settings import Settings
 
 AUTO = "auto"
+# What `--backend auto` uses when no service is configured: tiktok.com, which needs none.
+FALLBACK = "web"
 
 
 @cache
@@ -41,6 +46,8 @@ def load(name: str) -> type[Backend]:
 
 def choose(operation: Operation, preferred: str, settings: Settings) -> type[Backend]:
     """The backend class that serves ``operation`` under the ``--backend`` choice."""
+    if preferred == AUTO and unconfigured(settings) and operation in load(FALLBACK).operations:
+        return load(FALLBACK)
     if preferred != AUTO:
         backend = load(preferred)
         if operation not in backend.operations:
@@ -60,3 +67,25 @@ def choose(operation: Operation, preferred: str, settings: Settings) -> type[Bac
         if backend.config_problem(settings, operation) is None:
             return backend
     return candidates[0]
+
+
+def unconfigured(settings: Settings) -> bool:
+    """Whether no automatic backend's service is configured by a flag, the environment or
+    the config file (defaults do not count: nobody chose them)."""
+    return not any(name in settings.given for backend in map(load, names()) for name in backend.configured_by)
+
+
+def falls_back(settings: Settings) -> bool:
+    """Whether this run's `--backend auto` reads tiktok.com because nothing is configured."""
+    return settings.backend == AUTO and unconfigured(settings)
+
+
+def client_backend(settings: Settings) -> type[Backend]:
+    """The backend whose client options (rate, cookies, identity) the run's client takes."""
+    if settings.backend != AUTO:
+        return load(settings.backend)
+    if unconfigured(settings):
+        return load(FALLBACK)
+    from tiktok_cli.backends.base import Backend
+
+    return Backend

@@ -88,6 +88,8 @@ class Backend(ABC):
     # Order in which `--backend auto` tries backends (lower first); manual ones never.
     priority: ClassVar[int] = 100
     automatic: ClassVar[bool] = True
+    # The settings that, given anywhere, say this service is in use (see backends.unconfigured).
+    configured_by: ClassVar[tuple[str, ...]] = ()
     # How messages call the service ("the REST gateway"), where its URL is set, and
     # what to use instead when it is not there.
     service: ClassVar[str] = "the server"
@@ -125,6 +127,9 @@ class Backend(ABC):
     def config_problem(cls, settings: Settings, operation: Operation) -> str | None:
         """What is missing for ``operation`` (a message naming what to set), or None."""
         return None
+
+    def close(self) -> None:  # noqa: B027 - most backends hold nothing of their own
+        """Release what the backend holds besides the shared client (the run is over)."""
 
     def user_info(self, username: str) -> User:
         raise self._unsupported(Operation.USER_INFO)

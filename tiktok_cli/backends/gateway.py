@@ -33,6 +33,7 @@ class GatewayBackend(Backend):
     name = "gateway"
     operations = frozenset({Operation.USER_INFO, Operation.FOLLOWINGS})
     priority = 10
+    configured_by = ("gateway_url",)
     service = "the REST gateway"
     url_setting = UrlSetting("gateway_url", "TIKTOK_GATEWAY_URL", "--gateway-url", Settings().gateway_url)
     alternative = "use --backend web"

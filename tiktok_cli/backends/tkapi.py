@@ -47,6 +47,7 @@ class TokenApiBackend(Backend):
     name = "tkapi"
     operations = frozenset({Operation.FOLLOWERS})
     priority = 20
+    configured_by = ("api_url", "api_token")
     service = "the token API"
     url_setting = UrlSetting("api_url", "TIKTOK_API_URL", "--api-url")
     alternative = "use --backend web"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tiktok_cli.backends._shapes import count, cursor_value, parsing, text, web_user
-from tiktok_cli.backends.base import Backend, ListQuery, Operation, looks_like_block_page
+from tiktok_cli.backends.base import Backend, BackendContext, ListQuery, Operation, looks_like_block_page
 from tiktok_cli.client import ClientOptions, loads
 from tiktok_cli.errors import (
     BlockedError,
@@ -41,7 +41,11 @@ from tiktok_cli.models import Cursor, Page, User
 from tiktok_cli.settings import Settings
 
 if TYPE_CHECKING:
+    from http.cookiejar import CookieJar
+
     import httpx
+
+    from tiktok_cli.backends._signer import Signer
 
 DEFAULT_RATE = 1.0  # requests per second when the user sets none
 MAX_PAGE_SIZE = 30
@@ -76,6 +80,9 @@ WEB_PARAMS: Mapping[str, str] = {
 NOT_FOUND = frozenset({10202, 10221})
 PRIVATE = 10222
 LOGIN_REQUIRED = frozenset({10101, 10102})
+INVALID_PARAMETERS = 10201  # also how tiktok.com answers unsigned calls
+SESSION_COOKIES = ("sessionid", "sessionid_ss")
+LOGIN_OPTIONS = "--cookies-from-browser BROWSER (firefox, chrome, edge, …) or --cookies FILE (a cookies.txt)"
 BLOCKED = {10000: "a captcha", 10201: "invalid parameters (a sign of a flagged client)", 10204: "an IP block"}
 
 UNIVERSAL = "__UNIVERSAL_DATA_FOR_REHYDRATION__"
@@ -95,18 +102,21 @@ class WebBackend(Backend):
 
     @classmethod
     def client_options(cls, settings: Settings) -> ClientOptions:
-        cookies = None
-        if settings.cookies:
-            from tiktok_cli.cookies import load_cookies
-
-            cookies = load_cookies(settings.cookies, settings.web_url)
         return dataclasses.replace(
             super().client_options(settings),
             headers={"User-Agent": USER_AGENT},
-            cookies=cookies,
+            cookies=session_cookies(settings),
             transport=browser_transport(),
             on_response=rotate_ms_token,
         )
+
+    def __init__(self, context: BackendContext) -> None:
+        super().__init__(context)
+        self._signer: Signer | None = None
+        if self.settings.signer_url:
+            from tiktok_cli.backends._signer import Signer
+
+            self._signer = Signer(self.settings.signer_url, timeout=self.settings.timeout)
 
     # --- profiles -------------------------------------------------------------------
 
@@ -172,9 +182,58 @@ class WebBackend(Backend):
                 "scene": SCENES[operation],
             }  # fmt: skip
             body = self._api(url, params, what, str(query.account))
-            return list_page(body, what, first=cursor == start)
+            try:
+                return list_page(body, what, first=cursor == start)
+            except NotVisibleError as exc:
+                members = self._reported_members(operation, query)
+                if members and not self._has_session():
+                    # Asked without a session, TikTok answers a list the profile says is not
+                    # empty as if it were hidden: it is the login it wants.
+                    raise self.login_needed(
+                        f"{what}: tiktok.com shows none of the {members:,} accounts its profile "
+                        "reports without a logged-in session"
+                    ) from None
+                raise exc from None
 
         return fetch
+
+    def _reported_members(self, operation: Operation, query: ListQuery) -> int | None:
+        """The list's size the profile reports, when the account was looked up by name."""
+        if query.account.kind is not IdKind.USERNAME:
+            return None
+        user = self.context.lookup(query.account.value)  # cached: resolving it looked it up
+        if user.private:
+            return None  # hidden from everyone but its followers: no login of ours changes that
+        return user.followers if operation is Operation.FOLLOWERS else user.following
+
+    def _has_session(self) -> bool:
+        return any(self.client.cookie(name) for name in SESSION_COOKIES)
+
+    def login_needed(self, message: str) -> ConfigError:
+        """tiktok.com wants a login: the error names the option that gives it one."""
+        browser = self.settings.cookies_from_browser
+        if self._has_session():
+            hint = (
+                "the session in the cookies was refused (expired or logged out): log in to tiktok.com again"
+            )
+        elif browser or self.settings.cookies:
+            where = f"--cookies-from-browser {browser}" if browser else "--cookies"
+            hint = f"the cookies of {where} carry no session (no sessionid): log in to tiktok.com there first"
+        else:
+            hint = f"log in to tiktok.com in a browser and pass {LOGIN_OPTIONS}"
+        return ConfigError(message, hint=hint)
+
+    def _unsigned(self, error: BlockedError) -> BlockedError:
+        """Empty bodies and 10201 are how tiktok.com answers unsigned calls: say so."""
+        if not self.settings.signer_url:
+            error.hint = (
+                f"{error.hint}; tiktok.com may want signed requests: set signer_url (TIKTOK_SIGNER_URL)"
+            )
+        return error
+
+    def close(self) -> None:
+        if self._signer is not None:
+            self._signer.close()
 
     def _api(self, url: str, params: dict[str, str | int], what: str, account: str) -> Mapping[str, Any]:
         """One tiktok.com API call: a JSON object whose statusCode says success, or an error."""
@@ -182,7 +241,12 @@ class WebBackend(Backend):
         status = status_code(obj, what)
         if status in NOT_FOUND:
             raise NotFoundError(f"{account} does not exist or is banned")
-        raise_for_status(status, what, account)
+        if status in LOGIN_REQUIRED:
+            raise self.login_needed(f"{what}: tiktok.com wants a logged-in session (status {status})")
+        try:
+            raise_for_status(status, what, account)
+        except BlockedError as exc:
+            raise self._unsigned(exc) if status == INVALID_PARAMETERS else exc from None
         return obj
 
     def _api_body(self, url: str, params: dict[str, str | int], what: str, account: str) -> Mapping[str, Any]:
@@ -191,10 +255,19 @@ class WebBackend(Backend):
         if token:
             params["msToken"] = token
         headers = {"Referer": f"{self.settings.web_url}/", "Accept": "application/json, text/plain, */*"}
+        sent: dict[str, str | int] | None
+        if self._signer is not None:
+            import httpx
+
+            signed = self._signer.sign(str(httpx.URL(url, params=params)))
+            url, sent, headers = signed.url, None, {**headers, **signed.headers}
+        else:
+            sent = params
         try:
-            body = self.client.get_json(url, params, what=what, headers=headers)
+            body = self.client.get_json(url, sent, what=what, headers=headers)
         except UnexpectedBody as exc:
-            raise blocked(exc.message) from None
+            error = blocked(exc.message)
+            raise self._unsigned(error) if exc.kind == "empty" else error from None
         except UnexpectedStatus as exc:
             raise self._status_error(exc, account, profile_page=False) from None
         return _object(body, what)
@@ -202,6 +275,8 @@ class WebBackend(Backend):
     def _status_error(self, exc: UnexpectedStatus, account: str, *, profile_page: bool) -> TikTokCliError:
         what = exc.message.split(":")[0]
         if 300 <= exc.status < 400 and "/login" in exc.location:
+            if not profile_page:  # profiles are public: there a login page is a wall
+                return self.login_needed(f"{what}: tiktok.com redirected to its login page")
             return blocked(f"{what}: tiktok.com redirected to its login page")
         # A 404 profile page is TikTok's "no such account"; a 404 from an API route only
         # says the route is missing (an unknown account there is 200 and a status code).
@@ -210,6 +285,24 @@ class WebBackend(Backend):
         if exc.status in (403, 405):
             return blocked(f"{what}: tiktok.com refused the request (HTTP {exc.status})")
         return exc
+
+
+def session_cookies(settings: Settings) -> CookieJar | None:
+    """The tiktok.com cookies of ``--cookies`` or ``--cookies-from-browser`` (one of them), if any."""
+    if settings.cookies and settings.cookies_from_browser:
+        raise ConfigError(
+            "both cookies and cookies_from_browser are set: tiktok.com gets one session",
+            hint="unset one (see `tiktok config show`)",
+        )
+    if settings.cookies:
+        from tiktok_cli.cookies import load_cookies
+
+        return load_cookies(settings.cookies, settings.web_url)
+    if settings.cookies_from_browser:
+        from tiktok_cli.browser_cookies import load_browser_cookies
+
+        return load_browser_cookies(settings.cookies_from_browser, settings.web_url)
+    return None
 
 
 # --- checkers: one per endpoint ---------------------------------------------------------
@@ -260,7 +353,7 @@ def list_page(body: Any, what: str, *, first: bool) -> Page:
         if first and not has_more:
             raise NotVisibleError(
                 f"{what}: the list is hidden, or needs a logged-in session",
-                hint="if the list is public, pass --cookies with a cookies.txt from a logged-in browser",
+                hint=f"if the list is public, log in to tiktok.com in a browser and pass {LOGIN_OPTIONS}",
             )
         if has_more or "userList" in obj:
             raise UpstreamError(f"{what}: the answer holds no userList but hasMore is {has_more}")
