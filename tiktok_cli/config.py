@@ -395,8 +395,9 @@ def effective_settings(flags: Mapping[str, Any]) -> tuple[Settings, dict[str, st
 def settings_toml(settings: Settings, origins: Mapping[str, str]) -> list[str]:
     """``config show``'s lines: valid TOML that can be pasted into the config file.
 
-    Each value's origin is a comment; an unset value, or a secret (shown masked), is a
-    comment line too, so pasting the text back never sets it to a placeholder.
+    Each value's origin is a comment; an unset value, a secret (shown masked) or a
+    default is a comment line too, so pasting the text back never sets a placeholder, and
+    never pins a default (a pasted default gateway_url would count as a configured gateway).
     """
     lines: list[tuple[str, str]] = []
     for name in SETTING_NAMES:
@@ -408,6 +409,8 @@ def settings_toml(settings: Settings, origins: Mapping[str, str]) -> list[str]:
         elif is_secret(name, value):
             shown = masked_url(value) if name == "db" else "***"
             lines.append((f"# {_toml(name, shown)}", f"{origin}; a secret, masked"))
+        elif origin.startswith("default"):
+            lines.append((f"# {_toml(name, value)}", origin))
         else:
             lines.append((_toml(name, value), origin))
     width = max(len(text) for text, _ in lines)
