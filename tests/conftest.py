@@ -226,3 +226,14 @@ def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "store.db")
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture
+def store(db_target: str) -> Iterator[Any]:
+    """The store's database (a SQLAlchemy engine on ``db_target``), for reading it back."""
+    import sqlalchemy as sa
+    from helpers import sqlalchemy_url
+
+    engine = sa.create_engine(sqlalchemy_url(db_target), poolclass=sa.pool.NullPool)
+    yield engine
+    engine.dispose()  # no pooled connection outlives the test (or its database)

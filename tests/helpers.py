@@ -172,3 +172,11 @@ def wait_for_rows(checkpoint: Path, rows: int) -> None:
 def sqlalchemy_url(db_target: str) -> str:
     """The SQLAlchemy URL of a ``db_target``: a PostgreSQL URL as it is, a SQLite path as ``sqlite:///PATH``."""
     return db_target if "://" in db_target else f"sqlite:///{db_target}"
+
+
+def query(engine: Any, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` on a store's database, as tuples."""
+    import sqlalchemy as sa
+
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(sa.text(sql), params)]

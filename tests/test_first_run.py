@@ -134,7 +134,9 @@ def test_with_nothing_configured_tiktok_coms_polite_rate_applies(fresh: FakeTikT
 
     assert invoke("config", "get", "rate").stdout == f"{DEFAULT_RATE}\n"
     shown = invoke("config", "show").stdout
-    assert "# default of backend web" in next(line for line in shown.splitlines() if line.startswith("# rate ="))
+    assert "# default of backend web" in next(
+        line for line in shown.splitlines() if line.startswith("# rate =")
+    )
 
 
 @pytest.mark.parametrize(

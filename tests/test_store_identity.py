@@ -8,7 +8,7 @@ PostgreSQL server (``db_target``), and reads the store back with `tiktok changes
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,24 +16,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fakeserver import Account, FakeTikTok, sec_uid_for
-from helpers import Serve, error_line, invoke, jsonl, spawn_cli, sqlalchemy_url
+from helpers import Serve, error_line, invoke, jsonl, query, spawn_cli
 
 from tiktok_cli.store import record
 
 ALICE_UID = "6754915036232582149"
 ALICE_SEC = sec_uid_for("alice")
-
-
-@pytest.fixture
-def store(db_target: str) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(sqlalchemy_url(db_target), poolclass=sa.pool.NullPool)
-    yield engine
-    engine.dispose()
-
-
-def query(engine: sa.Engine, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(sa.text(sql), params)]
 
 
 def followings(db: str, *account: str) -> None:

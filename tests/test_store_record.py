@@ -17,7 +17,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fakeserver import TOKEN, UID_BASE, Account, FakeTikTok, Fault, sec_uid_for
-from helpers import Serve, csv_rows, error_line, invoke, jsonl, spawn_cli, sqlalchemy_url, wait_for_rows
+from helpers import (
+    Serve,
+    csv_rows,
+    error_line,
+    invoke,
+    jsonl,
+    query,
+    spawn_cli,
+    sqlalchemy_url,
+    wait_for_rows,
+)
 
 from tiktok_cli.models import User
 from tiktok_cli.store.database import HEAD
@@ -32,19 +42,6 @@ def alice(members: list[int] | None = None, **kwargs: Any) -> Account:
 
 def fan(index: int) -> str:
     return str(UID_BASE + index)
-
-
-@pytest.fixture
-def store(db_target: str) -> Iterator[sa.Engine]:
-    """The store's database, for reading it back (the runs create it)."""
-    engine = sa.create_engine(sqlalchemy_url(db_target), poolclass=sa.pool.NullPool)
-    yield engine
-    engine.dispose()
-
-
-def query(engine: sa.Engine, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(sa.text(sql), params)]
 
 
 def snapshots(engine: sa.Engine) -> list[tuple[Any, ...]]:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fakeserver import Account, sec_uid_for
-from helpers import Serve, csv_rows, invoke, sqlalchemy_url
+from helpers import Serve, csv_rows, invoke, query, sqlalchemy_url
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -43,11 +43,6 @@ def engine(db_target: str) -> Iterator[sa.Engine]:
     engine = sa.create_engine(sqlalchemy_url(db_target), poolclass=sa.pool.NullPool)
     yield engine
     engine.dispose()
-
-
-def query(engine: sa.Engine, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-    with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(sa.text(sql), params)]
 
 
 # --- a store of schema 0002, as that release wrote it -----------------------------------
