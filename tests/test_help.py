@@ -176,6 +176,10 @@ def test_reports_refuse_what_they_do_not_take(
         (["followings", "cnn", "--count", "0"], "--count must be a whole number from 1 to 50, not '0'"),
         (["followers", "cnn", "--cursor", "-1"], "--cursor must be a whole number of 0 or more, not '-1'"),
         (["changes", "cnn", "--from", "0", "--to", "1"], "--from must be a whole number of 1 or more"),
+        (
+            ["changes", "cnn", "--from", "99999999999999999999", "--to", "2"],
+            "--from must be a whole number of 1 or more, at most 9223372036854775807",
+        ),
         (["user-info", "cnn", "--timeout", "soon"], "--timeout must be a number of seconds"),
         (["user-info", "cnn", "--retries", "1.5"], "--retries must be a whole number from 0 to 100"),
         (["history", "a", "b"], "unexpected argument 'b' (usage: tiktok history [OPTIONS] [USER])"),

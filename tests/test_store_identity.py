@@ -388,3 +388,38 @@ def test_a_list_runs_owner_observation_names_the_backend_that_looked_the_owner_u
     assert query(store, "SELECT backend, followers FROM observations") == [
         ("gateway", 95)
     ]  # the gateway the owner
+
+
+@pytest.mark.parametrize("nights_without_ids", [1, 2])
+def test_a_member_renamed_while_the_api_gave_no_ids_is_never_unfollowed(
+    serve: Serve, db_target: str, nights_without_ids: int
+) -> None:
+    """A member known by its user id, shown by a new name and no id, may be any of the new
+    names: the nights without ids prove nobody gone, whatever the count of such nights."""
+    server = serve()
+    followings(db_target)
+
+    def nameless_and_renamed(entry: dict[str, Any]) -> None:
+        without("id", "secUid")(entry)
+        if entry["username"] == "followed_000005":
+            entry["username"] = "zzz"
+
+    rewrite_followings(server, nameless_and_renamed)
+    for _ in range(nights_without_ids):
+        followings(db_target)
+        assert "unfollowed" not in [row["change"] for row in changes(db_target)]
+
+    def renamed(entry: dict[str, Any]) -> None:
+        if entry["username"] == "followed_000005":
+            entry["username"] = "zzz"
+
+    server.followings = FakeTikTok.followings.__get__(server)  # type: ignore[method-assign]
+    rewrite_followings(server, renamed)  # the ids are back; the new name stays
+    for _ in range(2):
+        followings(db_target)
+    last = str(nights_without_ids + 3)
+    everything = changes(db_target, "alice", "--from", "1", "--to", last)
+    assert "unfollowed" not in [row["change"] for row in everything], everything
+    for later in range(2, nights_without_ids + 4):
+        compared = changes(db_target, "alice", "--from", str(later - 1), "--to", str(later))
+        assert "unfollowed" not in [row["change"] for row in compared], (later, compared)

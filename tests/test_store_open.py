@@ -41,11 +41,14 @@ def mode(path: Path) -> int:
 
 
 @pytest.mark.parametrize("command", RECORDERS + READERS, ids=lambda c: c[0])
+@pytest.mark.parametrize("wal", [False, True], ids=["rollback-journal", "wal"])
 def test_another_programs_database_is_left_byte_for_byte(
-    serve: Serve, tmp_path: Path, command: tuple[str, ...]
+    serve: Serve, tmp_path: Path, command: tuple[str, ...], wal: bool
 ) -> None:
     other = tmp_path / "photos.db"
     with contextlib.closing(sqlite3.connect(other)) as connection, connection:
+        if wal:  # reading a WAL database makes -wal and -shm files: none may be left
+            connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT)")
         connection.execute("INSERT INTO photos (path) VALUES ('a.jpg')")
     before = folder_bytes(tmp_path)

@@ -122,6 +122,23 @@ def test_a_member_missing_one_night_and_back_the_next_is_never_unfollowed(
         assert (result.exit_code, result.stdout) == (0, ""), (older, newer, result.stderr)
 
 
+def test_a_member_seen_by_a_cut_short_run_between_two_misses_is_never_unfollowed(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    server = serve(accounts=[alice(list(range(10)))], page_size=4)
+    record(db_target)
+    server.accounts["alice"].members = list(range(1, 10))  # fan 0 hidden one night
+    record(db_target)
+    server.accounts["alice"].members = list(range(10))
+    record(db_target, "--limit", "2")  # a peek that shows fan 0: still there
+    server.accounts["alice"].members = list(range(1, 10))  # hidden again, another night
+    record(db_target)
+    assert query(store, "SELECT ended_run FROM memberships WHERE ended_run IS NOT NULL") == []
+    for older, newer in ((1, 4), (2, 4)):
+        result = invoke("changes", "alice", "--db", db_target, "--from", str(older), "--to", str(newer))
+        assert (result.exit_code, result.stdout) == (0, ""), (older, newer, result.stderr)
+
+
 def test_a_refollow_after_an_unfollow_is_a_new_interval(
     serve: Serve, db_target: str, store: sa.Engine
 ) -> None:

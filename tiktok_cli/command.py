@@ -32,6 +32,9 @@ PANELS = (INPUT, OUTPUT, PACING, CONNECTION, STORE, MESSAGES)
 OWN = "Options"
 
 
+LARGEST = 2**63 - 1
+
+
 class OptionValueError(BadParameter):
     """A value an option refuses, in words that follow the option's name."""
 
@@ -51,6 +54,9 @@ def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
             raise OptionValueError(f"{wanted}, not {value!r}") from None
         if number < low or (high is not None and number > high):
             raise OptionValueError(f"{wanted}, not {value!r}")
+        if number > LARGEST:
+            # Counts, cursors and snapshot ids are 64-bit integers in the APIs and the store.
+            raise OptionValueError(f"{wanted}, at most {LARGEST}, not {value!r}")
         return number
 
     return parse

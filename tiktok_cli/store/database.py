@@ -214,14 +214,27 @@ def _cannot_open(exc: sqlite3.OperationalError) -> bool:
 def _inspect(path: Path, label: str) -> str | None:
     """The schema version of the existing file ``path``, read without changing it; another
     program's database, or a store from a newer release, is refused here."""
+    # Reading a WAL database makes its -wal and -shm files: a refused file keeps none of ours.
+    beside = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    made = [file for file in beside if not file.exists()]
     engine = create_engine("sqlite://", poolclass=_null_pool(), creator=_sqlite_opener(path, True))
     try:
         with engine.connect() as connection:
             return _version(connection, label)
-    except SQLAlchemyError as exc:  # not a database at all: "cannot use the store …"
-        raise _connect_error(exc, label) from None
+    except (SQLAlchemyError, StoreError) as exc:  # another program's file, or a newer store
+        engine.dispose()  # first: the files are closed before they are removed
+        _remove(made)
+        if isinstance(exc, SQLAlchemyError):  # not a database at all: "cannot use the store …"
+            raise _connect_error(exc, label) from None
+        raise
     finally:
         engine.dispose()
+
+
+def _remove(files: list[Path]) -> None:
+    for file in files:
+        with contextlib.suppress(OSError):
+            file.unlink()
 
 
 def _create_private(path: Path) -> None:

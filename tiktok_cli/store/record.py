@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, case, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -162,6 +162,9 @@ class _Snapshot:
     rows: int = 0
     total: int | None = None
     members: dict[str, User] = field(default_factory=dict)  # buffered, by account key
+    # Whether the list had members marked missing when this run started writing (None: not
+    # yet looked): only then does a page need to clear the marks of the members it shows.
+    marked: bool | None = None
 
 
 class Recorder:
@@ -324,6 +327,7 @@ class Recorder:
         open_before = (
             select(
                 memberships.c.id,
+                memberships.c.first_run,
                 memberships.c.missing_run,
                 accounts.c.user_id,
                 accounts.c.sec_uid,
@@ -333,27 +337,50 @@ class Recorder:
             .where(
                 memberships.c.list_id == snapshot.list_id,
                 memberships.c.ended_run.is_(None),
-                memberships.c.first_run < snapshot.id,
+                or_(
+                    memberships.c.first_run < snapshot.id,
+                    # New members this run knows by username alone (see nameless_ids below).
+                    and_(
+                        memberships.c.first_run == snapshot.id,
+                        accounts.c.user_id.is_(None),
+                        accounts.c.sec_uid.is_(None),
+                    ),
+                ),
             )
         )
         # Per statement: Connection.execution_options would stream every later statement too.
         streamed = open_before.execution_options(stream_results=True, yield_per=_STREAM)
         back: list[int] = []  # missing before, met again: no change was ever reported
-        missing: list[int] = []  # missed for the first time
-        gone: dict[int, list[int]] = {}  # missed again, by the snapshot that first missed them
+        # Missed for the first time, and missed again (by the snapshot that first missed
+        # them); each split by whether the account is known by a user id or secUid.
+        missing: dict[bool, list[int]] = {True: [], False: []}
+        gone: dict[bool, dict[int, list[int]]] = {True: {}, False: {}}
+        nameless_ids = False  # the run showed a member known only by its username
         for row in connection.execute(streamed):
+            strong = row.user_id is not None or row.sec_uid is not None
             # The run met the member under whichever id its API gave this time (one night's
             # pages may lack user ids): any of the account's ids counts.
             if any(seen(key) for key in identities(row.user_id, row.sec_uid, row.unique_id)):
+                nameless_ids = nameless_ids or not strong
                 if row.missing_run is not None:
                     back.append(row.id)
+            elif row.first_run == snapshot.id:
+                continue  # opened by this run under a key it did not see: a merged account
             elif row.missing_run is None:
-                missing.append(row.id)
+                missing[strong].append(row.id)
             else:
-                gone.setdefault(int(row.missing_run), []).append(row.id)
+                gone[strong].setdefault(int(row.missing_run), []).append(row.id)
+        if nameless_ids:
+            # A member known by its user id may be one of those shown by username alone,
+            # under a new name: this run cannot tell, so it proves none of them gone.
+            missing[True], gone[True] = [], {}
         _update(connection, back, missing_run=None)
-        _update(connection, missing, missing_run=snapshot.id)
-        for first_missed, ids in sorted(gone.items()):
+        _update(connection, missing[True] + missing[False], missing_run=snapshot.id)
+        ended: dict[int, list[int]] = {}
+        for group in gone.values():
+            for first_missed, ids in group.items():
+                ended.setdefault(first_missed, []).extend(ids)
+        for first_missed, ids in sorted(ended.items()):
             # The last complete snapshot before the one that first missed them saw every
             # member still open then.
             previous = connection.execute(
@@ -425,6 +452,32 @@ class Recorder:
         )
         rows = [(snapshot.list_id, m, snapshot.id) for m in member_ids]
         _bulk(connection, statement, ("list_id", "member_id", "first_run"), rows)
+        if snapshot.marked is None:
+            snapshot.marked = bool(
+                connection.execute(
+                    select(func.count())
+                    .select_from(memberships)
+                    .where(
+                        memberships.c.list_id == snapshot.list_id,
+                        memberships.c.ended_run.is_(None),
+                        memberships.c.missing_run.is_not(None),
+                    )
+                ).scalar_one()
+            )
+        if snapshot.marked:
+            # Any run that shows a member, even one cut short, proves it is still there: a
+            # member missed by one complete run and seen since is no longer on its way out.
+            for start in range(0, len(member_ids), _CHUNK):
+                connection.execute(
+                    update(memberships)
+                    .where(
+                        memberships.c.list_id == snapshot.list_id,
+                        memberships.c.member_id.in_(member_ids[start : start + _CHUNK]),
+                        memberships.c.ended_run.is_(None),
+                        memberships.c.missing_run.is_not(None),
+                    )
+                    .values(missing_run=None)
+                )
 
     def _list_id(self, connection: Connection, owner_id: int, kind: str) -> int:
         insert = _insert(self.store.dialect, lists)
