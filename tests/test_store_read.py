@@ -274,6 +274,14 @@ def test_since_takes_dates_times_and_ages() -> None:
     assert parse_when("2026-03-01T10:00+02:00", now) == datetime(2026, 3, 1, 8, tzinfo=timezone.utc)
 
 
+def test_times_are_shown_with_four_digit_years_whatever_the_year() -> None:
+    from tiktok_cli.tracking import iso, iso_ms
+
+    early = datetime(1, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+    assert (iso(early), iso(early, round_up=True)) == ("0001-01-02T03:04:05Z", "0001-01-02T03:04:06Z")
+    assert iso_ms(early) == "0001-01-02T03:04:05.678Z"
+
+
 def test_a_bad_since_is_a_usage_error(tmp_path: Path) -> None:
     line = error_line(invoke("changes", "alice", "--db", str(tmp_path / "s.db"), "--since", "yesterday"), 2)
     assert "--since 'yesterday'" in line and "24h" in line

@@ -74,13 +74,13 @@ def iso(moment: datetime, *, round_up: bool = False) -> str:
     moment = moment.astimezone(timezone.utc)
     if round_up and moment.microsecond:
         moment += timedelta(seconds=1)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat, not strftime: strftime's %Y drops the zeros of years before 1000.
+    return moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def iso_ms(moment: datetime) -> str:
     """``2026-12-02T03:00:00.125Z``: UTC, to the millisecond, rounded down."""
-    moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def parse_when(text: str, now: datetime | None = None) -> datetime:
