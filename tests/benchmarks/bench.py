@@ -26,9 +26,11 @@ competes with anything measured here for a GIL), runs the CLI as a subprocess th
 8. `tiktok changes` between two complete snapshots of a --members list (default 1,000,000)
    in a SQLite store, a few thousand changes apart: seconds (a few), and its peak RSS vs the
    same changes in a list a tenth as long (<= 1.3x: memory does not grow with the list).
-   The store is made only by the tool, as a user's is: two nightly runs of
-   `tiktok followers --db` against the fake server, whose list changes in between (a
-   1,000,000-member list takes minutes to record). `--only changes` runs this row alone.
+   The store is made only by the tool, as a user's is: three nightly runs of
+   `tiktok followers --db` against the fake server, whose list changes after the first (the
+   third confirms the unfollows, which take two complete snapshots in a row; a
+   1,000,000-member list takes minutes to record), and `changes --from 1 --to 3` reads
+   them all. `--only changes` runs this row alone.
 
 Every timed measurement has warm-up runs first; the output says whether a value is the best
 or the median of its repetitions. Both the CLI and the floor run as fresh processes, so both
@@ -463,20 +465,19 @@ CHANGES_PAGE = 100  # followers per page of row 8's server: fewer requests for a
 
 
 def build_store(path: Path, members: int, workdir: Path) -> int:
-    """A SQLite store holding two complete snapshots of OWNER's followers, ``members`` at
-    the first and CHANGED apart, made by the tool alone: `tiktok followers --db` run twice
-    against the fake server, whose list changes in between. Nothing is added to the store
-    by hand (no ANALYZE either): `changes` then meets the store a user has. Returns the
-    number of changes."""
+    """A SQLite store holding three complete snapshots of OWNER's followers, ``members`` at
+    the first and CHANGED apart from the second on, made by the tool alone: `tiktok
+    followers --db` run three times against the fake server, whose list changes after the
+    first (the third run confirms the unfollows). Nothing is added to the store by hand
+    (no ANALYZE either): `changes` then meets the store a user has. Returns the number of
+    changes between the first snapshot and the third."""
     followed, unfollowed, renamed = CHANGED
     step = members // unfollowed
     gone = {i for i in range(members) if i % step == step - 1}
     kept = [i for i in range(members) if i not in gone]
     before = {i: f"before_{i:06d}" for i in kept[::step][:renamed]}  # their names on night 1
-    nights = [
-        (list(range(members)), before),
-        ([*range(members + followed - 1, members - 1, -1), *kept], {}),  # newest first
-    ]
+    changed = ([*range(members + followed - 1, members - 1, -1), *kept], {})  # newest first
+    nights = [(list(range(members)), before), changed, changed]
     started = time.time()
     for number, (listed, names) in enumerate(nights, 1):
         spec = ServerSpec(page_size=CHANGES_PAGE, members={OWNER: listed}, names={OWNER: names})
@@ -497,7 +498,20 @@ class ChangesRun:
 def measure_changes(store: Path, expected: int, options: Options, workdir: Path) -> ChangesRun:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
     env["TIKTOK_CONFIG"] = str(workdir / "no-such-config.toml")
-    command = [*cli_command(), "changes", OWNER, "--db", str(store), "-f", "csv", "-q"]
+    command = [
+        *cli_command(),
+        "changes",
+        OWNER,
+        "--from",
+        "1",
+        "--to",
+        "3",
+        "--db",
+        str(store),
+        "-f",
+        "csv",
+        "-q",
+    ]
     with scratch(workdir) as folder:
         out = folder / "changes.csv"
         run([*command, "-o", str(out)], env=env)
