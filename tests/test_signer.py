@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fakeserver import Account, FakeTikTok, sec_uid_for
-from helpers import invoke
+from helpers import error_line, invoke
 
 ALICE = Account("alice", "6754915036232582149", sec_uid_for("alice"), 12, 5)
 SIGNER_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 16_0 like Mac OS X) SignerStandIn/1.0"
@@ -90,12 +90,6 @@ def signer(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSigner]:
 
 def web(*args: str) -> Any:
     return invoke(*args, "--backend", "web", "--rate", "1000", "--retries", "0")
-
-
-def error_line(result: Any, code: int) -> str:
-    assert result.exit_code == code, (result.exit_code, result.stderr)
-    (line,) = result.stderr.splitlines()
-    return str(line)
 
 
 def test_api_calls_go_out_signed_with_the_signers_user_agent(

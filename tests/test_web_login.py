@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fakeserver import Account, FakeTikTok, Fault, sec_uid_for
-from helpers import invoke
+from helpers import error_line, invoke
 
 ALICE = Account("alice", "6754915036232582149", sec_uid_for("alice"), 12, 5)
 HIDDEN = json.dumps({"hasMore": False, "minCursor": -1, "statusCode": 0}).encode()
@@ -25,12 +25,6 @@ def local_web(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def web(*args: str) -> Any:
     return invoke(*args, "--backend", "web", "--rate", "1000", "--retries", "0")
-
-
-def error_line(result: Any, code: int) -> str:
-    assert result.exit_code == code, (result.exit_code, result.stderr)
-    (line,) = result.stderr.splitlines()
-    return str(line)
 
 
 def cookies_txt(tmp_path: Path, name: str = "sessionid") -> str:
