@@ -25,6 +25,7 @@ import typer
 from tiktok_cli import __version__, backends, writers  # the registries: names only, no module loaded
 from tiktok_cli.command import CONNECTION, INPUT, MESSAGES, OUTPUT, PACING, STORE, Command, whole_number
 from tiktok_cli.errors import ConfigError, ExitCode, TikTokCliError, UnreachableError, UsageError
+from tiktok_cli.settings import PROMPTED_SETTINGS, SETTING_NAMES, SETTINGS, option_help, setting_help
 
 if TYPE_CHECKING:
     from tiktok_cli.batch import Batch
@@ -46,29 +47,15 @@ def _one_of(names: Sequence[str]) -> str:
 
 
 BACKEND_CHOICES = (backends.AUTO, *backends.names())
-# What a few backends are, where their name alone does not say it.
-_BACKEND_NOTES = {
-    backends.AUTO: "the gateway and token API where configured, else tiktok.com",
-    "web": "tiktok.com itself",
-}
 
-# The settings' names, in the order of tiktok_cli.config.SETTING_NAMES, and their
-# defaults as settings.Settings has them (tests check both): importing those modules
-# here would cost every start-up, --help included.
-SETTING_HELP = (
-    ("backend", _one_of(BACKEND_CHOICES)),
-    ("gateway_url", "base URL of the REST gateway (default http://localhost:3000/tiktok)"),
-    ("api_url", "base URL of the token API, e.g. http://HOST/tk"),
-    ("api_token", "the token API's token (a secret: asked for, never an argument)"),
-    ("web_url", "tiktok.com's address (default https://www.tiktok.com)"),
-    ("cookies", "path of a cookies.txt for --backend web"),
-    ("cookies_from_browser", "BROWSER[:PROFILE] whose tiktok.com cookies --backend web reads"),
-    ("signer_url", "URL of a signing service for tiktok.com API calls, e.g. http://HOST:8080/signature"),
-    ("timeout", "seconds per request (default 20)"),
-    ("retries", "retries of a failed request, 0 to 100 (default 4)"),
-    ("rate", "requests per second at most (default unlimited; 1 for web)"),
-    ("db", "snapshot store for --db: a SQLite file, or a postgresql:// URL without password"),
-)
+
+def _setting_option(name: str, panel: str, **more: typing.Any) -> typing.Any:
+    """The option that sets setting ``name``, as settings.SETTINGS describes it (help included)."""
+    setting = SETTINGS[name]
+    return typer.Option(
+        setting.option, metavar=setting.metavar, help=option_help(name), rich_help_panel=panel, **more
+    )
+
 
 app = typer.Typer(
     name="tiktok",
@@ -381,58 +368,12 @@ class SourceOptions(NamedTuple):
     """Which data source answers, and where. Each option sets the setting of its name."""
 
     backend: Annotated[
-        str | None,
-        typer.Option(
-            "--backend",
-            metavar="NAME",
-            autocompletion=_complete_backends,
-            help="Data source: "
-            + _one_of([f"{n} ({_BACKEND_NOTES[n]})" if n in _BACKEND_NOTES else n for n in BACKEND_CHOICES])
-            + ". [env: TIKTOK_BACKEND]",
-            rich_help_panel=CONNECTION,
-        ),
+        str | None, _setting_option("backend", CONNECTION, autocompletion=_complete_backends)
     ] = None
-    gateway_url: Annotated[
-        str | None,
-        typer.Option(
-            "--gateway-url",
-            metavar="URL",
-            help="Base URL of the REST gateway. [env: TIKTOK_GATEWAY_URL; default: "
-            "http://localhost:3000/tiktok]",
-            rich_help_panel=CONNECTION,
-        ),
-    ] = None
-    api_url: Annotated[
-        str | None,
-        typer.Option(
-            "--api-url",
-            metavar="URL",
-            help="Base URL of the token API, e.g. http://HOST/tk. The token itself comes from "
-            "TIKTOK_API_TOKEN or the config file, never the command line. [env: TIKTOK_API_URL]",
-            rich_help_panel=CONNECTION,
-        ),
-    ] = None
-    cookies: Annotated[
-        str | None,
-        typer.Option(
-            "--cookies",
-            metavar="FILE",
-            help="--backend web: a Netscape cookies.txt from a logged-in browser (a file: values "
-            "typed here would be visible to other local users). [env: TIKTOK_COOKIES]",
-            rich_help_panel=CONNECTION,
-        ),
-    ] = None
-    cookies_from_browser: Annotated[
-        str | None,
-        typer.Option(
-            "--cookies-from-browser",
-            metavar="BROWSER[:PROFILE]",
-            help="tiktok.com: read the session from a browser logged in to it (firefox, chrome, "
-            "chromium, edge, brave, opera, vivaldi, safari), as yt-dlp does; only its tiktok.com "
-            "cookies are kept, in memory. Needs the [browser] extra. [env: TIKTOK_COOKIES_FROM_BROWSER]",
-            rich_help_panel=CONNECTION,
-        ),
-    ] = None
+    gateway_url: Annotated[str | None, _setting_option("gateway_url", CONNECTION)] = None
+    api_url: Annotated[str | None, _setting_option("api_url", CONNECTION)] = None
+    cookies: Annotated[str | None, _setting_option("cookies", CONNECTION)] = None
+    cookies_from_browser: Annotated[str | None, _setting_option("cookies_from_browser", CONNECTION)] = None
 
 
 class ConnectionOptions(NamedTuple):
@@ -440,33 +381,9 @@ class ConnectionOptions(NamedTuple):
 
     source: SourceOptions = SourceOptions()  # a nested group: its options come first
     # Strings: the settings' own parsers check them, in the same words as the config file's.
-    timeout: Annotated[
-        str | None,
-        typer.Option(
-            "--timeout",
-            metavar="SECONDS",
-            help="Per-request timeout. [default: 20]",
-            rich_help_panel=CONNECTION,
-        ),
-    ] = None
-    retries: Annotated[
-        str | None,
-        typer.Option(
-            "--retries",
-            metavar="N",
-            help="Retries for timeouts, 429 and 5xx answers, with backoff, 0 to 100. [default: 4]",
-            rich_help_panel=CONNECTION,
-        ),
-    ] = None
-    rate: Annotated[
-        str | None,
-        typer.Option(
-            "--rate",
-            metavar="N",
-            help="At most N requests per second. [default: unlimited; 1 with --backend web]",
-            rich_help_panel=PACING,
-        ),
-    ] = None
+    timeout: Annotated[str | None, _setting_option("timeout", CONNECTION)] = None
+    retries: Annotated[str | None, _setting_option("retries", CONNECTION)] = None
+    rate: Annotated[str | None, _setting_option("rate", PACING)] = None
 
     def flags(self) -> dict[str, object]:
         """The settings given as options, by setting name (None: not given)."""
@@ -482,16 +399,7 @@ class ConnectionOptions(NamedTuple):
 class StoreOptions(NamedTuple):
     """The snapshot store that records runs (and that `changes` and `history` read)."""
 
-    db: Annotated[
-        str | None,
-        typer.Option(
-            "--db",
-            metavar="TARGET",
-            help="The snapshot store: a SQLite file (a recording run creates it) or a "
-            "postgresql://USER@HOST/DB URL (password from ~/.pgpass or PGPASSWORD). [env: TIKTOK_DB]",
-            rich_help_panel=STORE,
-        ),
-    ] = None
+    db: Annotated[str | None, _setting_option("db", STORE)] = None
 
     def flags(self) -> dict[str, object]:
         """The settings given as options, by setting name (None: not given)."""
@@ -1247,11 +1155,11 @@ def config_show(*, connection: ConnectionOptions, store: StoreOptions, debug: De
             _say(for_terminal(line))
 
 
-_SETTINGS_EPILOG = "Settings:\n\n\b\n" + "\n".join(f"  {n:<12} {h}" for n, h in SETTING_HELP)
+_SETTINGS_EPILOG = "Settings:\n\n\b\n" + "\n".join(f"  {n:<12} {setting_help(n)}" for n in SETTING_NAMES)
 
 
 def _complete_settings(incomplete: str) -> list[str]:
-    return [name for name, _ in SETTING_HELP if name.startswith(incomplete)]
+    return [name for name in SETTING_NAMES if name.startswith(incomplete)]
 
 
 SettingArg = Annotated[
@@ -1259,7 +1167,7 @@ SettingArg = Annotated[
     typer.Argument(
         metavar="NAME",
         autocompletion=_complete_settings,
-        help="Setting name: " + ", ".join(n for n, _ in SETTING_HELP) + ".",
+        help="Setting name: " + ", ".join(SETTING_NAMES) + ".",
     ),
 ]
 
@@ -1314,7 +1222,7 @@ def config_set(
     """
     with _error_edge(debug=debug, quiet=False, setup_hint=False):
         from tiktok_cli import console
-        from tiktok_cli.config import PROMPTED_SETTINGS, write_setting
+        from tiktok_cli.config import write_setting
 
         if name in PROMPTED_SETTINGS:
             if value is not None:

@@ -3,19 +3,18 @@
 The config file is TOML in the user's config dir (``$XDG_CONFIG_HOME/tiktok-cli/config.toml``
 on Linux), or wherever ``TIKTOK_CONFIG`` points. The folder keeps the project's first name
 (the distribution is now ``tiktok-follows``) so existing config files stay where they are.
+What each setting is (its parser, variable, default) is ``settings.SETTINGS``'.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import stat
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from tiktok_cli import backends
 from tiktok_cli.errors import ConfigError, UsageError
@@ -23,7 +22,8 @@ from tiktok_cli.settings import (
     CONFIG_ENV,
     ENV_VARS,
     SECRET_SETTINGS,
-    STORE_SCHEMES,
+    SETTING_NAMES,
+    SETTINGS,
     Settings,
     config_path,
     is_secret,
@@ -44,148 +44,15 @@ class SettingsError(ConfigError):
     """
 
 
-# Settings `tiktok config set` reads from a prompt or stdin, never from its arguments.
-PROMPTED_SETTINGS = frozenset({"api_token"})
-
 # Where a value came from, as `config show` and `tiktok doctor` say it.
 DEFAULT_ORIGIN = "default"
 FILE_ORIGIN = "config file"
 
-MAX_RETRIES = 100
 
-
-def _positive_number(unit: str) -> Callable[[Any], float]:
-    """A parser for a number of ``unit`` above 0, refusing anything else in plain words."""
-
-    def parse(value: Any) -> float:
-        wanted = f"must be a number of {unit}"
-        if isinstance(value, bool):
-            raise ValueError(wanted)
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(wanted) from None
-        if not math.isfinite(number):
-            raise ValueError(f"must be a finite number of {unit}")
-        if number <= 0:
-            raise ValueError(f"{wanted}, greater than 0")
-        return number
-
-    return parse
-
-
-def _retries(value: Any) -> int:
-    wanted = f"must be a whole number from 0 to {MAX_RETRIES}"
-    if isinstance(value, bool):
-        raise ValueError(wanted)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(wanted) from None
-    if not math.isfinite(number) or number != int(number) or not 0 <= number <= MAX_RETRIES:
-        raise ValueError(wanted)
-    return int(number)
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("must be a non-empty string")
-    return value.strip()
-
-
-def _url(value: Any) -> str:
-    text = _text(value).rstrip("/")
-    if not text.startswith(("http://", "https://")):
-        raise ValueError("must start with http:// or https://")
-    if any(c.isspace() or not c.isprintable() for c in text):
-        raise ValueError("must not contain spaces or control characters")
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-    except ValueError:
-        raise ValueError("is not a valid URL") from None
-    if not parts.hostname:
-        raise ValueError("has no host name")
-    return text
-
-
-def _backend(value: Any) -> str:
-    name = _text(value)
-    if name not in (backends.AUTO, *backends.names()):
-        raise ValueError(f"must be one of {', '.join((backends.AUTO, *backends.names()))}")
-    return name
-
-
-def _browser(value: Any) -> str:
-    """``BROWSER[+KEYRING][:PROFILE][::CONTAINER]``, with a browser the cookie reader knows."""
-    from tiktok_cli.browser_cookies import parse_spec
-
-    text = _text(value)
-    parse_spec(text)  # ValueError in plain words
-    return text
-
-
-def _db(value: Any) -> str:
-    """A store: a database URL as given, or a SQLite file path (``~`` expanded)."""
-    text = _text(value)
-    if "://" in text:
-        scheme = text.partition("://")[0].lower()
-        if scheme not in STORE_SCHEMES:
-            raise ValueError(f"must be a SQLite file path or a postgresql:// URL, not a {scheme}:// URL")
-        try:
-            urlsplit(text).port  # noqa: B018 - raises ValueError for a malformed port
-        except ValueError:
-            raise ValueError("is not a valid URL") from None
-        return text
-    return str(Path(text).expanduser())
-
-
-def _db_set(value: Any) -> str:
-    """`config set db`: a path stored absolute (cron runs elsewhere); a URL without a password."""
-    text = _db(value)
-    if url_password(text) is not None:
-        # Never echo it: a command line is visible to other users and kept in shell history.
-        raise ValueError(
-            "must not carry a password (a command line is visible to other users, and the config "
-            "file is not meant for it): put it in ~/.pgpass or PGPASSWORD"
-        )
-    if text.lower().startswith("sqlite:///"):  # SQLAlchemy's form: the file, saved as a path
-        text = text[len("sqlite:///") :]
-    return text if "://" in text else str(Path(text).expanduser().absolute())
-
-
-_PARSERS: Mapping[str, Callable[[Any], Any]] = {
-    "backend": _backend,
-    "gateway_url": _url,
-    "api_url": _url,
-    "api_token": _text,
-    "web_url": _url,
-    "cookies": _text,
-    "cookies_from_browser": _browser,
-    "signer_url": _url,
-    "timeout": _positive_number("seconds"),
-    "retries": _retries,
-    "rate": _positive_number("requests per second"),
-    "db": _db,
-}
-
-SETTING_NAMES: tuple[str, ...] = tuple(_PARSERS)
-
-
-def _cookies_file(value: Any) -> str:
-    """`config set cookies PATH`: a cookies.txt path, stored absolute (cron runs elsewhere)."""
-    path = Path(_text(value)).expanduser()
-    if "=" in str(value) and not path.is_file():
-        # Never echo it: this is cookie values, and they are secrets.
-        raise ValueError(
-            "takes the path of a cookies.txt file, not cookie values (a command line is visible "
-            "to other users): save them in a cookies.txt file, or set TIKTOK_COOKIES"
-        )
-    return str(path.absolute())
-
-
-# What `config set` accepts where it differs from what the file and environment accept.
-_SET_PARSERS: Mapping[str, Callable[[Any], Any]] = {**_PARSERS, "cookies": _cookies_file, "db": _db_set}
+def _parse(name: str, value: Any, *, setting: bool = False) -> Any:
+    """Setting ``name``'s ``value`` checked (``setting``: as `config set` takes it)."""
+    about = SETTINGS[name]
+    return (about.set_parse or about.parse)(value) if setting else about.parse(value)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -195,7 +62,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     its line, not an error: an error would stop every command, `config unset` included.
     """
     table, text = _read_table(path)
-    for key in sorted(set(table) - set(_PARSERS), key=lambda k: _line_of(text, k) or 0):
+    for key in sorted(set(table) - set(SETTINGS), key=lambda k: _line_of(text, k) or 0):
         if (path, text, key) not in _WARNED:
             _WARNED.add((path, text, key))
             from tiktok_cli.console import warn
@@ -206,7 +73,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
             warn(f"{where}: unknown setting {key!r} ignored ({_known(key)}); {advice}")
     if "api_token" in table:
         warn_if_readable_by_others(path)
-    return {name: value for name, value in table.items() if name in _PARSERS}
+    return {name: value for name, value in table.items() if name in SETTINGS}
 
 
 # The unknown keys warned about already, with the file text they were in: a command reads
@@ -295,7 +162,7 @@ def load_settings_with_origins(
     for origin, source in sources:
         for name, raw in source.items():
             try:
-                values[name] = _PARSERS[name](raw)
+                values[name] = _parse(name, raw)
             except (TypeError, ValueError) as exc:
                 if origin == "command line":
                     raise UsageError(f"--{name.replace('_', '-')} {exc}") from None
@@ -337,7 +204,7 @@ def write_setting(name: str, value: str) -> Path:
     read_config_file(path)  # its warnings: an unknown key is kept, as the user wrote it
     table, _ = _read_table(path)
     try:
-        table[name] = _SET_PARSERS[name](value)
+        table[name] = _parse(name, value, setting=True)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{name} {exc}") from None
     _write_table(path, table)
@@ -362,7 +229,7 @@ def remove_setting(name: str) -> tuple[Path, bool]:
 
 
 def _check_name(name: str) -> None:
-    if name not in _PARSERS:
+    if name not in SETTINGS:
         raise UsageError(f"unknown setting {name!r} ({_known(name)})")
 
 

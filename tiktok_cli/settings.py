@@ -1,39 +1,313 @@
-"""The ``Settings`` a run uses, and which of them are secrets.
+"""The settings: each described once, in ``Settings``' fields, and what derives from them.
 
-Imports nothing of ``tiktok_cli``: the backends and the run depend on this, while loading
+A field of ``Settings`` says everything about its setting: its type and default, the
+parser that checks a value from a flag, the environment or the config file, its
+environment variable, its command-line option, its help, and whether it is a secret.
+``SETTINGS`` reads them back; the loader (``config``), the `config` commands and the
+options' help in ``cli`` take what they need from there.
+
+Imports nothing of ``tiktok_cli`` at import time (and only the standard library): the
+CLI imports this at start-up, and the backends and the run depend on it, while loading
 and merging the sources (``config``) depends on the backends, so keeping the two apart
-keeps the imports one-way.
+keeps the imports one-way. Parsers that need more import it when they run.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 APP_NAME = "tiktok-cli"
 CONFIG_ENV = "TIKTOK_CONFIG"
+MAX_RETRIES = 100
+# The URL schemes a store target may have; anything without "://" is a SQLite file path.
+STORE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+
+Parser = Callable[[Any], Any]
+
+
+# --- parsers: a value from a flag, the environment or the config file, checked ----------
+# Each raises ValueError in plain words ("must be …"), which the loader prefixes with
+# where the value came from.
+
+
+def _positive_number(unit: str) -> Parser:
+    """A parser for a number of ``unit`` above 0, refusing anything else in plain words."""
+
+    def parse(value: Any) -> float:
+        wanted = f"must be a number of {unit}"
+        if isinstance(value, bool):
+            raise ValueError(wanted)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(wanted) from None
+        if not math.isfinite(number):
+            raise ValueError(f"must be a finite number of {unit}")
+        if number <= 0:
+            raise ValueError(f"{wanted}, greater than 0")
+        return number
+
+    return parse
+
+
+def _retries(value: Any) -> int:
+    wanted = f"must be a whole number from 0 to {MAX_RETRIES}"
+    if isinstance(value, bool):
+        raise ValueError(wanted)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(wanted) from None
+    if not math.isfinite(number) or number != int(number) or not 0 <= number <= MAX_RETRIES:
+        raise ValueError(wanted)
+    return int(number)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value.strip()
+
+
+def _url(value: Any) -> str:
+    text = _text(value).rstrip("/")
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise ValueError("must not contain spaces or control characters")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise ValueError("is not a valid URL") from None
+    if not parts.hostname:
+        raise ValueError("has no host name")
+    return text
+
+
+def _backend(value: Any) -> str:
+    from tiktok_cli import backends
+
+    name = _text(value)
+    if name not in (backends.AUTO, *backends.names()):
+        raise ValueError(f"must be one of {', '.join((backends.AUTO, *backends.names()))}")
+    return name
+
+
+def _backend_choices() -> str:
+    """``auto (…), gateway, tkapi or web (…)``: the registry's names, and what a few are."""
+    from tiktok_cli import backends
+
+    notes = {
+        backends.AUTO: "the gateway and token API where configured, else tiktok.com",
+        backends.FALLBACK: "tiktok.com itself",
+    }
+    *others, last = [f"{n} ({notes[n]})" if n in notes else n for n in (backends.AUTO, *backends.names())]
+    return f"{', '.join(others)} or {last}" if others else last
+
+
+def _browser(value: Any) -> str:
+    """``BROWSER[+KEYRING][:PROFILE][::CONTAINER]``, with a browser the cookie reader knows."""
+    from tiktok_cli.browser_cookies import parse_spec
+
+    text = _text(value)
+    parse_spec(text)  # ValueError in plain words
+    return text
+
+
+def _db(value: Any) -> str:
+    """A store: a database URL as given, or a SQLite file path (``~`` expanded)."""
+    text = _text(value)
+    if "://" in text:
+        scheme = text.partition("://")[0].lower()
+        if scheme not in STORE_SCHEMES:
+            raise ValueError(f"must be a SQLite file path or a postgresql:// URL, not a {scheme}:// URL")
+        try:
+            urlsplit(text).port  # noqa: B018 - raises ValueError for a malformed port
+        except ValueError:
+            raise ValueError("is not a valid URL") from None
+        return text
+    return str(Path(text).expanduser())
+
+
+def _db_set(value: Any) -> str:
+    """`config set db`: a path stored absolute (cron runs elsewhere); a URL without a password."""
+    text = _db(value)
+    if url_password(text) is not None:
+        # Never echo it: a command line is visible to other users and kept in shell history.
+        raise ValueError(
+            "must not carry a password (a command line is visible to other users, and the config "
+            "file is not meant for it): put it in ~/.pgpass or PGPASSWORD"
+        )
+    if text.lower().startswith("sqlite:///"):  # SQLAlchemy's form: the file, saved as a path
+        text = text[len("sqlite:///") :]
+    return text if "://" in text else str(Path(text).expanduser().absolute())
+
+
+def _cookies_file(value: Any) -> str:
+    """`config set cookies PATH`: a cookies.txt path, stored absolute (cron runs elsewhere)."""
+    path = Path(_text(value)).expanduser()
+    if "=" in str(value) and not path.is_file():
+        # Never echo it: this is cookie values, and they are secrets.
+        raise ValueError(
+            "takes the path of a cookies.txt file, not cookie values (a command line is visible "
+            "to other users): save them in a cookies.txt file, or set TIKTOK_COOKIES"
+        )
+    return str(path.absolute())
+
+
+# --- the table ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """Everything said about one setting; ``Settings``' field of the same name holds it."""
+
+    name: str
+    default: Any
+    parse: Parser  # a value from a flag, the environment or the config file
+    help: str  # what it is, in a few words: `config`'s list, and the start of the option's help
+    env: str | None = None  # the environment variable that sets it
+    option: str | None = None  # the command-line option that sets it ("--gateway-url")
+    metavar: str | None = None
+    more: str = ""  # what the option's help adds, in sentences
+    default_text: str | None = None  # the default in words, where its value does not say it
+    choices: Callable[[], str] | None = None  # the values, listed after the help (read when shown)
+    secret: bool = False  # may hold a secret: masked, and never taken as a `config set` argument
+    prompted: bool = False  # `config set` reads it from a prompt or stdin, never its arguments
+    set_parse: Parser | None = None  # what `config set` accepts, where it differs from ``parse``
+
+    @property
+    def described(self) -> str:
+        """The help in a few words, with the values it takes."""
+        return f"{self.help}: {self.choices()}" if self.choices else self.help
+
+    @property
+    def shown_default(self) -> str | None:
+        """The default as help text says it (None: not said)."""
+        if self.default_text is not None:
+            return self.default_text
+        if self.default is None:
+            return None
+        return f"{self.default:g}" if isinstance(self.default, float) else str(self.default)
+
+
+def _setting(default: Any, parse: Parser, help: str, **about: Any) -> Any:
+    """A ``Settings`` field: ``default``, with everything else said about it (see ``Setting``)."""
+    return field(default=default, metadata={_ABOUT: Setting("", default, parse, help, **about)})
+
+
+_ABOUT = "setting"
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything a run needs to know besides its arguments."""
+    """Everything a run needs to know besides its arguments: each field is one setting."""
 
-    backend: str = "auto"
-    gateway_url: str = "http://localhost:3000/tiktok"
-    api_url: str | None = None
-    api_token: str | None = None
-    web_url: str = "https://www.tiktok.com"
-    cookies: str | None = None
-    cookies_from_browser: str | None = None  # BROWSER[+KEYRING][:PROFILE][::CONTAINER], as yt-dlp reads it
-    signer_url: str | None = None  # an HTTP service that signs tiktok.com API URLs
-    timeout: float = 20.0
-    retries: int = 4
-    rate: float | None = None
-    db: str | None = None  # the snapshot store: a SQLite file path or a postgresql:// URL
+    backend: str = _setting(
+        "auto",
+        _backend,
+        "data source",
+        env="TIKTOK_BACKEND",
+        option="--backend",
+        metavar="NAME",
+        choices=_backend_choices,
+        default_text="",  # the choices say it
+    )
+    gateway_url: str = _setting(
+        "http://localhost:3000/tiktok",
+        _url,
+        "base URL of the REST gateway",
+        env="TIKTOK_GATEWAY_URL",
+        option="--gateway-url",
+        metavar="URL",
+    )
+    api_url: str | None = _setting(
+        None,
+        _url,
+        "base URL of the token API, e.g. http://HOST/tk",
+        env="TIKTOK_API_URL",
+        option="--api-url",
+        metavar="URL",
+        more="The token itself comes from TIKTOK_API_TOKEN or the config file, never the command line.",
+    )
+    api_token: str | None = _setting(
+        None,
+        _text,
+        "the token API's token (a secret: asked for, never an argument)",
+        env="TIKTOK_API_TOKEN",
+        secret=True,
+        prompted=True,
+    )
+    web_url: str = _setting("https://www.tiktok.com", _url, "tiktok.com's address", env="TIKTOK_WEB_URL")
+    # Inline cookie values ("name=value; …") are a secret, a cookies.txt path is not (see is_secret).
+    cookies: str | None = _setting(
+        None,
+        _text,
+        "path of a cookies.txt for --backend web",
+        env="TIKTOK_COOKIES",
+        option="--cookies",
+        metavar="FILE",
+        secret=True,
+        set_parse=_cookies_file,
+        more="Export it from a logged-in browser (Netscape format); a file, as values typed here "
+        "would be visible to other local users.",
+    )
+    # BROWSER[+KEYRING][:PROFILE][::CONTAINER], as yt-dlp reads it.
+    cookies_from_browser: str | None = _setting(
+        None,
+        _browser,
+        "BROWSER[:PROFILE] whose tiktok.com cookies --backend web reads",
+        env="TIKTOK_COOKIES_FROM_BROWSER",
+        option="--cookies-from-browser",
+        metavar="BROWSER[:PROFILE]",
+        more="A browser logged in to tiktok.com (firefox, chrome, chromium, edge, brave, opera, "
+        "vivaldi, safari), read as yt-dlp does; only its tiktok.com cookies are kept, in memory. "
+        "Needs the [browser] extra.",
+    )
+    signer_url: str | None = _setting(
+        None,
+        _url,
+        "URL of a signing service for tiktok.com API calls, e.g. http://HOST:8080/signature",
+        env="TIKTOK_SIGNER_URL",
+    )
+    timeout: float = _setting(
+        20.0, _positive_number("seconds"), "seconds per request", option="--timeout", metavar="SECONDS"
+    )
+    retries: int = _setting(
+        4,
+        _retries,
+        f"retries of a failed request (timeouts, 429 and 5xx answers, with backoff), 0 to {MAX_RETRIES}",
+        option="--retries",
+        metavar="N",
+    )
+    rate: float | None = _setting(
+        None,
+        _positive_number("requests per second"),
+        "requests per second at most",
+        option="--rate",
+        metavar="N",
+        default_text="unlimited; 1 with --backend web",
+    )
+    # A password in the URL is a secret; the rest names the store in messages.
+    db: str | None = _setting(
+        None,
+        _db,
+        "the snapshot store: a SQLite file or a postgresql:// URL without password",
+        env="TIKTOK_DB",
+        option="--db",
+        metavar="TARGET",
+        secret=True,
+        set_parse=_db_set,
+        more="A recording run creates the file; a postgresql://USER@HOST/DB URL takes its password "
+        "from ~/.pgpass or PGPASSWORD.",
+    )
     # Not a setting: the names of those a flag, the environment or the config file gave
     # (the rest are defaults). `--backend auto` reads tiktok.com itself when no service is.
     given: frozenset[str] = field(default=frozenset(), compare=False)
@@ -47,10 +321,35 @@ class Settings:
         return f"Settings({shown})"
 
 
-# Settings that may hold a secret: a token, cookies, or a database password. `cookies` is
-# a secret only when it holds the values themselves ("name=value; …"); a cookies.txt path
-# is not (the file is). `db` is one only when its URL carries a password.
-SECRET_SETTINGS = frozenset({"api_token", "cookies", "db"})
+# Every setting by name, in the order `config` lists them.
+SETTINGS: Mapping[str, Setting] = {
+    f.name: replace(f.metadata[_ABOUT], name=f.name) for f in fields(Settings) if _ABOUT in f.metadata
+}
+SETTING_NAMES: tuple[str, ...] = tuple(SETTINGS)
+# Settings that may come from the environment, and the variable for each.
+ENV_VARS: Mapping[str, str] = {s.name: s.env for s in SETTINGS.values() if s.env}
+# Settings that may hold a secret: a token, cookies, or a database password.
+SECRET_SETTINGS = frozenset(s.name for s in SETTINGS.values() if s.secret)
+# Settings `tiktok config set` reads from a prompt or stdin, never from its arguments.
+PROMPTED_SETTINGS = frozenset(s.name for s in SETTINGS.values() if s.prompted)
+
+
+def setting_help(name: str) -> str:
+    """One setting in a few words, with its default: `config`'s list of settings."""
+    setting = SETTINGS[name]
+    default = setting.shown_default
+    return setting.described + (f" (default {default})" if default else "")
+
+
+def option_help(name: str) -> str:
+    """The help of the option that sets ``name``: what it is, more, its variable and default."""
+    setting = SETTINGS[name]
+    text = setting.described
+    sentences = [f"{text[0].upper()}{text[1:]}.", setting.more]
+    facts = [f"env: {setting.env}"] if setting.env else []
+    if setting.shown_default:
+        facts.append(f"default: {setting.shown_default}")
+    return " ".join(s for s in sentences if s) + (f" [{'; '.join(facts)}]" if facts else "")
 
 
 def is_secret(name: str, value: Any) -> bool:
@@ -62,10 +361,6 @@ def is_secret(name: str, value: Any) -> bool:
     if name == "db":
         return url_password(str(value)) is not None
     return True
-
-
-# The URL schemes a store target may have; anything without "://" is a SQLite file path.
-STORE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 
 
 def url_password(target: str) -> str | None:
@@ -102,20 +397,6 @@ def is_inline(value: str) -> bool:
         return not Path(value).expanduser().is_file()
     except (OSError, ValueError):  # too long a name, a NUL byte: not a file
         return True
-
-
-# Settings that may come from the environment, and the variable for each.
-ENV_VARS: Mapping[str, str] = {
-    "backend": "TIKTOK_BACKEND",
-    "gateway_url": "TIKTOK_GATEWAY_URL",
-    "api_url": "TIKTOK_API_URL",
-    "api_token": "TIKTOK_API_TOKEN",
-    "web_url": "TIKTOK_WEB_URL",
-    "cookies": "TIKTOK_COOKIES",
-    "cookies_from_browser": "TIKTOK_COOKIES_FROM_BROWSER",
-    "signer_url": "TIKTOK_SIGNER_URL",
-    "db": "TIKTOK_DB",
-}
 
 
 def config_path() -> Path:
