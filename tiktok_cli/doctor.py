@@ -34,6 +34,7 @@ from tiktok_cli.errors import (
     UnexpectedStatus,
     UnreachableError,
     UsageError,
+    first_failure_code,
 )
 from tiktok_cli.identifiers import Account, IdKind
 from tiktok_cli.safetext import for_terminal
@@ -64,7 +65,8 @@ class Check:
     status: str
     subject: str
     detail: str
-    code: ExitCode = ExitCode.OK
+    # What a command would fail with (a FAIL's); the exit status is its code.
+    error: TikTokCliError | None = None
     verdict: bool = False
 
     def line(self) -> str:
@@ -76,10 +78,9 @@ def exit_code(checks: list[Check]) -> ExitCode:
     """0 when nothing failed; else the code of the first command that would fail, else (a
     failed check no command in use depends on, such as broken cookies) that check's code."""
     failed = [c for c in checks if c.status == FAIL]
-    first = next((c for c in failed if c.verdict), failed[0] if failed else None)
-    if first is None:
-        return ExitCode.OK
-    return first.code or ExitCode.CONFIG  # a FAIL is never exit 0
+    verdicts = [c for c in failed if c.verdict]
+    # Every FAIL carries its error; one without would still be a failure, never exit 0.
+    return first_failure_code([c.error or ConfigError(c.detail) for c in verdicts or failed])
 
 
 def label(backend: type[Backend]) -> str:
@@ -107,7 +108,7 @@ def run_checks(flags: Mapping[str, Any], *, trace: bool = False) -> Iterator[Che
     try:
         settings, origins = load_settings_with_origins(flags)
     except ConfigError as exc:
-        yield Check(FAIL, "settings", str(exc), exc.exit_code, verdict=True)
+        yield Check(FAIL, "settings", str(exc), exc, verdict=True)
         return
     found = "found" if path.is_file() else "does not exist: defaults and environment apply"
     fallback = (
@@ -154,7 +155,7 @@ def _check_store(settings: Settings, origins: Mapping[str, str]) -> Check:
         if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
             problem = "is not a folder" if not folder.is_dir() else "is not writable"
             detail = f"{target} cannot be created: {folder} {problem}"
-            return Check(FAIL, "store", detail, ExitCode.CONFIG, verdict=True)
+            return Check(FAIL, "store", detail, ConfigError(detail), verdict=True)
         return Check(OK, "store", f"{target} does not exist yet: the first run with --db creates it")
     from sqlalchemy import func, select
 
@@ -168,7 +169,7 @@ def _check_store(settings: Settings, origins: Mapping[str, str]) -> Check:
             listed = store.connection.execute(select(func.count()).select_from(lists)).scalar_one()
             label = store.label
     except (TikTokCliError, UsageError) as exc:
-        return Check(FAIL, "store", str(exc), exc.exit_code, verdict=True)
+        return Check(FAIL, "store", str(exc), exc, verdict=True)
     where = _origin_words(origins["db"])
     return Check(OK, "store", f"{label} ({where}): {runs:,} snapshots of {listed:,} lists", verdict=True)
 
@@ -208,7 +209,7 @@ def _check_backend(
         if operation in backend.operations:
             problem = backend.config_problem(settings, operation)
             if problem:
-                return Check(FAIL, name, problem, ExitCode.CONFIG)
+                return Check(FAIL, name, problem, ConfigError(problem))
     url_setting = URL_SETTINGS.get(backend.name)
     url = getattr(settings, url_setting) if url_setting else None
     probe_settings = replace(
@@ -301,7 +302,7 @@ def _failure(
     """``exc`` as the check's line; ``advised``: the backend's unreachable message says
     already where the URL was set and how to change it."""
     if url_setting is None:
-        return Check(FAIL, name, str(exc), exc.exit_code)
+        return Check(FAIL, name, str(exc), exc)
     from tiktok_cli.settings import ENV_VARS
 
     where = f"{url_setting} (now {_origin_words(origins[url_setting])})"
@@ -323,10 +324,10 @@ def _failure(
     elif _wrong_url(exc):
         # Something answers, but not the API: the URL is wrong, a setting to fix.
         detail = f"{exc.message}: {url} is not {called(name)}'s API; set {where} to its base URL: {how}"
-        return Check(FAIL, name, detail, ExitCode.CONFIG)
+        return Check(FAIL, name, detail, ConfigError(detail))
     else:
         detail = str(exc)
-    return Check(FAIL, name, detail, exc.exit_code)
+    return Check(FAIL, name, detail, exc)
 
 
 def _origin_words(origin: str) -> str:
@@ -347,7 +348,7 @@ def _check_cookies(settings: Settings, origins: Mapping[str, str], *, web_used: 
     try:
         jar = session_cookies(settings)
     except ConfigError as exc:
-        return Check(FAIL, "cookies", str(exc), exc.exit_code)
+        return Check(FAIL, "cookies", str(exc), exc)
     assert jar is not None
     if settings.cookies_from_browser:
         source = f"{settings.cookies_from_browser} ({_origin_words(origins['cookies_from_browser'])})"
@@ -372,7 +373,7 @@ def _check_signer(settings: Settings, origins: Mapping[str, str], *, web_used: b
     try:
         signer.sign(f"{settings.web_url}/api/user/list/?aid=1988&count=30&scene=21")
     except ConfigError as exc:
-        return Check(FAIL, "signer", str(exc), exc.exit_code, verdict=web_used)
+        return Check(FAIL, "signer", str(exc), exc, verdict=web_used)
     finally:
         signer.close()
     used = "" if web_used else "; only --backend web uses it"
@@ -441,9 +442,9 @@ def _verdict(
     main = results[route.backend.name]
     if main.status == FAIL:
         detail = f"{called(main.subject)} does not work (see above)"
-        return Check(FAIL, subject, detail, main.code, verdict=True)
+        return Check(FAIL, subject, detail, main.error, verdict=True)
     if cookies.status == FAIL and _uses_cookies(route.backend, settings):
-        return Check(FAIL, subject, "the cookies do not load (see above)", cookies.code, verdict=True)
+        return Check(FAIL, subject, "the cookies do not load (see above)", cookies.error, verdict=True)
     served = f"served by {called(main.subject)} ({_why(route.backend, settings, origins)})"
     if main.status == SKIP:
         served += " (not checked)"
@@ -460,7 +461,7 @@ def _verdict(
             subject,
             f"{served}, but usernames are looked up through {called(lookup.subject)}, which does not "
             f"work (see above); {ID_OPTIONS.get(route.operation, 'an id')} needs no look-up",
-            lookup.code,
+            lookup.error,
             verdict=True,
         )
     return Check(OK, subject, f"{served}; usernames looked up through {called(lookup.subject)}", verdict=True)

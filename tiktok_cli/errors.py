@@ -305,3 +305,20 @@ class StoreFull(TikTokCliError):
     """The store's disk is full: what the run read could not all be recorded."""
 
     exit_code = ExitCode.OUTPUT
+
+
+# --- the exit status of a stopped run, and of `tiktok doctor` -------------------------
+
+
+def interruption(*, terminated: bool) -> Interrupted:
+    """The error a run stopped by a signal ends with: SIGTERM (a scheduler's stop, `kill`)
+    or SIGINT (Ctrl-C), each with its own exit code."""
+    if terminated:
+        return Interrupted("terminated", exit_code=ExitCode.TERMINATED)
+    return Interrupted("interrupted", exit_code=ExitCode.INTERRUPTED)
+
+
+def first_failure_code(failures: Sequence[TikTokCliError]) -> ExitCode:
+    """The exit status of checks that found ``failures``, the one that decides first:
+    its code, or 0 when there are none (`tiktok doctor`)."""
+    return failures[0].exit_code if failures else ExitCode.OK

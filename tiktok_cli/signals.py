@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-from tiktok_cli.errors import ExitCode, Interrupted
+from tiktok_cli.errors import Interrupted, interruption
 
 
 class Terminated(BaseException):
@@ -57,9 +57,7 @@ def as_interrupted(exc: BaseException) -> BaseException:
 
 
 def interrupted(exc: KeyboardInterrupt | Terminated) -> Interrupted:
-    if isinstance(exc, Terminated):
-        return Interrupted("terminated", exit_code=ExitCode.TERMINATED)
-    return Interrupted("interrupted", exit_code=ExitCode.INTERRUPTED)
+    return interruption(terminated=isinstance(exc, Terminated))
 
 
 # SQLite calls the progress handler every this many virtual machine instructions
