@@ -152,7 +152,8 @@ def test_the_quick_nesting_check_agrees_with_walking_the_value(value: Any, ascii
 
 def test_loads_prefix_reads_embedded_json_with_the_same_limits() -> None:
     html = '<script id="x">  {"a": [1, "</b>"]}</script><p>{"not": "this"}</p>'
-    assert loads_prefix(html, html.index(">") + 1) == {"a": [1, "</b>"]}
+    value, end = loads_prefix(html, html.index(">") + 1)
+    assert (value, html[end:].startswith("</script>")) == ({"a": [1, "</b>"]}, True)
     for junk in (
         "[" * 5000,
         nested(MAX_DEPTH + 1).decode() + "</script>",

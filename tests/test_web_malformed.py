@@ -256,6 +256,19 @@ def test_inline_sigi_state_followed_by_anything_but_a_statement_is_bad_data() ->
         profile_detail(f"<script>window['SIGI_STATE']={state} junk</script>", "a")
 
 
+@pytest.mark.parametrize(
+    "state",
+    [
+        '{"UserModule": {"users": {}, "stats": NaN}}',
+        '{"UserModule": {"users": {}}, "x": ' + "[" * 600 + "]" * 600 + "}",
+    ],
+)
+def test_inline_sigi_state_has_the_limits_of_every_json_body(state: str) -> None:
+    """NaN is no JSON, and nesting past the client's depth is refused, inline as anywhere."""
+    with pytest.raises(UpstreamError, match="not valid JSON"):
+        profile_detail(f"<script>window['SIGI_STATE']={state};</script>", "a")
+
+
 def test_a_shell_page_falls_back_to_the_json_profile_api(server: FakeTikTok) -> None:
     server.faults = [Fault("/@alice", body=b"<html><body><div id='app'></div></body></html>")]
     result = web("user-info", "alice", "-f", "jsonl")

@@ -394,17 +394,17 @@ def loads(body: bytes | str) -> Any:
 _BEYOND_64_BITS = re.compile(rb"(?:^|[:\[,\s])(?:-\d{19}|\d{20})")
 
 
-def loads_prefix(text: str, start: int = 0) -> Any:
-    """The JSON value at ``text[start:]`` (after whitespace), ignoring what follows it.
-
-    For JSON embedded in HTML; the same limits as ``loads``, ValueError when there is none.
+def loads_prefix(text: str, start: int = 0) -> tuple[Any, int]:
+    """The JSON value at ``text[start:]`` (after whitespace), and where it ends; what
+    follows is the caller's. For JSON embedded in a script (tiktok.com's pre-2022
+    ``window['SIGI_STATE']={…};``): the same limits as ``loads``, ValueError when there is none.
     """
     while start < len(text) and text[start].isspace():
         start += 1
     value, end = _stdlib_decode(lambda decoder: decoder.raw_decode(text, start))
     if _too_deep(text[start:end].encode("utf-8", "surrogatepass")):
         raise _TooDeep
-    return value
+    return value, end
 
 
 def _stdlib_decode(parse: Callable[[Any], T]) -> T:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -24,7 +23,7 @@ from urllib.parse import urlsplit
 
 from tiktok_cli.backends._shapes import count, cursor_value, parsing, text, web_user
 from tiktok_cli.backends.base import Backend, BackendContext, ListQuery, Operation, looks_like_block_page
-from tiktok_cli.client import ClientOptions, loads
+from tiktok_cli.client import ClientOptions, loads, loads_prefix
 from tiktok_cli.errors import (
     BlockedError,
     ConfigError,
@@ -548,7 +547,7 @@ def decode_json(content: str, what: str, *, statement: bool = False) -> Any:
     try:
         if not statement:
             return loads(content)
-        value, end = json.JSONDecoder().raw_decode(content)
+        value, end = loads_prefix(content)
     except (ValueError, RecursionError):
         raise UpstreamError(f"{what} is not valid JSON (cut, or malformed)") from None
     rest = content[end:].lstrip()
