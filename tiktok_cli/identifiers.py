@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tiktok_cli.errors import UsageError
+from tiktok_cli.safetext import shown
 
 # TikTok usernames: letters, digits, underscore and period, 2 to 24 characters.
 _USERNAME = re.compile(r"[A-Za-z0-9_.]{2,24}")
@@ -68,7 +69,7 @@ def parse_username(text: str) -> str:
         raw = raw[1:]
     if not _USERNAME.fullmatch(raw) or raw.strip(".") == "":
         raise UsageError(
-            f"{_shown(text)} is not a valid TikTok username "
+            f"{shown(text, 80)} is not a valid TikTok username "
             "(2-24 letters, digits, '_' or '.'; '@name' and profile URLs are accepted)"
         )
     return raw
@@ -79,13 +80,13 @@ def _username_from_url(url: str, *, original: str) -> str:
     host = (parts.hostname or "").lower()
     if host in _SHORT_LINK_HOSTS:
         raise UsageError(
-            f"{_shown(original)} is a short link; open it in a browser and pass the "
+            f"{shown(original, 80)} is a short link; open it in a browser and pass the "
             "profile URL or the @username instead"
         )
     segment = parts.path.strip("/").split("/", 1)[0]
     if host not in _PROFILE_HOSTS or not segment.startswith("@"):
         raise UsageError(
-            f"{_shown(original)} is not a TikTok profile URL (expected https://www.tiktok.com/@username)"
+            f"{shown(original, 80)} is not a TikTok profile URL (expected https://www.tiktok.com/@username)"
         )
     return segment[1:]
 
@@ -93,14 +94,14 @@ def _username_from_url(url: str, *, original: str) -> str:
 def parse_sec_uid(text: str) -> str:
     value = text.strip()
     if not _SEC_UID.fullmatch(value):
-        raise UsageError(f"{_shown(text)} is not a valid secUid (it starts with MS4wLjABAAAA)")
+        raise UsageError(f"{shown(text, 80)} is not a valid secUid (it starts with MS4wLjABAAAA)")
     return value
 
 
 def parse_uid(text: str) -> str:
     value = text.strip()
     if not _UID.fullmatch(value) or int(value) >= 2**64:
-        raise UsageError(f"{_shown(text)} is not a valid numeric user id (digits only)")
+        raise UsageError(f"{shown(text, 80)} is not a valid numeric user id (digits only)")
     return value
 
 
@@ -322,8 +323,3 @@ def _text(ids: Sequence[tuple[IdKind, str]]) -> str:
 
 def _input_name(path: str) -> str:
     return "stdin" if path == "-" else path
-
-
-def _shown(text: str) -> str:
-    """Quote user input for an error message; repr() escapes control characters."""
-    return repr(text[:80] + ("…" if len(text) > 80 else ""))

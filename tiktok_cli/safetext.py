@@ -9,6 +9,7 @@ Machine formats (JSON lines) never go through this: they keep the text exact.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # C0 controls except tab and newline, DEL, C1 controls (CSI/OSC introducers among them).
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f"
@@ -33,3 +34,16 @@ def for_terminal(text: str, *, keep_newlines: bool = False) -> str:
     """Escape every character that could change how a terminal shows the rest."""
     pattern = _UNSAFE if keep_newlines else _UNSAFE_OR_LAYOUT
     return pattern.sub(_escape, text)
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A value from outside (an argument, a file's line, an API's field) as an error message
+    quotes it: repr() escapes control characters, long text is cut at ``limit`` characters,
+    and a JSON null, object or list is named rather than dumped."""
+    if value is None:
+        return "missing"
+    if isinstance(value, (dict, list)):
+        return "an object" if isinstance(value, dict) else "a list"
+    if not isinstance(value, str):
+        return repr(value)  # a number or a boolean: short
+    return repr(value[:limit] + ("…" if len(value) > limit else ""))

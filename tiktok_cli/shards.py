@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from tiktok_cli import console
 from tiktok_cli.errors import UsageError
 from tiktok_cli.identifiers import Account, IdKind, Target
+from tiktok_cli.safetext import shown
 
 SHARD_ENV = "TIKTOK_SHARD"
 # Set by Kubernetes in each pod of an Indexed Job: 0 … completions-1.
@@ -82,7 +83,7 @@ def parse_shard(text: str, *, source: str, environ: Mapping[str, str]) -> Shard:
     if match is None:
         raise UsageError(
             f"{source} takes K/N, share K of N counted from 0 (like 0/3, 1/3, 2/3), or auto/N; "
-            f"not {_shown(text)}"
+            f"not {shown(text, 40)}"
         )
     count = int(match["count"])
     if count < 1:
@@ -105,7 +106,7 @@ def _index_from_environment(given: str, source: str, count: int, environ: Mappin
         )
     if not _INDEX.fullmatch(value.strip()) or int(value) >= count:
         raise UsageError(
-            f"{source} {given}: {INDEX_ENV} is {_shown(value)}, not a share of {count} "
+            f"{source} {given}: {INDEX_ENV} is {shown(value, 40)}, not a share of {count} "
             f"(0 to {count - 1}); the Job's completions must be {count}"
         )
     return int(value)
@@ -113,8 +114,3 @@ def _index_from_environment(given: str, source: str, count: int, environ: Mappin
 
 def _accounts(number: int) -> str:
     return f"{number} account" + ("" if number == 1 else "s")
-
-
-def _shown(text: str) -> str:
-    """User input quoted for a message; repr() escapes control characters."""
-    return repr(text[:40] + ("…" if len(text) > 40 else ""))

@@ -31,6 +31,7 @@ from tiktok_cli.errors import (
 )
 from tiktok_cli.identifiers import Account, IdKind, parse_sec_uid, parse_uid
 from tiktok_cli.models import Cursor, Page, User
+from tiktok_cli.safetext import shown
 from tiktok_cli.settings import Settings
 
 # "…answered HTTP 502: <the body's message>", as the client words a final 5xx.
@@ -181,7 +182,7 @@ class Backend(ABC):
             return parse(value)
         except UsageError:
             raise UpstreamError(
-                f"the profile of {account} carries an unusable {kind.value} {_shown(value)}",
+                f"the profile of {account} carries an unusable {kind.value} {shown(value)}",
                 hint=f"pass {option}",
             ) from None
 
@@ -249,10 +250,6 @@ class Backend(ABC):
                 json_body=exc.json_body,
             )
         return exc
-
-
-def _shown(value: str) -> str:
-    return excerpt(ascii(value), 60)
 
 
 # Words of anti-bot walls (TikTok's captcha, Cloudflare's challenge) that a proxy's own

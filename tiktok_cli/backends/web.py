@@ -37,6 +37,7 @@ from tiktok_cli.errors import (
 )
 from tiktok_cli.identifiers import IdKind
 from tiktok_cli.models import Cursor, Page, User
+from tiktok_cli.safetext import shown
 from tiktok_cli.settings import Settings
 
 if TYPE_CHECKING:
@@ -315,7 +316,7 @@ def status_code(obj: Mapping[str, Any], what: str) -> int:
     if value is None:
         return 0
     if type(value) is not int:
-        raise UpstreamError(f"{what}: statusCode is {_shown(value)}, not a status code")
+        raise UpstreamError(f"{what}: statusCode is {shown(value)}, not a status code")
     return value
 
 
@@ -346,7 +347,7 @@ def list_page(body: Any, what: str, *, first: bool) -> Page:
     obj = _object(body, what)
     has_more = obj.get("hasMore")
     if type(has_more) is not bool:
-        raise UpstreamError(f"{what}: hasMore is {_shown(has_more)}, not true/false")
+        raise UpstreamError(f"{what}: hasMore is {shown(has_more)}, not true/false")
     entries = obj.get("userList")
     if entries is None:
         if first and not has_more:
@@ -358,19 +359,19 @@ def list_page(body: Any, what: str, *, first: bool) -> Page:
             raise UpstreamError(f"{what}: the answer holds no userList but hasMore is {has_more}")
         entries = []
     elif type(entries) is not list:
-        raise UpstreamError(f"{what}: userList is {_shown(entries)}, not a list")
+        raise UpstreamError(f"{what}: userList is {shown(entries)}, not a list")
     users: list[User] = []
     skipped = 0
     with parsing(what):
         for entry in entries:
             if not isinstance(entry, Mapping):
-                raise UpstreamError(f"{what}: a userList entry is {_shown(entry)}, not an object")
+                raise UpstreamError(f"{what}: a userList entry is {shown(entry)}, not an object")
             user = entry.get("user")
             if user is None:
                 skipped += 1
                 continue
             if not isinstance(user, Mapping):
-                raise UpstreamError(f"{what}: a userList entry's user is {_shown(user)}, not an object")
+                raise UpstreamError(f"{what}: a userList entry's user is {shown(user)}, not an object")
             uid = user.get("id")
             if uid == "0" or (type(uid) is int and uid == 0):
                 skipped += 1  # TikTok's placeholder for an account it no longer shows
@@ -415,10 +416,10 @@ def _profile_account(detail: Mapping[str, Any], username: str, what: str) -> Use
     info = _object(info, f"{what}: userInfo")
     user = info.get("user")
     if not isinstance(user, Mapping) or not user:
-        raise UpstreamError(f"{what}: userInfo.user is {_shown(user)}, not an account")
+        raise UpstreamError(f"{what}: userInfo.user is {shown(user)}, not an account")
     for key in ("stats", "statsV2"):
         if info.get(key) is not None and not isinstance(info.get(key), Mapping):
-            raise UpstreamError(f"{what}: userInfo.{key} is {_shown(info.get(key))}, not an object")
+            raise UpstreamError(f"{what}: userInfo.{key} is {shown(info.get(key))}, not an object")
     name = text(user, "uniqueId")
     if name is None:
         raise UpstreamError(f"{what}: the profile's user has no uniqueId")
@@ -558,16 +559,8 @@ def decode_json(content: str, what: str, *, statement: bool = False) -> Any:
 
 def _object(value: Any, what: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise UpstreamError(f"{what} is {_shown(value)}, not a JSON object")
+        raise UpstreamError(f"{what} is {shown(value)}, not a JSON object")
     return value
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "missing"
-    if isinstance(value, (dict, list)):
-        return "an object" if isinstance(value, dict) else "a list"
-    return excerpt(repr(value), 60)
 
 
 def _after_colon(message: str) -> str:
