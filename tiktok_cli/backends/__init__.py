@@ -11,12 +11,10 @@ fails (a cron job must not switch its data source unseen).
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from functools import cache
 from typing import TYPE_CHECKING
 
 from tiktok_cli.errors import UsageError
+from tiktok_cli.registry import Registry
 
 if TYPE_CHECKING:  # only annotations: listing names (as `tiktok --help` does) stays cheap
     from tiktok_cli.backends.base import Backend, Operation
@@ -27,21 +25,16 @@ AUTO = "auto"
 FALLBACK = "web"
 
 
-@cache
+_registry: Registry[type[Backend]] = Registry(__name__, __path__, "BACKEND", "backend", also=(AUTO,))
+
+
 def names() -> tuple[str, ...]:
     """Every installed backend's name, without importing any of them."""
-    return tuple(
-        sorted(
-            m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name != "base"
-        )
-    )
+    return _registry.names()
 
 
 def load(name: str) -> type[Backend]:
-    if name not in names():
-        raise UsageError(f"unknown backend {name!r} (choose from: {', '.join((AUTO, *names()))})")
-    backend: type[Backend] = importlib.import_module(f"{__name__}.{name}").BACKEND
-    return backend
+    return _registry.load(name)
 
 
 def choose(operation: Operation, preferred: str, settings: Settings) -> type[Backend]:

@@ -6,33 +6,25 @@ Adding a format means adding one module; nothing else changes.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tiktok_cli.errors import UsageError
+from tiktok_cli.registry import Registry
 
 if TYPE_CHECKING:  # only annotations: listing names (as `tiktok --help` does) stays cheap
     from tiktok_cli.writers.base import Writer
 
 
-@cache
+_registry: Registry[type[Writer]] = Registry(__name__, __path__, "WRITER", "format")
+
+
 def names() -> tuple[str, ...]:
     """Every format's name, without importing any writer."""
-    return tuple(
-        sorted(
-            m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name != "base"
-        )
-    )
+    return _registry.names()
 
 
 def load(name: str) -> type[Writer]:
-    if name not in names():
-        raise UsageError(f"unknown format {name!r} (choose from: {', '.join(names())})")
-    writer: type[Writer] = importlib.import_module(f"{__name__}.{name}").WRITER
-    return writer
+    return _registry.load(name)
 
 
 def for_path(path: Path) -> str | None:
