@@ -159,7 +159,7 @@ def test_entries_that_are_no_account_are_skipped_and_counted() -> None:
     [
         ({"statusCode": 0}, 7, "holds no userInfo"),
         ({"statusCode": 0, "userInfo": {"user": {}}}, 7, "userInfo.user is an object, not an account"),
-        ({"statusCode": 0, "userInfo": []}, 7, "userInfo is a list"),
+        ({"statusCode": 0, "userInfo": []}, 7, "userInfo: expected a JSON object, got list"),
         ({"statusCode": 10221, "userInfo": {}}, 3, "@alice does not exist or is banned"),
         ({"statusCode": 10202}, 3, "@alice does not exist or is banned"),
         ({"statusCode": [10202]}, 7, "statusCode is a list"),
@@ -236,10 +236,13 @@ def test_json_nested_past_the_parser_in_a_profile_script_is_exit_7(server: FakeT
 @pytest.mark.parametrize(
     ("module", "words"),
     [
-        ({"users": ["alice"], "stats": {}}, "UserModule.users is a list"),
-        ({"users": {"alice": {"uniqueId": "alice", "id": "1"}}, "stats": "x"}, "UserModule.stats is 'x'"),
+        ({"users": ["alice"], "stats": {}}, "UserModule.users: expected a JSON object, got list"),
+        (
+            {"users": {"alice": {"uniqueId": "alice", "id": "1"}}, "stats": "x"},
+            "UserModule.stats: expected a JSON object, got str",
+        ),
         ({"users": {"mallory": {"uniqueId": "mallory", "id": "1"}}}, "holds no userInfo"),
-        ("x", "UserModule is 'x'"),
+        ("x", "UserModule: expected a JSON object, got str"),
     ],
 )
 def test_sigi_state_of_the_wrong_shape_is_exit_7(server: FakeTikTok, module: Any, words: str) -> None:
@@ -371,3 +374,11 @@ def test_profile_user_reports_not_found_only_for_tiktoks_codes() -> None:
         profile_user({"statusCode": 0, "userInfo": {}}, "a", "profile of @a")
     with pytest.raises(NotVisibleError):
         list_page({"hasMore": False}, "followers of @a", first=True)
+
+
+def test_an_api_error_names_tiktok_com_and_quotes_its_message_cut(server: FakeTikTok) -> None:
+    """tiktok.com's HTTP errors go through the backends' shared status rules."""
+    server.faults = [Fault(LIST, 400, json.dumps({"message": "bad " * 200}).encode())]
+    line = error_line(followers(), 7)
+    assert "tiktok.com answered HTTP 400: bad bad" in line
+    assert line.endswith("bad…")

@@ -22,6 +22,7 @@ from tiktok_cli import __version__, console
 from tiktok_cli.console import redact
 from tiktok_cli.errors import (
     BlockedError,
+    ServerError,
     UnexpectedBody,
     UnexpectedStatus,
     UnreachableError,
@@ -317,7 +318,7 @@ class HttpClient:
         if status in RETRY_STATUSES:
             detail = _error_detail(body)
             raise _Transient(
-                UpstreamError(f"{what}: {host} answered HTTP {status}" + (f": {detail}" if detail else "")),
+                ServerError(f"{what}: {host} answered HTTP {status}", status=status, detail=detail),
                 parse_retry_after(response.headers.get("Retry-After")),
             )
         if 300 <= status < 400:

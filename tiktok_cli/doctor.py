@@ -39,7 +39,7 @@ from tiktok_cli.errors import (
 from tiktok_cli.identifiers import Account, IdKind
 from tiktok_cli.safetext import for_terminal
 from tiktok_cli.session import Session
-from tiktok_cli.settings import Settings, config_path
+from tiktok_cli.settings import SETTINGS, Settings, config_path
 
 PROBE_USERNAME = "tiktok"  # TikTok's own account: it exists as long as TikTok does
 PROBE_UID = "6754915036232582149"  # the token API's documented example account
@@ -47,9 +47,6 @@ MAX_TIMEOUT = 10.0  # seconds per request unless --timeout says otherwise: a che
 
 OK, FAIL, SKIP, WARN = "ok", "FAIL", "skip", "warn"  # a warning never fails the doctor
 
-# How the checks name each backend, and the setting holding its base URL.
-LABELS: Mapping[str, str] = {"gateway": "gateway", "tkapi": "token API", "web": "tiktok.com"}
-URL_SETTINGS: Mapping[str, str] = {"gateway": "gateway_url", "tkapi": "api_url", "web": "web_url"}
 SESSION_COOKIES = frozenset({"sessionid", "sessionid_ss"})
 # A session cookie expiring within this many days is said ahead, before a cron job fails.
 EXPIRY_WARNING_DAYS = 14
@@ -84,7 +81,7 @@ def exit_code(checks: list[Check]) -> ExitCode:
 
 
 def label(backend: type[Backend]) -> str:
-    return LABELS.get(backend.name, backend.name)
+    return backend.label or backend.name
 
 
 def called(subject: str) -> str:
@@ -181,10 +178,8 @@ def _route(operation: Operation, settings: Settings) -> _Route:
         return _Route(operation, None, unavailable=exc.message)
     if operation is Operation.USER_INFO:
         return _Route(operation, backend)
-    # As Session.lookup does: a backend without profiles resolves names through auto.
-    choice = settings.backend if Operation.USER_INFO in backend.operations else backends.AUTO
     try:
-        lookup = backends.choose(Operation.USER_INFO, choice, settings)
+        lookup = backends.choose(Operation.USER_INFO, backends.lookup_choice(settings), settings)
     except UsageError:
         lookup = None
     return _Route(operation, backend, lookup)
@@ -210,7 +205,7 @@ def _check_backend(
             problem = backend.config_problem(settings, operation)
             if problem:
                 return Check(FAIL, name, problem, ConfigError(problem))
-    url_setting = URL_SETTINGS.get(backend.name)
+    url_setting = backend.url_setting
     url = getattr(settings, url_setting) if url_setting else None
     probe_settings = replace(
         settings,
@@ -229,7 +224,7 @@ def _check_backend(
     except UsageError as exc:
         return Check(SKIP, name, f"cannot be checked: {exc.message}")
     except TikTokCliError as exc:
-        return _failure(name, exc, url, url_setting, origins, advised=backend.url_setting is not None)
+        return _failure(name, exc, url, url_setting, origins, advised=backend.unreachable_advice is not None)
     return Check(OK, name, f"{url}: {answered}" if url else answered)
 
 
@@ -300,27 +295,20 @@ def _failure(
     advised: bool,
 ) -> Check:
     """``exc`` as the check's line; ``advised``: the backend's unreachable message says
-    already where the URL was set and how to change it."""
+    already where the URL was set and how to change it (else the service is not the user's
+    to start, as tiktok.com is not)."""
     if url_setting is None:
         return Check(FAIL, name, str(exc), exc)
-    from tiktok_cli.settings import ENV_VARS
-
+    setting = SETTINGS[url_setting]
     where = f"{url_setting} (now {_origin_words(origins[url_setting])})"
-    ways = [
-        # tiktok.com's address is a setting without a flag
-        None if url_setting == "web_url" else f"--{url_setting.replace('_', '-')}",
-        ENV_VARS.get(url_setting),
-        f"`tiktok config set {url_setting} URL`",
-    ]
+    ways = [setting.option, setting.env, f"`tiktok config set {url_setting} URL`"]
     how = ", ".join(w for w in ways if w)
     if _in_chain(exc, UnreachableError) is not None:
         if advised:
             detail = str(exc)  # said once: the backend's words already say where to start or set it
-        elif url_setting == "web_url":
+        else:
             # Nobody starts tiktok.com: the network (or a proxy) is what to check.
             detail = f"{exc.message}; check this machine's connection to {url} (or set {where}: {how})"
-        else:
-            detail = f"{exc.message}; start {called(name)} at {url}, or set {where} to where it runs: {how}"
     elif _wrong_url(exc):
         # Something answers, but not the API: the URL is wrong, a setting to fix.
         detail = f"{exc.message}: {url} is not {called(name)}'s API; set {where} to its base URL: {how}"

@@ -160,6 +160,18 @@ class UnexpectedStatus(UpstreamError):
         self.json_body = json_body
 
 
+class ServerError(UpstreamError):
+    """A server error (5xx) that outlasted the retries. The message quotes ``detail``, the
+    body's own message, after ``unquoted``: a backend whose API fills it with "success"
+    whatever failed says ``unquoted`` alone."""
+
+    def __init__(self, unquoted: str, *, status: int, detail: str = "") -> None:
+        super().__init__(unquoted + (f": {detail}" if detail else ""))
+        self.unquoted = unquoted
+        self.status = status
+        self.detail = detail
+
+
 class UnexpectedBody(UpstreamError):
     """A 2xx answer whose body is empty or an HTML page where JSON was expected."""
 

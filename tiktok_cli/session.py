@@ -64,7 +64,4 @@ class Session:
 
     def lookup_backend(self) -> Backend:
         """The backend ``lookup`` asks, which the store names as the source of what it saw."""
-        choice = self.settings.backend
-        if choice != backends.AUTO and Operation.USER_INFO not in backends.load(choice).operations:
-            choice = backends.AUTO  # e.g. tkapi has no profiles: names resolve through auto
-        return self.backend(Operation.USER_INFO, choice)
+        return self.backend(Operation.USER_INFO, backends.lookup_choice(self.settings))

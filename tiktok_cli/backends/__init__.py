@@ -62,6 +62,17 @@ def choose(operation: Operation, preferred: str, settings: Settings) -> type[Bac
     return candidates[0]
 
 
+def lookup_choice(settings: Settings) -> str:
+    """The --backend choice that username look-ups go through: the run's, unless its
+    backend has no profiles (tkapi), when names resolve through auto."""
+    from tiktok_cli.backends.base import Operation
+
+    choice = settings.backend
+    if choice != AUTO and Operation.USER_INFO not in load(choice).operations:
+        return AUTO
+    return choice
+
+
 def unconfigured(settings: Settings) -> bool:
     """Whether no automatic backend's service is configured by a flag, the environment or
     the config file (defaults do not count: nobody chose them)."""

@@ -9,7 +9,6 @@ backend's own table and URL setting.
 
 from __future__ import annotations
 
-import re
 from abc import ABC
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from tiktok_cli.errors import (
     ConfigError,
     NotFoundError,
     NotVisibleError,
+    ServerError,
     TikTokCliError,
     UnexpectedStatus,
     UnreachableError,
@@ -32,10 +32,7 @@ from tiktok_cli.errors import (
 from tiktok_cli.identifiers import Account, IdKind, parse_sec_uid, parse_uid
 from tiktok_cli.models import Cursor, Page, User
 from tiktok_cli.safetext import shown
-from tiktok_cli.settings import Settings
-
-# "…answered HTTP 502: <the body's message>", as the client words a final 5xx.
-_QUOTED_DETAIL = re.compile(r" answered HTTP \d{3}(: .*)$", re.DOTALL)
+from tiktok_cli.settings import SETTINGS, Setting, Settings
 
 
 class Operation(str, Enum):
@@ -64,16 +61,6 @@ class BackendContext:
     lookup: Callable[[str], User]
 
 
-@dataclass(frozen=True, slots=True)
-class UrlSetting:
-    """Where a backend's base URL comes from, for messages about a wrong or dead URL."""
-
-    attribute: str  # the Settings field
-    env: str
-    flag: str
-    default: str | None = None
-
-
 # The User field holding each id kind, and the rule an id must pass before it is sent on.
 _ID_FIELDS: Mapping[IdKind, tuple[str, Callable[[str], str], str]] = {
     IdKind.SEC_UID: ("sec_uid", parse_sec_uid, "--sec-uid SECUID"),
@@ -85,20 +72,22 @@ class Backend(ABC):
     """One data source. Subclasses set the class attributes and override what they serve."""
 
     name: ClassVar[str]
+    label: ClassVar[str] = ""  # how `tiktok doctor` names it ("token API"); its name when empty
     operations: ClassVar[frozenset[Operation]]
     # Order in which `--backend auto` tries backends (lower first); manual ones never.
     priority: ClassVar[int] = 100
     automatic: ClassVar[bool] = True
     # The settings that, given anywhere, say this service is in use (see backends.unconfigured).
     configured_by: ClassVar[tuple[str, ...]] = ()
-    # How messages call the service ("the REST gateway"), where its URL is set, and
+    # How messages call the service ("the REST gateway"), the setting that holds its base
+    # URL (a Settings field: its variable and option come from settings.SETTINGS), and
     # what to use instead when it is not there.
     service: ClassVar[str] = "the server"
-    url_setting: ClassVar[UrlSetting | None] = None
+    url_setting: ClassVar[str | None] = None
     alternative: ClassVar[str] = ""
     # What the user can do about a service that does not answer: start their own, or check
-    # the address of a hosted one.
-    unreachable_advice: ClassVar[str] = "start it"
+    # the address of a hosted one (None: nothing; the client's own words stand).
+    unreachable_advice: ClassVar[str | None] = "start it"
     credentials_hint: ClassVar[str | None] = None
     # Requests per second when the rate setting is unset (None: as fast as answers come).
     default_rate: ClassVar[float | None] = None
@@ -186,33 +175,40 @@ class Backend(ABC):
                 hint=f"pass {option}",
             ) from None
 
-    def request(self, url: str, params: Mapping[str, str | int], *, what: str, account: str) -> Any:
+    def request(
+        self,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        *,
+        what: str,
+        account: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
         """GET ``url``'s JSON through the shared client, with this backend's error rules."""
         try:
-            return self.client.get_json(url, params, what=what)
+            return self.client.get_json(url, params, what=what, headers=headers)
         except UnreachableError as exc:
             raise self.unreachable(exc) from None
         except UnexpectedStatus as exc:
             raise self.status_error(exc, what=what, account=account) from None
-        except UpstreamError as exc:
-            # A 5xx that outlasted the retries: the client quotes the body's message,
-            # which some APIs fill with "success" whatever failed.
-            quoted = _QUOTED_DETAIL.search(exc.message)
-            if type(exc) is not UpstreamError or self.quote_detail or quoted is None:
+        except ServerError as exc:
+            # The client quotes the body's message, which some APIs fill with "success"
+            # whatever failed.
+            if self.quote_detail or not exc.detail:
                 raise
-            raise UpstreamError(exc.message[: quoted.start(1)], hint=exc.hint) from None
+            raise UpstreamError(exc.unquoted, hint=exc.hint) from None
 
     def unreachable(self, exc: UnreachableError) -> UnreachableError:
         """A dead URL, said with where it was set and what to do instead."""
-        setting = self.url_setting
-        if setting is None:
+        if self.url_setting is None or self.unreachable_advice is None:
             return exc
-        base = getattr(self.settings, setting.attribute) or exc.url
+        setting = SETTINGS[self.url_setting]
+        base = getattr(self.settings, setting.name) or exc.url
         default = " (the default)" if setting.default is not None and base == setting.default else ""
         alternative = f", or {self.alternative}" if self.alternative else ""
         return UnreachableError(
             f"no {self.service.removeprefix('the ')} at {base}{default} (cannot reach {exc.host}): "
-            f"{self.unreachable_advice}, set {setting.env} / {setting.flag}{alternative}",
+            f"{self.unreachable_advice}, set {_where_set(setting)}{alternative}",
             url=exc.url,
             host=exc.host,
         )
@@ -220,14 +216,14 @@ class Backend(ABC):
     def status_error(self, exc: UnexpectedStatus, *, what: str, account: str) -> TikTokCliError:
         """The error an HTTP failure means for this API (the one per-backend table)."""
         status = exc.status
-        setting = self.url_setting
-        if status in (404, 405) and not exc.json_body and setting is not None:
+        if status in (404, 405) and not exc.json_body and self.url_setting is not None:
             # The API answers its own "not found" in JSON; a bare web server's 404 means
             # the base URL is wrong, which is wrong for every account.
-            base = getattr(self.settings, setting.attribute)
+            setting = SETTINGS[self.url_setting]
+            base = getattr(self.settings, setting.name)
             return ConfigError(
                 f"{what}: {base} answered HTTP {status} with no API error: is it {self.service}?",
-                hint=f"check {setting.env} / {setting.flag}",
+                hint=f"check {_where_set(setting)}",
             )
         error = self.status_errors.get(status)
         if error is NotFoundError:
@@ -250,6 +246,11 @@ class Backend(ABC):
                 json_body=exc.json_body,
             )
         return exc
+
+
+def _where_set(setting: Setting) -> str:
+    """``TIKTOK_GATEWAY_URL / --gateway-url``: where the user sets ``setting``."""
+    return " / ".join(way for way in (setting.env, setting.option) if way)
 
 
 # Words of anti-bot walls (TikTok's captcha, Cloudflare's challenge) that a proxy's own

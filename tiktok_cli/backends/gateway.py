@@ -20,11 +20,10 @@ from tiktok_cli.backends._shapes import (
     parsing,
     web_user,
 )
-from tiktok_cli.backends.base import Backend, ListQuery, Operation, UrlSetting
+from tiktok_cli.backends.base import Backend, ListQuery, Operation
 from tiktok_cli.errors import UpstreamError, excerpt
 from tiktok_cli.identifiers import IdKind
 from tiktok_cli.models import Cursor, Page, User
-from tiktok_cli.settings import Settings
 
 DEFAULT_PAGE_SIZE = 50
 
@@ -34,8 +33,9 @@ class GatewayBackend(Backend):
     operations = frozenset({Operation.USER_INFO, Operation.FOLLOWINGS})
     priority = 10
     configured_by = ("gateway_url",)
+    label = "gateway"
     service = "the REST gateway"
-    url_setting = UrlSetting("gateway_url", "TIKTOK_GATEWAY_URL", "--gateway-url", Settings().gateway_url)
+    url_setting = "gateway_url"
     alternative = "use --backend web"
     credentials_hint = "the gateway wants credentials; check TIKTOK_GATEWAY_URL"
 

@@ -22,7 +22,7 @@ from tiktok_cli.backends._shapes import (
     mobile_user,
     parsing,
 )
-from tiktok_cli.backends.base import Backend, ListQuery, Operation, UrlSetting
+from tiktok_cli.backends.base import Backend, ListQuery, Operation
 from tiktok_cli.errors import (
     ConfigError,
     NotFoundError,
@@ -48,8 +48,9 @@ class TokenApiBackend(Backend):
     operations = frozenset({Operation.FOLLOWERS})
     priority = 20
     configured_by = ("api_url", "api_token")
+    label = "token API"
     service = "the token API"
-    url_setting = UrlSetting("api_url", "TIKTOK_API_URL", "--api-url")
+    url_setting = "api_url"
     alternative = "use --backend web"
     unreachable_advice = "check the address the vendor gave you and this machine's connection to it"
     credentials_hint = "check TIKTOK_API_TOKEN"

@@ -18,10 +18,10 @@ import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-from tiktok_cli.backends._shapes import count, cursor_value, parsing, text, web_user
+from tiktok_cli.backends._shapes import as_object, count, cursor_value, parsing, text, web_user
 from tiktok_cli.backends.base import Backend, BackendContext, ListQuery, Operation, looks_like_block_page
 from tiktok_cli.client import ClientOptions, loads, loads_prefix
 from tiktok_cli.errors import (
@@ -94,6 +94,11 @@ _INLINE_SIGI = re.compile(r"""\s*window\s*\[\s*(['"])SIGI_STATE\1\s*\]\s*=\s*"""
 
 class WebBackend(Backend):
     name = "web"
+    label = service = "tiktok.com"
+    url_setting = "web_url"
+    unreachable_advice = None  # nobody starts tiktok.com: the client's words (its host) stand
+    # Its own rules (status_error): an API route's 404 is a missing route, 403 and 405 walls.
+    status_errors: ClassVar[Mapping[int, type[TikTokCliError]]] = {}
     operations = frozenset({Operation.USER_INFO, Operation.FOLLOWINGS, Operation.FOLLOWERS})
     automatic = False  # chosen with --backend web: it scrapes, and needs care
     default_rate = DEFAULT_RATE
@@ -126,7 +131,7 @@ class WebBackend(Backend):
         try:
             html, final_url = self.client.get_page(url, what=what, headers=PAGE_HEADERS)
         except UnexpectedStatus as exc:
-            raise self._status_error(exc, f"@{username}", profile_page=True) from None
+            raise self.status_error(exc, what=what, account=f"@{username}", profile_page=True) from None
         if urlsplit(final_url).path.startswith("/login"):
             raise blocked(f"{what}: tiktok.com redirected to its login page")
         detail = profile_detail(html, username)
@@ -264,16 +269,16 @@ class WebBackend(Backend):
         else:
             sent = params
         try:
-            body = self.client.get_json(url, sent, what=what, headers=headers)
+            body = self.request(url, sent, what=what, account=account, headers=headers)
         except UnexpectedBody as exc:
             error = blocked(exc.message)
             raise self._unsigned(error) if exc.kind == "empty" else error from None
-        except UnexpectedStatus as exc:
-            raise self._status_error(exc, account, profile_page=False) from None
-        return _object(body, what)
+        return as_object(body, what)
 
-    def _status_error(self, exc: UnexpectedStatus, account: str, *, profile_page: bool) -> TikTokCliError:
-        what = exc.message.split(":")[0]
+    def status_error(
+        self, exc: UnexpectedStatus, *, what: str, account: str, profile_page: bool = False
+    ) -> TikTokCliError:
+        """tiktok.com's statuses: a login redirect, a missing profile page, a refusal (a wall)."""
         if 300 <= exc.status < 400 and "/login" in exc.location:
             if not profile_page:  # profiles are public: there a login page is a wall
                 return self.login_needed(f"{what}: tiktok.com redirected to its login page")
@@ -284,7 +289,9 @@ class WebBackend(Backend):
             return NotFoundError(f"{account} does not exist (tiktok.com answered 404)")
         if exc.status in (403, 405):
             return blocked(f"{what}: tiktok.com refused the request (HTTP {exc.status})")
-        return exc
+        if exc.status == 404:
+            return exc  # an API route's: the route is missing, not the account
+        return super().status_error(exc, what=what, account=account)
 
 
 def session_cookies(settings: Settings) -> CookieJar | None:
@@ -344,7 +351,7 @@ def list_page(body: Any, what: str, *, first: bool) -> Page:
     documented answer); later, a missing list ends the list only when hasMore is false.
     Entries that are no account (``{}``, no ``user``, placeholders) are counted as skipped.
     """
-    obj = _object(body, what)
+    obj = as_object(body, what)
     has_more = obj.get("hasMore")
     if type(has_more) is not bool:
         raise UpstreamError(f"{what}: hasMore is {shown(has_more)}, not true/false")
@@ -413,7 +420,7 @@ def _profile_account(detail: Mapping[str, Any], username: str, what: str) -> Use
     info = detail.get("userInfo")
     if info is None:
         raise UpstreamError(f"{what}: the answer holds no userInfo")
-    info = _object(info, f"{what}: userInfo")
+    info = as_object(info, f"{what}: userInfo")
     user = info.get("user")
     if not isinstance(user, Mapping) or not user:
         raise UpstreamError(f"{what}: userInfo.user is {shown(user)}, not an account")
@@ -441,23 +448,23 @@ def profile_detail(html: str, username: str) -> Mapping[str, Any] | None:
     scripts = page_scripts(html)
     universal = scripts.json(UNIVERSAL, what)
     if universal is not None:
-        scope = _object(universal, f"{what}: {UNIVERSAL}").get("__DEFAULT_SCOPE__")
-        detail = _object(scope, f"{what}: __DEFAULT_SCOPE__").get("webapp.user-detail") if scope else None
+        scope = as_object(universal, f"{what}: {UNIVERSAL}").get("__DEFAULT_SCOPE__")
+        detail = as_object(scope, f"{what}: __DEFAULT_SCOPE__").get("webapp.user-detail") if scope else None
         if detail is not None:
-            return _object(detail, f"{what}: webapp.user-detail")
+            return as_object(detail, f"{what}: webapp.user-detail")
     sigi = scripts.json(SIGI, what)
     if sigi is None:
         sigi = scripts.inline_sigi(what)
     if sigi is not None:
-        detail = _sigi_detail(_object(sigi, f"{what}: {SIGI}"), username, what)
+        detail = _sigi_detail(as_object(sigi, f"{what}: {SIGI}"), username, what)
         if detail is not None:
             return detail
     next_data = scripts.json(NEXT_DATA, what)
     if next_data is not None:
-        props = _object(next_data, f"{what}: {NEXT_DATA}").get("props")
-        page_props = _object(props, f"{what}: props").get("pageProps") if props is not None else None
+        props = as_object(next_data, f"{what}: {NEXT_DATA}").get("props")
+        page_props = as_object(props, f"{what}: props").get("pageProps") if props is not None else None
         if page_props is not None:
-            page_props = _object(page_props, f"{what}: pageProps")
+            page_props = as_object(page_props, f"{what}: pageProps")
             return {"statusCode": page_props.get("statusCode", 0), "userInfo": page_props.get("userInfo")}
     return None
 
@@ -466,11 +473,11 @@ def _sigi_detail(sigi: Mapping[str, Any], username: str, what: str) -> Mapping[s
     module = sigi.get("UserModule")
     if module is None:
         return None
-    module = _object(module, f"{what}: UserModule")
-    users = _object(module.get("users") or {}, f"{what}: UserModule.users")
-    stats = _object(module.get("stats") or {}, f"{what}: UserModule.stats")
+    module = as_object(module, f"{what}: UserModule")
+    users = as_object(module.get("users") or {}, f"{what}: UserModule.users")
+    stats = as_object(module.get("stats") or {}, f"{what}: UserModule.stats")
     page = sigi.get("UserPage")
-    page = _object(page, f"{what}: UserPage") if page is not None else {}
+    page = as_object(page, f"{what}: UserPage") if page is not None else {}
     # Only the account asked for: a page keyed by another name holds another account.
     key = next((k for k in users if k.casefold() == username.casefold()), None)
     info = {"user": users[key], "stats": stats.get(key)} if key is not None else None
@@ -554,12 +561,6 @@ def decode_json(content: str, what: str, *, statement: bool = False) -> Any:
     rest = content[end:].lstrip()
     if rest and not rest.startswith(";"):
         raise UpstreamError(f"{what} is not valid JSON (cut, or malformed)")
-    return value
-
-
-def _object(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise UpstreamError(f"{what} is {shown(value)}, not a JSON object")
     return value
 
 
