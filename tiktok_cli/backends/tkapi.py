@@ -34,7 +34,7 @@ from tiktok_cli.errors import (
 )
 from tiktok_cli.identifiers import Account, IdKind
 from tiktok_cli.models import Cursor, Page
-from tiktok_cli.settings import Settings, config_path
+from tiktok_cli.settings import SETTINGS, Settings, config_path
 
 HIDDEN_BY_PRIVACY = 2096
 NO_SUCH_USER = 2065
@@ -60,19 +60,13 @@ class TokenApiBackend(Backend):
 
     @classmethod
     def config_problem(cls, settings: Settings, operation: Operation) -> str | None:
-        missing = [
-            env
-            for env, value in (
-                ("TIKTOK_API_URL", settings.api_url),
-                ("TIKTOK_API_TOKEN", settings.api_token),
-            )
-            if not value
-        ]
+        missing = [name for name in cls.configured_by if not getattr(settings, name)]
         if not missing:
             return None
+        variables = [SETTINGS[name].env or name for name in missing]
         return (
-            f"{operation.value} come from the token API: set {' and '.join(missing)} "
-            f"(or {' and '.join(m.removeprefix('TIKTOK_').lower() for m in missing)} in {config_path()})"
+            f"{operation.value} come from the token API: set {' and '.join(variables)} "
+            f"(or {' and '.join(missing)} in {config_path()})"
         )
 
     def page_fetcher(self, operation: Operation, query: ListQuery) -> Callable[[Cursor], Page]:
