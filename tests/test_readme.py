@@ -308,3 +308,17 @@ def test_the_config_show_sample_is_the_real_output(monkeypatch: pytest.MonkeyPat
     result = invoke("config", "show")
     shown = result.stdout.replace(str(config), README_CONFIG)
     assert shown.splitlines() == console_sample("tiktok config show")
+
+
+def test_the_configuration_table_gives_each_setting_its_flag_and_variable() -> None:
+    """The manual's table of settings says what the settings themselves declare."""
+    from tiktok_cli.settings import SETTINGS
+
+    rows = re.findall(r"^\| `(\w+)` \|([^|]*)\|([^|]*)\|", section("Configuration"), re.MULTILINE)
+    table = {name: (flag.strip(), env.strip()) for name, flag, env in rows}
+    for name, setting in SETTINGS.items():
+        flag, env = table[name]
+        assert (f"`{setting.option}`" if setting.option else "") == flag.replace("(none, on purpose)", ""), (
+            name
+        )
+        assert (f"`{setting.env}`" if setting.env else "") == env, name
