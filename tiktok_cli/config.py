@@ -49,10 +49,10 @@ DEFAULT_ORIGIN = "default"
 FILE_ORIGIN = "config file"
 
 
-def _parse(name: str, value: Any, *, setting: bool = False) -> Any:
-    """Setting ``name``'s ``value`` checked (``setting``: as `config set` takes it)."""
+def _parse(name: str, value: Any, *, saving: bool = False) -> Any:
+    """Setting ``name``'s ``value`` checked (``saving``: as `config set` takes it)."""
     about = SETTINGS[name]
-    return (about.set_parse or about.parse)(value) if setting else about.parse(value)
+    return (about.set_parse or about.parse)(value) if saving else about.parse(value)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -204,7 +204,7 @@ def write_setting(name: str, value: str) -> Path:
     read_config_file(path)  # its warnings: an unknown key is kept, as the user wrote it
     table, _ = _read_table(path)
     try:
-        table[name] = _parse(name, value, setting=True)
+        table[name] = _parse(name, value, saving=True)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{name} {exc}") from None
     _write_table(path, table)

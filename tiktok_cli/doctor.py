@@ -143,7 +143,7 @@ def _check_store(settings: Settings, origins: Mapping[str, str]) -> Check:
     """The snapshot store runs record into (--db): it opens, and is this tool's."""
     target = settings.db
     if target is None:
-        return Check(SKIP, "store", "no --db or TIKTOK_DB: runs record nothing")
+        return Check(SKIP, "store", f"no --db or {SETTINGS['db'].env}: runs record nothing")
     if "://" not in target and not Path(target).expanduser().exists():
         # The first run creates it: its nearest existing folder must let it.
         folder = Path(target).expanduser().absolute().parent
@@ -243,7 +243,7 @@ def _probe(session: Session, backend: type[Backend]) -> str:
         # The probe is the API's own documented example account: a refusal is about the token.
         raise ConfigError(
             f"{exc.message}: the token was rejected for the API's own example account",
-            hint="check TIKTOK_API_TOKEN and your plan with the vendor",
+            hint=f"check {SETTINGS['api_token'].env} and your plan with the vendor",
         ) from exc
     except (NotFoundError, NotVisibleError) as exc:
         status = _http_status(exc)

@@ -20,8 +20,9 @@ import httpx
 
 from tiktok_cli.client import loads
 from tiktok_cli.errors import ConfigError, excerpt
+from tiktok_cli.settings import SETTINGS
 
-SETTING = "signer_url (TIKTOK_SIGNER_URL)"
+SETTING = f"signer_url ({SETTINGS['signer_url'].env})"
 
 
 @dataclass(frozen=True, slots=True)

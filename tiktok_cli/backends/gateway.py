@@ -24,6 +24,7 @@ from tiktok_cli.backends.base import Backend, ListQuery, Operation
 from tiktok_cli.errors import UpstreamError, excerpt
 from tiktok_cli.identifiers import IdKind
 from tiktok_cli.models import Cursor, Page, User
+from tiktok_cli.settings import SETTINGS
 
 DEFAULT_PAGE_SIZE = 50
 
@@ -37,7 +38,7 @@ class GatewayBackend(Backend):
     service = "the REST gateway"
     url_setting = "gateway_url"
     alternative = "use --backend web"
-    credentials_hint = "the gateway wants credentials; check TIKTOK_GATEWAY_URL"
+    credentials_hint = f"the gateway wants credentials; check {SETTINGS['gateway_url'].env}"
 
     def user_info(self, username: str) -> User:
         what = f"user-info for @{username}"

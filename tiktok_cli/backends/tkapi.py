@@ -39,6 +39,7 @@ from tiktok_cli.settings import SETTINGS, Settings, config_path
 HIDDEN_BY_PRIVACY = 2096
 NO_SUCH_USER = 2065
 OK = 200
+TOKEN_VARIABLE = SETTINGS["api_token"].env  # where users set the token the messages are about
 # Envelope codes that, like the HTTP statuses of the same numbers, refuse the credential.
 TOKEN_REJECTED = frozenset({401, 403})
 
@@ -53,7 +54,7 @@ class TokenApiBackend(Backend):
     url_setting = "api_url"
     alternative = "use --backend web"
     unreachable_advice = "check the address the vendor gave you and this machine's connection to it"
-    credentials_hint = "check TIKTOK_API_TOKEN"
+    credentials_hint = f"check {TOKEN_VARIABLE}"
     # Its error bodies carry msg "成功" ("success") whatever failed: never quote it.
     quote_detail = False
     status_errors: ClassVar[Mapping[int, type[TikTokCliError]]] = {401: ConfigError, 403: ConfigError}
@@ -111,12 +112,12 @@ def _envelope(body: Any, what: str) -> Mapping[str, Any]:
             raise ConfigError(
                 f"the token API rejected the token: it answered code {code}"
                 + (f" ({excerpt(message, 60)})" if type(message) is str and message.strip() else ""),
-                hint="check TIKTOK_API_TOKEN",
+                hint=f"check {TOKEN_VARIABLE}",
             )
         raise RefusedError(
             f"{what}: the token API answered code {code}"
             + (f" ({excerpt(message, 60)})" if type(message) is str and message.strip() else ""),
-            hint="if every account fails like this, check TIKTOK_API_TOKEN and your plan",
+            hint=f"if every account fails like this, check {TOKEN_VARIABLE} and your plan",
         )
     return as_object(envelope.get("data"), f"{what}: data")
 

@@ -38,7 +38,7 @@ from tiktok_cli.errors import (
 from tiktok_cli.identifiers import IdKind
 from tiktok_cli.models import Cursor, Page, User
 from tiktok_cli.safetext import shown
-from tiktok_cli.settings import Settings
+from tiktok_cli.settings import SETTINGS, Settings
 
 if TYPE_CHECKING:
     from http.cookiejar import CookieJar
@@ -232,7 +232,8 @@ class WebBackend(Backend):
         """Empty bodies and 10201 are how tiktok.com answers unsigned calls: say so."""
         if not self.settings.signer_url:
             error.hint = (
-                f"{error.hint}; tiktok.com may want signed requests: set signer_url (TIKTOK_SIGNER_URL)"
+                f"{error.hint}; tiktok.com may want signed requests: "
+                f"set signer_url ({SETTINGS['signer_url'].env})"
             )
         return error
 
