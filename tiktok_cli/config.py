@@ -43,6 +43,8 @@ class SettingsError(ConfigError):
     The message names the file or variable to fix; nothing else needs checking first.
     """
 
+    names_its_source = True  # errors.failure: no pointer to `tiktok doctor`
+
 
 # Settings `tiktok config set` reads from a prompt or stdin, never from its arguments.
 PROMPTED_SETTINGS = frozenset({"api_token"})
