@@ -5,12 +5,16 @@ one error edge (``command.error_edge``).
 
 Read top to bottom: the app, the options the commands share (each an ``Annotated`` alias,
 declared once with its help heading, as sqlite-utils declares its output options once),
-then each command in the order `tiktok --help` lists them. A command lists the aliases it
-takes; where a shared option means something narrower in a few commands (``--raw`` for a
-list, ``--db`` for a report), those commands take an alias of their own. One small helper
-is kept: ``_export_lists``, the body ``followings`` and ``followers`` share (the same
-values built the same way, and one check on the start cursor), which would otherwise be
-written twice.
+the few builders of values from options (``_output_spec``, ``_pacing``), then each command
+in the order `tiktok --help` lists it. A command lists the aliases it takes, in the order
+its help shows them; where a shared option means something narrower in a few commands
+(``--raw`` for a list, ``--db`` for a report), those commands take an alias of their own.
+
+One helper is kept between a command and the work: ``_export_lists``, the body that
+``followings`` and ``followers`` share. Both build the same values the same way (the
+accounts with their shard, the settings, the first list's query, the batch) and check
+that a start cursor names one list; written into each command, that would be twenty
+lines twice, and a fix made to one would be missed in the other.
 
 Heavy modules (httpx, rich tables, orjson, the backends) are imported inside the
 commands, so `tiktok --help` and `--version` start as fast as Typer itself.
