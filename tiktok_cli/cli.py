@@ -10,7 +10,7 @@ in the order `tiktok --help` lists it. A command lists the aliases it takes, in 
 its help shows them; where a shared option means something narrower in a few commands
 (``--raw`` for a list, ``--db`` for a report), those commands take an alias of their own.
 
-One helper is kept between a command and the work: ``_export_lists``, the body that
+One function is kept between a command and the work: ``_export_lists``, the body that
 ``followings`` and ``followers`` share. Both build the same values the same way (the
 accounts with their shard, the settings, the first list's query, the batch) and check
 that a start cursor names one list; written into each command, that would be twenty
