@@ -296,3 +296,38 @@ def test_ctrl_c_before_the_first_row_leaves_nothing_to_resume(tmp_path: Path) ->
         _, err = proc.communicate(timeout=20)
     assert (proc.returncode, err.decode()) == (130, "tiktok: interrupted\n")
     assert hidden_files(tmp_path) == []
+
+
+def test_ctrl_c_at_the_token_prompt_is_an_interruption_not_a_bug(tmp_path: Path) -> None:
+    import fcntl
+    import pty
+    import select
+    import termios
+
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tiktok_cli", "config", "set", "api_token"],
+        env={**env, "TIKTOK_CONFIG": str(tmp_path / "config.toml")},
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        start_new_session=True,
+        # The pseudo-terminal is the child's own controlling terminal: ^C typed there is SIGINT.
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+    )
+    os.close(secondary)
+    seen = b""
+    while b"api_token: " not in seen:
+        assert select.select([primary], [], [], 30)[0], seen
+        seen += os.read(primary, 1024)
+    os.write(primary, b"\x03")  # the terminal turns it into SIGINT
+    try:
+        while chunk := os.read(primary, 1024):
+            seen += chunk
+    except OSError:  # the child closed the terminal
+        pass
+    os.close(primary)
+    assert proc.wait(30) == 130
+    assert seen.decode().splitlines()[-1] == "tiktok: interrupted", seen
+    assert not (tmp_path / "config.toml").exists()

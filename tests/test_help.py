@@ -229,3 +229,29 @@ def test_jsonl_raw_of_two_profiles(cassette) -> None:
         result = invoke("user-info", "taylorswift", "cnn", "--raw")
     assert result.exit_code == 0, result.stderr
     assert len(jsonl(result.stdout)) == 2
+
+
+@pytest.mark.parametrize("command", [[], ["config"]])
+def test_a_command_given_nothing_shows_its_help_on_stderr_as_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["tiktok", *command])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    captured = capsys.readouterr()
+    assert exited.value.code == 2
+    assert captured.out == ""
+    assert captured.err.startswith(f"Usage: {' '.join(['tiktok', *command])} [OPTIONS] COMMAND [ARGS]...")
+    assert "error" not in captured.err.splitlines()[0]
+
+
+def test_debug_shows_the_traceback_before_the_one_error_line() -> None:
+    args = ["changes", "cnn", "--since", "7d", "--from", "1", "--to", "2"]
+    plain = error_line(invoke(*args), 2)
+    debug = invoke(*args, "--debug")
+    assert debug.exit_code == 2
+    lines = debug.stderr.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert (
+        lines[-1] == plain == "tiktok: error: --since and --from/--to choose the snapshots two ways: give one"
+    )

@@ -1,86 +1,104 @@
-"""Option groups: a command takes groups, Typer sees their options, the command gets the groups."""
+"""Options that several commands share: each command that takes one lists it under the same
+heading with the same words, and it does the same thing there."""
 
-# No `from __future__ import annotations`: the toy commands' annotations are read as written.
-from collections.abc import Callable
-from typing import Annotated, NamedTuple
+from __future__ import annotations
+
+import re
 
 import pytest
-import typer
 from helpers import invoke
-from typer.testing import CliRunner
 
-from tiktok_cli.cli import ConnectionOptions, SourceOptions, with_groups
-
-
-class Inner(NamedTuple):
-    colour: Annotated[str, typer.Option("--colour", help="A colour.")] = "red"
-
-
-class Outer(NamedTuple):
-    inner: Inner = Inner()
-    size: Annotated[int, typer.Option("--size", "-s", metavar="N", help="A size.")] = 1
-
-
-class Clash(NamedTuple):
-    size: Annotated[int, typer.Option("--other-size")] = 2
+LIST_COMMANDS = ["followers", "followings"]
+REPORTS = ["changes", "history", "snapshots"]
+SETTING_OPTIONS = {
+    "--backend": ("backend", "web"),
+    "--gateway-url": ("gateway_url", "http://gateway.test/tiktok"),
+    "--api-url": ("api_url", "http://tkapi.test/tk"),
+    "--cookies": ("cookies", "cookies.txt"),
+    "--cookies-from-browser": ("cookies_from_browser", "firefox"),
+    "--timeout": ("timeout", "3.0"),
+    "--retries": ("retries", "2"),
+    "--rate": ("rate", "5.0"),
+    "--db": ("db", "tiktok.db"),
+}
 
 
-def toy_app(command: Callable[..., None]) -> typer.Typer:
-    app = typer.Typer(rich_markup_mode=None, add_completion=False)  # plain help, as tiktok's
-    app.command()(command)
-    return app
+def options(command: str) -> dict[str, str]:
+    """{long name: its heading and help, whitespace folded} from `tiktok COMMAND --help`."""
+    result = invoke(*command.split(), "--help")
+    assert result.exit_code == 0, result.stderr
+    entries: dict[str, str] = {}
+    heading, name = "", None
+    for line in result.stdout.splitlines():
+        if re.fullmatch(r"[A-Z][A-Za-z ]+:", line):
+            heading, name = line[:-1], None
+        elif line.startswith("  -"):
+            name = re.findall(r"--[a-z-]+", line.split("  ")[1])[-1]
+            entries[name] = f"{heading}: {' '.join(line.split())}"
+        elif not line.strip():
+            name = None  # an entry ends at a blank line
+        elif name is not None and line.startswith("   "):
+            entries[name] += " " + " ".join(line.split())
+    return entries
 
 
-def test_a_command_gets_its_groups_built_from_the_options_given() -> None:
-    seen: list[object] = []
-
-    @with_groups
-    def toy(name: Annotated[str, typer.Argument()], *, outer: Outer, loud: bool = False) -> None:
-        seen.append((name, outer, loud))
-
-    result = CliRunner().invoke(toy_app(toy), ["bob", "-s", "3", "--colour", "blue", "--loud"])
-    assert result.exit_code == 0, result.output
-    assert seen == [("bob", Outer(Inner("blue"), 3), True)]
-
-    CliRunner().invoke(toy_app(toy), ["amy"])
-    assert seen[-1] == ("amy", Outer(), False)  # the groups' own defaults
+def shared(*commands: str) -> dict[str, dict[str, str]]:
+    """{option: {command: its entry}} of the options every one of ``commands`` takes."""
+    each = {command: options(command) for command in commands}
+    common = set.intersection(*(set(entries) for entries in each.values()))
+    return {option: {command: each[command][option] for command in commands} for option in common}
 
 
-def test_help_shows_every_option_of_every_group_in_place() -> None:
-    @with_groups
-    def toy(*, first: bool = False, outer: Outer, last: bool = False) -> None:
-        """A toy."""
-
-    result = CliRunner().invoke(toy_app(toy), ["--help"], env={"COLUMNS": "100"})
-    flags = [line.split()[0] for line in result.output.splitlines() if line.startswith("  -")]
-    assert flags == ["--first", "--colour", "-s,", "--last", "--help"]
-    assert "-s, --size N A size. [default: 1]" in " ".join(result.output.split())
+def test_the_list_commands_take_the_same_options_but_their_own_few() -> None:
+    followers, followings = options("followers"), options("followings")
+    assert set(followers) - set(followings) == {"--uid", "--cursor"}
+    assert set(followings) - set(followers) == {"--count", "--min-cursor", "--max-cursor"}
+    for option, entries in shared(*LIST_COMMANDS).items():
+        if option != "--sec-uid":  # each says which backends take it
+            assert entries["followers"] == entries["followings"], option
 
 
-def test_two_options_of_one_name_are_refused_when_the_command_is_declared() -> None:
-    def toy(*, outer: Outer, clash: Clash) -> None:
-        """Two groups with a `size` each."""
+def test_user_info_takes_the_list_commands_options_but_the_lists_own() -> None:
+    user_info, followers = options("user-info"), options("followers")
+    assert set(followers) - set(user_info) == {
+        "--uid", "--sec-uid", "--cursor", "--limit", "--no-resume", "--sleep",
+    }  # fmt: skip
+    assert set(user_info) <= set(followers)
+    for option in set(user_info) - {"--raw"}:
+        assert user_info[option] == followers[option], option
+    assert "one account" in followers["--raw"] and "one account" not in user_info["--raw"]
 
-    with pytest.raises(TypeError, match="size"):
-        with_groups(toy)
+
+def test_the_reports_take_the_same_options_in_the_same_words() -> None:
+    entries = shared(*REPORTS)
+    assert {"--uid", "--sec-uid", "--format", "--output", "--excel", "--db", "--quiet", "--debug"} <= set(
+        entries
+    )
+    for option, by_command in entries.items():
+        if option != "--fields":  # each report names its own columns
+            assert len(set(by_command.values())) == 1, (option, by_command)
 
 
-def test_connection_flags_are_the_settings_given_by_name() -> None:
-    options = ConnectionOptions(SourceOptions(backend="web", cookies="c.txt"), timeout=3.0)
-    assert options.flags() == {
-        "backend": "web",
-        "gateway_url": None,
-        "api_url": None,
-        "cookies": "c.txt",
-        "cookies_from_browser": None,
-        "timeout": 3.0,
-        "retries": None,
-        "rate": None,
-    }
+def test_a_setting_option_reads_the_same_in_every_command_that_takes_it() -> None:
+    entries = shared("user-info", *LIST_COMMANDS, "config show", "config get")
+    assert set(SETTING_OPTIONS) <= set(entries)
+    for option in SETTING_OPTIONS:
+        assert len(set(entries[option].values())) == 1, (option, entries[option])
+    doctor = options("doctor")
+    for option in set(SETTING_OPTIONS) - {"--timeout", "--retries", "--rate"}:
+        assert doctor[option] == entries[option]["user-info"], option
+
+
+@pytest.mark.parametrize("option", sorted(SETTING_OPTIONS))
+def test_a_setting_option_sets_the_setting_of_its_name(option: str) -> None:
+    name, value = SETTING_OPTIONS[option]
+    result = invoke("config", "get", name, option, value)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"{value}\n"
 
 
 @pytest.mark.parametrize(
-    ("command", "options"),
+    ("command", "taken"),
     [
         ("user-info", ["--input", "--format", "--backend", "--rate", "--quiet", "--debug"]),
         ("followings", ["--sec-uid", "--concurrency", "--limit", "--sleep", "--excel", "--verbose"]),
@@ -92,32 +110,5 @@ def test_connection_flags_are_the_settings_given_by_name() -> None:
         ("config show", ["--backend", "--timeout", "--retries", "--rate", "--debug"]),
     ],
 )
-def test_each_command_takes_the_options_of_its_groups(command: str, options: list[str]) -> None:
-    result = invoke(*command.split(), "--help")
-    assert result.exit_code == 0
-    for option in options:
-        assert option in result.stdout, option
-
-
-def test_a_command_words_a_groups_option_its_own_way() -> None:
-    @with_groups(words={"colour": "The toy's own colour."})
-    def toy(*, outer: Outer) -> None:
-        """A toy."""
-
-    @with_groups
-    def other(*, outer: Outer) -> None:
-        """Another toy."""
-
-    worded = " ".join(CliRunner().invoke(toy_app(toy), ["--help"], env={"COLUMNS": "100"}).output.split())
-    assert "The toy's own colour. [default: red]" in worded
-    assert "A colour." not in worded
-    plain = CliRunner().invoke(toy_app(other), ["--help"], env={"COLUMNS": "100"}).output
-    assert "A colour." in plain  # the group keeps its own words for every other command
-
-
-def test_wording_an_option_the_command_lacks_is_refused() -> None:
-    def toy(*, outer: Outer) -> None:
-        """A toy."""
-
-    with pytest.raises(TypeError, match="nosuch"):
-        with_groups(words={"nosuch": "?"})(toy)
+def test_each_command_takes_the_options_of_its_groups(command: str, taken: list[str]) -> None:
+    assert set(taken) <= set(options(command))

@@ -1,40 +1,52 @@
-"""The `tiktok` command: parse arguments, build settings, call the one function that does
-the work (``export.export_lists``, ``user_info.look_up``, …); nothing else.
+"""The `tiktok` command: it only declares. Each command takes its options, builds plain
+values from them (the accounts, the settings, the output asked for) and calls the one
+function that does the work (``export.export_lists``, ``user_info.look_up``, …) inside the
+one error edge (``command.error_edge``).
 
-Options come in groups (output, store, connection, batch, list, verbosity), each declared once
-as an immutable record; a command takes the groups it needs, and ``with_groups`` shows
-their fields to Typer as the command's own options.
+Read top to bottom: the app, the options the commands share (each an ``Annotated`` alias,
+declared once with its help heading, as sqlite-utils declares its output options once),
+the few builders of values from options (``_output_spec``, ``_pacing``), then each command
+in the order `tiktok --help` lists it. A command lists the aliases it takes, in the order
+its help shows them; where a shared option means something narrower in a few commands
+(``--raw`` for a list, ``--db`` for a report), those commands take an alias of their own.
+
+One function is kept between a command and the work: ``_export_lists``, the body that
+``followings`` and ``followers`` share. Both build the same values the same way (the
+accounts with their shard, the settings, the first list's query, the batch) and check
+that a start cursor names one list; written into each command, that would be twenty
+lines twice, and a fix made to one would be missed in the other.
 
 Heavy modules (httpx, rich tables, orjson, the backends) are imported inside the
 commands, so `tiktok --help` and `--version` start as fast as Typer itself.
 """
 
-import copy
-import functools
-import inspect
 import os
 import sys
-import typing
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NamedTuple, TypeGuard
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from tiktok_cli import __version__, backends, writers  # the registries: names only, no module loaded
-from tiktok_cli.command import CONNECTION, INPUT, MESSAGES, OUTPUT, PACING, STORE, Command, whole_number
-from tiktok_cli.errors import ConfigError, ExitCode, TikTokCliError, UnreachableError, UsageError
+from tiktok_cli.command import (
+    CONNECTION,
+    INPUT,
+    MESSAGES,
+    OUTPUT,
+    PACING,
+    STORE,
+    Command,
+    error_edge,
+    run,
+    whole_number,
+)
+from tiktok_cli.errors import ExitCode, UsageError
 from tiktok_cli.settings import PROMPTED_SETTINGS, SETTING_NAMES, SETTINGS, option_help, setting_help
 
 if TYPE_CHECKING:
-    from tiktok_cli.batch import Batch
-    from tiktok_cli.errors import Interrupted
     from tiktok_cli.export import Pacing
-    from tiktok_cli.identifiers import Target
     from tiktok_cli.output import OutputSpec
-    from tiktok_cli.settings import Settings
-    from tiktok_cli.shards import Shard
 
 # The name this project is installed under (`tiktok-cli` on PyPI is someone else's project).
 DISTRIBUTION = "tiktok-follows"
@@ -49,7 +61,7 @@ def _one_of(names: Sequence[str]) -> str:
 BACKEND_CHOICES = (backends.AUTO, *backends.names())
 
 
-def _setting_option(name: str, panel: str, **more: typing.Any) -> typing.Any:
+def _setting_option(name: str, panel: str, **more: Any) -> Any:
     """The option that sets setting ``name``, as settings.SETTINGS describes it (help included)."""
     setting = SETTINGS[name]
     return typer.Option(
@@ -84,116 +96,68 @@ def _complete_fields(incomplete: str) -> list[str]:
     return [prefix + f for f in (OWNER_FIELD, *FIELDS, FETCHED_AT) if f.startswith(last)]
 
 
-# --- option groups -----------------------------------------------------------------------
-# A group is a NamedTuple whose fields carry their Typer declarations (a NamedTuple rather
-# than a frozen dataclass: it is as immutable and builds ~5x faster, and every start-up
-# builds them all). A command takes groups (and its own few options), and `with_groups`
-# gives Typer their fields. Adding an option to every command that takes a group is one field.
+# --- the options the commands share ------------------------------------------------------
+# Each is declared once, with the heading help lists it under; a command takes it by
+# naming the alias. The settings' options are named after their setting (`--gateway-url`
+# sets gateway_url) and keep the setting's own words.
 
-
-def _is_group(annotation: object) -> TypeGuard[type[NamedTuple]]:
-    return isinstance(annotation, type) and issubclass(annotation, tuple) and hasattr(annotation, "_fields")
-
-
-@functools.cache
-def _fields(group: type[NamedTuple]) -> tuple[tuple[str, object, object], ...]:
-    """(name, annotation, default) of each field of ``group``; a nested group is one field."""
-    hints = inspect.get_annotations(group, eval_str=True)
-    defaults = group._field_defaults
-    return tuple((name, hints[name], defaults.get(name, inspect.Parameter.empty)) for name in group._fields)
-
-
-def _options(group: type[NamedTuple]) -> Iterator[inspect.Parameter]:
-    """The options of ``group`` in order, a nested group's in its place, as Typer should see them."""
-    for name, annotation, default in _fields(group):
-        if _is_group(annotation):
-            yield from _options(annotation)
-        else:
-            yield inspect.Parameter(
-                name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
-            )
-
-
-def _build(group: type[NamedTuple], values: dict[str, object]) -> NamedTuple:
-    """``group`` rebuilt from the parsed options in ``values`` (which loses them)."""
-    return group._make(
-        _build(annotation, values) if _is_group(annotation) else values.pop(name)
-        for name, annotation, _ in _fields(group)
-    )
-
-
-def _flags(group: NamedTuple) -> dict[str, object]:
-    """A group's options by name, a nested group's included (None: not given)."""
-    flags: dict[str, object] = {}
-    for name, value in group._asdict().items():
-        if _is_group(type(value)):
-            flags.update(_flags(value))
-        else:
-            flags[name] = value
-    return flags
-
-
-def _worded(parameter: inspect.Parameter, help: str) -> inspect.Parameter:
-    """``parameter`` with its option's help replaced by ``help``."""
-    kind, info = typing.get_args(parameter.annotation)[:2]
-    reworded = copy.copy(info)
-    reworded.help = help
-    return parameter.replace(annotation=Annotated[kind, reworded])
-
-
-@typing.overload
-def with_groups(command: Callable[..., None], /) -> Callable[..., None]: ...
-@typing.overload
-def with_groups(*, words: Mapping[str, str]) -> Callable[[Callable[..., None]], Callable[..., None]]: ...
-def with_groups(
-    command: Callable[..., None] | None = None, /, *, words: Mapping[str, str] | None = None
-) -> Callable[..., None] | Callable[[Callable[..., None]], Callable[..., None]]:
-    """Show Typer the options of the groups ``command`` takes, each in its group's place.
-
-    Typer reads a command's options from ``inspect.signature``: in the one it gets here,
-    a parameter annotated with a group is replaced by the group's fields, and a call
-    rebuilds the group from them. Every option name must be unique across the command.
-    ``words`` (``@with_groups(words={"raw": ...})``) gives a group's option this command's
-    own help, where what the option does here differs from the group's general words.
-    """
-    if command is None:
-        return functools.partial(_with_groups, words=words or {})
-    return _with_groups(command, words=words or {})
-
-
-def _with_groups(command: Callable[..., None], *, words: Mapping[str, str]) -> Callable[..., None]:
-    groups: dict[str, type[NamedTuple]] = {}
-    flat: list[inspect.Parameter] = []
-    for parameter in inspect.signature(command, eval_str=True).parameters.values():
-        if _is_group(parameter.annotation):
-            groups[parameter.name] = parameter.annotation
-            flat += (
-                _worded(option, words[option.name]) if option.name in words else option
-                for option in _options(parameter.annotation)
-            )
-        else:  # keyword-only, like the groups' options, so the two can mix in any order
-            flat.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
-    unknown = sorted(set(words) - {parameter.name for parameter in flat})
-    if unknown:
-        raise TypeError(f"{command.__name__}: no option named {', '.join(unknown)} to word")
-    names = [parameter.name for parameter in flat] + list(groups)
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise TypeError(f"{command.__name__}: more than one option or group named {', '.join(repeated)}")
-
-    @functools.wraps(command)
-    def call(**values: object) -> None:
-        for name, group in groups.items():
-            values[name] = _build(group, values)
-        command(**values)
-
-    call.__signature__ = inspect.Signature(flat)  # type: ignore[attr-defined]
-    # The signature's annotations are evaluated already: left here, Typer would only take
-    # them through typing.get_type_hints again, on every start-up.
-    call.__annotations__ = {}
-    return call
-
-
+# Output
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        autocompletion=_complete_formats,
+        # The extensions are the writers' own (a test checks): reading them loads every writer.
+        help=f"{_one_of(writers.names())} (none: no rows, for runs that only record into "
+        "--db). Default: the -o file's extension (.csv, .json, .jsonl/.ndjson, .txt), else "
+        "table on a terminal, else jsonl.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        dir_okay=False,
+        help="Write to FILE (atomically, resumably; its folder is created) instead of standard "
+        "output. - is standard output; a FIFO, device or /dev/fd/N is written directly.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+FieldsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fields",
+        metavar="A,B,...",
+        autocompletion=_complete_fields,
+        # models.FIELDS (a test checks): importing models would cost every start-up.
+        help="Columns to write, in order (owner, unique_id, nickname, user_id, sec_uid, bio, "
+        "verified, private, followers, following, likes, videos, avatar_url, fetched_at).",
+        rich_help_panel=OUTPUT,
+    ),
+]
+RawOpt = Annotated[
+    bool,
+    typer.Option(
+        "--raw",
+        help="Write the API's own objects unchanged (-f jsonl or json; no --fields).",
+        rich_help_panel=OUTPUT,
+    ),
+]
+# The list commands' --raw: raw objects have no owner column, so a batch's rows could not
+# be told apart.
+ListRawOpt = Annotated[
+    bool,
+    typer.Option(
+        "--raw",
+        help="Write the API's own objects unchanged (-f jsonl or json; one account, no --fields).",
+        rich_help_panel=OUTPUT,
+    ),
+]
 NoFormulaGuardOpt = Annotated[
     bool,
     typer.Option(
@@ -210,72 +174,122 @@ ExcelOpt = Annotated[
         rich_help_panel=OUTPUT,
     ),
 ]
+LimitOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--limit",
+        parser=whole_number(1),
+        metavar="N",
+        help="Stop after exactly N accounts; no request is made beyond what N needs.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+NoResumeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-resume",
+        help="With -o: start over instead of resuming an unfinished export of the same command.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+
+# Input and batch
+InputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--input",
+        "-i",
+        metavar="FILE",
+        help="Read accounts from FILE (- for stdin): one USER per line (blank lines and # "
+        "comments skipped), or this tool's own jsonl or csv output.",
+        rich_help_panel=INPUT,
+    ),
+]
+ShardOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        metavar="K/N",
+        help="Take share K of N (K from 0 to N-1) of the accounts given, split by a stable hash "
+        "of each account (its user id when the input carries it, else its username): N "
+        "processes with K = 0..N-1 take every account once. auto/N takes K from "
+        "JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). [env: TIKTOK_SHARD]",
+        rich_help_panel=INPUT,
+    ),
+]
+ConcurrencyOpt = Annotated[
+    int,
+    typer.Option(
+        "--concurrency",
+        "-j",
+        parser=whole_number(1, 32),
+        metavar="N",
+        help="Accounts fetched at once, 1 to 32 (each list's pages stay in order). [default: 4]",
+        show_default=False,
+        rich_help_panel=PACING,
+    ),
+]
+ErrorsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--errors",
+        metavar="FILE",
+        dir_okay=False,
+        help="Write each account that failed to FILE, one per line, ready for --input.",
+        rich_help_panel=INPUT,
+    ),
+]
+
+# Pacing
+SleepOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sleep",
+        metavar="MIN[-MAX]",
+        help="Pause between pages, a random time between MIN and MAX seconds.",
+        rich_help_panel=PACING,
+    ),
+]
+
+# Connection: which data source answers, and where. Each option sets the setting of its name.
+BackendOpt = Annotated[str | None, _setting_option("backend", CONNECTION, autocompletion=_complete_backends)]
+GatewayUrlOpt = Annotated[str | None, _setting_option("gateway_url", CONNECTION)]
+ApiUrlOpt = Annotated[str | None, _setting_option("api_url", CONNECTION)]
+CookiesOpt = Annotated[str | None, _setting_option("cookies", CONNECTION)]
+CookiesFromBrowserOpt = Annotated[str | None, _setting_option("cookies_from_browser", CONNECTION)]
+# How requests behave. Strings: the settings' own parsers check them, in the same words as
+# the config file's.
+TimeoutOpt = Annotated[str | None, _setting_option("timeout", CONNECTION)]
+RetriesOpt = Annotated[str | None, _setting_option("retries", CONNECTION)]
+RateOpt = Annotated[str | None, _setting_option("rate", PACING)]
+
+# Store: the snapshot store that records runs (and that `changes` and `history` read).
+DbOpt = Annotated[str | None, _setting_option("db", STORE)]
+
+# Messages: what goes to stderr besides errors.
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress or summary.", rich_help_panel=MESSAGES)
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Trace every HTTP request on stderr (secrets redacted).",
+        rich_help_panel=MESSAGES,
+    ),
+]
+DebugOpt = Annotated[
+    bool, typer.Option("--debug", help="Show the traceback of a failure.", rich_help_panel=MESSAGES)
+]
+
+UsersArg = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="USER", help="Usernames, @names or profile URLs.", show_default=False),
+]
 
 
-class OutputOptions(NamedTuple):
-    """Where rows go and how they are written."""
-
-    format: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="FORMAT",
-            autocompletion=_complete_formats,
-            # The extensions are the writers' own (a test checks): reading them loads every writer.
-            help=f"{_one_of(writers.names())} (none: no rows, for runs that only record into "
-            "--db). Default: the -o file's extension (.csv, .json, .jsonl/.ndjson, .txt), else "
-            "table on a terminal, else jsonl.",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = None
-    path: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            dir_okay=False,
-            help="Write to FILE (atomically, resumably; its folder is created) instead of standard "
-            "output. - is standard output; a FIFO, device or /dev/fd/N is written directly.",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = None
-    fields: Annotated[
-        str | None,
-        typer.Option(
-            "--fields",
-            metavar="A,B,...",
-            autocompletion=_complete_fields,
-            # models.FIELDS (a test checks): importing models would cost every start-up.
-            help="Columns to write, in order (owner, unique_id, nickname, user_id, sec_uid, bio, "
-            "verified, private, followers, following, likes, videos, avatar_url, fetched_at).",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = None
-    raw: Annotated[
-        bool,
-        typer.Option(
-            "--raw",
-            # Each command words it (with_groups' words=): what it allows differs.
-            help="Write the API's own objects unchanged (-f jsonl or json; no --fields).",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = False
-    no_formula_guard: NoFormulaGuardOpt = False
-    excel: ExcelOpt = False
-
-    def spec(self, *, resume: bool = True) -> "OutputSpec":
-        """The output as asked; an unknown format or an empty --fields is a usage error now."""
-        return _output_spec(
-            self.format,
-            self.path,
-            self.fields,
-            raw=self.raw,
-            formula_guard=not self.no_formula_guard,
-            excel=self.excel,
-            resume=resume,
-        )
+# --- values built from the options -------------------------------------------------------
 
 
 def _output_spec(
@@ -283,7 +297,7 @@ def _output_spec(
     path: Path | None,
     fields: str | None,
     *,
-    raw: bool,
+    raw: bool = False,
     formula_guard: bool,
     excel: bool,
     resume: bool,
@@ -307,454 +321,21 @@ def _output_spec(
     )
 
 
-# The format that writes no rows (writers/none.py; a test checks): the store's reports,
-# which only write rows, do not offer it.
-NO_ROWS_FORMAT = "none"
-_REPORT_FORMATS = [name for name in writers.names() if name != NO_ROWS_FORMAT]
-
-
-class ReportOutputOptions(NamedTuple):
-    """Where the rows of a report read from the store go (changes, history, snapshots).
-
-    Each report names its own columns: its --fields is its own option.
-    """
-
-    format: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="FORMAT",
-            autocompletion=_complete_formats,
-            help=f"{_one_of(_REPORT_FORMATS)}. Default: the -o file's extension (.csv, .json, "
-            ".jsonl/.ndjson, .txt), else table on a terminal, else jsonl.",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = None
-    path: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            dir_okay=False,
-            help="Write to FILE (atomically; its folder is created) instead of standard output. - is "
-            "standard output; a FIFO, device or /dev/fd/N is written directly.",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = None
-    no_formula_guard: NoFormulaGuardOpt = False
-    excel: ExcelOpt = False
-
-    def spec(self, fields: str | None, *, command: str) -> "OutputSpec":
-        """The output as asked; -f none is refused: a report has nothing to do but write rows."""
-        if self.format is not None and not writers.load(self.format).writes_rows:
-            raise UsageError(
-                f"-f {self.format} writes no rows, and `tiktok {command}` does nothing else: "
-                f"choose {_one_of(_REPORT_FORMATS)}"
-            )
-        return _output_spec(
-            self.format,
-            self.path,
-            fields,
-            raw=False,
-            formula_guard=not self.no_formula_guard,
-            excel=self.excel,
-            resume=False,
-        )
-
-
-class SourceOptions(NamedTuple):
-    """Which data source answers, and where. Each option sets the setting of its name."""
-
-    backend: Annotated[
-        str | None, _setting_option("backend", CONNECTION, autocompletion=_complete_backends)
-    ] = None
-    gateway_url: Annotated[str | None, _setting_option("gateway_url", CONNECTION)] = None
-    api_url: Annotated[str | None, _setting_option("api_url", CONNECTION)] = None
-    cookies: Annotated[str | None, _setting_option("cookies", CONNECTION)] = None
-    cookies_from_browser: Annotated[str | None, _setting_option("cookies_from_browser", CONNECTION)] = None
-
-
-class ConnectionOptions(NamedTuple):
-    """The data source, and how requests to it behave."""
-
-    source: SourceOptions = SourceOptions()  # a nested group: its options come first
-    # Strings: the settings' own parsers check them, in the same words as the config file's.
-    timeout: Annotated[str | None, _setting_option("timeout", CONNECTION)] = None
-    retries: Annotated[str | None, _setting_option("retries", CONNECTION)] = None
-    rate: Annotated[str | None, _setting_option("rate", PACING)] = None
-
-    def flags(self) -> dict[str, object]:
-        """The settings given as options, by setting name (None: not given)."""
-        return _flags(self)
-
-    def settings(self, store: "StoreOptions | None" = None) -> "Settings":
-        """These options (and ``store``'s) over the environment, the config file and the defaults."""
-        from tiktok_cli.config import load_settings
-
-        return load_settings({**self.flags(), **(store.flags() if store else {})})
-
-
-class StoreOptions(NamedTuple):
-    """The snapshot store that records runs (and that `changes` and `history` read)."""
-
-    db: Annotated[str | None, _setting_option("db", STORE)] = None
-
-    def flags(self) -> dict[str, object]:
-        """The settings given as options, by setting name (None: not given)."""
-        return _flags(self)
-
-    def target(self) -> str:
-        """The store to read: --db, else TIKTOK_DB, else the config file's db; none is a usage error."""
-        from tiktok_cli.config import load_settings
-
-        db = load_settings(self.flags()).db
-        if not db:
-            raise UsageError(
-                "name the snapshot store: give --db TARGET or set TIKTOK_DB (or `tiktok config set db PATH`)"
-            )
-        return db
-
-
-class AccountIdOptions(NamedTuple):
-    """An account of the store named by one of its ids instead of USER."""
-
-    uid: Annotated[
-        str | None,
-        typer.Option("--uid", metavar="UID", help="The account's numeric user id instead of USER."),
-    ] = None
-    sec_uid: Annotated[
-        str | None,
-        typer.Option("--sec-uid", metavar="SECUID", help="The account's secUid instead of USER."),
-    ] = None
-
-    def targets(self, users: list[str] | None, accounts: "InputOptions | None" = None) -> "list[Target]":
-        """USERs, --input's accounts and these ids, each once."""
-        return (accounts or InputOptions()).targets(
-            users, uid=self.uid, sec_uid=self.sec_uid, unique=True, id_options=("--uid", "--sec-uid")
-        )
-
-    def target(self, user: str | None) -> "Target":
-        """The one account USER or an id names (no --input, no --shard: one account)."""
-        from tiktok_cli.identifiers import read_targets
-
-        given = [user] if user is not None else []
-        if len(given) + (self.uid is not None) + (self.sec_uid is not None) != 1:
-            raise UsageError("name one account: USER, --uid or --sec-uid")
-        (target,) = read_targets(given, None, uid=self.uid, sec_uid=self.sec_uid)
-        return target
-
-
-class ListKindOptions(NamedTuple):
-    """Which of an account's recorded lists to read."""
-
-    followers: Annotated[bool, typer.Option("--followers", help="Only the account's followers.")] = False
-    followings: Annotated[bool, typer.Option("--followings", help="Only the accounts it follows.")] = False
-
-    def kinds(self) -> tuple[str, ...] | None:
-        """The kinds asked for; None: every kind recorded."""
-        asked = tuple(
-            kind for kind, given in (("followers", self.followers), ("followings", self.followings)) if given
-        )
-        return asked or None
-
-
-class CheckOptions(NamedTuple):
-    """`tiktok doctor`: the data source, checked with a short timeout and no retries."""
-
-    source: SourceOptions = SourceOptions()
-    timeout: Annotated[
-        str | None,
-        typer.Option(
-            "--timeout",
-            metavar="SECONDS",
-            help="Per-request timeout of the checks. [default: the timeout setting, at most 10]",
-            rich_help_panel=CONNECTION,
-        ),
-    ] = None
-
-    def flags(self) -> dict[str, object]:
-        """The settings given as options, by setting name (None: not given)."""
-        return _flags(self)
-
-
-class ShardOptions(NamedTuple):
-    """Which share of the accounts this process takes when N processes split one batch."""
-
-    shard: Annotated[
-        str | None,
-        typer.Option(
-            "--shard",
-            metavar="K/N",
-            help="Take share K of N (K from 0 to N-1) of the accounts given, split by a stable hash "
-            "of each account (its user id when the input carries it, else its username): N "
-            "processes with K = 0..N-1 take every account once. auto/N takes K from "
-            "JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). [env: TIKTOK_SHARD]",
-            rich_help_panel=INPUT,
-        ),
-    ] = None
-
-    def given(self) -> tuple[str, str] | None:
-        """The shard asked for and where it came from (--shard, else TIKTOK_SHARD); None: all."""
-        if self.shard is not None:
-            return self.shard, "--shard"
-        value = os.environ.get("TIKTOK_SHARD")  # shards.SHARD_ENV: loaded only when one is given
-        return (value, "TIKTOK_SHARD") if value else None
-
-    def parsed(self) -> "Shard | None":
-        """The shard asked for, checked (a bad value is a usage error now); None: every account."""
-        given = self.given()
-        if given is None:
-            return None
-        from tiktok_cli.shards import parse_shard
-
-        return parse_shard(given[0], source=given[1], environ=os.environ)
-
-
-class InputOptions(NamedTuple):
-    """The accounts an --input file names, and (with --shard) this process's share of them."""
-
-    input_file: Annotated[
-        str | None,
-        typer.Option(
-            "--input",
-            "-i",
-            metavar="FILE",
-            help="Read accounts from FILE (- for stdin): one USER per line (blank lines and # "
-            "comments skipped), or this tool's own jsonl or csv output.",
-            rich_help_panel=INPUT,
-        ),
-    ] = None
-    sharding: ShardOptions = ShardOptions()  # a nested group: --shard follows --input
-
-    def targets(
-        self,
-        users: list[str] | None,
-        *,
-        sec_uid: str | None = None,
-        uid: str | None = None,
-        unique: bool = False,
-        id_options: tuple[str, ...] = (),
-    ) -> "list[Target]":
-        """The accounts to process (with --shard, this process's share of them); an --input
-        with none, or a share with none, is nothing to do (a note, exit 0)."""
-        from tiktok_cli import console
-        from tiktok_cli.identifiers import nothing_to_do, read_targets
-
-        shard = self.sharding.parsed()  # a bad --shard fails before the input is read
-        targets = read_targets(
-            users or [],
-            self.input_file,
-            sec_uid=sec_uid,
-            uid=uid,
-            unique=unique,
-            id_options=id_options,
-            allow_empty=True,
-        )
-        if not targets and self.input_file is not None:
-            console.info(nothing_to_do(self.input_file))
-        if shard is not None and targets:
-            targets = shard.take(targets)
-        return targets
-
-
-class BatchOptions(NamedTuple):
-    """The accounts an --input file names, how many run at once, and where failures go."""
-
-    accounts: InputOptions = InputOptions()
-    concurrency: Annotated[
-        int,
-        typer.Option(
-            "--concurrency",
-            "-j",
-            parser=whole_number(1, 32),
-            metavar="N",
-            help="Accounts fetched at once, 1 to 32 (each list's pages stay in order). [default: 4]",
-            show_default=False,
-            rich_help_panel=PACING,
-        ),
-    ] = 4
-    errors: Annotated[
-        Path | None,
-        typer.Option(
-            "--errors",
-            metavar="FILE",
-            dir_okay=False,
-            help="Write each account that failed to FILE, one per line, ready for --input.",
-            rich_help_panel=INPUT,
-        ),
-    ] = None
-
-    def targets(
-        self,
-        users: list[str] | None,
-        *,
-        sec_uid: str | None = None,
-        uid: str | None = None,
-        unique: bool = False,
-        id_options: tuple[str, ...] = (),
-    ) -> "list[Target]":
-        """The accounts to process (see ``InputOptions.targets``)."""
-        return self.accounts.targets(users, sec_uid=sec_uid, uid=uid, unique=unique, id_options=id_options)
-
-    def batch(self) -> "Batch":
-        from tiktok_cli.batch import Batch
-
-        return Batch(self.concurrency, self.errors, sharded=self.accounts.sharding.given() is not None)
-
-
-class ListOptions(NamedTuple):
-    """How much of a list to export, whether to resume, and the pause between pages."""
-
-    limit: Annotated[
-        int | None,
-        typer.Option(
-            "--limit",
-            parser=whole_number(1),
-            metavar="N",
-            help="Stop after exactly N accounts; no request is made beyond what N needs.",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = None
-    no_resume: Annotated[
-        bool,
-        typer.Option(
-            "--no-resume",
-            help="With -o: start over instead of resuming an unfinished export of the same command.",
-            rich_help_panel=OUTPUT,
-        ),
-    ] = False
-    sleep: Annotated[
-        str | None,
-        typer.Option(
-            "--sleep",
-            metavar="MIN[-MAX]",
-            help="Pause between pages, a random time between MIN and MAX seconds.",
-            rich_help_panel=PACING,
-        ),
-    ] = None
-
-    def pacing(self) -> "Pacing":
-        """--sleep MIN[-MAX] checked: 0 <= MIN <= MAX <= 3600 seconds."""
-        from tiktok_cli.export import Pacing
-
-        if self.sleep is None:
-            return Pacing()
-        low_text, _, high_text = self.sleep.partition("-")
-        try:
-            low = float(low_text)
-            high = float(high_text) if high_text else low
-        except ValueError:
-            raise UsageError(f"--sleep takes SECONDS or MIN-MAX (like 1-3), not {self.sleep!r}") from None
-        if not (0 <= low <= high <= 3600):  # also false for nan
-            raise UsageError(f"--sleep {self.sleep!r}: need 0 <= MIN <= MAX <= 3600 seconds")
-        return Pacing(low, high)
-
-
-VerboseOpt = Annotated[
-    bool,
-    typer.Option(
-        "--verbose",
-        "-v",
-        help="Trace every HTTP request on stderr (secrets redacted).",
-        rich_help_panel=MESSAGES,
-    ),
-]
-DebugOpt = Annotated[
-    bool, typer.Option("--debug", help="Show the traceback of a failure.", rich_help_panel=MESSAGES)
-]
-
-
-class VerbosityOptions(NamedTuple):
-    """What goes to stderr besides errors."""
-
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress or summary.", rich_help_panel=MESSAGES)
-    ] = False
-    verbose: VerboseOpt = False
-    debug: DebugOpt = False
-
-    def error_edge(self) -> AbstractContextManager[None]:
-        """The one error edge (see ``_error_edge``), quiet and verbose as asked."""
-        return _error_edge(debug=self.debug, quiet=self.quiet)
-
-
-class ReportVerbosity(NamedTuple):
-    """What a report read from the store says on stderr besides errors (it makes no request)."""
-
-    quiet: Annotated[
-        bool,
-        typer.Option(
-            "--quiet", "-q", help="No notes on stderr, only the rows and errors.", rich_help_panel=MESSAGES
-        ),
-    ] = False
-    debug: DebugOpt = False
-
-    def error_edge(self) -> AbstractContextManager[None]:
-        """The one error edge (see ``_error_edge``), quiet as asked."""
-        return _error_edge(debug=self.debug, quiet=self.quiet)
-
-
-# Each report's columns, as tiktok_cli.tracking writes them (a test checks): importing it
-# would cost every start-up.
-CHANGE_COLUMNS = (
-    "owner", "list", "change", "old_unique_id", "since", "until", "unique_id", "nickname", "user_id",
-    "sec_uid", "bio", "verified", "private", "followers", "following", "likes", "videos", "avatar_url",
-)  # fmt: skip
-HISTORY_COLUMNS = (
-    "observed_at", "backend", "followers", "following", "likes", "videos",
-    "followers_change", "following_change", "likes_change", "videos_change",
-)  # fmt: skip
-SNAPSHOT_COLUMNS = (
-    "id", "list", "started_at", "finished_at", "status", "note", "rows", "reported_total", "backend",
-    "owner_name",
-)  # fmt: skip
-
-
-def _columns_help(columns: Sequence[str]) -> str:
-    return f"Columns to write, in order ({', '.join(columns)})."
-
-
-ChangeFieldsOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--fields",
-        metavar="A,B,...",
-        help=_columns_help(CHANGE_COLUMNS) + " owner only with several accounts or --input.",
-        rich_help_panel=OUTPUT,
-    ),
-]
-HistoryFieldsOpt = Annotated[
-    str | None,
-    typer.Option("--fields", metavar="A,B,...", help=_columns_help(HISTORY_COLUMNS), rich_help_panel=OUTPUT),
-]
-SnapshotFieldsOpt = Annotated[
-    str | None,
-    typer.Option("--fields", metavar="A,B,...", help=_columns_help(SNAPSHOT_COLUMNS), rich_help_panel=OUTPUT),
-]
-
-
-# Options of a group whose words differ in some commands (with_groups' words=).
-LIST_WORDS = {
-    # Raw objects have no owner column: a batch's rows could not be told apart.
-    "raw": "Write the API's own objects unchanged (-f jsonl or json; one account, no --fields).",
-}
-REPORT_WORDS = {
-    "db": "The snapshot store to read: a SQLite file or a postgresql://USER@HOST/DB URL (password "
-    "from ~/.pgpass or PGPASSWORD). [env: TIKTOK_DB]",
-}
-
-
-class ListExportOptions(NamedTuple):
-    """What `followings` and `followers` share: every group of options but their own few."""
-
-    batch: BatchOptions = BatchOptions()
-    listing: ListOptions = ListOptions()
-    output: OutputOptions = OutputOptions()
-    store: StoreOptions = StoreOptions()
-    connection: ConnectionOptions = ConnectionOptions()
-    verbosity: VerbosityOptions = VerbosityOptions()
+def _pacing(sleep: str | None) -> "Pacing":
+    """--sleep MIN[-MAX] checked: 0 <= MIN <= MAX <= 3600 seconds."""
+    from tiktok_cli.export import Pacing
+
+    if sleep is None:
+        return Pacing()
+    low_text, _, high_text = sleep.partition("-")
+    try:
+        low = float(low_text)
+        high = float(high_text) if high_text else low
+    except ValueError:
+        raise UsageError(f"--sleep takes SECONDS or MIN-MAX (like 1-3), not {sleep!r}") from None
+    if not (0 <= low <= high <= 3600):  # also false for nan
+        raise UsageError(f"--sleep {sleep!r}: need 0 <= MIN <= MAX <= 3600 seconds")
+    return Pacing(low, high)
 
 
 def _say(line: str) -> None:
@@ -768,6 +349,9 @@ def _say(line: str) -> None:
 
         raise OutputError("standard output is closed, so there is nowhere to print to")
     typer.echo(line)
+
+
+# --- the commands --------------------------------------------------------------------------
 
 
 def _version(value: bool) -> None:
@@ -800,12 +384,6 @@ def _root(
     """The options before any command; the help is _ROOT_HELP."""
 
 
-UsersArg = Annotated[
-    list[str] | None,
-    typer.Argument(metavar="USER", help="Usernames, @names or profile URLs.", show_default=False),
-]
-
-
 @app.command(
     "user-info",
     cls=Command,
@@ -814,26 +392,65 @@ UsersArg = Annotated[
     "  tiktok user-info @cnn https://www.tiktok.com/@nasa -f csv -o accounts.csv\n"
     "  tiktok user-info --input accounts.txt --errors failed.txt -o accounts.jsonl",
 )
-@with_groups
 def user_info(
     users: UsersArg = None,
-    *,
-    batch: BatchOptions,
-    output: OutputOptions,
-    store: StoreOptions,
-    connection: ConnectionOptions,
-    verbosity: VerbosityOptions,
+    input_file: InputOpt = None,
+    shard: ShardOpt = None,
+    concurrency: ConcurrencyOpt = 4,
+    errors: ErrorsOpt = None,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    fields: FieldsOpt = None,
+    raw: RawOpt = False,
+    no_formula_guard: NoFormulaGuardOpt = False,
+    excel: ExcelOpt = False,
+    db: DbOpt = None,
+    backend: BackendOpt = None,
+    gateway_url: GatewayUrlOpt = None,
+    api_url: ApiUrlOpt = None,
+    cookies: CookiesOpt = None,
+    cookies_from_browser: CookiesFromBrowserOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    rate: RateOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Show one record per account, in the order given."""
-    with verbosity.error_edge():
+    with error_edge(debug=debug, quiet=quiet):
+        from tiktok_cli import identifiers, shards
+        from tiktok_cli.batch import Batch
+        from tiktok_cli.config import load_settings
         from tiktok_cli.user_info import look_up
 
-        spec = output.spec()
-        targets = batch.targets(users)
+        spec = _output_spec(
+            format, output, fields, raw=raw, formula_guard=not no_formula_guard, excel=excel, resume=True
+        )
+        share = shards.asked(shard)
+        targets = identifiers.accounts(users, input_file, shard=share)
         if not targets:
             return
-        settings = connection.settings(store)
-        look_up(targets, settings, spec, batch=batch.batch(), trace=verbosity.verbose)
+        settings = load_settings(
+            {
+                "backend": backend,
+                "gateway_url": gateway_url,
+                "api_url": api_url,
+                "cookies": cookies,
+                "cookies_from_browser": cookies_from_browser,
+                "timeout": timeout,
+                "retries": retries,
+                "rate": rate,
+                "db": db,
+            }
+        )
+        look_up(
+            targets,
+            settings,
+            spec,
+            batch=Batch(concurrency, errors, sharded=share is not None),
+            trace=verbose,
+        )
 
 
 @app.command(
@@ -843,10 +460,8 @@ def user_info(
     "  tiktok followings --sec-uid MS4wLjABAAAA... -f csv -o followings.csv\n"
     "  tiktok followings --input accounts.txt -o followings.csv   # one CSV, with an owner column",
 )
-@with_groups(words=LIST_WORDS)
 def followings(
     users: UsersArg = None,
-    *,
     sec_uid: Annotated[
         str | None,
         typer.Option("--sec-uid", metavar="SECUID", help="An account's secUid instead of USER (no look-up)."),
@@ -879,19 +494,70 @@ def followings(
             help="The gateway's maxCursor. [default: 0]",
         ),
     ] = None,
-    export: ListExportOptions,
+    input_file: InputOpt = None,
+    shard: ShardOpt = None,
+    concurrency: ConcurrencyOpt = 4,
+    errors: ErrorsOpt = None,
+    limit: LimitOpt = None,
+    no_resume: NoResumeOpt = False,
+    sleep: SleepOpt = None,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    fields: FieldsOpt = None,
+    raw: ListRawOpt = False,
+    no_formula_guard: NoFormulaGuardOpt = False,
+    excel: ExcelOpt = False,
+    db: DbOpt = None,
+    backend: BackendOpt = None,
+    gateway_url: GatewayUrlOpt = None,
+    api_url: ApiUrlOpt = None,
+    cookies: CookiesOpt = None,
+    cookies_from_browser: CookiesFromBrowserOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    rate: RateOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Export every account USER follows."""
-    _export_lists(
-        "followings",
-        users,
-        export,
-        sec_uid=sec_uid,
-        id_options=("--sec-uid",),
-        cursor=min_cursor,
-        page_size=count,
-        max_cursor=max_cursor,
-    )
+    with error_edge(debug=debug, quiet=quiet):
+        _export_lists(
+            "followings",
+            users,
+            input_file=input_file,
+            shard=shard,
+            sec_uid=sec_uid,
+            id_options=("--sec-uid",),
+            cursor=min_cursor,
+            page_size=count,
+            max_cursor=max_cursor,
+            spec=_output_spec(
+                format,
+                output,
+                fields,
+                raw=raw,
+                formula_guard=not no_formula_guard,
+                excel=excel,
+                resume=not no_resume,
+            ),
+            flags={
+                "backend": backend,
+                "gateway_url": gateway_url,
+                "api_url": api_url,
+                "cookies": cookies,
+                "cookies_from_browser": cookies_from_browser,
+                "timeout": timeout,
+                "retries": retries,
+                "rate": rate,
+                "db": db,
+            },
+            limit=limit,
+            sleep=sleep,
+            concurrency=concurrency,
+            errors=errors,
+            verbose=verbose,
+        )
 
 
 @app.command(
@@ -902,10 +568,8 @@ def followings(
     "  tiktok followers --input accounts.txt --errors failed.txt -o followers.csv\n"
     "  tiktok followers --input accounts.txt --shard 0/3 -o followers-0.csv   # worker 0 of 3",
 )
-@with_groups(words=LIST_WORDS)
 def followers(
     users: UsersArg = None,
-    *,
     uid: Annotated[
         str | None,
         typer.Option(
@@ -927,11 +591,118 @@ def followers(
             help="Start from this cursor (as printed by an interrupted run).",
         ),
     ] = None,
-    export: ListExportOptions,
+    input_file: InputOpt = None,
+    shard: ShardOpt = None,
+    concurrency: ConcurrencyOpt = 4,
+    errors: ErrorsOpt = None,
+    limit: LimitOpt = None,
+    no_resume: NoResumeOpt = False,
+    sleep: SleepOpt = None,
+    format: FormatOpt = None,
+    output: OutputOpt = None,
+    fields: FieldsOpt = None,
+    raw: ListRawOpt = False,
+    no_formula_guard: NoFormulaGuardOpt = False,
+    excel: ExcelOpt = False,
+    db: DbOpt = None,
+    backend: BackendOpt = None,
+    gateway_url: GatewayUrlOpt = None,
+    api_url: ApiUrlOpt = None,
+    cookies: CookiesOpt = None,
+    cookies_from_browser: CookiesFromBrowserOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    rate: RateOpt = None,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Export every account that follows USER."""
-    _export_lists(
-        "followers", users, export, uid=uid, sec_uid=sec_uid, id_options=("--uid", "--sec-uid"), cursor=cursor
+    with error_edge(debug=debug, quiet=quiet):
+        _export_lists(
+            "followers",
+            users,
+            input_file=input_file,
+            shard=shard,
+            uid=uid,
+            sec_uid=sec_uid,
+            id_options=("--uid", "--sec-uid"),
+            cursor=cursor,
+            spec=_output_spec(
+                format,
+                output,
+                fields,
+                raw=raw,
+                formula_guard=not no_formula_guard,
+                excel=excel,
+                resume=not no_resume,
+            ),
+            flags={
+                "backend": backend,
+                "gateway_url": gateway_url,
+                "api_url": api_url,
+                "cookies": cookies,
+                "cookies_from_browser": cookies_from_browser,
+                "timeout": timeout,
+                "retries": retries,
+                "rate": rate,
+                "db": db,
+            },
+            limit=limit,
+            sleep=sleep,
+            concurrency=concurrency,
+            errors=errors,
+            verbose=verbose,
+        )
+
+
+def _export_lists(
+    operation: str,
+    users: list[str] | None,
+    *,
+    input_file: str | None,
+    shard: str | None,
+    uid: str | None = None,
+    sec_uid: str | None = None,
+    id_options: tuple[str, ...],
+    cursor: int | None,
+    page_size: int | None = None,
+    max_cursor: int | None = None,
+    spec: "OutputSpec",
+    flags: dict[str, object],
+    limit: int | None,
+    sleep: str | None,
+    concurrency: int,
+    errors: Path | None,
+    verbose: bool,
+) -> None:
+    """One list command: the ``operation`` list of each account named, exported as asked."""
+    from tiktok_cli import identifiers, shards
+    from tiktok_cli.backends.base import ListQuery, Operation
+    from tiktok_cli.batch import Batch
+    from tiktok_cli.config import load_settings
+    from tiktok_cli.export import export_lists
+
+    share = shards.asked(shard)  # a bad --shard fails before the input is read
+    targets = identifiers.accounts(
+        users, input_file, shard=share, sec_uid=sec_uid, uid=uid, unique=True, id_options=id_options
+    )
+    settings = load_settings(flags)
+    if not targets:
+        return
+    if cursor is not None and len(targets) > 1:
+        raise UsageError("a start cursor belongs to one list: give one account with it")
+    template = ListQuery(targets[0].account, cursor=cursor, page_size=page_size, max_cursor=max_cursor)
+    export_lists(
+        Operation(operation),
+        targets,
+        template,
+        settings,
+        spec,
+        limit=limit,
+        pacing=_pacing(sleep),
+        batch=Batch(concurrency, errors, sharded=share is not None),
+        trace=verbose,
     )
 
 
@@ -948,22 +719,106 @@ def followers(
     "  tiktok doctor --backend web --cookies cookies.txt\n"
     "  TIKTOK_API_URL=http://HOST/tk tiktok doctor --gateway-url http://localhost:3000/tiktok",
 )
-@with_groups
 def doctor(
-    *, source: CheckOptions, store: StoreOptions, verbose: VerboseOpt = False, debug: DebugOpt = False
+    backend: BackendOpt = None,
+    gateway_url: GatewayUrlOpt = None,
+    api_url: ApiUrlOpt = None,
+    cookies: CookiesOpt = None,
+    cookies_from_browser: CookiesFromBrowserOpt = None,
+    timeout: Annotated[
+        str | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Per-request timeout of the checks. [default: the timeout setting, at most 10]",
+            rich_help_panel=CONNECTION,
+        ),
+    ] = None,
+    db: DbOpt = None,
+    verbose: VerboseOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Run the checks, one line each on stdout; exit with the first failing command's code."""
-    code = ExitCode.OK
-    with _error_edge(debug=debug, quiet=False, setup_hint=False):
+    with error_edge(debug=debug, setup_hint=False):
         from tiktok_cli.doctor import exit_code, run_checks
 
+        flags = {
+            "backend": backend,
+            "gateway_url": gateway_url,
+            "api_url": api_url,
+            "cookies": cookies,
+            "cookies_from_browser": cookies_from_browser,
+            "timeout": timeout,
+            "db": db,
+        }
         checks = []
-        for check in run_checks({**source.flags(), **store.flags()}, trace=verbose):
+        for check in run_checks(flags, trace=verbose):
             _say(check.line())
             checks.append(check)
         code = exit_code(checks)
     raise typer.Exit(int(code))
 
+
+# --- the store's reports: changes, history, snapshots ---------------------------------------
+# They read the store and make no request: their --format has no `none` (a report does
+# nothing but write rows), their --db reads, and each names its own columns.
+
+# The format that writes no rows (writers/none.py; a test checks).
+NO_ROWS_FORMAT = "none"
+_REPORT_FORMATS = [name for name in writers.names() if name != NO_ROWS_FORMAT]
+
+ReportFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        autocompletion=_complete_formats,
+        help=f"{_one_of(_REPORT_FORMATS)}. Default: the -o file's extension (.csv, .json, "
+        ".jsonl/.ndjson, .txt), else table on a terminal, else jsonl.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+ReportOutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        dir_okay=False,
+        help="Write to FILE (atomically; its folder is created) instead of standard output. - is "
+        "standard output; a FIFO, device or /dev/fd/N is written directly.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+ReportDbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="TARGET",
+        help="The snapshot store to read: a SQLite file or a postgresql://USER@HOST/DB URL (password "
+        "from ~/.pgpass or PGPASSWORD). [env: TIKTOK_DB]",
+        rich_help_panel=STORE,
+    ),
+]
+ReportQuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="No notes on stderr, only the rows and errors.", rich_help_panel=MESSAGES
+    ),
+]
+# An account of the store named by one of its ids instead of USER.
+StoreUidOpt = Annotated[
+    str | None,
+    typer.Option("--uid", metavar="UID", help="The account's numeric user id instead of USER."),
+]
+StoreSecUidOpt = Annotated[
+    str | None,
+    typer.Option("--sec-uid", metavar="SECUID", help="The account's secUid instead of USER."),
+]
+# Which of an account's recorded lists to read (neither: every kind recorded).
+FollowersOnlyOpt = Annotated[bool, typer.Option("--followers", help="Only the account's followers.")]
+FollowingsOnlyOpt = Annotated[bool, typer.Option("--followings", help="Only the accounts it follows.")]
 
 UserArg = Annotated[
     str | None,
@@ -971,6 +826,49 @@ UserArg = Annotated[
         metavar="USER", help="A username (current or past), @name or profile URL.", show_default=False
     ),
 ]
+
+# Each report's columns, as tiktok_cli.tracking writes them (a test checks): importing it
+# would cost every start-up.
+CHANGE_COLUMNS = (
+    "owner", "list", "change", "old_unique_id", "since", "until", "unique_id", "nickname", "user_id",
+    "sec_uid", "bio", "verified", "private", "followers", "following", "likes", "videos", "avatar_url",
+)  # fmt: skip
+HISTORY_COLUMNS = (
+    "observed_at", "backend", "followers", "following", "likes", "videos",
+    "followers_change", "following_change", "likes_change", "videos_change",
+)  # fmt: skip
+SNAPSHOT_COLUMNS = (
+    "id", "list", "started_at", "finished_at", "status", "note", "rows", "reported_total", "backend",
+    "owner_name",
+)  # fmt: skip
+
+
+def _columns_help(columns: Sequence[str]) -> str:
+    return f"Columns to write, in order ({', '.join(columns)})."
+
+
+def _report_spec(
+    format: str | None,
+    path: Path | None,
+    fields: str | None,
+    *,
+    no_formula_guard: bool,
+    excel: bool,
+    command: str,
+) -> "OutputSpec":
+    """A report's output as asked; -f none is refused: a report has nothing to do but write rows."""
+    if format is not None and not writers.load(format).writes_rows:
+        raise UsageError(
+            f"-f {format} writes no rows, and `tiktok {command}` does nothing else: "
+            f"choose {_one_of(_REPORT_FORMATS)}"
+        )
+    return _output_spec(format, path, fields, formula_guard=not no_formula_guard, excel=excel, resume=False)
+
+
+def _kinds(followers: bool, followings: bool) -> tuple[str, ...] | None:
+    """The kinds of list --followers and --followings ask for; None: every kind recorded."""
+    asked = tuple(kind for kind, given in (("followers", followers), ("followings", followings)) if given)
+    return asked or None
 
 
 @app.command(
@@ -982,13 +880,14 @@ UserArg = Annotated[
     "  tiktok changes cnn --db tiktok.db --from 12 --to 40   # ids as `tiktok snapshots` lists them\n"
     "  tiktok changes --input accounts.txt --db postgresql://me@db.example/tiktok",
 )
-@with_groups(words=REPORT_WORDS)
 def changes(
     users: UsersArg = None,
-    *,
-    ids: AccountIdOptions,
-    accounts: InputOptions,
-    lists: ListKindOptions,
+    uid: StoreUidOpt = None,
+    sec_uid: StoreSecUidOpt = None,
+    input_file: InputOpt = None,
+    shard: ShardOpt = None,
+    followers: FollowersOnlyOpt = False,
+    followings: FollowingsOnlyOpt = False,
     since: Annotated[
         str | None,
         typer.Option(
@@ -1016,10 +915,22 @@ def changes(
             help="Compare to this complete snapshot (with --from).",
         ),
     ] = None,
-    output: ReportOutputOptions,
-    fields: ChangeFieldsOpt = None,
-    store: StoreOptions,
-    verbosity: ReportVerbosity,
+    format: ReportFormatOpt = None,
+    output: ReportOutputOpt = None,
+    no_formula_guard: NoFormulaGuardOpt = False,
+    excel: ExcelOpt = False,
+    fields: Annotated[
+        str | None,
+        typer.Option(
+            "--fields",
+            metavar="A,B,...",
+            help=_columns_help(CHANGE_COLUMNS) + " owner only with several accounts or --input.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = None,
+    db: ReportDbOpt = None,
+    quiet: ReportQuietOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Show who followed, unfollowed or renamed between two complete snapshots of a list.
 
@@ -1029,24 +940,42 @@ def changes(
     unfollowed or renamed), old_unique_id, since and until (the UTC window in which it
     happened), then the member's fields; --fields picks among them.
     """
-    with verbosity.error_edge():
+    with error_edge(debug=debug, quiet=quiet):
+        from tiktok_cli import identifiers, shards
+        from tiktok_cli.config import store_target
         from tiktok_cli.tracking import show_changes
 
         if since is not None and (from_run is not None or to_run is not None):
             raise UsageError("--since and --from/--to choose the snapshots two ways: give one")
         if (from_run is None) != (to_run is None):
             raise UsageError("--from and --to go together: the two snapshots to compare")
-        spec = output.spec(fields, command="changes")
-        targets = ids.targets(users, accounts)
-        db = store.target()
+        spec = _report_spec(
+            format, output, fields, no_formula_guard=no_formula_guard, excel=excel, command="changes"
+        )
+        share = shards.asked(shard)
+        targets = identifiers.accounts(
+            users,
+            input_file,
+            shard=share,
+            uid=uid,
+            sec_uid=sec_uid,
+            unique=True,
+            id_options=("--uid", "--sec-uid"),
+        )
+        store = store_target({"db": db})
         if not targets:
             return
         span = (from_run, to_run) if from_run is not None and to_run is not None else None
         # Shards' files share one header, whatever each shard holds.
-        sharded = accounts.sharding.given() is not None
-        owner_column = len(targets) > 1 or accounts.input_file is not None or sharded
+        owner_column = len(targets) > 1 or input_file is not None or share is not None
         show_changes(
-            targets, db, spec, kinds=lists.kinds(), since=since, span=span, owner_column=owner_column
+            targets,
+            store,
+            spec,
+            kinds=_kinds(followers, followings),
+            since=since,
+            span=span,
+            owner_column=owner_column,
         )
 
 
@@ -1057,11 +986,10 @@ def changes(
     "  tiktok history cnn --db tiktok.db\n"
     "  tiktok history cnn --db tiktok.db --plot cnn.png -f csv -o cnn-counts.csv",
 )
-@with_groups(words=REPORT_WORDS)
 def history(
     user: UserArg = None,
-    *,
-    ids: AccountIdOptions,
+    uid: StoreUidOpt = None,
+    sec_uid: StoreSecUidOpt = None,
     plot: Annotated[
         Path | None,
         typer.Option(
@@ -1073,10 +1001,19 @@ def history(
             rich_help_panel=OUTPUT,
         ),
     ] = None,
-    output: ReportOutputOptions,
-    fields: HistoryFieldsOpt = None,
-    store: StoreOptions,
-    verbosity: ReportVerbosity,
+    format: ReportFormatOpt = None,
+    output: ReportOutputOpt = None,
+    no_formula_guard: NoFormulaGuardOpt = False,
+    excel: ExcelOpt = False,
+    fields: Annotated[
+        str | None,
+        typer.Option(
+            "--fields", metavar="A,B,...", help=_columns_help(HISTORY_COLUMNS), rich_help_panel=OUTPUT
+        ),
+    ] = None,
+    db: ReportDbOpt = None,
+    quiet: ReportQuietOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """Show an account's counts over time, one row per observation, with each change.
 
@@ -1085,12 +1022,16 @@ def history(
     likes_change, videos_change since the observation before by the same backend. On a
     terminal a trend line of the followers follows the table.
     """
-    with verbosity.error_edge():
+    with error_edge(debug=debug, quiet=quiet):
+        from tiktok_cli.config import store_target
+        from tiktok_cli.identifiers import one_account
         from tiktok_cli.tracking import show_history
 
-        spec = output.spec(fields, command="history")
-        target = ids.target(user)
-        show_history(target, store.target(), spec, plot=plot)
+        spec = _report_spec(
+            format, output, fields, no_formula_guard=no_formula_guard, excel=excel, command="history"
+        )
+        target = one_account(user, uid=uid, sec_uid=sec_uid)
+        show_history(target, store_target({"db": db}), spec, plot=plot)
 
 
 @app.command(
@@ -1100,16 +1041,25 @@ def history(
     "  tiktok snapshots cnn --db tiktok.db\n"
     "  tiktok snapshots cnn --db tiktok.db --followers -f csv",
 )
-@with_groups(words=REPORT_WORDS)
 def snapshots(
     user: UserArg = None,
-    *,
-    ids: AccountIdOptions,
-    lists: ListKindOptions,
-    output: ReportOutputOptions,
-    fields: SnapshotFieldsOpt = None,
-    store: StoreOptions,
-    verbosity: ReportVerbosity,
+    uid: StoreUidOpt = None,
+    sec_uid: StoreSecUidOpt = None,
+    followers: FollowersOnlyOpt = False,
+    followings: FollowingsOnlyOpt = False,
+    format: ReportFormatOpt = None,
+    output: ReportOutputOpt = None,
+    no_formula_guard: NoFormulaGuardOpt = False,
+    excel: ExcelOpt = False,
+    fields: Annotated[
+        str | None,
+        typer.Option(
+            "--fields", metavar="A,B,...", help=_columns_help(SNAPSHOT_COLUMNS), rich_help_panel=OUTPUT
+        ),
+    ] = None,
+    db: ReportDbOpt = None,
+    quiet: ReportQuietOpt = False,
+    debug: DebugOpt = False,
 ) -> None:
     """List the runs recorded of an account's lists: id, list, times, status and counts.
 
@@ -1117,12 +1067,16 @@ def snapshots(
     --limit, TikTok's cap, a list well short of its count), running (still running, or
     killed and not resumed) or abandoned (killed, and a later run of the list finished).
     """
-    with verbosity.error_edge():
+    with error_edge(debug=debug, quiet=quiet):
+        from tiktok_cli.config import store_target
+        from tiktok_cli.identifiers import one_account
         from tiktok_cli.tracking import show_snapshots
 
-        spec = output.spec(fields, command="snapshots")
-        target = ids.target(user)
-        show_snapshots(target, store.target(), spec, kinds=lists.kinds())
+        spec = _report_spec(
+            format, output, fields, no_formula_guard=no_formula_guard, excel=excel, command="snapshots"
+        )
+        target = one_account(user, uid=uid, sec_uid=sec_uid)
+        show_snapshots(target, store_target({"db": db}), spec, kinds=_kinds(followers, followings))
 
 
 @config_app.command("path", cls=Command)
@@ -1134,8 +1088,18 @@ def config_path_command() -> None:
 
 
 @config_app.command("show", cls=Command)
-@with_groups
-def config_show(*, connection: ConnectionOptions, store: StoreOptions, debug: DebugOpt = False) -> None:
+def config_show(
+    backend: BackendOpt = None,
+    gateway_url: GatewayUrlOpt = None,
+    api_url: ApiUrlOpt = None,
+    cookies: CookiesOpt = None,
+    cookies_from_browser: CookiesFromBrowserOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    rate: RateOpt = None,
+    db: DbOpt = None,
+    debug: DebugOpt = False,
+) -> None:
     """Print the settings in effect as TOML, each with where it comes from.
 
     A value comes from a flag given here, an environment variable (named), the config
@@ -1143,12 +1107,24 @@ def config_show(*, connection: ConnectionOptions, store: StoreOptions, debug: De
     would use. Unset settings and secrets (masked) are comment lines, so the text can be
     pasted into the config file as it is.
     """
-    with _error_edge(debug=debug, quiet=False, setup_hint=False):
+    with error_edge(debug=debug, setup_hint=False):
         from tiktok_cli.config import effective_settings, settings_toml
         from tiktok_cli.safetext import for_terminal
         from tiktok_cli.settings import config_path
 
-        settings, origins = effective_settings({**connection.flags(), **store.flags()})
+        settings, origins = effective_settings(
+            {
+                "backend": backend,
+                "gateway_url": gateway_url,
+                "api_url": api_url,
+                "cookies": cookies,
+                "cookies_from_browser": cookies_from_browser,
+                "timeout": timeout,
+                "retries": retries,
+                "rate": rate,
+                "db": db,
+            }
+        )
         path = config_path()
         _say(f"# config file: {path}" + ("" if path.is_file() else " (does not exist)"))
         for line in settings_toml(settings, origins):
@@ -1173,10 +1149,8 @@ SettingArg = Annotated[
 
 
 @config_app.command("get", cls=Command, epilog=_SETTINGS_EPILOG)
-@with_groups
 def config_get(
     name: SettingArg,
-    *,
     show_secret: Annotated[
         bool,
         typer.Option(
@@ -1184,8 +1158,15 @@ def config_get(
             help="Print the value even when it is a secret (the token, cookie values, a database password).",
         ),
     ] = False,
-    connection: ConnectionOptions,
-    store: StoreOptions,
+    backend: BackendOpt = None,
+    gateway_url: GatewayUrlOpt = None,
+    api_url: ApiUrlOpt = None,
+    cookies: CookiesOpt = None,
+    cookies_from_browser: CookiesFromBrowserOpt = None,
+    timeout: TimeoutOpt = None,
+    retries: RetriesOpt = None,
+    rate: RateOpt = None,
+    db: DbOpt = None,
     debug: DebugOpt = False,
 ) -> None:
     """Print the value one setting has in effect, alone on a line, for scripts.
@@ -1193,11 +1174,23 @@ def config_get(
     Nothing is printed for a setting that is not set (a note goes to stderr). A secret is
     refused unless --show-secret asks for it.
     """
-    with _error_edge(debug=debug, quiet=False, setup_hint=False):
+    with error_edge(debug=debug, setup_hint=False):
         from tiktok_cli import console
         from tiktok_cli.config import effective_settings, setting_value
 
-        settings, _ = effective_settings({**connection.flags(), **store.flags()})
+        settings, _ = effective_settings(
+            {
+                "backend": backend,
+                "gateway_url": gateway_url,
+                "api_url": api_url,
+                "cookies": cookies,
+                "cookies_from_browser": cookies_from_browser,
+                "timeout": timeout,
+                "retries": retries,
+                "rate": rate,
+                "db": db,
+            }
+        )
         value = setting_value(settings, name, reveal=show_secret)
         if value is None:
             console.info(f"{name} is not set")
@@ -1220,7 +1213,7 @@ def config_set(
     history can see it: type it at the prompt or pipe it in. cookies takes the path of
     a cookies.txt file (stored as an absolute path), never the cookie values themselves.
     """
-    with _error_edge(debug=debug, quiet=False, setup_hint=False):
+    with error_edge(debug=debug, setup_hint=False):
         from tiktok_cli import console
         from tiktok_cli.config import write_setting
 
@@ -1244,7 +1237,7 @@ def config_unset(name: SettingArg, debug: DebugOpt = False) -> None:
     A setting the file does not hold is said so on stderr, and the exit status is still 0:
     afterwards it is not set in the file either way.
     """
-    with _error_edge(debug=debug, quiet=False, setup_hint=False):
+    with error_edge(debug=debug, setup_hint=False):
         from tiktok_cli import console
         from tiktok_cli.config import remove_setting
         from tiktok_cli.settings import ENV_VARS
@@ -1270,163 +1263,12 @@ def _read_secret(name: str) -> str:
     return secret
 
 
-def _export_lists(
-    operation: str,
-    users: list[str] | None,
-    export: ListExportOptions,
-    *,
-    sec_uid: str | None = None,
-    uid: str | None = None,
-    id_options: tuple[str, ...],
-    cursor: int | None,
-    page_size: int | None = None,
-    max_cursor: int | None = None,
-) -> None:
-    """One list command: the ``operation`` list of each account named, exported as asked."""
-    with export.verbosity.error_edge():
-        from tiktok_cli.backends.base import ListQuery, Operation
-        from tiktok_cli.export import export_lists
-
-        spec = export.output.spec(resume=not export.listing.no_resume)
-        targets = export.batch.targets(users, sec_uid=sec_uid, uid=uid, unique=True, id_options=id_options)
-        settings = export.connection.settings(export.store)
-        if not targets:
-            return
-        if cursor is not None and len(targets) > 1:
-            raise UsageError("a start cursor belongs to one list: give one account with it")
-        template = ListQuery(targets[0].account, cursor=cursor, page_size=page_size, max_cursor=max_cursor)
-        export_lists(
-            Operation(operation),
-            targets,
-            template,
-            settings,
-            spec,
-            limit=export.listing.limit,
-            pacing=export.listing.pacing(),
-            batch=export.batch.batch(),
-            trace=export.verbosity.verbose,
-        )
-
-
-@contextmanager
-def _error_edge(*, debug: bool, quiet: bool, setup_hint: bool = True) -> Iterator[None]:
-    """The one place that turns failures into a message on stderr and an exit code.
-
-    With ``setup_hint``, a missing or rejected setting or an unreachable server (typical
-    of a first run) also points to `tiktok doctor`; an unusable config file or variable
-    is named in the message already.
-    """
-    from tiktok_cli import console
-    from tiktok_cli.errors import Interrupted
-    from tiktok_cli.signals import SIGNALLED, interrupted, sigterm_raises
-
-    console.set_quiet(quiet)
-    try:
-        with sigterm_raises():
-            yield
-    except SIGNALLED as exc:  # a signal outside an export (an export says how far it got)
-        error = interrupted(exc)
-        _stopped(error)
-        raise typer.Exit(int(error.exit_code)) from None
-    except Interrupted as exc:
-        _stopped(exc)
-        raise typer.Exit(int(exc.exit_code)) from None
-    except TikTokCliError as exc:
-        _traceback(debug)
-        from tiktok_cli.config import SettingsError  # only now: --help and --version never load it
-
-        hint = (
-            setup_hint
-            and isinstance(exc, (ConfigError, UnreachableError))
-            and not isinstance(exc, SettingsError)
-        )
-        console.error(str(exc) + ("; `tiktok doctor` checks the whole setup" if hint else ""))
-        raise typer.Exit(int(exc.exit_code)) from None
-    except BrokenPipeError:
-        _silence_stdout()
-        raise typer.Exit(int(ExitCode.BROKEN_PIPE)) from None
-    except OSError as exc:
-        # Reading input and config is checked where it happens: what is left is writing
-        # the output (a full disk, an I/O error). A file export keeps its part file.
-        _traceback(debug)
-        where = f" {exc.filename}" if exc.filename else ""
-        console.error(f"cannot write the output{where}: {exc.strerror or exc}")
-        raise typer.Exit(int(ExitCode.OUTPUT)) from None
-    except Exception as exc:  # noqa: BLE001 - the last resort: no traceback unless --debug
-        _traceback(debug)
-        console.error(
-            f"unexpected {type(exc).__name__}: {exc} (a bug: please report it; --debug shows where)"
-        )
-        raise typer.Exit(int(ExitCode.INTERNAL)) from None
-
-
-def _stopped(error: "Interrupted") -> None:
-    """A signal's line: SIGTERM (a scheduler's stop) as an error, a user's Ctrl-C as what it is."""
-    from tiktok_cli import console
-
-    if error.is_error:
-        console.error(str(error))
-    else:
-        console.always(f"{console.PROG}: {error}")
-
-
-def _traceback(debug: bool) -> None:
-    if debug:
-        import traceback  # costs start-up time; only --debug needs it
-
-        from tiktok_cli import console
-
-        for line in traceback.format_exc().rstrip().splitlines():
-            console.always(line)
-
-
-def _silence_stdout() -> None:
-    """The reader went away (`| head`): drop what is still buffered, quietly."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests)
-        pass
-
-
 def main() -> None:
     """Console-script entry point: usage errors, like every failure, are one line on stderr."""
-    # Typer 0.29 carries its own copy of Click; its usage error is what a bad option raises.
-    from typer import Abort
-    from typer._click.exceptions import NoArgsIsHelpError
-    from typer._click.exceptions import UsageError as ClickUsageError
-
-    from tiktok_cli.command import usage_message
-
     if sys.stderr is None:
         # Started with `2>&-`: messages have nowhere to go, but the exit code must still be right.
         sys.stderr = Path(os.devnull).open("w", encoding="utf-8")  # noqa: SIM115 - lives as long as we do
-    try:
-        code = app(prog_name="tiktok", standalone_mode=False)
-    except BrokenPipeError:  # `tiktok --help | head -1`
-        _silence_stdout()
-        raise SystemExit(int(ExitCode.BROKEN_PIPE)) from None
-    except OSError as exc:  # only help and usage text is written outside a command's error edge
-        from tiktok_cli import console
-
-        console.error(f"cannot write standard output: {exc.strerror or exc}")
-        raise SystemExit(int(ExitCode.OUTPUT)) from None
-    except TikTokCliError as exc:  # --version and `config path`, which need no error edge
-        from tiktok_cli import console
-
-        console.error(str(exc))
-        raise SystemExit(int(exc.exit_code)) from None
-    except NoArgsIsHelpError as exc:  # `tiktok` alone: the help, as Click shows it
-        exc.show()
-        raise SystemExit(int(ExitCode.USAGE)) from None
-    except ClickUsageError as exc:
-        from tiktok_cli import console
-
-        console.error(usage_message(exc))
-        raise SystemExit(int(ExitCode.USAGE)) from None
-    except Abort:  # Ctrl-C at a prompt
-        from tiktok_cli.signals import interrupted
-
-        _stopped(interrupted(KeyboardInterrupt()))
-        raise SystemExit(int(ExitCode.INTERRUPTED)) from None
-    raise SystemExit(code if isinstance(code, int) else int(ExitCode.OK))
+    # Outside a command, only help, usage and --version text is written: to standard output.
+    with error_edge(setup_hint=False, output="standard output"):
+        code = run(app, prog_name="tiktok")
+    raise SystemExit(code)

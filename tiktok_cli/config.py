@@ -43,6 +43,8 @@ class SettingsError(ConfigError):
     The message names the file or variable to fix; nothing else needs checking first.
     """
 
+    names_its_source = True  # errors.failure: no pointer to `tiktok doctor`
+
 
 # Where a value came from, as `config show` and `tiktok doctor` say it.
 DEFAULT_ORIGIN = "default"
@@ -307,3 +309,13 @@ def setting_value(settings: Settings, name: str, *, reveal: bool = False) -> str
             f"`tiktok config get {name} --show-secret` prints it"
         )
     return str(value)
+
+
+def store_target(flags: Mapping[str, Any]) -> str:
+    """The snapshot store to read: --db, else TIKTOK_DB, else the config file's db; none is a usage error."""
+    db = load_settings(flags).db
+    if not db:
+        raise UsageError(
+            "name the snapshot store: give --db TARGET or set TIKTOK_DB (or `tiktok config set db PATH`)"
+        )
+    return db

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from enum import IntEnum
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 
 class ExitCode(IntEnum):
@@ -334,3 +334,45 @@ def first_failure_code(failures: Sequence[TikTokCliError]) -> ExitCode:
     """The exit status of checks that found ``failures``, the one that decides first:
     its code, or 0 when there are none (`tiktok doctor`)."""
     return failures[0].exit_code if failures else ExitCode.OK
+
+
+class HelpShown(UsageError):
+    """A command given nothing at all: its help went to stderr in place of an error line."""
+
+
+class Failure(NamedTuple):
+    """How an exception ends a command: what stderr is told and the exit code."""
+
+    message: str | None  # one line; None: nothing to say
+    exit_code: ExitCode
+    is_error: bool = True  # False: a user's own Ctrl-C, said without "error:"
+    doctor_helps: bool = False  # typical of a first run: `tiktok doctor` checks the whole setup
+
+
+def failure(exc: BaseException, *, output: str = "the output") -> Failure:
+    """What the user is told of ``exc``, which ended a command, and the exit code it gives.
+
+    Reading input and config is checked where it happens: an ``OSError`` left is writing
+    ``output`` (a full disk, an I/O error). A missing or rejected setting or an unreachable
+    server is typical of a first run, where `tiktok doctor` helps; a source of settings
+    that names itself in the message (``names_its_source``: the config file, a variable)
+    needs no more. Anything else is a bug.
+    """
+    if isinstance(exc, HelpShown):
+        return Failure(None, exc.exit_code)
+    if isinstance(exc, Interrupted):
+        return Failure(str(exc), exc.exit_code, is_error=exc.is_error)
+    if isinstance(exc, TikTokCliError):
+        setup = isinstance(exc, (ConfigError, UnreachableError)) and not getattr(
+            exc, "names_its_source", False
+        )
+        return Failure(str(exc), exc.exit_code, doctor_helps=setup)
+    if isinstance(exc, BrokenPipeError):  # the reader went away (`| head`): nothing to tell it
+        return Failure(None, ExitCode.BROKEN_PIPE)
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return Failure(f"cannot write {output}{where}: {exc.strerror or exc}", ExitCode.OUTPUT)
+    return Failure(
+        f"unexpected {type(exc).__name__}: {exc} (a bug: please report it; --debug shows where)",
+        ExitCode.INTERNAL,
+    )

@@ -11,11 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tiktok_cli.errors import UsageError
 from tiktok_cli.safetext import shown
+
+if TYPE_CHECKING:
+    from tiktok_cli.shards import Shard
 
 # TikTok usernames: letters, digits, underscore and period, 2 to 24 characters.
 _USERNAME = re.compile(r"[A-Za-z0-9_.]{2,24}")
@@ -165,6 +168,46 @@ def read_targets(
             first.setdefault(target.ident.lower(), target)
         targets = list(first.values())
     return targets
+
+
+def accounts(
+    users: Sequence[str] | None,
+    input_path: str | None,
+    *,
+    shard: Shard | None = None,
+    sec_uid: str | None = None,
+    uid: str | None = None,
+    unique: bool = False,
+    id_options: Sequence[str] = (),
+) -> list[Target]:
+    """The accounts a command processes: USERs, --input's and the id options' (see
+    ``read_targets``), with ``shard`` this process's share of them. An --input with none,
+    or a share with none, is nothing to do: a note on stderr, and an empty list."""
+    from tiktok_cli import console
+
+    targets = read_targets(
+        users or [],
+        input_path,
+        sec_uid=sec_uid,
+        uid=uid,
+        unique=unique,
+        id_options=id_options,
+        allow_empty=True,
+    )
+    if not targets and input_path is not None:
+        console.info(nothing_to_do(input_path))
+    if shard is not None and targets:
+        targets = shard.take(targets)
+    return targets
+
+
+def one_account(user: str | None, *, uid: str | None = None, sec_uid: str | None = None) -> Target:
+    """The one account USER, --uid or --sec-uid names (exactly one of them is given)."""
+    given = [user] if user is not None else []
+    if len(given) + (uid is not None) + (sec_uid is not None) != 1:
+        raise UsageError("name one account: USER, --uid or --sec-uid")
+    (target,) = read_targets(given, None, uid=uid, sec_uid=sec_uid)
+    return target
 
 
 def nothing_to_do(input_path: str) -> str:

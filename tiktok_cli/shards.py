@@ -5,12 +5,13 @@ in every process and Python version (``hashlib``, never the per-process ``hash()
 independent of where the account appears in the input or how often. So N workers given
 the same input with K = 0 … N-1 take disjoint shares whose union is the whole input.
 
-Imported only when a shard is asked for: a run over every account never loads it.
+Imported by the commands that take --shard, once their accounts are read.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -73,6 +74,15 @@ def shard_of(account: Account, count: int) -> int:
     """The share (0 … count-1) ``account`` falls in when accounts are split ``count`` ways."""
     digest = hashlib.blake2b(shard_key(account).encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % count
+
+
+def asked(option: str | None, environ: Mapping[str, str] = os.environ) -> Shard | None:
+    """The shard asked for (--shard, else TIKTOK_SHARD), checked: a bad value is a usage
+    error now. None: this process takes every account."""
+    if option is not None:
+        return parse_shard(option, source="--shard", environ=environ)
+    value = environ.get(SHARD_ENV)
+    return parse_shard(value, source=SHARD_ENV, environ=environ) if value else None
 
 
 def parse_shard(text: str, *, source: str, environ: Mapping[str, str]) -> Shard:
