@@ -226,9 +226,11 @@ class StoreReader:
             row = row or self._first(select(*columns).where(column == value))
         return None if row is None else StoredAccount(int(row.id), row.unique_id, row.user_id)
 
-    def _streamed(self, query: Select[Any]) -> Any:
-        """``query``'s rows, fetched a batch at a time (a server-side cursor on PostgreSQL)."""
-        return self._connection.execute(query.execution_options(**self._stream))
+    def _streamed(self, query: Select[Any]) -> Iterator[Any]:
+        """``query``'s rows, fetched a batch at a time (a server-side cursor on PostgreSQL),
+        closed when the reader stops early too: a program may leave a loop halfway."""
+        with self._connection.execute(query.execution_options(**self._stream)) as result:
+            yield from result
 
     def _first(self, query: Select[Any]) -> Any:
         return self._connection.execute(query.limit(1)).first()
