@@ -26,7 +26,7 @@ snapshots to compare) go to the ``tiktok_cli`` logger.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, TypedDict
@@ -141,7 +141,7 @@ class Client:
         uid: str | None = None,
         sec_uid: str | None = None,
         limit: int | None = None,
-    ) -> Iterator[User]:
+    ) -> Generator[User, None, None]:
         """Every account that follows ``account`` (or the one ``uid`` or ``sec_uid`` names),
         newest first, each once; at most ``limit``. Pages are fetched as the loop needs them."""
         target, most = _target(account, uid=uid, sec_uid=sec_uid), _limit(limit)
@@ -154,7 +154,7 @@ class Client:
         uid: str | None = None,
         sec_uid: str | None = None,
         limit: int | None = None,
-    ) -> Iterator[User]:
+    ) -> Generator[User, None, None]:
         """Every account that ``account`` follows, as ``followers`` reads its list."""
         target, most = _target(account, uid=uid, sec_uid=sec_uid), _limit(limit)
         return _list_users(self._session, Operation.FOLLOWINGS, target, most)
@@ -175,7 +175,7 @@ def followers(
     sec_uid: str | None = None,
     limit: int | None = None,
     **overrides: Unpack[Overrides],
-) -> Iterator[User]:
+) -> Generator[User, None, None]:
     """The accounts that follow ``account``, as `tiktok followers` lists them: lazily, each
     once, at most ``limit``. Its own HTTP client lives as long as the iterator."""
     target, most, settings = _target(account, uid=uid, sec_uid=sec_uid), _limit(limit), _settings(overrides)
@@ -189,7 +189,7 @@ def followings(
     sec_uid: str | None = None,
     limit: int | None = None,
     **overrides: Unpack[Overrides],
-) -> Iterator[User]:
+) -> Generator[User, None, None]:
     """The accounts ``account`` follows, as `tiktok followings` lists them (see ``followers``)."""
     target, most, settings = _target(account, uid=uid, sec_uid=sec_uid), _limit(limit), _settings(overrides)
     return _own_client(settings, Operation.FOLLOWINGS, target, most)
@@ -197,12 +197,14 @@ def followings(
 
 def _own_client(
     settings: Settings, operation: Operation, target: Target, limit: int | None
-) -> Iterator[User]:
+) -> Generator[User, None, None]:
     with _public_errors(), Session(settings) as session:
         yield from _list_users(session, operation, target, limit)
 
 
-def _list_users(session: Session, operation: Operation, target: Target, limit: int | None) -> Iterator[User]:
+def _list_users(
+    session: Session, operation: Operation, target: Target, limit: int | None
+) -> Generator[User, None, None]:
     """The one paginator over the backend's pages, as the export reads them."""
     from tiktok_cli.paginate import paginate
 
@@ -226,7 +228,7 @@ def changes(
     lists: str | Sequence[str] | None = None,
     since: datetime | timedelta | None = None,
     span: tuple[int, int] | None = None,
-) -> Iterator[Change]:
+) -> Generator[Change, None, None]:
     """Who followed, unfollowed or renamed in ``account``'s recorded lists, as `tiktok
     changes` finds them: between each list's last two complete snapshots; with ``since``
     (a moment, naive meaning UTC, or an age), from the last complete one started at or
@@ -244,7 +246,7 @@ def changes(
 
 def _changes(
     db: str, target: Target, kinds: Sequence[str] | None, when: datetime | None, span: tuple[int, int] | None
-) -> Iterator[Change]:
+) -> Generator[Change, None, None]:
     from tiktok_cli.store.read import Comparison, chosen_comparison, latest_comparisons
 
     with _reading(db) as reader:
@@ -260,12 +262,12 @@ def _changes(
 
 def history(
     store: str | None, account: str | None = None, *, uid: str | None = None, sec_uid: str | None = None
-) -> Iterator[Observation]:
+) -> Generator[Observation, None, None]:
     """Every observation of ``account``'s counts in the store, oldest first, as `tiktok
     history` lists them (without the changes it works out between them)."""
     target, db = _target(account, uid=uid, sec_uid=sec_uid), _store(store)
 
-    def observations() -> Iterator[Observation]:
+    def observations() -> Generator[Observation, None, None]:
         with _reading(db) as reader:
             yield from reader.observations(reader.find(target.account))
 
@@ -279,14 +281,14 @@ def snapshots(
     uid: str | None = None,
     sec_uid: str | None = None,
     lists: str | Sequence[str] | None = None,
-) -> Iterator[Snapshot]:
+) -> Generator[Snapshot, None, None]:
     """Every run the store recorded of ``account``'s lists, oldest first, as `tiktok
     snapshots` lists them; ``lists`` as for ``changes``."""
     from tiktok_cli.store.read import KINDS
 
     target, kinds, db = _target(account, uid=uid, sec_uid=sec_uid), _lists(lists), _store(store)
 
-    def recorded() -> Iterator[Snapshot]:
+    def recorded() -> Generator[Snapshot, None, None]:
         with _reading(db) as reader:
             yield from reader.snapshots(reader.find(target.account), kinds or KINDS)
 
