@@ -32,17 +32,29 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, TypedDict
 
 from tiktok_cli.backends.base import ListQuery, Operation
+from tiktok_cli.config import load_settings
+from tiktok_cli.console import redact
 from tiktok_cli.errors import ExitCode, TikTokCliError, UsageError
 from tiktok_cli.identifiers import Target, parse_username, read_targets
 from tiktok_cli.models import User
+from tiktok_cli.paginate import paginate
 from tiktok_cli.session import Session
 from tiktok_cli.settings import Settings
-from tiktok_cli.store.read import Change, Observation, Snapshot
+from tiktok_cli.store import open_store
+from tiktok_cli.store.read import (
+    KINDS,
+    Change,
+    Comparison,
+    Observation,
+    Snapshot,
+    StoreReader,
+    chosen_comparison,
+    latest_comparisons,
+    reading,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
-
-    from tiktok_cli.store.read import StoreReader
 
 __all__ = [
     "Change",
@@ -61,9 +73,7 @@ __all__ = [
     "user_info",
 ]
 
-log = logging.getLogger("tiktok_cli")
-
-LISTS = ("followers", "followings")
+_log = logging.getLogger("tiktok_cli")
 
 
 class Overrides(TypedDict, total=False):
@@ -206,8 +216,6 @@ def _list_users(
     session: Session, operation: Operation, target: Target, limit: int | None
 ) -> Generator[User, None, None]:
     """The one paginator over the backend's pages, as the export reads them."""
-    from tiktok_cli.paginate import paginate
-
     with _public_errors():
         backend = session.backend(operation)
         query = ListQuery(target.account)
@@ -247,15 +255,13 @@ def changes(
 def _changes(
     db: str, target: Target, kinds: Sequence[str] | None, when: datetime | None, span: tuple[int, int] | None
 ) -> Generator[Change, None, None]:
-    from tiktok_cli.store.read import Comparison, chosen_comparison, latest_comparisons
-
     with _reading(db) as reader:
         owners = [(target, reader.find(target.account))]
         comparisons: Iterable[Comparison]
         if span is not None:
             comparisons = [chosen_comparison(reader, owners, kinds, span)]
         else:
-            comparisons = latest_comparisons(reader, owners, kinds, when, note=log.info)
+            comparisons = latest_comparisons(reader, owners, kinds, when, note=_log.info)
         for comparison in comparisons:
             yield from reader.changes(comparison.older, comparison.newer)
 
@@ -284,8 +290,6 @@ def snapshots(
 ) -> Generator[Snapshot, None, None]:
     """Every run the store recorded of ``account``'s lists, oldest first, as `tiktok
     snapshots` lists them; ``lists`` as for ``changes``."""
-    from tiktok_cli.store.read import KINDS
-
     target, kinds, db = _target(account, uid=uid, sec_uid=sec_uid), _lists(lists), _store(store)
 
     def recorded() -> Generator[Snapshot, None, None]:
@@ -300,8 +304,6 @@ def snapshots(
 
 def _settings(overrides: Mapping[str, object]) -> Settings:
     """The settings in effect: ``overrides`` over the environment, the config file, the defaults."""
-    from tiktok_cli.config import load_settings
-
     unknown = sorted(set(overrides) - Overrides.__optional_keys__)
     if unknown:  # what Python says of an unknown keyword, for a caller without a type checker
         raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
@@ -338,7 +340,7 @@ def _lists(lists: str | Sequence[str] | None) -> tuple[str, ...] | None:
         return None
     asked = (lists,) if isinstance(lists, str) else tuple(lists)
     for kind in asked:
-        if kind not in LISTS:
+        if kind not in KINDS:
             raise UsageError(f"lists: {kind!r} is no list (followers or followings)")
     return asked or None
 
@@ -369,8 +371,6 @@ def _span(span: tuple[int, int]) -> tuple[int, int]:
 
 def _store(store: str | None) -> str:
     """The store to read: ``store``, else TIKTOK_DB, else the config file's db."""
-    from tiktok_cli.config import load_settings
-
     with _public_errors():
         db = load_settings({"db": store}).db
     if not db:
@@ -384,9 +384,6 @@ def _store(store: str | None) -> str:
 def _reading(db: str) -> Iterator[StoreReader]:
     """A reader over the store ``db`` names, closed with the block; database failures
     as the package's errors; no signal handlers of ours while the caller iterates."""
-    from tiktok_cli.store import open_store
-    from tiktok_cli.store.read import StoreReader, reading
-
     with _public_errors(), open_store(db, create=False) as store, reading(store, signals=False):
         yield StoreReader(store)
 
@@ -395,8 +392,6 @@ def _reading(db: str) -> Iterator[StoreReader]:
 def _public_errors() -> Iterator[None]:
     """The package's errors with every registered secret (token, cookies, a store's
     password) taken out of their text, as the command's error line has it."""
-    from tiktok_cli.console import redact
-
     try:
         yield
     except TikTokCliError as exc:
