@@ -65,13 +65,20 @@ def test_an_account_can_be_named_by_its_ids(server: FakeTikTok) -> None:
     assert server.count("/user-info") == 2  # the two names were looked up; the ids were not
 
 
-def test_import_tiktok_cli_does_not_load_it() -> None:
-    # `import tiktok_cli` and `tiktok --help` pay nothing for it. It is not re-exported from
-    # the package: tiktok_cli.user_info is the command's module once the CLI has loaded it.
-    code = "import sys, tiktok_cli; print('tiktok_cli.api' in sys.modules)"
+def test_loading_it_costs_what_is_used() -> None:
+    # `import tiktok_cli` and `tiktok --help` pay nothing for it (it is not re-exported from the
+    # package: tiktok_cli.user_info is the command's module once the CLI has loaded it), and
+    # a program that only fetches never loads the store's SQLAlchemy.
+    code = (
+        "import sys, tiktok_cli; print('tiktok_cli.api' in sys.modules); "
+        "from tiktok_cli import api; print('sqlalchemy' in sys.modules); "
+        "api.Change; print('sqlalchemy' in sys.modules)"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert loaded.stdout.strip() == "False"
+    assert loaded.stdout.split() == ["False", "False", "True"]
     assert all(hasattr(api, name) for name in api.__all__)
+    with pytest.raises(AttributeError):
+        api.nothing_of_that_name  # type: ignore[attr-defined]  # noqa: B018
 
 
 def test_every_setting_but_the_store_can_be_given_to_a_call() -> None:

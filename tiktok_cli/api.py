@@ -29,7 +29,7 @@ import logging
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from tiktok_cli.backends.base import ListQuery, Operation
 from tiktok_cli.config import load_settings
@@ -41,20 +41,11 @@ from tiktok_cli.paginate import paginate
 from tiktok_cli.session import Session
 from tiktok_cli.settings import Settings
 from tiktok_cli.store import open_store
-from tiktok_cli.store.read import (
-    KINDS,
-    Change,
-    Comparison,
-    Observation,
-    Snapshot,
-    StoreReader,
-    chosen_comparison,
-    latest_comparisons,
-    reading,
-)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from tiktok_cli.store.read import Change, Comparison, Observation, Snapshot, StoreReader
 
 __all__ = [
     "Change",
@@ -74,6 +65,18 @@ __all__ = [
 ]
 
 _log = logging.getLogger("tiktok_cli")
+
+# The store's records are loaded with the store (and SQLAlchemy) when first named: a
+# program that only fetches, and `tiktok user-info` were it to call this module, never pay.
+_STORE_RECORDS = frozenset({"Change", "Observation", "Snapshot"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _STORE_RECORDS:
+        from tiktok_cli.store import read
+
+        return getattr(read, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Overrides(TypedDict, total=False):
@@ -255,6 +258,8 @@ def changes(
 def _changes(
     db: str, target: Target, kinds: Sequence[str] | None, when: datetime | None, span: tuple[int, int] | None
 ) -> Generator[Change, None, None]:
+    from tiktok_cli.store.read import chosen_comparison, latest_comparisons
+
     with _reading(db) as reader:
         owners = [(target, reader.find(target.account))]
         comparisons: Iterable[Comparison]
@@ -294,7 +299,7 @@ def snapshots(
 
     def recorded() -> Generator[Snapshot, None, None]:
         with _reading(db) as reader:
-            yield from reader.snapshots(reader.find(target.account), kinds or KINDS)
+            yield from reader.snapshots(reader.find(target.account), kinds or _kinds())
 
     return recorded()
 
@@ -340,9 +345,15 @@ def _lists(lists: str | Sequence[str] | None) -> tuple[str, ...] | None:
         return None
     asked = (lists,) if isinstance(lists, str) else tuple(lists)
     for kind in asked:
-        if kind not in KINDS:
+        if kind not in _kinds():
             raise UsageError(f"lists: {kind!r} is no list (followers or followings)")
     return asked or None
+
+
+def _kinds() -> tuple[str, ...]:
+    from tiktok_cli.store.read import KINDS
+
+    return KINDS
 
 
 def _when(since: datetime | timedelta | None) -> datetime | None:
@@ -384,6 +395,8 @@ def _store(store: str | None) -> str:
 def _reading(db: str) -> Iterator[StoreReader]:
     """A reader over the store ``db`` names, closed with the block; database failures
     as the package's errors; no signal handlers of ours while the caller iterates."""
+    from tiktok_cli.store.read import StoreReader, reading
+
     with _public_errors(), open_store(db, create=False) as store, reading(store, signals=False):
         yield StoreReader(store)
 
