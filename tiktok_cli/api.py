@@ -71,12 +71,16 @@ _log = logging.getLogger("tiktok_cli")
 _STORE_RECORDS = frozenset({"Change", "Observation", "Snapshot"})
 
 
-def __getattr__(name: str) -> Any:
-    if name in _STORE_RECORDS:
-        from tiktok_cli.store import read
+# Type checkers read the imports above instead: a __getattr__ they could see would let
+# every misspelt name of this module pass.
+if not TYPE_CHECKING:
 
-        return getattr(read, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        if name in _STORE_RECORDS:
+            from tiktok_cli.store import read
+
+            return getattr(read, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Overrides(TypedDict, total=False):
