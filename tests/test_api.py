@@ -11,13 +11,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fakeserver import TOKEN, Account, FakeTikTok, Fault, mobile_follower, sec_uid_for
-from helpers import ROOT, Serve, invoke, jsonl
+from helpers import ROOT, SEED_SEC_UID, SEED_UID, Serve, invoke, jsonl
 
 from tiktok_cli import api, session
 from tiktok_cli.config import SETTING_NAMES
@@ -55,6 +56,35 @@ def test_lists_are_the_rows_the_list_commands_write(server: FakeTikTok, command:
     users = [fields(u) for u in read("alice", backend=backend, rate=1000)]
     assert users == cli_rows(command, "alice", "--backend", backend, "--rate", "1000")
     assert len(users) == (95 if command == "followers" else 43)
+
+
+@pytest.mark.parametrize(
+    ("name", "call", "args"),
+    [
+        ("gateway/user_info_seed", lambda: [api.user_info("taylorswift")], ("user-info", "taylorswift")),
+        (
+            "tkapi/followers_three_pages",
+            lambda: list(api.followers(uid=SEED_UID)),
+            ("followers", "--uid", SEED_UID),
+        ),
+        (
+            "gateway/followings_three_pages",
+            lambda: list(api.followings(sec_uid=SEED_SEC_UID)),
+            ("followings", "--sec-uid", SEED_SEC_UID),
+        ),
+    ],
+)
+def test_documented_answers_give_what_the_command_writes(
+    cassette: Callable[[str], AbstractContextManager[Any]],
+    name: str,
+    call: Callable[[], list[User]],
+    args: tuple[str, ...],
+) -> None:
+    with cassette(name):
+        users = [fields(user) for user in call()]
+    with cassette(name):
+        assert users == cli_rows(*args)
+    assert users
 
 
 def test_an_account_can_be_named_by_its_ids(server: FakeTikTok) -> None:
