@@ -297,8 +297,8 @@ def test_without_a_store_it_says_to_name_one() -> None:
 @pytest.fixture
 def recorded(serve: Serve, db_target: str) -> Iterator[tuple[FakeTikTok, str]]:
     """Four runs of alice's followers recorded by the command, each complete: 0-9, then
-    10 follows and 3 leaves, then 3 misses it again (an unfollow takes two), then 11 comes;
-    and two looks at her profile."""
+    10 follows and 3 leaves, then 3 misses it again (an unfollow takes two), then 11 comes
+    and 0 is renamed fan_zero; and two looks at her profile."""
     alice = Account("alice", UID, sec_uid_for("alice"), followers=10, members=list(range(10)))
     srv = serve(accounts=[alice], page_size=4)
     for members in (
@@ -308,6 +308,7 @@ def recorded(serve: Serve, db_target: str) -> Iterator[tuple[FakeTikTok, str]]:
         [11, 10, 0, 1, 2, 4, 5, 6, 7, 8, 9],
     ):
         alice.members = members
+        alice.names = {0: "fan_zero"} if 11 in members else {}
         result = invoke("followers", "alice", "--db", db_target, "-f", "none")
         assert result.exit_code == 0, result.stderr
     for count in (10, 11):
@@ -352,7 +353,18 @@ def test_changes_over_the_whole_record_show_the_follows_and_the_unfollow(
 ) -> None:
     _, db = recorded
     seen = [(c.change, c.user.unique_id) for c in api.changes(db, uid=UID, span=(1, 4))]
-    assert seen == [("followed", "fan_000010"), ("followed", "fan_000011"), ("unfollowed", "fan_000003")]
+    assert seen == [
+        ("followed", "fan_000010"),
+        ("followed", "fan_000011"),
+        ("unfollowed", "fan_000003"),
+        ("renamed", "fan_zero"),
+    ]
+    (renamed,) = [c for c in api.changes(db, "alice") if c.change == "renamed"]
+    assert (renamed.old_unique_id, renamed.user.unique_id, renamed.kind) == (
+        "fan_000000",
+        "fan_zero",
+        "followers",
+    )
     assert all(
         c.since.tzinfo is timezone.utc and c.since <= c.until for c in api.changes(db, "alice", span=(1, 4))
     )
@@ -417,7 +429,12 @@ def test_leaving_a_loop_early_closes_what_it_read(recorded: tuple[FakeTikTok, st
         for _ in rows:
             break
         rows.close()
-    assert [c.change for c in api.changes(db, "alice", span=(1, 4))] == ["followed", "followed", "unfollowed"]
+    assert [c.change for c in api.changes(db, "alice", span=(1, 4))] == [
+        "followed",
+        "followed",
+        "unfollowed",
+        "renamed",
+    ]
 
 
 # --- the example ---------------------------------------------------------------------------------------
