@@ -37,7 +37,18 @@ from tiktok_cli.output import (
     writing,
 )
 from tiktok_cli.store import open_store
-from tiktok_cli.store.read import KINDS, Change, Observation, Snapshot, StoredAccount, StoreReader, reading
+from tiktok_cli.store.read import (
+    KINDS,
+    Change,
+    Observation,
+    Snapshot,
+    StoredAccount,
+    StoreReader,
+    chosen_comparison,
+    iso,
+    latest_comparisons,
+    reading,
+)
 
 if TYPE_CHECKING:  # matplotlib is an extra, loaded only to draw
     from matplotlib.figure import Figure
@@ -67,15 +78,6 @@ TREND_POINTS = 40
 _SPARKS = "▁▂▃▄▅▆▇█"
 _AGE = re.compile(r"(?P<amount>[0-9]{1,6})\s*(?P<unit>[smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def iso(moment: datetime, *, round_up: bool = False) -> str:
-    """``2026-12-02T03:00:00Z``: UTC, to the second (``round_up`` for the end of a window)."""
-    moment = moment.astimezone(timezone.utc)
-    if round_up and moment.microsecond:
-        moment += timedelta(seconds=1)
-    # isoformat, not strftime: strftime's %Y drops the zeros of years before 1000.
-    return moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def iso_ms(moment: datetime) -> str:
@@ -117,15 +119,6 @@ def _note(message: str) -> None:
 # --- changes -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """Two complete snapshots of one list, and the value of the owner column for its rows."""
-
-    owner: str | None
-    older: Snapshot
-    newer: Snapshot
-
-
 def show_changes(
     targets: Sequence[Target],
     db: str,
@@ -153,9 +146,9 @@ def show_changes(
             if all(owner.id != known.id for _, known in owners):
                 owners.append((target, owner))
         if span is not None:
-            comparisons = [_chosen(reader, owners, kinds, span)]
+            comparisons = [chosen_comparison(reader, owners, kinds, span)]
         else:
-            comparisons = list(_latest(reader, owners, kinds, when))
+            comparisons = list(latest_comparisons(reader, owners, kinds, when, note=_note))
         columns = plan.columns
 
         def rows() -> Iterator[dict[str, Any]]:
@@ -183,92 +176,6 @@ def _change_row(owner: str | None, kind: str, change: Change) -> dict[str, Any]:
         "until": iso(change.until, round_up=True),
         **change.member,
     }
-
-
-def _latest(
-    reader: StoreReader,
-    owners: Sequence[tuple[Target, StoredAccount]],
-    kinds: Sequence[str] | None,
-    when: datetime | None,
-) -> Iterator[Comparison]:
-    """For each owner's lists: the two snapshots to compare, or a line on stderr saying why
-    there are none (an owner may have fewer than two complete snapshots yet)."""
-    for target, owner in owners:
-        recorded = reader.kinds(owner)
-        if not recorded:
-            _note(f"no list of {owner} was recorded in the store {reader.label}: nothing to compare")
-            continue
-        for kind in kinds or recorded:
-            name = f"{owner}'s {kind}"
-            if kind not in recorded:
-                _note(f"{name} were never recorded in the store {reader.label}: nothing to compare")
-                continue
-            latest = reader.complete(owner, kind, newest=2)
-            if len(latest) < 2:
-                found = "no complete snapshot" if not latest else "one complete snapshot"
-                _note(f"{name}: {found} yet, two are needed to compare; nothing to show")
-                continue
-            newer, older = latest
-            if when is not None:
-                base = reader.complete(owner, kind, newest=1, started_by=when)
-                if base:
-                    older = base[0]
-                else:
-                    first = reader.first_complete(owner, kind)
-                    assert first is not None  # there are two
-                    older = first
-                    _note(
-                        f"{name}: no complete snapshot at or before {iso(when)}; comparing from "
-                        f"the first complete one instead (snapshot {first.id}, started "
-                        f"{iso(first.started_at)})"
-                    )
-                if older.id == newer.id:
-                    _note(
-                        f"{name}: no complete snapshot since {iso(when)} (the latest, {newer.id}, "
-                        f"started {iso(newer.started_at)}); nothing to show"
-                    )
-                    continue
-            yield Comparison(target.owner, older, newer)
-
-
-def _chosen(
-    reader: StoreReader,
-    owners: Sequence[tuple[Target, StoredAccount]],
-    kinds: Sequence[str] | None,
-    span: tuple[int, int],
-) -> Comparison:
-    """--from RUN --to RUN: two complete snapshots of one list of the one account given."""
-    if len(owners) != 1:
-        raise UsageError("--from and --to compare two snapshots of one list: give one account")
-    target, owner = owners[0]
-    found: list[Snapshot] = []
-    for option, run in zip(("--from", "--to"), span, strict=True):
-        snapshot = reader.snapshot(run)
-        if snapshot is None or snapshot.owner_id != owner.id:
-            where = "in the store" if snapshot is None else f"of {owner}'s lists in the store"
-            raise UsageError(
-                f"{option} {run}: no snapshot {run} {where} {reader.label} "
-                f"(`tiktok snapshots {target.text}` lists them)"
-            )
-        if not snapshot.complete:
-            raise UsageError(
-                f"{option} {run}: snapshot {run} is {snapshot.status}; only complete snapshots "
-                "can be compared (a run that did not finish saw only part of the list)"
-            )
-        if kinds and snapshot.kind not in kinds:
-            raise UsageError(
-                f"{option} {run}: snapshot {run} is of {owner}'s {snapshot.kind}, not {kinds[0]}"
-            )
-        found.append(snapshot)
-    older, newer = found
-    if older.list_id != newer.list_id:
-        raise UsageError(
-            f"--from {older.id} is of {owner}'s {older.kind} and --to {newer.id} of their "
-            f"{newer.kind}: compare two snapshots of one list"
-        )
-    if older.id >= newer.id:
-        raise UsageError(f"--from {older.id} must be an older snapshot than --to {newer.id}")
-    return Comparison(target.owner, older, newer)
 
 
 # --- history -----------------------------------------------------------------------------

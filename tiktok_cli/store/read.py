@@ -1,5 +1,6 @@
-"""Reading the store: accounts by name or id, the snapshots of their lists, what changed
-between two snapshots, and the counts observed over time.
+"""Reading the store: accounts by name or id, the snapshots of their lists, which two
+snapshots to compare (``latest_comparisons``, ``chosen_comparison``: `tiktok changes` and
+the Python API choose alike), what changed between them, and the counts observed over time.
 
 One SQLAlchemy Core code path for SQLite and PostgreSQL. Every query that can return
 many rows is streamed (``yield_per``), and what changed between two snapshots is found
@@ -43,17 +44,17 @@ import contextlib
 import dataclasses
 import itertools
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, FromClause, Select, and_, exists, func, or_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from tiktok_cli.errors import NotFoundError, StoreError, StoreUnavailable
-from tiktok_cli.identifiers import Account, IdKind
-from tiktok_cli.models import FIELDS
+from tiktok_cli.errors import NotFoundError, StoreError, StoreUnavailable, UsageError
+from tiktok_cli.identifiers import Account, IdKind, Target
+from tiktok_cli.models import FIELDS, User
 from tiktok_cli.signals import cancelling_statements, stopping_statements
 from tiktok_cli.store.database import Store
 from tiktok_cli.store.schema import accounts, lists, memberships, observations, renames, snapshots
@@ -114,6 +115,12 @@ class Change:
     since: datetime
     until: datetime
     member: Mapping[str, Any]
+    kind: str  # the list: followers or followings
+
+    @property
+    def user(self) -> User:
+        """``member`` as a ``User`` (the API's view of it)."""
+        return User(**self.member)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +142,22 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+def iso(moment: datetime, *, round_up: bool = False) -> str:
+    """``2026-12-02T03:00:00Z``: UTC, to the second (``round_up`` for the end of a window)."""
+    moment = moment.astimezone(timezone.utc)
+    if round_up and moment.microsecond:
+        moment += timedelta(seconds=1)
+    # isoformat, not strftime: strftime's %Y drops the zeros of years before 1000.
+    return moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
 @contextlib.contextmanager
-def reading(store: Store) -> Iterator[None]:
-    """Database failures while reading, as the package's errors (exit 7, or 5); SIGINT
-    and SIGTERM stop a long SQLite query at once (exit 130, 143)."""
+def reading(store: Store, *, signals: bool = True) -> Iterator[None]:
+    """Database failures while reading, as the package's errors (exit 7, or 5); with
+    ``signals``, SIGINT and SIGTERM stop a long SQLite query at once (exit 130, 143). The
+    Python API reads without: a program's signal handlers stay its own while it iterates."""
     try:
-        with _stoppable(store):
+        with _stoppable(store) if signals else contextlib.nullcontext():
             yield
     except OperationalError as exc:
         raise StoreUnavailable(f"reading the store {store.label} failed: {_reason(exc)}") from None
@@ -209,9 +226,11 @@ class StoreReader:
             row = row or self._first(select(*columns).where(column == value))
         return None if row is None else StoredAccount(int(row.id), row.unique_id, row.user_id)
 
-    def _streamed(self, query: Select[Any]) -> Any:
-        """``query``'s rows, fetched a batch at a time (a server-side cursor on PostgreSQL)."""
-        return self._connection.execute(query.execution_options(**self._stream))
+    def _streamed(self, query: Select[Any]) -> Iterator[Any]:
+        """``query``'s rows, fetched a batch at a time (a server-side cursor on PostgreSQL),
+        closed when the reader stops early too: a program may leave a loop halfway."""
+        with self._connection.execute(query.execution_options(**self._stream)) as result:
+            yield from result
 
     def _first(self, query: Select[Any]) -> Any:
         return self._connection.execute(query.limit(1)).first()
@@ -317,6 +336,7 @@ class StoreReader:
                 between.complete_before(first).started_at,
                 between.finished(first),
                 _member(row),
+                between.older.kind,
             )
 
     def _unfollowed(self, between: _Between) -> Iterator[Change]:
@@ -341,7 +361,7 @@ class StoreReader:
         for row in self._streamed(query):
             ended = int(row.ended_run)
             since = between.complete_before(ended).started_at if row.last_seen is None else utc(row.last_seen)
-            yield Change(UNFOLLOWED, None, since, between.finished(ended), _member(row))
+            yield Change(UNFOLLOWED, None, since, between.finished(ended), _member(row), between.older.kind)
 
     def _renamed(self, between: _Between) -> Iterator[Change]:
         older, newer = between.older, between.newer
@@ -399,7 +419,8 @@ class StoreReader:
             since = older.started_at if first.previous is None else max(older.started_at, utc(first.previous))
             member = {**_member(last), "unique_id": last.new_unique_id}
             until = utc(last.seen_at)
-            found.append((until, last.rename_id, Change(RENAMED, first.old_unique_id, since, until, member)))
+            change = Change(RENAMED, first.old_unique_id, since, until, member, older.kind)
+            found.append((until, last.rename_id, change))
         for _, _, change in sorted(found, key=lambda item: item[:2]):
             yield change
 
@@ -423,6 +444,108 @@ class StoreReader:
             yield Observation(
                 utc(row.observed_at), row.backend, row.followers, row.following, row.likes, row.videos
             )
+
+
+# --- which snapshots to compare ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Two complete snapshots of one list, and the value of the owner column for its rows."""
+
+    owner: str | None
+    older: Snapshot
+    newer: Snapshot
+
+
+def latest_comparisons(
+    reader: StoreReader,
+    owners: Sequence[tuple[Target, StoredAccount]],
+    kinds: Sequence[str] | None,
+    when: datetime | None,
+    *,
+    note: Callable[[str], None],
+) -> Iterator[Comparison]:
+    """For each owner's lists (``kinds``, or every kind recorded): its last two complete
+    snapshots, or with ``when`` the last complete one started at or before it and the
+    latest. A list with nothing to compare is told to ``note`` in a sentence, and skipped
+    (an owner may have fewer than two complete snapshots yet)."""
+    for target, owner in owners:
+        recorded = reader.kinds(owner)
+        if not recorded:
+            note(f"no list of {owner} was recorded in the store {reader.label}: nothing to compare")
+            continue
+        for kind in kinds or recorded:
+            name = f"{owner}'s {kind}"
+            if kind not in recorded:
+                note(f"{name} were never recorded in the store {reader.label}: nothing to compare")
+                continue
+            latest = reader.complete(owner, kind, newest=2)
+            if len(latest) < 2:
+                found = "no complete snapshot" if not latest else "one complete snapshot"
+                note(f"{name}: {found} yet, two are needed to compare; nothing to show")
+                continue
+            newer, older = latest
+            if when is not None:
+                base = reader.complete(owner, kind, newest=1, started_by=when)
+                if base:
+                    older = base[0]
+                else:
+                    first = reader.first_complete(owner, kind)
+                    assert first is not None  # there are two
+                    older = first
+                    note(
+                        f"{name}: no complete snapshot at or before {iso(when)}; comparing from "
+                        f"the first complete one instead (snapshot {first.id}, started "
+                        f"{iso(first.started_at)})"
+                    )
+                if older.id == newer.id:
+                    note(
+                        f"{name}: no complete snapshot since {iso(when)} (the latest, {newer.id}, "
+                        f"started {iso(newer.started_at)}); nothing to show"
+                    )
+                    continue
+            yield Comparison(target.owner, older, newer)
+
+
+def chosen_comparison(
+    reader: StoreReader,
+    owners: Sequence[tuple[Target, StoredAccount]],
+    kinds: Sequence[str] | None,
+    span: tuple[int, int],
+) -> Comparison:
+    """--from RUN --to RUN: two complete snapshots of one list of the one account given."""
+    if len(owners) != 1:
+        raise UsageError("--from and --to compare two snapshots of one list: give one account")
+    target, owner = owners[0]
+    found: list[Snapshot] = []
+    for option, run in zip(("--from", "--to"), span, strict=True):
+        snapshot = reader.snapshot(run)
+        if snapshot is None or snapshot.owner_id != owner.id:
+            where = "in the store" if snapshot is None else f"of {owner}'s lists in the store"
+            raise UsageError(
+                f"{option} {run}: no snapshot {run} {where} {reader.label} "
+                f"(`tiktok snapshots {target.text}` lists them)"
+            )
+        if not snapshot.complete:
+            raise UsageError(
+                f"{option} {run}: snapshot {run} is {snapshot.status}; only complete snapshots "
+                "can be compared (a run that did not finish saw only part of the list)"
+            )
+        if kinds and snapshot.kind not in kinds:
+            raise UsageError(
+                f"{option} {run}: snapshot {run} is of {owner}'s {snapshot.kind}, not {kinds[0]}"
+            )
+        found.append(snapshot)
+    older, newer = found
+    if older.list_id != newer.list_id:
+        raise UsageError(
+            f"--from {older.id} is of {owner}'s {older.kind} and --to {newer.id} of their "
+            f"{newer.kind}: compare two snapshots of one list"
+        )
+    if older.id >= newer.id:
+        raise UsageError(f"--from {older.id} must be an older snapshot than --to {newer.id}")
+    return Comparison(target.owner, older, newer)
 
 
 def _present(list_id: int, member: ColumnElement[Any], snapshot_id: int) -> ColumnElement[bool]:
