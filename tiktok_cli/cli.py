@@ -650,6 +650,11 @@ class InputOptions(NamedTuple):
             targets = shard.take(targets)
         return targets
 
+    def listed(self) -> bool:
+        """Whether the accounts come from a list (--input or --shard): its rows carry the owner
+        column however many accounts it holds (output.owner_column)."""
+        return self.input_file is not None or self.sharding.given() is not None
+
 
 class BatchOptions(NamedTuple):
     """The accounts an --input file names, how many run at once, and where failures go."""
@@ -693,7 +698,7 @@ class BatchOptions(NamedTuple):
     def batch(self) -> "Batch":
         from tiktok_cli.batch import Batch
 
-        return Batch(self.concurrency, self.errors, sharded=self.accounts.sharding.given() is not None)
+        return Batch(self.concurrency, self.errors, listed=self.accounts.listed())
 
 
 class ListOptions(NamedTuple):
@@ -813,7 +818,7 @@ ChangeFieldsOpt = Annotated[
     typer.Option(
         "--fields",
         metavar="A,B,...",
-        help=_columns_help(CHANGE_COLUMNS) + " owner only with several accounts or --input.",
+        help=_columns_help(CHANGE_COLUMNS) + " owner only with several accounts, --input or --shard.",
         rich_help_panel=OUTPUT,
     ),
 ]
@@ -1117,7 +1122,7 @@ def changes(
 
     By default between the last two complete snapshots of each list recorded for USER
     (with --db on followers or followings). A run that did not complete never counts as
-    an unfollow. Columns: owner (several accounts, or --input), list, change (followed,
+    an unfollow. Columns: owner (several accounts, --input or --shard), list, change (followed,
     unfollowed or renamed), old_unique_id, since and until (the UTC window in which it
     happened), then the member's fields; --fields picks among them.
     """
@@ -1134,12 +1139,7 @@ def changes(
         if not targets:
             return
         span = (from_run, to_run) if from_run is not None and to_run is not None else None
-        # Shards' files share one header, whatever each shard holds.
-        sharded = accounts.sharding.given() is not None
-        owner_column = len(targets) > 1 or accounts.input_file is not None or sharded
-        show_changes(
-            targets, db, spec, kinds=lists.kinds(), since=since, span=span, owner_column=owner_column
-        )
+        show_changes(targets, db, spec, kinds=lists.kinds(), since=since, span=span, listed=accounts.listed())
 
 
 @app.command(

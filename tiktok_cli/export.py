@@ -34,7 +34,7 @@ from tiktok_cli.errors import (
     with_note,
 )
 from tiktok_cli.identifiers import IdKind, Target
-from tiktok_cli.models import OWNER_FIELD, Cursor, Page, User
+from tiktok_cli.models import Cursor, Page, User
 from tiktok_cli.output import (
     OutputPlan,
     OutputSpec,
@@ -44,6 +44,7 @@ from tiktok_cli.output import (
     make_writer,
     open_sink,
     output_failure,
+    owner_column,
     plan_output,
     row_maker,
     warn_if_kept_nowhere,
@@ -94,7 +95,7 @@ def export_lists(
     trace: bool,
 ) -> None:
     """Export the followings/followers of every target (the first ``limit`` of each)."""
-    plan = plan_output(spec, owner=len(targets) > 1 or batch.sharded)
+    plan = plan_output(spec, owner=owner_column(len(targets), listed=batch.listed))
     warn_if_kept_nowhere(plan, settings.db, "the lists")
     with (
         claim_output(plan),
@@ -156,7 +157,6 @@ def write_pages(export: ListExport, writer: Writer, concurrency: int) -> None:
     """Fetch the pending lists on worker threads; write, mark and checkpoint each page here."""
     sink, pending = export.sink, export.unfinished
     to_row = row_maker(export.plan)
-    owner_column = len(export.states) > 1 or OWNER_FIELD in export.plan.columns
     sources = [functools.partial(export.pages, state) for state in pending]
     events = interleave(sources, concurrency, buffer=2 * concurrency)
     if export.plan.writer_class.writes_rows:
@@ -177,7 +177,7 @@ def write_pages(export: ListExport, writer: Writer, concurrency: int) -> None:
                 export.failed(state, event.error)
             else:
                 page = event.result()
-                owner = state.target.owner if owner_column else None
+                owner = state.target.owner  # written where the plan has the owner column
                 # Rows bound for the terminal the bar is drawn on: lift the bar while they print.
                 with progress.suspended() if sink.to_terminal else contextlib.nullcontext():
                     for user in page.users:

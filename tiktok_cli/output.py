@@ -84,6 +84,13 @@ class OutputPlan:
         }
 
 
+def owner_column(accounts: int, *, listed: bool) -> bool:
+    """Whether rows carry the ``owner`` column: with several accounts, or with accounts
+    from a list (``listed``: --input or --shard), however many it holds, so one command
+    writes one header whether its input file names one account or many."""
+    return accounts > 1 or listed
+
+
 def plan_output(spec: OutputSpec, *, owner: bool, record: Sequence[str] = FIELDS) -> OutputPlan:
     """Check the output options; every mistake here is a usage error before any request.
 

@@ -33,6 +33,7 @@ from tiktok_cli.output import (
     check_creatable,
     claim_output,
     open_sink,
+    owner_column,
     plan_output,
     writing,
 )
@@ -134,12 +135,13 @@ def show_changes(
     kinds: Sequence[str] | None,
     since: str | None,
     span: tuple[int, int] | None,
-    owner_column: bool,
+    listed: bool,
 ) -> None:
     """Write what changed in the lists of ``targets``: between each list's last two complete
-    snapshots, from the last one at or before ``since``, or between the ``span`` snapshots."""
+    snapshots, from the last one at or before ``since``, or between the ``span`` snapshots.
+    ``listed``: the accounts came from --input or --shard (output.owner_column)."""
     when = parse_when(since) if since is not None else None
-    plan = plan_output(spec, owner=owner_column, record=CHANGE_COLUMNS)
+    plan = plan_output(spec, owner=owner_column(len(targets), listed=listed), record=CHANGE_COLUMNS)
     with Failures(targets, None) as failures, open_store(db, create=False) as store, reading(store):
         reader = StoreReader(store)
         owners: list[tuple[Target, StoredAccount]] = []
