@@ -25,6 +25,8 @@ import typer
 from tiktok_cli import __version__, backends, writers  # the registries: names only, no module loaded
 from tiktok_cli.command import CONNECTION, INPUT, MESSAGES, OUTPUT, PACING, STORE, Command, whole_number
 from tiktok_cli.errors import ConfigError, ExitCode, TikTokCliError, UnreachableError, UsageError
+from tiktok_cli.models import FETCHED_AT, FIELDS, OWNER_FIELD  # standard library only
+from tiktok_cli.reports import CHANGE_COLUMNS, HISTORY_COLUMNS, SNAPSHOT_COLUMNS
 
 if TYPE_CHECKING:
     from tiktok_cli.batch import Batch
@@ -260,9 +262,7 @@ class OutputOptions(NamedTuple):
             "--fields",
             metavar="A,B,...",
             autocompletion=_complete_fields,
-            # models.FIELDS (a test checks): importing models would cost every start-up.
-            help="Columns to write, in order (owner, unique_id, nickname, user_id, sec_uid, bio, "
-            "verified, private, followers, following, likes, videos, avatar_url, fetched_at).",
+            help=f"Columns to write, in order ({', '.join((OWNER_FIELD, *FIELDS, FETCHED_AT))}).",
             rich_help_panel=OUTPUT,
         ),
     ] = None
@@ -793,22 +793,6 @@ class ReportVerbosity(NamedTuple):
         return _error_edge(debug=self.debug, quiet=self.quiet)
 
 
-# Each report's columns, as tiktok_cli.tracking writes them (a test checks): importing it
-# would cost every start-up.
-CHANGE_COLUMNS = (
-    "owner", "list", "change", "old_unique_id", "since", "until", "unique_id", "nickname", "user_id",
-    "sec_uid", "bio", "verified", "private", "followers", "following", "likes", "videos", "avatar_url",
-)  # fmt: skip
-HISTORY_COLUMNS = (
-    "observed_at", "backend", "followers", "following", "likes", "videos",
-    "followers_change", "following_change", "likes_change", "videos_change",
-)  # fmt: skip
-SNAPSHOT_COLUMNS = (
-    "id", "list", "started_at", "finished_at", "status", "note", "rows", "reported_total", "backend",
-    "owner_name",
-)  # fmt: skip
-
-
 def _columns_help(columns: Sequence[str]) -> str:
     return f"Columns to write, in order ({', '.join(columns)})."
 
@@ -818,7 +802,8 @@ ChangeFieldsOpt = Annotated[
     typer.Option(
         "--fields",
         metavar="A,B,...",
-        help=_columns_help(CHANGE_COLUMNS) + " owner only with several accounts, --input or --shard.",
+        help=_columns_help((OWNER_FIELD, *CHANGE_COLUMNS))
+        + " owner only with several accounts, --input or --shard.",
         rich_help_panel=OUTPUT,
     ),
 ]

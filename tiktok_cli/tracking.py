@@ -26,7 +26,7 @@ from tiktok_cli import console
 from tiktok_cli.batch import Failures
 from tiktok_cli.errors import MissingExtra, NotFoundError, UsageError
 from tiktok_cli.identifiers import Target
-from tiktok_cli.models import FIELDS, OWNER_FIELD
+from tiktok_cli.models import OWNER_FIELD
 from tiktok_cli.output import (
     OutputPlan,
     OutputSpec,
@@ -37,6 +37,7 @@ from tiktok_cli.output import (
     plan_output,
     writing,
 )
+from tiktok_cli.reports import CHANGE_COLUMNS, COUNTS, HISTORY_COLUMNS, SNAPSHOT_COLUMNS
 from tiktok_cli.store import open_store
 from tiktok_cli.store.read import KINDS, Change, Observation, Snapshot, StoredAccount, StoreReader, reading
 
@@ -44,21 +45,6 @@ if TYPE_CHECKING:  # matplotlib is an extra, loaded only to draw
     from matplotlib.figure import Figure
     from matplotlib.ticker import Formatter
 
-CHANGE_COLUMNS = ("list", "change", "old_unique_id", "since", "until", *FIELDS)
-COUNTS = ("followers", "following", "likes", "videos")
-HISTORY_COLUMNS = ("observed_at", "backend", *COUNTS, *(f"{name}_change" for name in COUNTS))
-SNAPSHOT_COLUMNS = (
-    "id",
-    "list",
-    "started_at",
-    "finished_at",
-    "status",
-    "note",
-    "rows",
-    "reported_total",
-    "backend",
-    "owner_name",
-)
 PLOT_FORMATS = (".png", ".svg")
 PLOT_INSTALL = "pip install 'tiktok-follows[plot]' (from a clone: pip install '.[plot]')"
 # Rows written between flushes: a table holds at most this many, and pipes see rows as they come.
