@@ -31,9 +31,9 @@ from tiktok_cli.reports import CHANGE_COLUMNS, HISTORY_COLUMNS, SNAPSHOT_COLUMNS
 if TYPE_CHECKING:
     from tiktok_cli.batch import Batch
     from tiktok_cli.errors import Interrupted
-    from tiktok_cli.export import Pacing
     from tiktok_cli.identifiers import Target
     from tiktok_cli.output import OutputSpec
+    from tiktok_cli.paginate import Pacing
     from tiktok_cli.settings import Settings
     from tiktok_cli.shards import Shard
 
@@ -733,20 +733,10 @@ class ListOptions(NamedTuple):
     ] = None
 
     def pacing(self) -> "Pacing":
-        """--sleep MIN[-MAX] checked: 0 <= MIN <= MAX <= 3600 seconds."""
-        from tiktok_cli.export import Pacing
+        """--sleep MIN[-MAX] checked (``Pacing.parse``)."""
+        from tiktok_cli.paginate import Pacing
 
-        if self.sleep is None:
-            return Pacing()
-        low_text, _, high_text = self.sleep.partition("-")
-        try:
-            low = float(low_text)
-            high = float(high_text) if high_text else low
-        except ValueError:
-            raise UsageError(f"--sleep takes SECONDS or MIN-MAX (like 1-3), not {self.sleep!r}") from None
-        if not (0 <= low <= high <= 3600):  # also false for nan
-            raise UsageError(f"--sleep {self.sleep!r}: need 0 <= MIN <= MAX <= 3600 seconds")
-        return Pacing(low, high)
+        return Pacing.parse(self.sleep)
 
 
 VerboseOpt = Annotated[

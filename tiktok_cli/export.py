@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -49,7 +48,7 @@ from tiktok_cli.output import (
     row_maker,
     warn_if_kept_nowhere,
 )
-from tiktok_cli.paginate import PageFetcher, paginate
+from tiktok_cli.paginate import Pacing, PageFetcher, paginate
 from tiktok_cli.progress import Progress, wanted
 from tiktok_cli.session import Session
 from tiktok_cli.settings import Settings
@@ -68,18 +67,6 @@ CURSOR_OPTIONS = {Operation.FOLLOWINGS: "--min-cursor", Operation.FOLLOWERS: "--
 CHECKPOINT_INTERVAL = 0.5
 # Answers about the account itself: retrying later will not change them.
 FINAL_ERRORS = (NotFoundError, NotVisibleError)
-
-
-@dataclass(frozen=True, slots=True)
-class Pacing:
-    """Politeness between pages: sleep a random time in [low, high] seconds."""
-
-    low: float = 0.0
-    high: float = 0.0
-
-    def pause(self) -> None:
-        if self.high > 0:
-            time.sleep(random.uniform(self.low, self.high))  # noqa: S311 - jitter, not crypto
 
 
 def export_lists(
