@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -27,16 +27,7 @@ from tiktok_cli.batch import Failures
 from tiktok_cli.errors import MissingExtra, NotFoundError, UsageError
 from tiktok_cli.identifiers import Target
 from tiktok_cli.models import OWNER_FIELD
-from tiktok_cli.output import (
-    OutputPlan,
-    OutputSpec,
-    check_creatable,
-    claim_output,
-    open_sink,
-    owner_column,
-    plan_output,
-    writing,
-)
+from tiktok_cli.output import OutputPlan, OutputSpec, check_creatable, open_output, owner_column, plan_output
 from tiktok_cli.reports import CHANGE_COLUMNS, COUNTS, HISTORY_COLUMNS, SNAPSHOT_COLUMNS
 from tiktok_cli.store import open_store
 from tiktok_cli.store.read import KINDS, Change, Observation, Snapshot, StoredAccount, StoreReader, reading
@@ -452,14 +443,6 @@ class Written:
 def write_rows(plan: OutputPlan, rows: Iterable[Mapping[str, Any]]) -> Written:
     """Write ``rows`` where ``plan`` says, atomically for a regular -o FILE; flushed every
     FLUSH_EVERY rows, so memory stays flat and a pipe sees rows as they come."""
-    count = 0
-    with claim_output(plan):
-        sink = open_sink(plan, identity=None)
-        with writing(plan, sink) as writer:
-            flush: Callable[[], None] = writer.flush
-            for row in rows:
-                writer.write(row)
-                count += 1
-                if count % FLUSH_EVERY == 0:
-                    flush()
-    return Written(count, sink.to_terminal)
+    with open_output(plan) as output, output.writing():
+        output.write_rows(rows, flush_every=FLUSH_EVERY)
+    return Written(output.rows, output.to_terminal)
