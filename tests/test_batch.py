@@ -102,6 +102,23 @@ def test_lists_of_several_accounts_carry_an_owner_column(server: FakeTikTok, tmp
     assert "75 followers of 3 accounts written" in result.stderr
 
 
+def test_accounts_from_input_carry_the_owner_column_however_many(server: FakeTikTok, tmp_path: Path) -> None:
+    """One rule for every list and report: several accounts, --input or --shard give rows an
+    owner column, so a cron job's header does not change when its input shrinks to one line."""
+    accounts = tmp_path / "accounts.txt"
+    accounts.write_text("# one account, still a batch\nbob.b\n")
+    listed = invoke("followers", "--input", str(accounts), "-f", "csv")
+    assert listed.exit_code == 0, listed.stderr
+    assert listed.stdout.splitlines()[0].split(",")[0] == "owner"
+    assert {row["owner"] for row in csv.DictReader(io.StringIO(listed.stdout))} == {"bob.b"}
+    named = invoke("followers", "bob.b", "-f", "csv")
+    assert named.exit_code == 0, named.stderr
+    assert named.stdout.splitlines()[0].split(",")[0] == "unique_id"
+    raw = invoke("followers", "--input", str(accounts), "--raw")
+    assert raw.exit_code == 2
+    assert "--raw" in raw.stderr and "for one account" in raw.stderr
+
+
 # A batch whose first list is long and slow: the lists after it finish first.
 SLOW_FIRST = [
     Account("amber_fox", "6754915036232582160", sec_uid_for("amber_fox"), 400, 0),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
-from tiktok_cli.errors import IncompleteListError
+from tiktok_cli.errors import IncompleteListError, UsageError
 from tiktok_cli.models import Page, User
-from tiktok_cli.paginate import MAX_IDLE_PAGES, paginate
+from tiktok_cli.paginate import MAX_IDLE_PAGES, Pacing, paginate
 from tiktok_cli.seen import SeenAccounts
 
 
@@ -191,3 +192,25 @@ def test_reaching_the_limit_on_idle_pages_is_not_a_stall():
     fetch = FakeList({0: Page(users(1), 5, True), 5: same})
     assert ids(paginate(fetch, 0, limit=1)) == ["1"]
     assert fetch.asked == [0]
+
+
+@pytest.mark.parametrize(
+    ("text", "pacing"),
+    [(None, Pacing()), ("2", Pacing(2.0, 2.0)), ("1-3", Pacing(1.0, 3.0)), ("0", Pacing())],
+)
+def test_sleep_is_one_pause_or_a_range(text: str | None, pacing: Pacing) -> None:
+    assert Pacing.parse(text) == pacing
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("soon", "--sleep takes SECONDS or MIN-MAX (like 1-3), not 'soon'"),
+        ("3-1", "--sleep '3-1': need 0 <= MIN <= MAX <= 3600 seconds"),
+        ("3601", "--sleep '3601': need 0 <= MIN <= MAX <= 3600 seconds"),
+        ("nan", "--sleep 'nan': need 0 <= MIN <= MAX <= 3600 seconds"),
+    ],
+)
+def test_a_sleep_that_is_no_pause_is_a_usage_error(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match="^" + re.escape(message) + "$"):
+        Pacing.parse(text)

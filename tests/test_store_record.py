@@ -859,3 +859,31 @@ def test_a_snapshot_stopped_by_a_closed_pipe_says_so_in_a_sentence(
         ]
     finally:
         engine.dispose()
+
+
+def test_without_a_store_an_export_records_nothing_and_loads_no_database_library() -> None:
+    """The export talks to a recording whatever --db says: without it, the twin that
+    records nothing, keeps nothing in the checkpoint, and costs no SQLAlchemy import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import tiktok_cli.export, tiktok_cli.user_info\n"
+        "from tiktok_cli.identifiers import read_targets\n"
+        "from tiktok_cli.models import Page, User\n"
+        "from tiktok_cli.store import recordings\n"
+        "with recordings(None, 'gateway') as recorder:\n"
+        "    (target,) = read_targets(['alice'], None)\n"
+        "    run = recorder.list_run(target, 'followers', saved=None, checkpoint={}, from_start=True,\n"
+        "        limit=None, seen=lambda key: False, lookup=User, looked_up_by=lambda: 'gateway')\n"
+        "    run.find_owner()\n"
+        "    run.page(Page([User(unique_id='bob', user_id='1')], None, False), rows=1, total=1)\n"
+        "    run.ended()\n"
+        "    recorder.observe(User(unique_id='bob'))\n"
+        "    print(recorder.label, recorder.progress(), run.progress())\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] == 'sqlalchemy' or m.endswith('store.record')]\n"
+        "print(sorted(loaded))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.splitlines() == ["None {} {}", "[]"]

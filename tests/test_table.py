@@ -11,7 +11,7 @@ from fakeserver import TOKEN, Account, FakeTikTok, Fault, mobile_follower, sec_u
 from helpers import SEED_SEC_UID, cassette_bodies, invoke
 from rich.cells import cell_len
 
-from tiktok_cli.tracking import CHANGE_COLUMNS
+from tiktok_cli.reports import CHANGE_COLUMNS
 from tiktok_cli.writers.base import WriterOptions
 from tiktok_cli.writers.table import TableWriter
 

@@ -24,9 +24,10 @@ class Batch:
 
     concurrency: int = 4
     errors_path: Path | None = None
-    # One share of a larger batch (--shard): its rows carry the owner column whatever the
-    # number of accounts in the share, so the shares' files have one header and merge.
-    sharded: bool = False
+    # The accounts came from a list (--input or --shard), not from the command line: the
+    # rows carry the owner column whatever the number of accounts the list holds
+    # (output.owner_column), so a cron job's header never changes with its input file.
+    listed: bool = False
 
 
 class Failures:

@@ -5,7 +5,7 @@ one error edge (``command.error_edge``).
 
 Read top to bottom: the app, the options the commands share (each an ``Annotated`` alias,
 declared once with its help heading, as sqlite-utils declares its output options once),
-the few builders of values from options (``_output_spec``, ``_pacing``), then each command
+the few builders of values from options (``_output_spec``, ``_report_spec``), then each command
 in the order `tiktok --help` lists it. A command lists the aliases it takes, in the order
 its help shows them; where a shared option means something narrower in a few commands
 (``--raw`` for a list, ``--db`` for a report), those commands take an alias of their own.
@@ -42,10 +42,11 @@ from tiktok_cli.command import (
     whole_number,
 )
 from tiktok_cli.errors import ExitCode, UsageError
+from tiktok_cli.models import FETCHED_AT, FIELDS, OWNER_FIELD  # standard library only
+from tiktok_cli.reports import CHANGE_COLUMNS, HISTORY_COLUMNS, SNAPSHOT_COLUMNS
 from tiktok_cli.settings import PROMPTED_SETTINGS, SETTING_NAMES, SETTINGS, option_help, setting_help
 
 if TYPE_CHECKING:
-    from tiktok_cli.export import Pacing
     from tiktok_cli.output import OutputSpec
 
 # The name this project is installed under (`tiktok-cli` on PyPI is someone else's project).
@@ -89,8 +90,6 @@ def _complete_backends(incomplete: str) -> list[str]:
 
 
 def _complete_fields(incomplete: str) -> list[str]:
-    from tiktok_cli.models import FETCHED_AT, FIELDS, OWNER_FIELD
-
     done, _, last = incomplete.rpartition(",")
     prefix = done + "," if done else ""
     return [prefix + f for f in (OWNER_FIELD, *FIELDS, FETCHED_AT) if f.startswith(last)]
@@ -134,9 +133,7 @@ FieldsOpt = Annotated[
         "--fields",
         metavar="A,B,...",
         autocompletion=_complete_fields,
-        # models.FIELDS (a test checks): importing models would cost every start-up.
-        help="Columns to write, in order (owner, unique_id, nickname, user_id, sec_uid, bio, "
-        "verified, private, followers, following, likes, videos, avatar_url, fetched_at).",
+        help=f"Columns to write, in order ({', '.join((OWNER_FIELD, *FIELDS, FETCHED_AT))}).",
         rich_help_panel=OUTPUT,
     ),
 ]
@@ -321,23 +318,6 @@ def _output_spec(
     )
 
 
-def _pacing(sleep: str | None) -> "Pacing":
-    """--sleep MIN[-MAX] checked: 0 <= MIN <= MAX <= 3600 seconds."""
-    from tiktok_cli.export import Pacing
-
-    if sleep is None:
-        return Pacing()
-    low_text, _, high_text = sleep.partition("-")
-    try:
-        low = float(low_text)
-        high = float(high_text) if high_text else low
-    except ValueError:
-        raise UsageError(f"--sleep takes SECONDS or MIN-MAX (like 1-3), not {sleep!r}") from None
-    if not (0 <= low <= high <= 3600):  # also false for nan
-        raise UsageError(f"--sleep {sleep!r}: need 0 <= MIN <= MAX <= 3600 seconds")
-    return Pacing(low, high)
-
-
 def _say(line: str) -> None:
     """Print a line that is not a row (the version, doctor's checks, settings) to stdout.
 
@@ -448,7 +428,7 @@ def user_info(
             targets,
             settings,
             spec,
-            batch=Batch(concurrency, errors, sharded=share is not None),
+            batch=Batch(concurrency, errors, listed=input_file is not None or share is not None),
             trace=verbose,
         )
 
@@ -682,6 +662,7 @@ def _export_lists(
     from tiktok_cli.batch import Batch
     from tiktok_cli.config import load_settings
     from tiktok_cli.export import export_lists
+    from tiktok_cli.paginate import Pacing
 
     share = shards.asked(shard)  # a bad --shard fails before the input is read
     targets = identifiers.accounts(
@@ -700,8 +681,8 @@ def _export_lists(
         settings,
         spec,
         limit=limit,
-        pacing=_pacing(sleep),
-        batch=Batch(concurrency, errors, sharded=share is not None),
+        pacing=Pacing.parse(sleep),
+        batch=Batch(concurrency, errors, listed=input_file is not None or share is not None),
         trace=verbose,
     )
 
@@ -827,21 +808,6 @@ UserArg = Annotated[
     ),
 ]
 
-# Each report's columns, as tiktok_cli.tracking writes them (a test checks): importing it
-# would cost every start-up.
-CHANGE_COLUMNS = (
-    "owner", "list", "change", "old_unique_id", "since", "until", "unique_id", "nickname", "user_id",
-    "sec_uid", "bio", "verified", "private", "followers", "following", "likes", "videos", "avatar_url",
-)  # fmt: skip
-HISTORY_COLUMNS = (
-    "observed_at", "backend", "followers", "following", "likes", "videos",
-    "followers_change", "following_change", "likes_change", "videos_change",
-)  # fmt: skip
-SNAPSHOT_COLUMNS = (
-    "id", "list", "started_at", "finished_at", "status", "note", "rows", "reported_total", "backend",
-    "owner_name",
-)  # fmt: skip
-
 
 def _columns_help(columns: Sequence[str]) -> str:
     return f"Columns to write, in order ({', '.join(columns)})."
@@ -924,7 +890,8 @@ def changes(
         typer.Option(
             "--fields",
             metavar="A,B,...",
-            help=_columns_help(CHANGE_COLUMNS) + " owner only with several accounts or --input.",
+            help=_columns_help((OWNER_FIELD, *CHANGE_COLUMNS))
+            + " owner only with several accounts, --input or --shard.",
             rich_help_panel=OUTPUT,
         ),
     ] = None,
@@ -936,7 +903,7 @@ def changes(
 
     By default between the last two complete snapshots of each list recorded for USER
     (with --db on followers or followings). A run that did not complete never counts as
-    an unfollow. Columns: owner (several accounts, or --input), list, change (followed,
+    an unfollow. Columns: owner (several accounts, --input or --shard), list, change (followed,
     unfollowed or renamed), old_unique_id, since and until (the UTC window in which it
     happened), then the member's fields; --fields picks among them.
     """
@@ -966,8 +933,6 @@ def changes(
         if not targets:
             return
         span = (from_run, to_run) if from_run is not None and to_run is not None else None
-        # Shards' files share one header, whatever each shard holds.
-        owner_column = len(targets) > 1 or input_file is not None or share is not None
         show_changes(
             targets,
             store,
@@ -975,7 +940,7 @@ def changes(
             kinds=_kinds(followers, followings),
             since=since,
             span=span,
-            owner_column=owner_column,
+            listed=input_file is not None or share is not None,
         )
 
 

@@ -4,6 +4,10 @@ Every output mistake is found by ``plan_output`` before any request is made. A
 destination is standard output (no ``-o``, or ``-o -``); a stream written directly
 (``-o`` naming a FIFO, a character device, a socket or ``/dev/fd/N``); or a regular
 file, which alone gets the atomic, checkpointed and locked export of checkpoint.py.
+
+Every command writes through one ``Output`` (``open_output``): it claims the file, opens
+the destination when first needed, makes the rows (``write_page``), and has one clean-up
+path (``Output.end``) for a finished run, a failure and a signal alike.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any, BinaryIO, Literal, Protocol, cast
 
 from tiktok_cli import console, writers
 from tiktok_cli.checkpoint import Checkpoint, ExportLock, FileExport
-from tiktok_cli.errors import OutputError, UsageError
+from tiktok_cli.errors import Interrupted, OutputError, UsageError, rerun_can_pass, with_note
 from tiktok_cli.models import FETCHED_AT, FIELDS, OWNER_FIELD, User
 from tiktok_cli.seen import SeenAccounts
 from tiktok_cli.writers.base import Writer, WriterOptions
@@ -82,6 +86,13 @@ class OutputPlan:
             "formula_guard": self.spec.formula_guard,
             "excel": self.spec.excel,
         }
+
+
+def owner_column(accounts: int, *, listed: bool) -> bool:
+    """Whether rows carry the ``owner`` column: with several accounts, or with accounts
+    from a list (``listed``: --input or --shard), however many it holds, so one command
+    writes one header whether its input file names one account or many."""
+    return accounts > 1 or listed
 
 
 def plan_output(spec: OutputSpec, *, owner: bool, record: Sequence[str] = FIELDS) -> OutputPlan:
@@ -185,22 +196,6 @@ def resolve_columns(
         return tuple(dict.fromkeys(fields))
     columns = (writer_class.default_columns if tuple(record) == FIELDS else None) or record
     return (OWNER_FIELD, *columns) if owner else tuple(columns)
-
-
-@contextlib.contextmanager
-def claim_output(plan: OutputPlan) -> Iterator[None]:
-    """Hold the right to write a regular -o FILE for the whole run (creating its folder).
-
-    Taken before any request, so an overlapping run fails at once with BusyError.
-    """
-    destination = plan.destination
-    if destination.kind != "file":
-        yield
-        return
-    assert destination.target is not None
-    make_folder(destination.target, shown=destination.path)
-    with ExportLock(destination.target):  # creating the lock file beside FILE proves FILE can be
-        yield
 
 
 def make_folder(path: Path, *, shown: Path | None = None) -> None:
@@ -409,20 +404,6 @@ def open_sink(plan: OutputPlan, *, identity: Mapping[str, Any] | None) -> Sink:
     return export
 
 
-def make_writer(plan: OutputPlan, sink: Sink, *, rows_written: int = 0, names: Sequence[str] = ()) -> Writer:
-    """The writer for ``sink``; a resumed export continues after its ``rows_written`` rows.
-    ``names``: the accounts of the run, known before any row (the table sizes columns by them)."""
-    options = WriterOptions(
-        header=sink.resumed is None,
-        formula_guard=plan.spec.formula_guard,
-        excel=plan.spec.excel,
-        terminal=sink.to_terminal,
-        rows_written=rows_written,
-        names=tuple(names),
-    )
-    return plan.writer_class(sink.stream, plan.columns, options)
-
-
 # (the account, the list owner in batches, when it was fetched) -> what the writer writes
 RowMaker = Callable[[User, str | None, str | None], Any]
 
@@ -445,30 +426,228 @@ def row_maker(plan: OutputPlan) -> RowMaker:
     return row
 
 
+class Run(Protocol):
+    """A run writing through an ``Output`` that has more to do when it stops short
+    (``export.ListExport``: checkpoint, end its snapshots, say how to go on)."""
+
+    def stopped(self, error: BaseException) -> None:
+        """The run stops with ``error``: keep what it did (called before the output closes)."""
+
+    def resume_note(self, error: BaseException | None = None) -> str | None:
+        """How far it got and how to go on (asked after the output closed)."""
+
+
 @contextlib.contextmanager
-def writing(plan: OutputPlan, sink: Sink, *, names: Sequence[str] = ()) -> Iterator[Writer]:
-    """The writer for ``sink``, for a run that writes rows as they come (user-info, the
-    store's reports): finished and committed at the end; after a failure or a signal,
-    what was written is flushed, the output closed, and the error raised with its exit code."""
-    from tiktok_cli.signals import as_interrupted
+def open_output(plan: OutputPlan, *, names: Sequence[str] = ()) -> Iterator[Output]:
+    """The output of one run: a regular -o FILE is claimed at once (created folder, lock), so
+    an overlapping run fails before any request with BusyError; the destination is opened on
+    first use, and rows are written within ``Output.writing``.
 
-    writer: Writer | None = None
-    try:
-        writer = make_writer(plan, sink, names=names)
-        yield writer
-    except BaseException as exc:  # noqa: BLE001 - closes the output, then re-raises
-        if writer is not None:
-            close_quietly(writer)
-        sink.close()
-        raise output_failure(as_interrupted(exc), sink) from None
-    writer.close()
-    sink.commit()
+    ``names``: the accounts of the run, known before any row (the table sizes its columns
+    by them); ``Output.identify`` makes a file export resumable.
+    """
+    output = Output(plan, names=names)
+    destination = plan.destination
+    with contextlib.ExitStack() as held:
+        if destination.kind == "file":
+            assert destination.target is not None
+            make_folder(destination.target, shown=destination.path)
+            held.enter_context(ExportLock(destination.target))  # creating it beside FILE proves FILE can be
+        try:
+            yield output
+        except BaseException as exc:  # a failure before the rows began: the same clean-up
+            output.end(exc)
+            raise
+        output.end(None)
 
 
-def close_quietly(writer: Writer) -> None:
-    """Flush what was written before a failure; a second failure must not hide the first."""
-    with contextlib.suppress(Exception):
-        writer.close()
+class Output:
+    """Where one run's rows go: the destination, opened on first use, and its writer, made
+    when the run starts writing (after the account is resolved, so a missing one fails
+    before any header or JSON's "["). ``writing`` is the one clean-up path."""
+
+    def __init__(self, plan: OutputPlan, *, names: Sequence[str] = ()) -> None:
+        self.plan = plan
+        self.rows = 0  # rows the destination holds: a resumed export's, then this run's
+        self._identity: Mapping[str, Any] | None = None
+        self._names = tuple(names)
+        self._to_row = row_maker(plan)
+        self._sink: Sink | None = None
+        self._writer: Writer | None = None
+        self._run: Run | None = None
+        self._begun = False  # writing() was entered: the run's own rules keep or drop its file
+        self._unfinished = False
+        self._ended = False
+
+    # --- the destination ------------------------------------------------------------
+
+    def identify(self, identity: Mapping[str, Any]) -> None:
+        """What makes two exports "the same command", so a later run resumes this one's
+        file (before the destination is opened; without it, a file export is atomic but
+        not resumable)."""
+        assert self._sink is None, "identify() before the destination is opened"
+        self._identity = identity
+
+    @property
+    def sink(self) -> Sink:
+        if self._sink is None:
+            self._sink = open_sink(self.plan, identity=self._identity)
+        return self._sink
+
+    @property
+    def resumed(self) -> Checkpoint | None:
+        """The checkpoint of the unfinished export this run continues, if any."""
+        return self.sink.resumed
+
+    @property
+    def seen(self) -> SeenAccounts:
+        return self.sink.seen
+
+    @property
+    def path(self) -> Path | None:
+        return self.sink.path
+
+    @property
+    def part(self) -> Path | None:
+        return self.sink.part
+
+    @property
+    def resumable(self) -> bool:
+        return self.sink.resumable
+
+    @property
+    def has_progress(self) -> bool:
+        return self.sink.has_progress
+
+    @property
+    def to_terminal(self) -> bool:
+        return self.sink.to_terminal
+
+    # --- writing ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writing(self, run: Run | None = None, *, rows_written: int = 0) -> Iterator[Output]:
+        """The rows of the run: at the end, the writer is closed and the output committed
+        (or kept for a resume, after ``keep_unfinished``). After a failure or a signal,
+        what was written is flushed, ``run`` stops, the output is closed (its part file
+        kept for a resume or dropped, by ``end``'s rule) and the error is raised with its
+        exit code and ``run``'s note. ``rows_written``: rows a resumed export holds."""
+        self._run, self._begun, self.rows = run, True, rows_written
+        try:
+            yield self
+        except BaseException as exc:
+            self.end(exc)  # closes the output, then raises the error as the run's
+            raise
+        self.end(None)
+
+    def start(self) -> None:
+        """Write the header (or JSON's "["): the run is ready to write rows."""
+        if self._writer is not None:
+            return
+        sink = self.sink
+        options = WriterOptions(
+            header=sink.resumed is None,
+            formula_guard=self.plan.spec.formula_guard,
+            excel=self.plan.spec.excel,
+            terminal=sink.to_terminal,
+            rows_written=self.rows,
+            names=self._names,
+        )
+        self._writer = self.plan.writer_class(sink.stream, self.plan.columns, options)
+        if self._identity is not None and sink.resumed is None:
+            self.page_written(())  # a resume keeps the header the writer just wrote
+
+    def write_page(
+        self, users: Sequence[User], owner: str | None, fetched_at: str | None, digests: Iterable[int] = ()
+    ) -> None:
+        """Write ``users`` (the list's ``owner``, when they were fetched) as one whole page;
+        ``digests``: their de-duplication digests, kept for a resume."""
+        self.start()
+        assert self._writer is not None
+        write, to_row = self._writer.write, self._to_row
+        for user in users:
+            write(to_row(user, owner, fetched_at))
+        self.rows += len(users)
+        self.page_written(digests)
+
+    def write_rows(self, rows: Iterable[Any], *, flush_every: int) -> None:
+        """Write ``rows`` as they are (a report's, as the database streams them), flushed
+        every ``flush_every`` rows, so memory stays flat and a pipe sees rows as they come."""
+        self.start()
+        assert self._writer is not None
+        write, flush = self._writer.write, self._writer.flush
+        count = 0
+        try:
+            for row in rows:
+                write(row)
+                count += 1
+                if count % flush_every == 0:
+                    flush()
+        finally:
+            self.rows += count
+
+    def flush(self) -> None:
+        if self._writer is not None:
+            self._writer.flush()
+
+    def page_written(self, digests: Iterable[int]) -> None:
+        """Everything written so far is whole: flush it, and mark it for the checkpoint."""
+        self.flush()
+        self.sink.mark(digests)
+
+    def save(self, progress: Mapping[str, Any]) -> None:
+        """Checkpoint up to the last whole page, with the run's ``progress``."""
+        self.sink.save(progress)
+
+    def keep_unfinished(self) -> None:
+        """The run did not finish: at the end, keep what it wrote for a resume, not FILE."""
+        self._unfinished = True
+
+    def end(self, exc: BaseException | None) -> None:
+        """The one clean-up path (run once). With no failure: finish the writer and commit
+        (or keep the unfinished part). After ``exc``: flush what was written, let the run stop,
+        close, and raise the error. A failure the same command cannot get past (a private
+        list, a missing setting) keeps no part file unless rows were written: those wait for
+        it to change; nor does a Ctrl-C before the first row. A failure before ``writing``
+        began keeps what a resume would continue (a refused resume)."""
+        if self._ended:
+            return
+        self._ended = True
+        if exc is None:
+            self._finish()
+            return
+        if self._sink is None:
+            return  # nothing was opened: the failure is raised as it is
+        from tiktok_cli.signals import as_interrupted
+
+        error = output_failure(as_interrupted(exc), self._sink)
+        if self._writer is not None:
+            with contextlib.suppress(Exception):  # a second failure must not hide the first
+                self._writer.close()
+        if self._run is not None:
+            with contextlib.suppress(Exception):
+                self._run.stopped(error)
+        worth_keeping = rerun_can_pass(error) and not isinstance(error, Interrupted)
+        self._sink.close(keep=not self._begun or self.rows > 0 or worth_keeping)
+        note = self._run.resume_note(error) if self._run is not None else None
+        raise with_note(error, note) from None
+
+    def _finish(self) -> None:
+        try:
+            if self._begun:
+                self.start()  # an empty run still writes its header
+            if self._writer is not None:
+                self._writer.close()
+            if self._sink is None:
+                return
+            if self._unfinished or not self._begun:
+                self._sink.close()  # transient failures: keep the part file for a resume
+            else:
+                self._sink.commit()
+        except BaseException as exc:  # a failure to finish is the run's failure
+            self._ended = False
+            self.end(exc)
+            raise
 
 
 def is_terminal(stream: Any) -> bool:

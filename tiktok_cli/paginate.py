@@ -9,15 +9,47 @@ loop spin forever or write duplicates; here they end the run with an error inste
 from __future__ import annotations
 
 import functools
+import random
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-from tiktok_cli.errors import StalledListError, UpstreamError
+from tiktok_cli.errors import StalledListError, UpstreamError, UsageError
 from tiktok_cli.models import Cursor, Page, User, utc_stamp
 from tiktok_cli.seen import SeenAccounts
 
 MAX_IDLE_PAGES = 3
 # A backend's function from a cursor to the page it starts (Backend.page_fetcher).
 PageFetcher = Callable[[Cursor], Page]
+# The longest pause --sleep may ask for between two pages, in seconds.
+MAX_SLEEP = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """Politeness between pages: sleep a random time in [low, high] seconds."""
+
+    low: float = 0.0
+    high: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str | None) -> Pacing:
+        """--sleep MIN[-MAX] checked: 0 <= MIN <= MAX <= 3600 seconds; None: no pause."""
+        if text is None:
+            return cls()
+        low_text, _, high_text = text.partition("-")
+        try:
+            low = float(low_text)
+            high = float(high_text) if high_text else low
+        except ValueError:
+            raise UsageError(f"--sleep takes SECONDS or MIN-MAX (like 1-3), not {text!r}") from None
+        if not (0 <= low <= high <= MAX_SLEEP):  # also false for nan
+            raise UsageError(f"--sleep {text!r}: need 0 <= MIN <= MAX <= {MAX_SLEEP} seconds")
+        return cls(low, high)
+
+    def pause(self) -> None:
+        if self.high > 0:
+            time.sleep(random.uniform(self.low, self.high))  # noqa: S311 - jitter, not crypto
 
 
 def paginate(

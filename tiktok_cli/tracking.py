@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,16 +26,9 @@ from tiktok_cli import console
 from tiktok_cli.batch import Failures
 from tiktok_cli.errors import MissingExtra, NotFoundError, UsageError
 from tiktok_cli.identifiers import Target
-from tiktok_cli.models import FIELDS, OWNER_FIELD
-from tiktok_cli.output import (
-    OutputPlan,
-    OutputSpec,
-    check_creatable,
-    claim_output,
-    open_sink,
-    plan_output,
-    writing,
-)
+from tiktok_cli.models import OWNER_FIELD
+from tiktok_cli.output import OutputPlan, OutputSpec, check_creatable, open_output, owner_column, plan_output
+from tiktok_cli.reports import CHANGE_COLUMNS, COUNTS, HISTORY_COLUMNS, SNAPSHOT_COLUMNS
 from tiktok_cli.store import open_store
 from tiktok_cli.store.read import (
     KINDS,
@@ -54,21 +47,6 @@ if TYPE_CHECKING:  # matplotlib is an extra, loaded only to draw
     from matplotlib.figure import Figure
     from matplotlib.ticker import Formatter
 
-CHANGE_COLUMNS = ("list", "change", "old_unique_id", "since", "until", *FIELDS)
-COUNTS = ("followers", "following", "likes", "videos")
-HISTORY_COLUMNS = ("observed_at", "backend", *COUNTS, *(f"{name}_change" for name in COUNTS))
-SNAPSHOT_COLUMNS = (
-    "id",
-    "list",
-    "started_at",
-    "finished_at",
-    "status",
-    "note",
-    "rows",
-    "reported_total",
-    "backend",
-    "owner_name",
-)
 PLOT_FORMATS = (".png", ".svg")
 PLOT_INSTALL = "pip install 'tiktok-follows[plot]' (from a clone: pip install '.[plot]')"
 # Rows written between flushes: a table holds at most this many, and pipes see rows as they come.
@@ -127,12 +105,13 @@ def show_changes(
     kinds: Sequence[str] | None,
     since: str | None,
     span: tuple[int, int] | None,
-    owner_column: bool,
+    listed: bool,
 ) -> None:
     """Write what changed in the lists of ``targets``: between each list's last two complete
-    snapshots, from the last one at or before ``since``, or between the ``span`` snapshots."""
+    snapshots, from the last one at or before ``since``, or between the ``span`` snapshots.
+    ``listed``: the accounts came from --input or --shard (output.owner_column)."""
     when = parse_when(since) if since is not None else None
-    plan = plan_output(spec, owner=owner_column, record=CHANGE_COLUMNS)
+    plan = plan_output(spec, owner=owner_column(len(targets), listed=listed), record=CHANGE_COLUMNS)
     with Failures(targets, None) as failures, open_store(db, create=False) as store, reading(store):
         reader = StoreReader(store)
         owners: list[tuple[Target, StoredAccount]] = []
@@ -371,14 +350,6 @@ class Written:
 def write_rows(plan: OutputPlan, rows: Iterable[Mapping[str, Any]]) -> Written:
     """Write ``rows`` where ``plan`` says, atomically for a regular -o FILE; flushed every
     FLUSH_EVERY rows, so memory stays flat and a pipe sees rows as they come."""
-    count = 0
-    with claim_output(plan):
-        sink = open_sink(plan, identity=None)
-        with writing(plan, sink) as writer:
-            flush: Callable[[], None] = writer.flush
-            for row in rows:
-                writer.write(row)
-                count += 1
-                if count % FLUSH_EVERY == 0:
-                    flush()
-    return Written(count, sink.to_terminal)
+    with open_output(plan) as output, output.writing():
+        output.write_rows(rows, flush_every=FLUSH_EVERY)
+    return Written(output.rows, output.to_terminal)

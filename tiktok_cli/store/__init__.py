@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tiktok_cli.store.database import Store
-    from tiktok_cli.store.record import Recorder
+    from tiktok_cli.store.list_recording import Recordings
 
 
 def open_store(target: str, *, create: bool) -> Store:
@@ -30,18 +30,21 @@ def open_store(target: str, *, create: bool) -> Store:
 
 
 @contextlib.contextmanager
-def recording(target: str | None, backend: str) -> Iterator[Recorder | None]:
-    """A recorder into the store ``target`` names (made on first use) for one run, or None
-    without a target. What is still buffered when the run ends is written then."""
+def recordings(target: str | None, backend: str) -> Iterator[Recordings]:
+    """What one run records into the store ``target`` names (made on first use), through
+    ``backend``; without a target, a twin that records nothing. What is still buffered
+    when the run ends is written then."""
+    from tiktok_cli.store.list_recording import Recordings, StoreRecordings
+
     if target is None:
-        yield None
+        yield Recordings()
         return
     from tiktok_cli.store.record import Recorder
 
     store = open_store(target, create=True)
     recorder = Recorder(store, backend)
     try:
-        yield recorder
+        yield StoreRecordings(recorder)
     except BaseException:
         with contextlib.suppress(Exception):  # the run's own failure is the one to report
             recorder.flush()

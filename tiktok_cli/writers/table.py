@@ -25,15 +25,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tiktok_cli import reports
 from tiktok_cli.models import FIELDS, OWNER_FIELD
 from tiktok_cli.safetext import for_terminal
 from tiktok_cli.writers.base import Writer, WriterOptions
 
-_COUNTS = frozenset({"followers", "following", "likes", "videos"})
+# The reports' columns (changes, history, snapshots) are described in reports.py.
+_COUNTS = frozenset(reports.COUNTS)
 # How much a count moved (`tiktok history`): shown signed, rounded like the counts.
-_CHANGES = frozenset(f"{name}_change" for name in _COUNTS)
+_CHANGES = frozenset(reports.COUNT_CHANGES)
 # Other numbers of the reports: right-aligned, as wide as they need.
-_NUMERIC = _COUNTS | _CHANGES | {"id", "rows", "reported_total"}
+_NUMERIC = _COUNTS | _CHANGES | reports.NUMBERS
 _FLAGS = frozenset({"verified", "private"})
 # The table's columns when --fields is not given (the writer receives every field, for the card).
 TABLE_COLUMNS = (
@@ -51,18 +53,11 @@ TABLE_COLUMNS = (
 # 64-bit ids at most 20 digits: cutting either would make the row useless.
 _NAME_WIDTH = 24
 # Columns of usernames: never dropped, and only as wide as the names they show need.
-_NAME_COLUMNS = ("unique_id", OWNER_FIELD, "old_unique_id")
-_TIME_WIDTH = len("2026-12-02T03:00:00Z")  # the reports' times (changes, history, snapshots)
+_NAME_COLUMNS = ("unique_id", OWNER_FIELD, *reports.NAMES)
 _FIXED = {
-    "unique_id": _NAME_WIDTH,
-    "owner": _NAME_WIDTH,
-    "old_unique_id": _NAME_WIDTH,
+    **dict.fromkeys(_NAME_COLUMNS, _NAME_WIDTH),
     "user_id": 20,
-    "list": len("followings"),
-    "change": len("unfollowed"),
-    "status": len("incomplete"),
-    "backend": len("gateway"),
-    **dict.fromkeys(("since", "until", "observed_at", "started_at", "finished_at"), _TIME_WIDTH),
+    **reports.WIDTHS,
 }
 # Columns that share what is left: (minimum width, maximum width or None, share of the rest).
 _FLEXIBLE = {
@@ -75,15 +70,7 @@ _OTHER = (8, 30, 2)
 # When the width is short, columns go in this order; usernames (_NAME_COLUMNS) never do:
 # a `renamed` change without its old name would say nothing.
 DROP_ORDER = (
-    # The reports' own columns (history, snapshots) that matter least.
-    "backend",
-    "owner_name",
-    "reported_total",
-    "finished_at",
-    "note",
-    "videos_change",
-    "likes_change",
-    "following_change",
+    *reports.DROP_FIRST,
     "bio",
     "avatar_url",
     "sec_uid",
@@ -95,10 +82,7 @@ DROP_ORDER = (
     "user_id",
     "nickname",
     "followers",
-    # changes: when it happened, on every row.
-    "since",
-    "list",
-    "until",
+    *reports.DROP_LAST,
 )
 FILE_WIDTH = 160  # when the table goes to a file or pipe and COLUMNS does not say otherwise
 

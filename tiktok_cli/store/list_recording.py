@@ -1,0 +1,245 @@
+"""What one run records into the store (--db): a snapshot per list, and profiles.
+
+The export tells each list's recording what happened (a page written, the list's end, a
+stop) and never asks whether there is a store: without --db, ``Recordings`` and
+``ListRecording`` are the do-nothing twins of ``StoreRecordings`` and
+``StoreListRecording``, which own everything the store needs (the snapshot, whether it
+can be complete, the owner's profile, why it stopped short). Importing this module loads
+no database library: the store's classes arrive with ``store.recordings``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from tiktok_cli import console
+from tiktok_cli.identifiers import IdKind, Target
+from tiktok_cli.models import Page, User
+
+if TYPE_CHECKING:
+    from tiktok_cli.store.record import Recorder
+
+# Seconds between writes of observations to the store in a long user-info batch, so it
+# keeps what it saw however it ends.
+RECORD_INTERVAL = 0.5
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+class ListRecording:
+    """One list run's snapshot; this one, without --db, records nothing."""
+
+    def find_owner(self) -> None:
+        """Learn who owns the list (run on the list's worker, before its first page)."""
+
+    def page(self, page: Page, *, rows: int, total: int | None) -> None:
+        """A page was written whole; ``rows``: what the list holds with it, ``total``:
+        what TikTok reports the list holds."""
+
+    def ended(self) -> None:
+        """The paginator is done with the list: at its end, its cap, or --limit."""
+
+    def stopped(self, note: str) -> None:
+        """The list stopped short (a failure, or the run stopped), for the reason ``note``."""
+
+    def progress(self) -> dict[str, Any]:
+        """What the checkpoint keeps of the recording, to continue its snapshot on resume."""
+        return {}
+
+
+class Recordings:
+    """What one run records; this one, without --db, records nothing."""
+
+    label: str | None = None  # the store's name, for the summary
+
+    def observe(self, user: User) -> None:
+        """A profile user-info found."""
+
+    def progress(self) -> dict[str, Any]:
+        """Store what is buffered (a checkpoint counts it written) and name the store."""
+        return {}
+
+    def list_run(
+        self,
+        target: Target,
+        kind: str,
+        *,
+        saved: Mapping[str, Any] | None,
+        checkpoint: Mapping[str, Any],
+        from_start: bool,
+        limit: int | None,
+        seen: Callable[[str], bool],
+        lookup: Callable[[str], User],
+        looked_up_by: Callable[[], str],
+    ) -> ListRecording:
+        """The recording of ``target``'s ``kind`` list in this run; ``saved``: the list's state
+        in the checkpoint a resume continues (``checkpoint``: that checkpoint's progress);
+        ``from_start``: the run asked for the list from its first page; ``seen``: whether an
+        account key was written in the list; ``lookup``: an owner's profile by username,
+        from the backend ``looked_up_by`` names."""
+        return ListRecording()
+
+
+class StoreRecordings(Recordings):
+    """What one run records into the store, through one ``Recorder``."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.label = recorder.store.label
+        self._flushed_at = time.monotonic()
+
+    def observe(self, user: User) -> None:
+        self.recorder.observe(user)  # at the store's time: writers' clocks may differ
+        if time.monotonic() - self._flushed_at >= RECORD_INTERVAL:
+            self.recorder.flush()  # a long batch keeps what it saw, however it ends
+            self._flushed_at = time.monotonic()
+
+    def progress(self) -> dict[str, Any]:
+        self.recorder.flush()
+        return {"store": self.recorder.store.id}
+
+    def list_run(
+        self,
+        target: Target,
+        kind: str,
+        *,
+        saved: Mapping[str, Any] | None,
+        checkpoint: Mapping[str, Any],
+        from_start: bool,
+        limit: int | None,
+        seen: Callable[[str], bool],
+        lookup: Callable[[str], User],
+        looked_up_by: Callable[[], str],
+    ) -> ListRecording:
+        saved = saved or {}
+        snapshot, base = saved.get("snapshot"), saved.get("base")
+        resumable = None
+        # A snapshot the checkpoint names is continued only in the store it is in.
+        if checkpoint.get("store") == self.recorder.store.id and type(snapshot) is int and type(base) is int:
+            resumable = (snapshot, saved.get("whole") is True, base)
+        rows = saved.get("rows", 0)
+        return StoreListRecording(
+            self.recorder,
+            target,
+            kind,
+            resumable=resumable,
+            # Only a run that reads the list from its first page can be complete.
+            whole=from_start and saved.get("cursor") is None and rows == 0,
+            base=rows,
+            skipped=saved.get("skipped", 0),
+            limit=limit,
+            seen=seen,
+            lookup=lookup,
+            looked_up_by=looked_up_by,
+        )
+
+
+class StoreListRecording(ListRecording):
+    """One list run's snapshot in the store: begun (or continued) at its first page,
+    finished complete only when the whole list was read without --limit."""
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        target: Target,
+        kind: str,
+        *,
+        resumable: tuple[int, bool, int] | None,
+        whole: bool,
+        base: int,
+        skipped: int,
+        limit: int | None,
+        seen: Callable[[str], bool],
+        lookup: Callable[[str], User],
+        looked_up_by: Callable[[], str],
+    ) -> None:
+        self.recorder, self.target, self.kind = recorder, target, kind
+        self.snapshot: int | None = None
+        self.whole = whole  # the snapshot started at the list's first page
+        self.base = base  # rows the list held when the snapshot started (0 when whole)
+        self.reached_end = False  # the list's last page was written (not a cap, not --limit)
+        self.stop: str | None = None  # why the list stopped short of its end, for the note
+        self.skipped = skipped  # list entries that were no account, a resumed run's included
+        self.owner: User | None = None  # the owner's profile (or ids)
+        self._resumable = resumable  # (snapshot, whole, base) from the checkpoint
+        self._limit = limit
+        self._seen = seen
+        self._lookup = lookup
+        self._looked_up_by = looked_up_by
+
+    def find_owner(self) -> None:
+        if self.owner is None:
+            self.owner = self._owner()
+
+    def page(self, page: Page, *, rows: int, total: int | None) -> None:
+        if self.snapshot is None:
+            self._begin()
+            assert self.snapshot is not None
+        self.recorder.add(self.snapshot, page.users, rows=rows - self.base, total=total)
+        self.skipped += page.skipped
+        self.reached_end = page.next_cursor is None and not page.capped and not page.limited
+        if page.capped:
+            self.stop = f"TikTok stopped serving the list after {_count(rows, 'account')}"
+
+    def ended(self) -> None:
+        if self.stop is None:
+            self.stop = (
+                f"stopped by --limit {self._limit}"
+                if not self.reached_end
+                else f"read with --limit {self._limit}: only a run without --limit can be complete"
+            )
+        self._finish(complete=self.reached_end and self.whole and self._limit is None, note=self.stop)
+
+    def stopped(self, note: str) -> None:
+        self._finish(complete=False, note=note)
+
+    def progress(self) -> dict[str, Any]:
+        if self.snapshot is None:
+            return {}
+        return {"snapshot": self.snapshot, "whole": self.whole, "base": self.base}
+
+    def _owner(self) -> User:
+        """Who owns the list, as the store keys accounts: a username is looked up (the
+        backend has usually done so already), so every run of a list finds one owner."""
+        account = self.target.account
+        if account.kind is IdKind.USERNAME:
+            return self._lookup(account.value)
+        ids = dict(account.also)
+        ids[account.kind] = account.value
+        return User(
+            unique_id=ids.get(IdKind.USERNAME), user_id=ids.get(IdKind.UID), sec_uid=ids.get(IdKind.SEC_UID)
+        )
+
+    def _begin(self) -> None:
+        """Continue the snapshot the checkpoint names, or start one (whole when the list is
+        read from its first page, the only kind that can be complete)."""
+        owner = self.owner or self._owner()
+        saved, self._resumable = self._resumable, None
+        if saved is not None and self.recorder.resume(saved[0], self.kind, owner):
+            self.snapshot, self.whole, self.base = saved
+            return
+        if not self.whole:
+            self.stop = "it started in the middle of the list"
+        # Only a run that may be complete keeps an older run of the list from being complete.
+        self.snapshot = self.recorder.begin(
+            owner, self.kind, owner_name=owner.unique_id, whole=self.whole and self._limit is None
+        )
+        if self.target.account.kind is IdKind.USERNAME:  # ids alone carry no counts to observe
+            self.recorder.observe(owner, backend=self._looked_up_by())
+
+    def _finish(self, *, complete: bool, note: str | None) -> None:
+        """End the snapshot, if it has one open: what it saw is stored first."""
+        if self.snapshot is None:
+            return
+        snapshot, self.snapshot = self.snapshot, None
+        refused = self.recorder.finish(
+            snapshot, complete=complete, seen=self._seen, note=note, skipped=self.skipped
+        )
+        if refused is not None:
+            console.warn(
+                f"the {self.kind} of {self.target.account}: {refused}; its snapshot is kept as incomplete"
+            )
