@@ -73,6 +73,7 @@ ALLOWANCE = 5
 # What replaces a NUL in stored text (PostgreSQL's text cannot hold one).
 NUL, REPLACEMENT = "\x00", "\ufffd"
 _TEXT = ("user_id", "sec_uid", "unique_id", "nickname", "bio", "avatar_url")
+_texts_of: Callable[[User], tuple[str | None, ...]] = attrgetter(*_TEXT)
 
 
 def now() -> datetime:
@@ -95,6 +96,8 @@ def account_key(user: User) -> str | None:
 
 def storable(user: User) -> User:
     """``user`` as the store keeps it: its text without NUL (U+FFFD instead)."""
+    if NUL not in "".join(filter(None, _texts_of(user))):  # nearly every account: one look
+        return user
     dirty = {name: getattr(user, name) for name in _TEXT if NUL in (getattr(user, name) or "")}
     if not dirty:
         return user
