@@ -356,3 +356,44 @@ def test_format_none_without_a_store_warns_for_every_command(server, tmp_path: P
     recorded = invoke(command, "alice", "-f", "none", "--db", str(tmp_path / "s.db"))
     assert recorded.exit_code == 0, recorded.stderr
     assert "without --db" not in recorded.stderr
+
+
+# Rows that take each format's slower paths: NUL, a lone surrogate, formula and layout
+# characters, 64-bit ids, None and booleans, non-ASCII text.
+AWKWARD_ROWS = [
+    {**dict.fromkeys(FIELDS), "unique_id": "plain", "user_id": "7000000000000000001", "verified": True},
+    {**dict.fromkeys(FIELDS), "unique_id": "=cmd|' /C calc'!A0", "nickname": "\tTab", "private": False},
+    {**dict.fromkeys(FIELDS), "unique_id": "nul\x00name", "bio": 'lone \ud800 surrogate, "quoted"\r\nline'},
+    {**dict.fromkeys(FIELDS), "unique_id": "@at", "nickname": "Zoë 🎵", "followers": 12, "likes": 0},
+]
+
+
+@pytest.mark.parametrize("excel", [False, True])
+@pytest.mark.parametrize("header", [True, False])
+def test_a_page_written_at_once_is_the_same_as_row_by_row(excel: bool, header: bool) -> None:
+    # The export hands a writer whole pages (write_rows): every format must write exactly
+    # the bytes its write() gives one row at a time, flushed page by page.
+    import io
+
+    from tiktok_cli import writers
+    from tiktok_cli.writers.base import WriterOptions
+
+    for name in writers.names():
+        writer_class = writers.load(name)
+        options = WriterOptions(header=header, excel=excel and "excel" in writer_class.options_used)
+        outputs = []
+        for by_page in (False, True):
+            stream = io.BytesIO()
+            writer = writer_class(stream, FIELDS, options)
+            for page in (AWKWARD_ROWS[:1], AWKWARD_ROWS[1:], [], AWKWARD_ROWS):
+                if by_page:
+                    writer.write_rows(page)
+                else:
+                    for row in page:
+                        writer.write(row)
+                writer.flush()
+            writer.close()
+            outputs.append(stream.getvalue())
+        assert outputs[0] == outputs[1], name
+        if writer_class.writes_rows:
+            assert "nul" in outputs[0].decode("utf-8", "replace"), name

@@ -7,6 +7,7 @@ of defect is also run through the real CLI, which must exit 7 (6 for blocks) wit
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from tiktok_cli.client import (
     MAX_DEPTH,
     MAX_RETRY_AFTER,
     HttpClient,
+    _beyond_64_bits,
     _too_deep,
     loads,
     loads_prefix,
@@ -148,6 +150,31 @@ def test_the_quick_nesting_check_agrees_with_walking_the_value(value: Any, ascii
             loads(body)
     else:
         assert loads(body) == value
+
+
+# The spelling the byte-class scan replaced (a regex that cost more than orjson's parse).
+BEYOND_64_BITS = re.compile(rb"(?:^|[:\[,\s])(?:-\d{19}|\d{20})")
+
+
+@given(st.binary(max_size=40) | st.text('0123456789-:[,\t\n\r\x0b\x0c "x', max_size=40).map(str.encode))
+def test_the_big_number_scan_agrees_with_its_regex(body: bytes) -> None:
+    assert _beyond_64_bits(body) is bool(BEYOND_64_BITS.search(body))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"18446744073709551616",
+        b"-9223372036854775809",
+        b" -9223372036854775809",
+        b'{"a":18446744073709551616}',
+        b'{"a": [1,\n-9223372036854775809]}',
+        b'{"a":\t99999999999999999999}',
+    ],
+)
+def test_numbers_beyond_64_bits_stay_exact(body: bytes) -> None:
+    assert loads(body) == json.loads(body)
+    assert "." not in repr(loads(body)) and "e" not in repr(loads(body))
 
 
 def test_loads_prefix_reads_embedded_json_with_the_same_limits() -> None:

@@ -384,15 +384,32 @@ def loads(body: bytes | str) -> Any:
         return _stdlib_decode(lambda decoder: decoder.decode(text))
     if _too_deep(raw):
         raise _TooDeep
-    if _BEYOND_64_BITS.search(raw):
+    if _beyond_64_bits(raw):
         # orjson turns an integer outside 64 bits into a rounded float; ids must stay exact.
         return _stdlib_decode(lambda decoder: decoder.decode(raw.decode("utf-8")))
     return value
 
 
-# A number token below -2**63 or at least 10**19 (a false match inside a string only costs
-# the slower exact parse). Searched in C: a fraction of the parse's cost.
-_BEYOND_64_BITS = re.compile(rb"(?:^|[:\[,\s])(?:-\d{19}|\d{20})")
+def _beyond_64_bits(raw: bytes) -> bool:
+    """Whether ``raw`` holds a number token below -2**63 or at least 10**19: a separator
+    (``:[,`` or whitespace) or the start, then ``-`` and 19 digits or 20 digits. A false match
+    inside a string only costs the slower exact parse.
+
+    A regex says the same (tests/test_client.py checks that they agree), but its leading
+    alternative (the start, or a separator) defeats the regex engine's fast scan: it cost
+    several times orjson's own parse, on every page. Folding the bytes into classes and
+    looking for the runs stays in C: 15 us against 350 us for a page of 20 followers.
+    """
+    folded = b":" + raw.translate(_NUMBER_CLASSES)  # the start counts as a separator
+    return _POSITIVE in folded or _NEGATIVE in folded
+
+
+# Separators as ":", digits as "0", "-" as itself, every other byte as "x".
+_NUMBER_CLASSES = bytes(
+    ord(":") if b in b":[, \t\n\r\f\v" else ord("0") if b in b"0123456789" else b if b in b"-" else ord("x")
+    for b in range(256)
+)
+_POSITIVE, _NEGATIVE = b":" + b"0" * 20, b":-" + b"0" * 19
 
 
 def loads_prefix(text: str, start: int = 0) -> tuple[Any, int]:

@@ -30,7 +30,7 @@ competes with anything measured here for a GIL), runs the CLI as a subprocess th
    `tiktok followers --db` against the fake server, whose list changes after the first (the
    third confirms the unfollows, which take two complete snapshots in a row; a
    1,000,000-member list takes minutes to record), and `changes --from 1 --to 3` reads
-   them all. `--only changes` runs this row alone.
+   them all. `--only changes` runs this row alone (`--only exports`: rows 1-2; `--only db`: 6-7).
 
 Every timed measurement has warm-up runs first; the output says whether a value is the best
 or the median of its repetitions. Both the CLI and the floor run as fresh processes, so both
@@ -107,7 +107,11 @@ def parse_args(argv: Sequence[str]) -> Options:
     parser.add_argument(
         "--members", type=int, help="row 8: members of the list `changes` compares (default 1,000,000)"
     )
-    parser.add_argument("--only", choices=["changes"], help="run only this measurement (row 8)")
+    parser.add_argument(
+        "--only",
+        choices=["exports", "db", "changes"],
+        help="run only these rows: exports (1-2), db (6-7) or changes (8); --profile profiles them",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     records = args.records or (5_000 if quick else 50_000)
@@ -577,12 +581,18 @@ sys.exit(code)
 
 def profile_exports(options: Options, env: dict[str, str], workdir: Path) -> list[Row]:
     """Run each export in-process under cProfile (every thread) and print the top functions."""
-    for fmt in ("jsonl", "csv"):
+    runs = {
+        "exports": [("jsonl", False), ("csv", False)],
+        "db": [("csv", True)],
+        None: [("jsonl", False), ("csv", False), ("csv", True)],
+    }[options.only]
+    for fmt, db in runs:
         with scratch(workdir) as folder:
             stats = folder / "profile.out"
             export = cli_export(fmt, folder / f"out.{fmt}")[len(cli_command()) :]
-            run([sys.executable, "-c", PROFILE_LAUNCHER, str(stats), *export], env=env)
-            shown = f"tiktok followers {OWNER} -f {fmt} -o FILE -q"
+            store = ["--db", str(folder / "store.db")] if db else []
+            run([sys.executable, "-c", PROFILE_LAUNCHER, str(stats), *export, *store], env=env)
+            shown = f"tiktok followers {OWNER} -f {fmt} -o FILE -q" + (" --db FILE" if db else "")
             print(f"\n## cProfile of `{shown}`, {options.records:,} records: CPU seconds, all threads\n")
             print("Profiling inflates functions with many small calls; read these as proportions.")
             report = pstats.Stats(str(stats), stream=sys.stdout).strip_dirs()
@@ -793,20 +803,25 @@ def main(argv: Sequence[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="tiktok-bench-") as tmp, fake_server(spec) as server:
         workdir = Path(tmp)
         env = cli_env(server, workdir)
-        for number, fmt, minimum in ((1, "jsonl", 0.9), (2, "csv", 0.8)):
-            export = partial(throughput_row, number, fmt, minimum, options, env, workdir, notes)
-            rows += guarded(f"{number}. {fmt} export", export, errors)
-        rows += guarded("3. peak RSS", partial(rss_row, options, env, workdir), errors)
-        rows += guarded("4. start-up", partial(startup_rows, options), errors)
-        rows += guarded("5. look-ups", partial(lookup_row, options, workdir), errors)
-        rows += guarded("6. --db", partial(recording_rows, options, env, workdir, notes), errors)
-        rows += guarded("8. changes", partial(changes_row, options, workdir), errors)
+        every = options.only is None
+        if every or options.only == "exports":
+            for number, fmt, minimum in ((1, "jsonl", 0.9), (2, "csv", 0.8)):
+                export = partial(throughput_row, number, fmt, minimum, options, env, workdir, notes)
+                rows += guarded(f"{number}. {fmt} export", export, errors)
+        if every:
+            rows += guarded("3. peak RSS", partial(rss_row, options, env, workdir), errors)
+            rows += guarded("4. start-up", partial(startup_rows, options), errors)
+            rows += guarded("5. look-ups", partial(lookup_row, options, workdir), errors)
+        if every or options.only == "db":
+            rows += guarded("6. --db", partial(recording_rows, options, env, workdir, notes), errors)
+        if every:
+            rows += guarded("8. changes", partial(changes_row, options, workdir), errors)
         print_table(rows)
         print()
         notes.append(f"load average (1/5/15 min) at the end: {load_average()}")
         for note in [*notes, *(f"ERROR {e}" for e in errors)]:
             print(f"- {note}")
-        if any(r.result == "MISS" for r in rows[:2]) and not options.profile:
+        if every and any(r.result == "MISS" for r in rows[:2]) and not options.profile:
             print("- A throughput row missed: rerun with --profile to see where the CLI spends its time.")
         if options.profile:
             guarded("profile", partial(profile_exports, options, env, workdir), errors)

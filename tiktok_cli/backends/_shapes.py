@@ -102,9 +102,11 @@ def _ident(value: Any, field: str) -> str | None:
     if value is None:
         return None
     if type(value) is str:
-        number = _ascii_int(value)
-        if number is not None and number <= MAX_UINT64:
-            return value if number else None
+        # _ascii_int's test, inline: this runs for every account of every page.
+        if 0 < len(value) <= 20 and value.isascii() and value.isdigit():
+            number = int(value)
+            if number <= MAX_UINT64:
+                return value if number else None
     elif type(value) is int and 0 <= value <= MAX_UINT64:
         return str(value) if value else None
     raise BadValue(field, value, "a numeric id")
@@ -184,10 +186,13 @@ def first_url(value: Any) -> str | None:
     """An avatar: a URL string, or the first of a mobile ``{url_list: [...]}``."""
     if type(value) is str:
         return value or None
-    if isinstance(value, Mapping):
+    # type() first: a dict (what JSON gives) skips the Mapping ABC's slower check.
+    if type(value) is dict or isinstance(value, Mapping):
         urls = value.get("url_list")
         if type(urls) is list:
-            return next((u for u in urls if type(u) is str and u), None)
+            for url in urls:
+                if type(url) is str and url:
+                    return url
     return None
 
 

@@ -73,6 +73,7 @@ ALLOWANCE = 5
 # What replaces a NUL in stored text (PostgreSQL's text cannot hold one).
 NUL, REPLACEMENT = "\x00", "\ufffd"
 _TEXT = ("user_id", "sec_uid", "unique_id", "nickname", "bio", "avatar_url")
+_texts_of: Callable[[User], tuple[str | None, ...]] = attrgetter(*_TEXT)
 
 
 def now() -> datetime:
@@ -95,6 +96,8 @@ def account_key(user: User) -> str | None:
 
 def storable(user: User) -> User:
     """``user`` as the store keeps it: its text without NUL (U+FFFD instead)."""
+    if NUL not in "".join(filter(None, _texts_of(user))):  # nearly every account: one look
+        return user
     dirty = {name: getattr(user, name) for name in _TEXT if NUL in (getattr(user, name) or "")}
     if not dirty:
         return user
@@ -640,23 +643,37 @@ class Recorder:
         rows = [(key, *profile, updated_at) for key, profile in new]  # the table's column order
         _bulk(connection, insert, ("account_key", *PROFILE, "updated_at"), rows)
         # Their ids, including those of rows another process inserted first.
-        found = self._known(connection, "account_key", [key for key, _ in new])
-        return {row.key: row.id for row in found.values()}
+        return _ids_by_key(connection, [key for key, _ in new])
 
     def _known(self, connection: Connection, column: str, values: Sequence[str]) -> dict[int, _Stored]:
         """Stored accounts whose ``column`` (an expression of our own) is one of ``values``, by id."""
         found: dict[int, _Stored] = {}
-        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        # Plain SQL of our own constants: an expanding IN through SQLAlchemy costs more per
-        # key than the look-up itself, and this runs for every account of every page.
-        query = f"SELECT {_STORED} FROM accounts WHERE {column} IN "  # noqa: S608 - constants only
-        for start in range(0, len(values), _CHUNK):
-            chunk = tuple(values[start : start + _CHUNK])
-            placeholders = f"({', '.join([mark] * len(chunk))})"
-            for row in connection.exec_driver_sql(query + placeholders, chunk).all():
-                stored = _Stored(int(row[0]), row[1], tuple(row[2:-1]), row[-1])
-                found[stored.id] = stored
+        for row in _select_in(connection, _STORED, column, values):
+            stored = _Stored(int(row[0]), row[1], tuple(row[2:-1]), row[-1])
+            found[stored.id] = stored
         return found
+
+
+def _ids_by_key(connection: Connection, keys: Sequence[str]) -> dict[str, int]:
+    """The ids of the stored accounts with these keys: two columns, not the whole profile."""
+    return {
+        key: int(account_id)
+        for key, account_id in _select_in(connection, "account_key, id", "account_key", keys)
+    }
+
+
+def _select_in(connection: Connection, columns: str, column: str, values: Sequence[str]) -> list[Any]:
+    """``columns`` of the accounts whose ``column`` is one of ``values`` (all our own constants)."""
+    rows: list[Any] = []
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    # Plain SQL of our own constants: an expanding IN through SQLAlchemy costs more per
+    # key than the look-up itself, and this runs for every account of every page.
+    query = f"SELECT {columns} FROM accounts WHERE {column} IN "  # noqa: S608 - constants only
+    for start in range(0, len(values), _CHUNK):
+        chunk = tuple(values[start : start + _CHUNK])
+        placeholders = f"({', '.join([mark] * len(chunk))})"
+        rows += connection.exec_driver_sql(query + placeholders, chunk).all()
+    return rows
 
 
 def _later_whole_runs(connection: Connection, list_id: int, snapshot_id: int) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar
 
@@ -48,6 +48,12 @@ class Writer(ABC):
     @abstractmethod
     def write(self, row: Mapping[str, Any]) -> None:
         """Write one row (or, with --raw, one API object)."""
+
+    def write_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Write a page of rows: the same output as ``write`` for each, in order. A format
+        overrides it when a page costs less written at once than row by row."""
+        for row in rows:
+            self.write(row)
 
     def flush(self) -> None:
         self.stream.flush()

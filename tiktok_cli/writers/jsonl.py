@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
@@ -18,11 +18,22 @@ class JsonLinesWriter(Writer):
     supports_raw = True
 
     def write(self, row: Mapping[str, Any]) -> None:
+        self.stream.write(_line(row))
+
+    def write_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        lines: list[bytes] = []
         try:
-            line = orjson.dumps(row, option=_LINE)
-        except orjson.JSONEncodeError:
-            line = encode_slowly(row) + b"\n"
-        self.stream.write(line)
+            for row in rows:
+                lines.append(_line(row))
+        finally:  # one write per page; a row that fails still leaves the rows before it written
+            self.stream.write(b"".join(lines))
+
+
+def _line(row: Mapping[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(row, option=_LINE)
+    except orjson.JSONEncodeError:
+        return encode_slowly(row) + b"\n"
 
 
 _LINE = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tiktok_cli.writers.base import Writer
@@ -15,6 +15,9 @@ class NoWriter(Writer):
     default_columns = ("unique_id",)  # nothing is written; the fewest columns to make
 
     def write(self, row: Mapping[str, Any]) -> None:
+        pass
+
+    def write_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
         pass
 
     def flush(self) -> None:
