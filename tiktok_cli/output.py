@@ -564,9 +564,8 @@ class Output:
         ``digests``: their de-duplication digests, kept for a resume."""
         self.start()
         assert self._writer is not None
-        write, to_row = self._writer.write, self._to_row
-        for user in users:
-            write(to_row(user, owner, fetched_at))
+        to_row = self._to_row
+        self._writer.write_rows([to_row(user, owner, fetched_at) for user in users])
         self.rows += len(users)
         self.page_written(digests)
 
