@@ -1,7 +1,9 @@
 """`tiktok user-info`: one record per account, in the order given.
 
-Look-ups run on up to --concurrency worker threads; this thread alone writes, so rows
-come out whole and in input order, each as soon as it and those before it are known.
+Each profile is the Python API's (``api.Client.user_info``); the command adds the output,
+the batch's failures and the store. Look-ups run on up to --concurrency worker threads;
+this thread alone writes, so rows come out whole and in input order, each as soon as it
+and those before it are known.
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
+from tiktok_cli.api import Client
 from tiktok_cli.backends.base import Operation
 from tiktok_cli.batch import Batch, Failures
 from tiktok_cli.identifiers import Target
 from tiktok_cli.models import User, utc_stamp
 from tiktok_cli.output import OutputSpec, open_output, plan_output, warn_if_kept_nowhere
-from tiktok_cli.session import Session
 from tiktok_cli.settings import Settings
 from tiktok_cli.store import recordings
 from tiktok_cli.workers import ordered
@@ -28,15 +30,14 @@ def look_up(
     warn_if_kept_nowhere(plan, settings.db, "the profiles")
     with (
         open_output(plan, names=[t.owner for t in targets]) as output,
-        Session(settings, trace=trace, concurrency=batch.concurrency) as session,
+        Client.from_settings(settings, trace=trace, concurrency=batch.concurrency) as client,
         Failures(targets, batch.errors_path) as failures,
-        recordings(settings.db, session.backend(Operation.USER_INFO).name) as recorder,
+        recordings(settings.db, client.source(Operation.USER_INFO.value)) as recorder,
         output.writing(),
     ):
-        backend = session.backend(Operation.USER_INFO)
 
         def fetch(target: Target) -> tuple[User, datetime]:
-            return backend.user_info(target.account.value), datetime.now(timezone.utc)
+            return client.user_info(target.account.value), datetime.now(timezone.utc)
 
         output.start()
         for target, outcome in ordered(fetch, targets, batch.concurrency):
