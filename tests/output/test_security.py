@@ -199,7 +199,7 @@ def test_the_token_never_leaks(
 
 
 def test_no_cassette_holds_a_token() -> None:
-    root = Path(__file__).resolve().parent.parent / "cassettes"
+    root = Path(__file__).resolve().parents[2] / "cassettes"
     for cassette in root.rglob("*.yaml"):
         text = cassette.read_text(encoding="utf-8")
         assert not re.search(r"[?&]token=", text), cassette

@@ -215,7 +215,7 @@ def test_raw_help_is_true_for_each_command(cassette) -> None:
 
 
 def test_readme_says_what_raw_takes() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     [row] = [line for line in readme.splitlines() if line.startswith("| `--raw` |")]
     assert "`-f jsonl` or `json`" in row and "`user-info` takes any number of accounts" in row
     assert "`followers` and `followings` one" in row
