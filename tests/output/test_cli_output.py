@@ -1,4 +1,4 @@
-"""What every command shares: formats, --limit, --fields, --raw, exit codes, secrets, help."""
+"""What every command shares: formats, --fields, --raw, exit codes, secrets, help (--limit: test_limit.py)."""
 
 from __future__ import annotations
 
@@ -88,35 +88,6 @@ def test_table_renders_every_username(cassette):
     names = [item["username"] for body in cassette_bodies(FOLLOWINGS_CASSETTE) for item in body["followings"]]
     for name in names:
         assert name in result.stdout
-
-
-# --- --limit -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
-@pytest.mark.parametrize(
-    ("command", "name", "limit", "requests"),
-    [
-        (FOLLOWINGS, FOLLOWINGS_CASSETTE, 1, 1),
-        (FOLLOWINGS, FOLLOWINGS_CASSETTE, 3, 1),
-        (FOLLOWINGS, FOLLOWINGS_CASSETTE, 8, 1),
-        (FOLLOWINGS, FOLLOWINGS_CASSETTE, 9, 2),
-        (FOLLOWINGS, FOLLOWINGS_CASSETTE, 17, 3),
-        (FOLLOWINGS, FOLLOWINGS_CASSETTE, 1000, 3),
-        (FOLLOWERS, FOLLOWERS_CASSETTE, 3, 1),
-        (FOLLOWERS, FOLLOWERS_CASSETTE, 10, 2),
-        (FOLLOWERS, FOLLOWERS_CASSETTE, 11, 3),  # page 3 starts with a repeat
-    ],
-)
-def test_limit_is_exact_and_fetches_only_the_pages_it_needs(cassette, command, name, limit, requests, fmt):
-    with cassette(name):
-        everything = jsonl(invoke(*command).stdout)
-    with cassette(name) as cas:
-        result = invoke(*command, "--limit", str(limit), "-f", fmt)
-    assert result.exit_code == 0, result.stderr
-    got = [row["unique_id"] for row in records(result, fmt)]
-    assert got == [row["unique_id"] for row in everything][:limit]
-    assert cas.play_count == requests
 
 
 # --- --fields and --raw ----------------------------------------------------------------
