@@ -1,4 +1,7 @@
-"""What every command shares: formats, --fields, --raw, exit codes, secrets, help (--limit: test_limit.py)."""
+"""What every command shares: formats, --fields, --raw, exit codes, secrets, help.
+
+--limit has its own module, tests/commands/test_limit.py.
+"""
 
 from __future__ import annotations
 
