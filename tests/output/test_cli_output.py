@@ -1,4 +1,4 @@
-"""What every command shares: formats, --fields, --raw, exit codes, secrets, help.
+"""What every command shares: formats, --fields, --raw, exit codes, help.
 
 --limit has its own module, tests/commands/test_limit.py.
 """
@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 from helpers import (
-    CASSETTES,
     NO_REQUESTS,
     SEED_SEC_UID,
     SEED_UID,
-    TEST_TOKEN,
     cassette_bodies,
     csv_rows,
     error_line,
@@ -214,59 +212,6 @@ def test_ok_exits_0_with_nothing_on_stderr_when_quiet(cassette):
     with cassette(FOLLOWINGS_CASSETTE):
         result = invoke(*FOLLOWINGS, "-q")
     assert (result.exit_code, result.stderr) == (0, "")
-
-
-# --- the token stays secret --------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("name", "args", "code"),
-    [
-        (FOLLOWERS_CASSETTE, [*FOLLOWERS, "-o", "out.csv"], 0),
-        (FOLLOWERS_CASSETTE, [*FOLLOWERS, "--raw", "-o", "out.jsonl"], 0),
-        (FOLLOWERS_CASSETTE, [*FOLLOWERS, "--limit", "7"], 0),
-        ("tkapi/followers_by_name", ["followers", "cnn", "-f", "table"], 0),
-        ("tkapi/followers_http_401", FOLLOWERS, 5),
-        ("tkapi/followers_bad_token", [*FOLLOWERS, "-o", "out.jsonl"], 5),
-        ("tkapi/followers_not_json", FOLLOWERS, 7),
-    ],
-)
-def test_token_never_shown_even_with_trace_and_debug(cassette, tmp_path, name, args, code):
-    with cassette(name):
-        result = invoke(*args, "-v", "--debug", "--retries", "0")
-    assert result.exit_code == code, result.stderr
-    assert "token=***" in result.stderr  # the trace shows the request, redacted
-    for text in (result.stdout, result.stderr):
-        assert TEST_TOKEN not in text
-    for path in tmp_path.rglob("*"):
-        if path.is_file():
-            assert TEST_TOKEN.encode() not in path.read_bytes(), path
-
-
-@pytest.mark.parametrize("token", ["tok/SECRET+7f3a=9c", "tok SECRET 7f3a", "tök-SECRET-ü"])
-def test_tokens_with_unusual_characters_are_redacted_too(cassette, monkeypatch, token):
-    monkeypatch.setenv("TIKTOK_API_TOKEN", token)
-    with cassette("tkapi/followers_http_401"):
-        result = invoke(*FOLLOWERS, "-v", "--debug", "--retries", "0")
-    assert result.exit_code == 5, result.stderr
-    assert "?token=***&uid=" in result.stderr
-    assert "SECRET" not in result.stderr
-
-
-def test_config_show_masks_the_token():
-    result = invoke("config", "show")
-    assert result.exit_code == 0
-    assert '# api_token = "***"' in result.stdout
-    assert TEST_TOKEN not in result.stdout
-
-
-def test_no_cassette_holds_the_token():
-    files = [p for p in CASSETTES.rglob("*") if p.is_file()]
-    assert files
-    for path in files:
-        text = path.read_text(encoding="utf-8")
-        assert TEST_TOKEN not in text, path
-        assert "?token=" not in text and "&token=" not in text, path
 
 
 # --- --version and --help --------------------------------------------------------------
