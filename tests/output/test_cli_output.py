@@ -1,6 +1,7 @@
-"""What every command shares: formats, --fields, --raw, exit codes, help.
+"""What every command shares: formats, --fields, --raw, exit codes.
 
---limit has its own module, tests/commands/test_limit.py.
+--limit has its own module, tests/commands/test_limit.py; --help and --version are in
+tests/commands/test_help.py, the token's secrecy in tests/output/test_security.py.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from helpers import (
     jsonl,
 )
 
-from tiktok_cli import __version__
-from tiktok_cli.errors import ExitCode
 from tiktok_cli.models import FIELDS
 
 FOLLOWINGS = ("followings", "--sec-uid", SEED_SEC_UID)
@@ -212,54 +211,6 @@ def test_ok_exits_0_with_nothing_on_stderr_when_quiet(cassette):
     with cassette(FOLLOWINGS_CASSETTE):
         result = invoke(*FOLLOWINGS, "-q")
     assert (result.exit_code, result.stderr) == (0, "")
-
-
-# --- --version and --help --------------------------------------------------------------
-
-
-def test_version():
-    result = invoke("--version")
-    assert (result.exit_code, result.stdout) == (0, f"tiktok {__version__} (tiktok-follows)\n")
-
-
-@pytest.mark.parametrize("command", ["user-info", "followings", "followers"])
-@pytest.mark.parametrize("flag", ["--help", "-h"])
-def test_each_command_help_shows_an_example(command, flag):
-    result = invoke(command, flag)
-    assert result.exit_code == 0
-    assert "Examples" in result.stdout
-    assert f"tiktok {command} " in result.stdout
-
-
-def test_help_lists_the_commands():
-    result = invoke("--help")
-    assert result.exit_code == 0
-    for command in ("user-info", "followings", "followers", "config"):
-        assert command in result.stdout
-
-
-def test_help_names_every_format_backend_and_field_the_registries_hold():
-    from tiktok_cli import backends, writers
-    from tiktok_cli.models import FETCHED_AT, OWNER_FIELD
-
-    text = " ".join(invoke("followers", "--help").stdout.split())
-    formats = writers.names()
-    assert f"{', '.join(formats[:-1])} or {formats[-1]} (none: no rows" in text
-    extensions = ", ".join(
-        "/".join(writers.load(n).extensions) for n in formats if writers.load(n).extensions
-    )
-    assert f"the -o file's extension ({extensions})" in text
-    for name in (backends.AUTO, *backends.names()):
-        assert f" {name}" in text.split("Data source:")[1].split("[env")[0], name
-    assert f"in order ({', '.join((OWNER_FIELD, *FIELDS, FETCHED_AT))})" in text
-
-
-def test_help_lists_every_exit_code_with_its_meaning():
-    result = invoke("--help")
-    assert result.exit_code == 0
-    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
-    for code in ExitCode:
-        assert f"{int(code)} {code.describe()}" in lines
 
 
 @pytest.mark.parametrize(
