@@ -5,7 +5,7 @@
 - ``server`` / ``serve`` (tests/fakeserver.py, a local HTTP server): faults and timing, such
   as retries, stalls, broken bodies, kills, large or slow lists. ``serve(...)`` starts one
   with other accounts; ``server`` is the default one. Both point every backend at it.
-- ``backend`` (tests/test_lists.py): one list behaviour checked on gateway, tkapi and web.
+- ``backend`` (tests/sources/test_lists.py): one list behaviour checked on gateway, tkapi and web.
 - ``db_target`` (the snapshot store): runs a test twice, on a fresh SQLite file and on a fresh
   database of a real PostgreSQL server; ``pg_url`` is the PostgreSQL one alone. The server
   (tests/pgserver.py) starts once per session, on 127.0.0.1, from the machine's binaries.
@@ -17,7 +17,7 @@ Cassettes replay by default (record mode ``none``): a request a cassette does no
 fails the test instead of reaching the network. To re-record against real servers:
 
     TIKTOK_RECORD_MODE=all TIKTOK_TEST_API_URL=http://HOST/tk TIKTOK_API_TOKEN=... \\
-        pytest tests/test_followers.py
+        pytest tests/commands/test_cli_followers.py
 
 Requests are stored against the canonical test hosts, with the token removed.
 """

@@ -1,4 +1,8 @@
-"""What every command shares: formats, --limit, --fields, --raw, exit codes, secrets, help."""
+"""What every command shares: formats, --fields, --raw, exit codes.
+
+--limit has its own module, tests/commands/test_limit.py; --help and --version are in
+tests/commands/test_help.py, the token's secrecy in tests/output/test_security.py.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,9 @@ from pathlib import Path
 
 import pytest
 from helpers import (
-    CASSETTES,
     NO_REQUESTS,
     SEED_SEC_UID,
     SEED_UID,
-    TEST_TOKEN,
     cassette_bodies,
     csv_rows,
     error_line,
@@ -19,8 +21,6 @@ from helpers import (
     jsonl,
 )
 
-from tiktok_cli import __version__
-from tiktok_cli.errors import ExitCode
 from tiktok_cli.models import FIELDS
 
 FOLLOWINGS = ("followings", "--sec-uid", SEED_SEC_UID)
@@ -88,35 +88,6 @@ def test_table_renders_every_username(cassette):
     names = [item["username"] for body in cassette_bodies(FOLLOWINGS_CASSETTE) for item in body["followings"]]
     for name in names:
         assert name in result.stdout
-
-
-# --- --limit -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
-@pytest.mark.parametrize(
-    ("command", "name", "limit", "requests"),
-    [
-        (FOLLOWINGS, FOLLOWINGS_CASSETTE, 1, 1),
-        (FOLLOWINGS, FOLLOWINGS_CASSETTE, 3, 1),
-        (FOLLOWINGS, FOLLOWINGS_CASSETTE, 8, 1),
-        (FOLLOWINGS, FOLLOWINGS_CASSETTE, 9, 2),
-        (FOLLOWINGS, FOLLOWINGS_CASSETTE, 17, 3),
-        (FOLLOWINGS, FOLLOWINGS_CASSETTE, 1000, 3),
-        (FOLLOWERS, FOLLOWERS_CASSETTE, 3, 1),
-        (FOLLOWERS, FOLLOWERS_CASSETTE, 10, 2),
-        (FOLLOWERS, FOLLOWERS_CASSETTE, 11, 3),  # page 3 starts with a repeat
-    ],
-)
-def test_limit_is_exact_and_fetches_only_the_pages_it_needs(cassette, command, name, limit, requests, fmt):
-    with cassette(name):
-        everything = jsonl(invoke(*command).stdout)
-    with cassette(name) as cas:
-        result = invoke(*command, "--limit", str(limit), "-f", fmt)
-    assert result.exit_code == 0, result.stderr
-    got = [row["unique_id"] for row in records(result, fmt)]
-    assert got == [row["unique_id"] for row in everything][:limit]
-    assert cas.play_count == requests
 
 
 # --- --fields and --raw ----------------------------------------------------------------
@@ -240,107 +211,6 @@ def test_ok_exits_0_with_nothing_on_stderr_when_quiet(cassette):
     with cassette(FOLLOWINGS_CASSETTE):
         result = invoke(*FOLLOWINGS, "-q")
     assert (result.exit_code, result.stderr) == (0, "")
-
-
-# --- the token stays secret --------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("name", "args", "code"),
-    [
-        (FOLLOWERS_CASSETTE, [*FOLLOWERS, "-o", "out.csv"], 0),
-        (FOLLOWERS_CASSETTE, [*FOLLOWERS, "--raw", "-o", "out.jsonl"], 0),
-        (FOLLOWERS_CASSETTE, [*FOLLOWERS, "--limit", "7"], 0),
-        ("tkapi/followers_by_name", ["followers", "cnn", "-f", "table"], 0),
-        ("tkapi/followers_http_401", FOLLOWERS, 5),
-        ("tkapi/followers_bad_token", [*FOLLOWERS, "-o", "out.jsonl"], 5),
-        ("tkapi/followers_not_json", FOLLOWERS, 7),
-    ],
-)
-def test_token_never_shown_even_with_trace_and_debug(cassette, tmp_path, name, args, code):
-    with cassette(name):
-        result = invoke(*args, "-v", "--debug", "--retries", "0")
-    assert result.exit_code == code, result.stderr
-    assert "token=***" in result.stderr  # the trace shows the request, redacted
-    for text in (result.stdout, result.stderr):
-        assert TEST_TOKEN not in text
-    for path in tmp_path.rglob("*"):
-        if path.is_file():
-            assert TEST_TOKEN.encode() not in path.read_bytes(), path
-
-
-@pytest.mark.parametrize("token", ["tok/SECRET+7f3a=9c", "tok SECRET 7f3a", "tök-SECRET-ü"])
-def test_tokens_with_unusual_characters_are_redacted_too(cassette, monkeypatch, token):
-    monkeypatch.setenv("TIKTOK_API_TOKEN", token)
-    with cassette("tkapi/followers_http_401"):
-        result = invoke(*FOLLOWERS, "-v", "--debug", "--retries", "0")
-    assert result.exit_code == 5, result.stderr
-    assert "?token=***&uid=" in result.stderr
-    assert "SECRET" not in result.stderr
-
-
-def test_config_show_masks_the_token():
-    result = invoke("config", "show")
-    assert result.exit_code == 0
-    assert '# api_token = "***"' in result.stdout
-    assert TEST_TOKEN not in result.stdout
-
-
-def test_no_cassette_holds_the_token():
-    files = [p for p in CASSETTES.rglob("*") if p.is_file()]
-    assert files
-    for path in files:
-        text = path.read_text(encoding="utf-8")
-        assert TEST_TOKEN not in text, path
-        assert "?token=" not in text and "&token=" not in text, path
-
-
-# --- --version and --help --------------------------------------------------------------
-
-
-def test_version():
-    result = invoke("--version")
-    assert (result.exit_code, result.stdout) == (0, f"tiktok {__version__} (tiktok-follows)\n")
-
-
-@pytest.mark.parametrize("command", ["user-info", "followings", "followers"])
-@pytest.mark.parametrize("flag", ["--help", "-h"])
-def test_each_command_help_shows_an_example(command, flag):
-    result = invoke(command, flag)
-    assert result.exit_code == 0
-    assert "Examples" in result.stdout
-    assert f"tiktok {command} " in result.stdout
-
-
-def test_help_lists_the_commands():
-    result = invoke("--help")
-    assert result.exit_code == 0
-    for command in ("user-info", "followings", "followers", "config"):
-        assert command in result.stdout
-
-
-def test_help_names_every_format_backend_and_field_the_registries_hold():
-    from tiktok_cli import backends, writers
-    from tiktok_cli.models import FETCHED_AT, OWNER_FIELD
-
-    text = " ".join(invoke("followers", "--help").stdout.split())
-    formats = writers.names()
-    assert f"{', '.join(formats[:-1])} or {formats[-1]} (none: no rows" in text
-    extensions = ", ".join(
-        "/".join(writers.load(n).extensions) for n in formats if writers.load(n).extensions
-    )
-    assert f"the -o file's extension ({extensions})" in text
-    for name in (backends.AUTO, *backends.names()):
-        assert f" {name}" in text.split("Data source:")[1].split("[env")[0], name
-    assert f"in order ({', '.join((OWNER_FIELD, *FIELDS, FETCHED_AT))})" in text
-
-
-def test_help_lists_every_exit_code_with_its_meaning():
-    result = invoke("--help")
-    assert result.exit_code == 0
-    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
-    for code in ExitCode:
-        assert f"{int(code)} {code.describe()}" in lines
 
 
 @pytest.mark.parametrize(

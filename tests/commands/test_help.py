@@ -1,4 +1,4 @@
-"""`--help` and usage errors: each command lists what it takes, under its group's heading,
+"""`--help`, `--version` and usage errors: each command lists what it takes, under its group's heading,
 in the tool's own words (none of Typer's internals)."""
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import pytest
 import typer
 from helpers import NO_REQUESTS, error_line, invoke, jsonl
 
+from tiktok_cli import __version__
 from tiktok_cli.cli import NO_ROWS_FORMAT, app, main
-from tiktok_cli.models import OWNER_FIELD
+from tiktok_cli.errors import ExitCode
+from tiktok_cli.models import FIELDS, OWNER_FIELD
 from tiktok_cli.reports import CHANGE_COLUMNS, HISTORY_COLUMNS, SNAPSHOT_COLUMNS
 
 
@@ -215,7 +217,7 @@ def test_raw_help_is_true_for_each_command(cassette) -> None:
 
 
 def test_readme_says_what_raw_takes() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     [row] = [line for line in readme.splitlines() if line.startswith("| `--raw` |")]
     assert "`-f jsonl` or `json`" in row and "`user-info` takes any number of accounts" in row
     assert "`followers` and `followings` one" in row
@@ -252,3 +254,51 @@ def test_debug_shows_the_traceback_before_the_one_error_line() -> None:
     assert (
         lines[-1] == plain == "tiktok: error: --since and --from/--to choose the snapshots two ways: give one"
     )
+
+
+# --- --version and --help --------------------------------------------------------------
+
+
+def test_version():
+    result = invoke("--version")
+    assert (result.exit_code, result.stdout) == (0, f"tiktok {__version__} (tiktok-follows)\n")
+
+
+@pytest.mark.parametrize("command", ["user-info", "followings", "followers"])
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_each_command_help_shows_an_example(command, flag):
+    result = invoke(command, flag)
+    assert result.exit_code == 0
+    assert "Examples" in result.stdout
+    assert f"tiktok {command} " in result.stdout
+
+
+def test_help_lists_the_commands():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("user-info", "followings", "followers", "config"):
+        assert command in result.stdout
+
+
+def test_help_names_every_format_backend_and_field_the_registries_hold():
+    from tiktok_cli import backends, writers
+    from tiktok_cli.models import FETCHED_AT, OWNER_FIELD
+
+    text = " ".join(invoke("followers", "--help").stdout.split())
+    formats = writers.names()
+    assert f"{', '.join(formats[:-1])} or {formats[-1]} (none: no rows" in text
+    extensions = ", ".join(
+        "/".join(writers.load(n).extensions) for n in formats if writers.load(n).extensions
+    )
+    assert f"the -o file's extension ({extensions})" in text
+    for name in (backends.AUTO, *backends.names()):
+        assert f" {name}" in text.split("Data source:")[1].split("[env")[0], name
+    assert f"in order ({', '.join((OWNER_FIELD, *FIELDS, FETCHED_AT))})" in text
+
+
+def test_help_lists_every_exit_code_with_its_meaning():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    for code in ExitCode:
+        assert f"{int(code)} {code.describe()}" in lines

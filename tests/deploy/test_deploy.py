@@ -34,7 +34,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
 EXAMPLES = ROOT / "examples"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -290,7 +290,7 @@ def test_the_context_keeps_the_sources(path: str) -> None:
     [
         ".git/config",
         ".venv/bin/python",
-        "tests/test_cli_followers.py",
+        "tests/commands/test_cli_followers.py",
         "cassettes/gateway/user_info_seed.yaml",
         ".pytest_cache/v/cache/lastfailed",
         ".mypy_cache/3.11/x.json",

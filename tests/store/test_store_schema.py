@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from fakeserver import Account, sec_uid_for
 from helpers import Serve, csv_rows, invoke, query, sqlalchemy_url
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def alice(members: list[int]) -> Account:

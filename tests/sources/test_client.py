@@ -33,7 +33,7 @@ from tiktok_cli.client import (
 )
 from tiktok_cli.errors import TikTokCliError, UnexpectedStatus, UnreachableError, UpstreamError
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 UID = "6754915036232582149"
 WHAT = "probe of @alice"
 

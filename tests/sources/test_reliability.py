@@ -308,22 +308,6 @@ def test_a_list_capped_by_tiktok_ends_cleanly_with_a_warning(server: FakeTikTok)
     )
 
 
-def test_resuming_with_a_smaller_limit_refuses_instead_of_passing_it(
-    server: FakeTikTok, tmp_path: Path
-) -> None:
-    out = tmp_path / "out.csv"
-    server.faults = [
-        Fault("/user/followers", body=followers_page(range(20), min_time=1_699_999_981)),
-        Fault("/user/followers", 500),
-    ]
-    assert invoke("followers", "--uid", UID, "-o", str(out), "--limit", "60", "--retries", "0").exit_code == 7
-    result = invoke("followers", "--uid", UID, "-o", str(out), "--limit", "10")
-    assert (
-        result.exit_code == 2 and "more than --limit 10" in result.stderr and "--no-resume" in result.stderr
-    )
-    assert not out.exists() and (tmp_path / ".out.csv.part").exists()  # kept for a resume
-
-
 def test_a_table_piped_into_head_exits_like_every_format(slow_server: FakeTikTok, tmp_path: Path) -> None:
     with spawn_cli(slow_server, "followers", "alice", "-f", "table", cwd=tmp_path) as proc:
         assert proc.stdout is not None and proc.stderr is not None

