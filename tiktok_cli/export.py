@@ -83,7 +83,7 @@ def export_lists(
         recordings(settings.db, session.backend(operation).name) as recorder,
     ):
         backend = session.backend(operation)
-        output.identify(_identity(plan, operation, targets, template, backend.name))
+        output.set_fingerprint(_fingerprint(plan, operation, targets, template, backend.name))
         export = ListExport(
             operation,
             targets,
@@ -113,12 +113,12 @@ def export_lists(
         raise IncompleteListError("the export did not finish", hint=note)
 
 
-def _identity(
+def _fingerprint(
     plan: OutputPlan, operation: Operation, targets: Sequence[Target], template: ListQuery, backend: str
 ) -> dict[str, Any]:
     """What makes two exports "the same command" for resuming (JSON-safe)."""
     return {
-        **plan.identity(),
+        **plan.fingerprint(),
         "command": operation.value,
         "accounts": [t.ident for t in targets],
         "backend": backend,
