@@ -120,7 +120,7 @@ def _fingerprint(
     return {
         **plan.fingerprint(),
         "command": operation.value,
-        "accounts": [t.ident for t in targets],
+        "accounts": [t.list_key for t in targets],
         "backend": backend,
         "start": [template.cursor, template.max_cursor, template.page_size],
     }
@@ -230,16 +230,16 @@ class ListExport:
             return recorder.list_run(
                 target,
                 operation.value,
-                saved=saved.get(target.ident),
+                saved=saved.get(target.list_key),
                 checkpoint=progress,
                 from_start=from_start,
                 limit=limit,
-                seen=output.seen.scoped(target.ident).has,
+                seen=output.seen.scoped(target.list_key).has,
                 lookup=lookup,
                 looked_up_by=looked_up_by,
             )
 
-        self.states = [ListState.from_json(t, recording(t), saved.get(t.ident)) for t in targets]
+        self.states = [ListState.from_json(t, recording(t), saved.get(t.list_key)) for t in targets]
         if output.resumed:
             self._check_limit()
             console.info(f"resuming {output.path}: {_count(self.rows, 'row')} already written")
@@ -263,7 +263,7 @@ class ListExport:
         query = dataclasses.replace(self._template, account=state.target.account)
         start = state.cursor if state.cursor is not None else self._backend.start_cursor(query)
         left = None if self.limit is None else self.limit - state.rows
-        seen = self.output.seen.scoped(state.target.ident)
+        seen = self.output.seen.scoped(state.target.list_key)
         return paginate(fetch, start, seen=seen, limit=left, pause=self._pacing.pause)
 
     def _resolve(self, state: ListState) -> PageFetcher:
@@ -334,7 +334,7 @@ class ListExport:
         """Checkpoint now, if anything changed since the last checkpoint. The store gets
         the pages first: whatever a checkpoint counts as written is recorded too."""
         if self._dirty:
-            lists = {s.target.ident: s.to_json() for s in self.states}
+            lists = {s.target.list_key: s.to_json() for s in self.states}
             self.output.save({"lists": lists, **self.recorder.progress()})
             self._dirty, self._saved_at = False, time.monotonic()
 

@@ -33,8 +33,9 @@ class User:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
-    def identity(self) -> str | None:
-        """A stable identity for de-duplication: the first id the API gave."""
+    def account_key(self) -> str | None:
+        """Which account this is, by the first id the API gave (``id:``, ``sec:``, ``name:``):
+        the export de-duplicates by it and the store keys accounts by it."""
         if self.user_id:
             return "id:" + self.user_id
         if self.sec_uid:
