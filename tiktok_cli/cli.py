@@ -673,11 +673,11 @@ def _export_lists(
         return
     if cursor is not None and len(targets) > 1:
         raise UsageError("a start cursor belongs to one list: give one account with it")
-    template = ListQuery(targets[0].account, cursor=cursor, page_size=page_size, max_cursor=max_cursor)
+    first_query = ListQuery(targets[0].account, cursor=cursor, page_size=page_size, max_cursor=max_cursor)
     export_lists(
         Operation(operation),
         targets,
-        template,
+        first_query,
         settings,
         spec,
         limit=limit,

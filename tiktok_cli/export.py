@@ -64,7 +64,7 @@ FINAL_ERRORS = (NotFoundError, NotVisibleError)
 def export_lists(
     operation: Operation,
     targets: Sequence[Target],
-    template: ListQuery,
+    first_query: ListQuery,
     settings: Settings,
     spec: OutputSpec,
     *,
@@ -73,7 +73,8 @@ def export_lists(
     batch: Batch,
     trace: bool,
 ) -> None:
-    """Export the followings/followers of every target (the first ``limit`` of each)."""
+    """Export the followings/followers of every target (the first ``limit`` of each);
+    ``first_query`` asks for each list's first page (cursor, page size), for any account."""
     plan = plan_output(spec, owner=owner_column(len(targets), listed=batch.listed))
     warn_if_kept_nowhere(plan, settings.db, "the lists")
     with (
@@ -83,14 +84,14 @@ def export_lists(
         recordings(settings.db, session.backend(operation).name) as recorder,
     ):
         backend = session.backend(operation)
-        output.set_fingerprint(_fingerprint(plan, operation, targets, template, backend.name))
+        output.set_fingerprint(_fingerprint(plan, operation, targets, first_query, backend.name))
         export = ListExport(
             operation,
             targets,
             output,
             failures,
             backend=backend,
-            template=template,
+            first_query=first_query,
             pacing=pacing,
             limit=limit,
             recorder=recorder,
@@ -114,7 +115,7 @@ def export_lists(
 
 
 def _fingerprint(
-    plan: OutputPlan, operation: Operation, targets: Sequence[Target], template: ListQuery, backend: str
+    plan: OutputPlan, operation: Operation, targets: Sequence[Target], first_query: ListQuery, backend: str
 ) -> dict[str, Any]:
     """What makes two exports "the same command" for resuming (JSON-safe)."""
     return {
@@ -122,7 +123,7 @@ def _fingerprint(
         "command": operation.value,
         "accounts": [t.list_key for t in targets],
         "backend": backend,
-        "start": [template.cursor, template.max_cursor, template.page_size],
+        "start": [first_query.cursor, first_query.max_cursor, first_query.page_size],
     }
 
 
@@ -206,7 +207,7 @@ class ListExport:
         failures: Failures,
         *,
         backend: Backend,
-        template: ListQuery,
+        first_query: ListQuery,
         pacing: Pacing,
         limit: int | None,
         recorder: Recordings,
@@ -220,11 +221,11 @@ class ListExport:
         self.failures = failures
         self.limit = limit
         self.recorder = recorder
-        self._backend, self._template, self._pacing = backend, template, pacing
+        self._backend, self._first_query, self._pacing = backend, first_query, pacing
         self._dirty, self._saved_at = False, -CHECKPOINT_INTERVAL
         progress = output.resumed.progress if output.resumed else {}
         saved = progress.get("lists", {})
-        from_start = template.cursor is None and not template.max_cursor
+        from_start = first_query.cursor is None and not first_query.max_cursor
 
         def recording(target: Target) -> ListRecording:
             return recorder.list_run(
@@ -260,14 +261,14 @@ class ListExport:
         """The pages of ``state``'s list still to write, from where it stands (run on a worker)."""
         fetch = state.fetch or self._resolve(state)
         state.recording.find_owner()
-        query = dataclasses.replace(self._template, account=state.target.account)
+        query = dataclasses.replace(self._first_query, account=state.target.account)
         start = state.cursor if state.cursor is not None else self._backend.start_cursor(query)
         left = None if self.limit is None else self.limit - state.rows
         seen = self.output.seen.scoped(state.target.list_key)
         return paginate(fetch, start, seen=seen, limit=left, pause=self._pacing.pause)
 
     def _resolve(self, state: ListState) -> PageFetcher:
-        query = dataclasses.replace(self._template, account=state.target.account)
+        query = dataclasses.replace(self._first_query, account=state.target.account)
         state.fetch = self._backend.page_fetcher(self.operation, query)
         return state.fetch
 
