@@ -32,7 +32,7 @@ from tiktok_cli.errors import (
     rerun_can_pass,
 )
 from tiktok_cli.identifiers import Target
-from tiktok_cli.models import Cursor, Page, User
+from tiktok_cli.models import Cursor, User
 from tiktok_cli.output import (
     Output,
     OutputPlan,
@@ -42,7 +42,7 @@ from tiktok_cli.output import (
     plan_output,
     warn_if_kept_nowhere,
 )
-from tiktok_cli.paginate import Pacing, PageFetcher, paginate
+from tiktok_cli.paginate import FreshPage, Pacing, PageFetcher, paginate
 from tiktok_cli.progress import Progress, wanted
 from tiktok_cli.session import Session
 from tiktok_cli.settings import Settings
@@ -257,7 +257,7 @@ class ListExport:
             except TikTokCliError as exc:
                 self.failed(self.states[0], exc)
 
-    def pages(self, state: ListState) -> Iterator[Page]:
+    def pages(self, state: ListState) -> Iterator[FreshPage]:
         """The pages of ``state``'s list still to write, from where it stands (run on a worker)."""
         fetch = state.fetch or self._resolve(state)
         state.recording.find_owner()
@@ -287,7 +287,7 @@ class ListExport:
 
     # --- what happened to a list ------------------------------------------------------
 
-    def advance(self, state: ListState, page: Page) -> None:
+    def advance(self, state: ListState, page: FreshPage) -> None:
         """Record a page of ``state``'s list, written whole."""
         total = page.total if page.total is not None else state.total
         state.recording.page(page, rows=state.rows + len(page.users), total=total)

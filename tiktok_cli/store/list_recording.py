@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from tiktok_cli import console
 from tiktok_cli.identifiers import IdKind, Target
-from tiktok_cli.models import Page, User
+from tiktok_cli.models import User
 
 if TYPE_CHECKING:
+    from tiktok_cli.paginate import FreshPage
     from tiktok_cli.store.record import Recorder
 
 # Seconds between writes of observations to the store in a long user-info batch, so it
@@ -36,7 +37,7 @@ class ListRecording:
     def find_owner(self) -> None:
         """Learn who owns the list (run on the list's worker, before its first page)."""
 
-    def page(self, page: Page, *, rows: int, total: int | None) -> None:
+    def page(self, page: FreshPage, *, rows: int, total: int | None) -> None:
         """A page was written whole; ``rows``: what the list holds with it, ``total``:
         what TikTok reports the list holds."""
 
@@ -175,7 +176,7 @@ class StoreListRecording(ListRecording):
         if self.owner is None:
             self.owner = self._owner()
 
-    def page(self, page: Page, *, rows: int, total: int | None) -> None:
+    def page(self, page: FreshPage, *, rows: int, total: int | None) -> None:
         if self.snapshot is None:
             self._begin()
             assert self.snapshot is not None
