@@ -67,7 +67,7 @@ class Recordings:
     def list_run(
         self,
         target: Target,
-        kind: str,
+        list_name: str,
         *,
         saved: Mapping[str, Any] | None,
         checkpoint: Mapping[str, Any],
@@ -77,7 +77,7 @@ class Recordings:
         lookup: Callable[[str], User],
         looked_up_by: Callable[[], str],
     ) -> ListRecording:
-        """The recording of ``target``'s ``kind`` list in this run; ``saved``: the list's state
+        """The recording of ``target``'s ``list_name`` list in this run; ``saved``: the list's state
         in the checkpoint a resume continues (``checkpoint``: that checkpoint's progress);
         ``from_start``: the run asked for the list from its first page; ``seen``: whether an
         account key was written in the list; ``lookup``: an owner's profile by username,
@@ -106,7 +106,7 @@ class StoreRecordings(Recordings):
     def list_run(
         self,
         target: Target,
-        kind: str,
+        list_name: str,
         *,
         saved: Mapping[str, Any] | None,
         checkpoint: Mapping[str, Any],
@@ -126,7 +126,7 @@ class StoreRecordings(Recordings):
         return StoreListRecording(
             self.recorder,
             target,
-            kind,
+            list_name,
             resumable=resumable,
             # Only a run that reads the list from its first page can be complete.
             whole=from_start and saved.get("cursor") is None and rows == 0,
@@ -147,7 +147,7 @@ class StoreListRecording(ListRecording):
         self,
         recorder: Recorder,
         target: Target,
-        kind: str,
+        list_name: str,
         *,
         resumable: tuple[int, bool, int] | None,
         whole: bool,
@@ -158,7 +158,7 @@ class StoreListRecording(ListRecording):
         lookup: Callable[[str], User],
         looked_up_by: Callable[[], str],
     ) -> None:
-        self.recorder, self.target, self.kind = recorder, target, kind
+        self.recorder, self.target, self.list_name = recorder, target, list_name
         self.snapshot: int | None = None
         self.whole = whole  # the snapshot started at the list's first page
         self.base = base  # rows the list held when the snapshot started (0 when whole)
@@ -220,14 +220,14 @@ class StoreListRecording(ListRecording):
         read from its first page, the only kind that can be complete)."""
         owner = self.owner or self._owner()
         saved, self._resumable = self._resumable, None
-        if saved is not None and self.recorder.resume(saved[0], self.kind, owner):
+        if saved is not None and self.recorder.resume(saved[0], self.list_name, owner):
             self.snapshot, self.whole, self.base = saved
             return
         if not self.whole:
             self.stop = "it started in the middle of the list"
         # Only a run that may be complete keeps an older run of the list from being complete.
         self.snapshot = self.recorder.begin(
-            owner, self.kind, owner_name=owner.unique_id, whole=self.whole and self._limit is None
+            owner, self.list_name, owner_name=owner.unique_id, whole=self.whole and self._limit is None
         )
         if self.target.account.kind is IdKind.USERNAME:  # ids alone carry no counts to observe
             self.recorder.observe(owner, backend=self._looked_up_by())
@@ -242,5 +242,6 @@ class StoreListRecording(ListRecording):
         )
         if refused is not None:
             console.warn(
-                f"the {self.kind} of {self.target.account}: {refused}; its snapshot is kept as incomplete"
+                f"the {self.list_name} of {self.target.account}: {refused}; "
+                "its snapshot is kept as incomplete"
             )

@@ -173,15 +173,15 @@ class Recorder:
 
     # --- snapshots ----------------------------------------------------------------------
 
-    def begin(self, owner: User, kind: str, *, owner_name: str | None, whole: bool = True) -> int:
-        """A new snapshot of ``owner``'s ``kind`` list; committed at once, so a checkpoint
+    def begin(self, owner: User, list_name: str, *, owner_name: str | None, whole: bool = True) -> int:
+        """A new snapshot of ``owner``'s ``list_name`` list; committed at once, so a checkpoint
         that names it always finds it. ``whole``: the run reads the list from its first page
         without --limit, so it may end complete (and only such a run keeps an older one
         of the list from being complete)."""
         owner = storable(owner)
         with self.store.transaction() as connection:
             owner_id = self._accounts(connection, [owner], run=None)[0]
-            list_id = self._list_id(connection, owner_id, kind)
+            list_id = self._list_id(connection, owner_id, list_name)
             snapshot_id = connection.execute(
                 snapshots.insert().returning(snapshots.c.id),
                 {
@@ -197,7 +197,7 @@ class Recorder:
         self._open[snapshot_id] = _Snapshot(snapshot_id, list_id)
         return int(snapshot_id)
 
-    def resume(self, snapshot_id: int, kind: str, owner: User) -> bool:
+    def resume(self, snapshot_id: int, list_name: str, owner: User) -> bool:
         """Continue ``snapshot_id`` (named by a checkpoint), if this store holds it unfinished
         and no later run of its list that may be complete has started since: continuing it
         then would rewrite what that run recorded, so it stays incomplete, saying why."""
@@ -207,7 +207,7 @@ class Recorder:
                 select(snapshots.c.list_id, snapshots.c.rows, snapshots.c.status, accounts.c.account_key)
                 .join(lists, lists.c.id == snapshots.c.list_id)
                 .join(accounts, accounts.c.id == lists.c.owner_id)
-                .where(snapshots.c.id == snapshot_id, lists.c.kind == kind)
+                .where(snapshots.c.id == snapshot_id, lists.c.kind == list_name)
             ).first()
             if row is None or row.status == COMPLETE or (owner_key and row.account_key != owner_key):
                 return False
@@ -474,12 +474,12 @@ class Recorder:
                     .values(missing_run=None)
                 )
 
-    def _list_id(self, connection: Connection, owner_id: int, kind: str) -> int:
+    def _list_id(self, connection: Connection, owner_id: int, list_name: str) -> int:
         insert = _insert(self.store.dialect, lists)
-        connection.execute(insert.on_conflict_do_nothing(), {"owner_id": owner_id, "kind": kind})
+        connection.execute(insert.on_conflict_do_nothing(), {"owner_id": owner_id, "kind": list_name})
         return int(
             connection.execute(
-                select(lists.c.id).where(lists.c.owner_id == owner_id, lists.c.kind == kind)
+                select(lists.c.id).where(lists.c.owner_id == owner_id, lists.c.kind == list_name)
             ).scalar_one()
         )
 
@@ -609,18 +609,18 @@ class Recorder:
         _move_intervals(connection, "member_id", winner, loser)
         for table in (renames, observations):
             connection.execute(update(table).where(table.c.account_id == loser).values(account_id=winner))
-        kinds = select(lists.c.kind, lists.c.id)
-        theirs = {row.kind: row.id for row in connection.execute(kinds.where(lists.c.owner_id == loser))}
-        ours = {row.kind: row.id for row in connection.execute(kinds.where(lists.c.owner_id == winner))}
-        for kind, list_id in theirs.items():
-            if kind not in ours:
+        named = select(lists.c.kind, lists.c.id)
+        theirs = {row.kind: row.id for row in connection.execute(named.where(lists.c.owner_id == loser))}
+        ours = {row.kind: row.id for row in connection.execute(named.where(lists.c.owner_id == winner))}
+        for list_name, list_id in theirs.items():
+            if list_name not in ours:
                 connection.execute(update(lists).where(lists.c.id == list_id).values(owner_id=winner))
                 continue
             # Both recorded this list: one list, its runs in snapshot order.
             connection.execute(
-                update(snapshots).where(snapshots.c.list_id == list_id).values(list_id=ours[kind])
+                update(snapshots).where(snapshots.c.list_id == list_id).values(list_id=ours[list_name])
             )
-            _move_intervals(connection, "list_id", ours[kind], list_id)
+            _move_intervals(connection, "list_id", ours[list_name], list_id)
             connection.execute(lists.delete().where(lists.c.id == list_id))
         connection.execute(accounts.delete().where(accounts.c.id == loser))
 
