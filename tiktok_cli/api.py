@@ -250,17 +250,21 @@ def changes(
     before it; with ``span``, between those two snapshot ids. ``store`` is a SQLite path
     or a postgresql:// URL (None: ``TIKTOK_DB`` or the config file's ``db``); ``lists``
     picks ``followers`` or ``followings`` (default: every list recorded)."""
-    target, kinds = _target(account, uid=uid, sec_uid=sec_uid), _lists(lists)
+    target, list_names = _target(account, uid=uid, sec_uid=sec_uid), _lists(lists)
     if since is not None and span is not None:
         raise UsageError("since and span choose the snapshots two ways: give one")
     when = _when(since)
     if span is not None:
         span = _span(span)
-    return _changes(_store(store), target, kinds, when, span)
+    return _changes(_store(store), target, list_names, when, span)
 
 
 def _changes(
-    db: str, target: Target, kinds: Sequence[str] | None, when: datetime | None, span: tuple[int, int] | None
+    db: str,
+    target: Target,
+    list_names: Sequence[str] | None,
+    when: datetime | None,
+    span: tuple[int, int] | None,
 ) -> Generator[Change, None, None]:
     from tiktok_cli.store.read import chosen_comparison, latest_comparisons
 
@@ -268,9 +272,9 @@ def _changes(
         owners = [(target, reader.find(target.account))]
         comparisons: Iterable[Comparison]
         if span is not None:
-            comparisons = [chosen_comparison(reader, owners, kinds, span)]
+            comparisons = [chosen_comparison(reader, owners, list_names, span)]
         else:
-            comparisons = latest_comparisons(reader, owners, kinds, when, note=_log.info)
+            comparisons = latest_comparisons(reader, owners, list_names, when, note=_log.info)
         for comparison in comparisons:
             yield from reader.changes(comparison.older, comparison.newer)
 
@@ -299,11 +303,11 @@ def snapshots(
 ) -> Generator[Snapshot, None, None]:
     """Every run the store recorded of ``account``'s lists, oldest first, as `tiktok
     snapshots` lists them; ``lists`` as for ``changes``."""
-    target, kinds, db = _target(account, uid=uid, sec_uid=sec_uid), _lists(lists), _store(store)
+    target, list_names, db = _target(account, uid=uid, sec_uid=sec_uid), _lists(lists), _store(store)
 
     def recorded() -> Generator[Snapshot, None, None]:
         with _reading(db) as reader:
-            yield from reader.snapshots(reader.find(target.account), kinds or _kinds())
+            yield from reader.snapshots(reader.find(target.account), list_names or _list_names())
 
     return recorded()
 
@@ -348,16 +352,16 @@ def _lists(lists: str | Sequence[str] | None) -> tuple[str, ...] | None:
     if lists is None:
         return None
     asked = (lists,) if isinstance(lists, str) else tuple(lists)
-    for kind in asked:
-        if kind not in _kinds():
-            raise UsageError(f"lists: {kind!r} is no list (followers or followings)")
+    for list_name in asked:
+        if list_name not in _list_names():
+            raise UsageError(f"lists: {list_name!r} is no list (followers or followings)")
     return asked or None
 
 
-def _kinds() -> tuple[str, ...]:
-    from tiktok_cli.store.read import KINDS
+def _list_names() -> tuple[str, ...]:
+    from tiktok_cli.store.schema import LIST_NAMES
 
-    return KINDS
+    return LIST_NAMES
 
 
 def _when(since: datetime | timedelta | None) -> datetime | None:

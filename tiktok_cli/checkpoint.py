@@ -35,6 +35,9 @@ from tiktok_cli.seen import SeenAccounts
 
 FORMAT_VERSION = 2
 _DIGEST_BYTES = 8
+# The fingerprint's key in the checkpoint file: "identity", its name when the format began,
+# so part files written before the rename still resume.
+_FINGERPRINT_KEY = "identity"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +48,7 @@ class Checkpoint:
     ``offset`` and ``seen`` say how much of the part and seen files it covers.
     """
 
-    identity: Mapping[str, Any]
+    fingerprint: Mapping[str, Any]
     progress: Mapping[str, Any]
     offset: int
     seen: int
@@ -55,7 +58,7 @@ class Checkpoint:
 class FileExport:
     """``-o FILE``: rows go to a part file, checkpointed after pages, renamed over FILE at the end.
 
-    ``identity`` names the command, so only the same command resumes it; None makes the
+    ``fingerprint`` names the command, so only the same command resumes it; None makes the
     export atomic but not resumable (user-info: nothing to continue from).
     """
 
@@ -65,21 +68,21 @@ class FileExport:
     def __init__(
         self,
         path: Path,
-        identity: Mapping[str, Any] | None,
+        fingerprint: Mapping[str, Any] | None,
         *,
         resume: bool = True,
         shown: Path | None = None,
     ) -> None:
         self.target = path  # the real file (a symlink followed); the part and checkpoint sit beside it
         self.path = shown or path  # as the user named it, for messages
-        self.identity = dict(identity) if identity is not None else None
+        self.fingerprint = dict(fingerprint) if fingerprint is not None else None
         self.part = path.with_name(f".{path.name}.part")
         self.checkpoint_path = path.with_name(f".{path.name}.checkpoint")
         self.seen_path = path.with_name(f".{path.name}.seen")
         self.resumed: Checkpoint | None = None
         self.seen = SeenAccounts()
         self.has_progress = False  # whether the part file holds a checkpointed export worth keeping
-        self._resume = resume and self.identity is not None
+        self._resume = resume and self.fingerprint is not None
         self._stream: BinaryIO | None = None
         self._seen_stream: BinaryIO | None = None
         self._marked_offset = 0
@@ -118,14 +121,14 @@ class FileExport:
 
     def mark(self, digests: Iterable[int]) -> None:
         """A page is fully written: remember where it ends and the digests of its accounts."""
-        if self.identity is not None:
+        if self.fingerprint is not None:
             self._marked_offset = self.stream.tell()
             self._unsaved_digests.extend(digests)
 
     def save(self, progress: Mapping[str, Any]) -> None:
         """Checkpoint everything up to the last mark; bytes past it are cut on resume."""
         assert self._stream is not None and self._seen_stream is not None
-        if self.identity is None:
+        if self.fingerprint is None:
             return
         self._stream.flush()
         if self._unsaved_digests:
@@ -135,7 +138,7 @@ class FileExport:
         self._seen_stream.flush()
         checkpoint = {
             "version": FORMAT_VERSION,
-            "identity": self.identity,
+            _FINGERPRINT_KEY: self.fingerprint,
             "progress": progress,
             "offset": self._marked_offset,
             "seen": self._saved_digests,
@@ -190,13 +193,13 @@ class FileExport:
     def _load_checkpoint(self) -> Checkpoint | None:
         try:
             data = orjson.loads(self.checkpoint_path.read_bytes())
-            checkpoint = Checkpoint(**data)
+            checkpoint = Checkpoint(fingerprint=data.pop(_FINGERPRINT_KEY), **data)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, LookupError, AttributeError):
             console.warn(f"ignoring an unreadable checkpoint {self.checkpoint_path}; starting over")
             return None
-        if checkpoint.version != FORMAT_VERSION or checkpoint.identity != self.identity:
+        if checkpoint.version != FORMAT_VERSION or checkpoint.fingerprint != self.fingerprint:
             console.warn(f"{self.part} belongs to a different command; starting over")
             return None
         numbers = (type(checkpoint.offset), type(checkpoint.seen))

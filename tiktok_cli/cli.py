@@ -673,11 +673,11 @@ def _export_lists(
         return
     if cursor is not None and len(targets) > 1:
         raise UsageError("a start cursor belongs to one list: give one account with it")
-    template = ListQuery(targets[0].account, cursor=cursor, page_size=page_size, max_cursor=max_cursor)
+    first_query = ListQuery(targets[0].account, cursor=cursor, page_size=page_size, max_cursor=max_cursor)
     export_lists(
         Operation(operation),
         targets,
-        template,
+        first_query,
         settings,
         spec,
         limit=limit,
@@ -797,7 +797,7 @@ StoreSecUidOpt = Annotated[
     str | None,
     typer.Option("--sec-uid", metavar="SECUID", help="The account's secUid instead of USER."),
 ]
-# Which of an account's recorded lists to read (neither: every kind recorded).
+# Which of an account's recorded lists to read (neither: every list recorded).
 FollowersOnlyOpt = Annotated[bool, typer.Option("--followers", help="Only the account's followers.")]
 FollowingsOnlyOpt = Annotated[bool, typer.Option("--followings", help="Only the accounts it follows.")]
 
@@ -831,9 +831,9 @@ def _report_spec(
     return _output_spec(format, path, fields, formula_guard=not no_formula_guard, excel=excel, resume=False)
 
 
-def _kinds(followers: bool, followings: bool) -> tuple[str, ...] | None:
-    """The kinds of list --followers and --followings ask for; None: every kind recorded."""
-    asked = tuple(kind for kind, given in (("followers", followers), ("followings", followings)) if given)
+def _list_names(followers: bool, followings: bool) -> tuple[str, ...] | None:
+    """The lists --followers and --followings ask for; None: every list recorded."""
+    asked = tuple(name for name, given in (("followers", followers), ("followings", followings)) if given)
     return asked or None
 
 
@@ -937,7 +937,7 @@ def changes(
             targets,
             store,
             spec,
-            kinds=_kinds(followers, followings),
+            list_names=_list_names(followers, followings),
             since=since,
             span=span,
             listed=input_file is not None or share is not None,
@@ -1041,7 +1041,7 @@ def snapshots(
             format, output, fields, no_formula_guard=no_formula_guard, excel=excel, command="snapshots"
         )
         target = one_account(user, uid=uid, sec_uid=sec_uid)
-        show_snapshots(target, store_target({"db": db}), spec, kinds=_kinds(followers, followings))
+        show_snapshots(target, store_target({"db": db}), spec, list_names=_list_names(followers, followings))
 
 
 @config_app.command("path", cls=Command)

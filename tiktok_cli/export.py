@@ -32,7 +32,7 @@ from tiktok_cli.errors import (
     rerun_can_pass,
 )
 from tiktok_cli.identifiers import Target
-from tiktok_cli.models import Cursor, Page, User
+from tiktok_cli.models import Cursor, User
 from tiktok_cli.output import (
     Output,
     OutputPlan,
@@ -42,7 +42,7 @@ from tiktok_cli.output import (
     plan_output,
     warn_if_kept_nowhere,
 )
-from tiktok_cli.paginate import Pacing, PageFetcher, paginate
+from tiktok_cli.paginate import FreshPage, Pacing, PageFetcher, paginate
 from tiktok_cli.progress import Progress, wanted
 from tiktok_cli.session import Session
 from tiktok_cli.settings import Settings
@@ -64,7 +64,7 @@ FINAL_ERRORS = (NotFoundError, NotVisibleError)
 def export_lists(
     operation: Operation,
     targets: Sequence[Target],
-    template: ListQuery,
+    first_query: ListQuery,
     settings: Settings,
     spec: OutputSpec,
     *,
@@ -73,7 +73,8 @@ def export_lists(
     batch: Batch,
     trace: bool,
 ) -> None:
-    """Export the followings/followers of every target (the first ``limit`` of each)."""
+    """Export the followings/followers of every target (the first ``limit`` of each);
+    ``first_query`` asks for each list's first page (cursor, page size), for any account."""
     plan = plan_output(spec, owner=owner_column(len(targets), listed=batch.listed))
     warn_if_kept_nowhere(plan, settings.db, "the lists")
     with (
@@ -83,14 +84,14 @@ def export_lists(
         recordings(settings.db, session.backend(operation).name) as recorder,
     ):
         backend = session.backend(operation)
-        output.identify(_identity(plan, operation, targets, template, backend.name))
+        output.set_fingerprint(_fingerprint(plan, operation, targets, first_query, backend.name))
         export = ListExport(
             operation,
             targets,
             output,
             failures,
             backend=backend,
-            template=template,
+            first_query=first_query,
             pacing=pacing,
             limit=limit,
             recorder=recorder,
@@ -113,16 +114,16 @@ def export_lists(
         raise IncompleteListError("the export did not finish", hint=note)
 
 
-def _identity(
-    plan: OutputPlan, operation: Operation, targets: Sequence[Target], template: ListQuery, backend: str
+def _fingerprint(
+    plan: OutputPlan, operation: Operation, targets: Sequence[Target], first_query: ListQuery, backend: str
 ) -> dict[str, Any]:
     """What makes two exports "the same command" for resuming (JSON-safe)."""
     return {
-        **plan.identity(),
+        **plan.fingerprint(),
         "command": operation.value,
-        "accounts": [t.ident for t in targets],
+        "accounts": [t.list_key for t in targets],
         "backend": backend,
-        "start": [template.cursor, template.max_cursor, template.page_size],
+        "start": [first_query.cursor, first_query.max_cursor, first_query.page_size],
     }
 
 
@@ -206,7 +207,7 @@ class ListExport:
         failures: Failures,
         *,
         backend: Backend,
-        template: ListQuery,
+        first_query: ListQuery,
         pacing: Pacing,
         limit: int | None,
         recorder: Recordings,
@@ -220,26 +221,26 @@ class ListExport:
         self.failures = failures
         self.limit = limit
         self.recorder = recorder
-        self._backend, self._template, self._pacing = backend, template, pacing
+        self._backend, self._first_query, self._pacing = backend, first_query, pacing
         self._dirty, self._saved_at = False, -CHECKPOINT_INTERVAL
         progress = output.resumed.progress if output.resumed else {}
         saved = progress.get("lists", {})
-        from_start = template.cursor is None and not template.max_cursor
+        from_start = first_query.cursor is None and not first_query.max_cursor
 
         def recording(target: Target) -> ListRecording:
             return recorder.list_run(
                 target,
                 operation.value,
-                saved=saved.get(target.ident),
+                saved=saved.get(target.list_key),
                 checkpoint=progress,
                 from_start=from_start,
                 limit=limit,
-                seen=output.seen.scoped(target.ident).has,
+                seen=output.seen.scoped(target.list_key).has,
                 lookup=lookup,
                 looked_up_by=looked_up_by,
             )
 
-        self.states = [ListState.from_json(t, recording(t), saved.get(t.ident)) for t in targets]
+        self.states = [ListState.from_json(t, recording(t), saved.get(t.list_key)) for t in targets]
         if output.resumed:
             self._check_limit()
             console.info(f"resuming {output.path}: {_count(self.rows, 'row')} already written")
@@ -256,18 +257,18 @@ class ListExport:
             except TikTokCliError as exc:
                 self.failed(self.states[0], exc)
 
-    def pages(self, state: ListState) -> Iterator[Page]:
+    def pages(self, state: ListState) -> Iterator[FreshPage]:
         """The pages of ``state``'s list still to write, from where it stands (run on a worker)."""
         fetch = state.fetch or self._resolve(state)
         state.recording.find_owner()
-        query = dataclasses.replace(self._template, account=state.target.account)
+        query = dataclasses.replace(self._first_query, account=state.target.account)
         start = state.cursor if state.cursor is not None else self._backend.start_cursor(query)
         left = None if self.limit is None else self.limit - state.rows
-        seen = self.output.seen.scoped(state.target.ident)
+        seen = self.output.seen.scoped(state.target.list_key)
         return paginate(fetch, start, seen=seen, limit=left, pause=self._pacing.pause)
 
     def _resolve(self, state: ListState) -> PageFetcher:
-        query = dataclasses.replace(self._template, account=state.target.account)
+        query = dataclasses.replace(self._first_query, account=state.target.account)
         state.fetch = self._backend.page_fetcher(self.operation, query)
         return state.fetch
 
@@ -286,7 +287,7 @@ class ListExport:
 
     # --- what happened to a list ------------------------------------------------------
 
-    def advance(self, state: ListState, page: Page) -> None:
+    def advance(self, state: ListState, page: FreshPage) -> None:
         """Record a page of ``state``'s list, written whole."""
         total = page.total if page.total is not None else state.total
         state.recording.page(page, rows=state.rows + len(page.users), total=total)
@@ -334,7 +335,7 @@ class ListExport:
         """Checkpoint now, if anything changed since the last checkpoint. The store gets
         the pages first: whatever a checkpoint counts as written is recorded too."""
         if self._dirty:
-            lists = {s.target.ident: s.to_json() for s in self.states}
+            lists = {s.target.list_key: s.to_json() for s in self.states}
             self.output.save({"lists": lists, **self.recorder.progress()})
             self._dirty, self._saved_at = False, time.monotonic()
 

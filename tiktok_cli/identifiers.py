@@ -121,8 +121,10 @@ class Target:
         return self.account.value
 
     @property
-    def ident(self) -> str:
-        """Which account this is, as ``kind:value`` (``uid:123``): checkpoints key lists by it."""
+    def list_key(self) -> str:
+        """Which list of an export this is: the account as given, ``kind:value`` (``uid:123``),
+        known before any request (unlike ``User.account_key``). Checkpoints key lists by it,
+        so its format stays."""
         return f"{self.account.kind.value}:{self.account.value}"
 
 
@@ -165,7 +167,7 @@ def read_targets(
         # The same list twice would only be written twice: keep the first mention.
         first: dict[str, Target] = {}
         for target in targets:
-            first.setdefault(target.ident.lower(), target)
+            first.setdefault(target.list_key.lower(), target)
         targets = list(first.values())
     return targets
 

@@ -33,8 +33,9 @@ class User:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
-    def identity(self) -> str | None:
-        """A stable identity for de-duplication: the first id the API gave."""
+    def account_key(self) -> str | None:
+        """Which account this is, by the first id the API gave (``id:``, ``sec:``, ``name:``):
+        the export de-duplicates by it and the store keys accounts by it."""
         if self.user_id:
             return "id:" + self.user_id
         if self.sec_uid:
@@ -60,17 +61,12 @@ def utc_stamp(at: datetime | None = None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One API page: its accounts, the cursor to ask for the next one, and what the API claims."""
+    """One page as a backend returns it: its accounts, the cursor to ask for the next one,
+    and what the API claims (the paginator yields ``paginate.FreshPage``s from these)."""
 
     users: list[User]
     next_cursor: Cursor | None
     has_more: bool
     total: int | None = None
-    capped: bool = False  # the API claimed more but gave no cursor to fetch it (its list cap)
-    # De-duplication digests of ``users`` (None where an account has no id), recorded
-    # only once their rows are written, so a resume never skips an unwritten account.
-    digests: list[int | None] = field(default_factory=list)
     # List entries that are no account (placeholders, `{}`, entries with neither id nor name).
     skipped: int = 0
-    limited: bool = False  # --limit cut this page short: the list went on past it
-    fetched_at: str | None = None  # when the page was fetched (utc_stamp)

@@ -77,7 +77,7 @@ class OutputPlan:
     columns: tuple[str, ...]
     destination: Destination = Destination("stdout")
 
-    def identity(self) -> dict[str, Any]:
+    def fingerprint(self) -> dict[str, Any]:
         """What makes two exports "the same command" for resuming (JSON-safe)."""
         return {
             "format": self.writer_class.name,
@@ -390,8 +390,8 @@ def _access_mode(fd: int) -> int:
         raise OSError(exc.errno, f"file descriptor {fd} is not open") from None
 
 
-def open_sink(plan: OutputPlan, *, identity: Mapping[str, Any] | None) -> Sink:
-    """The destination, opened; ``identity`` None means a file export is not resumable."""
+def open_sink(plan: OutputPlan, *, fingerprint: Mapping[str, Any] | None) -> Sink:
+    """The destination, opened; ``fingerprint`` None means a file export is not resumable."""
     destination = plan.destination
     if destination.kind == "stdout":
         # -f none writes nothing: a closed standard output is no concern of a --db run.
@@ -399,7 +399,7 @@ def open_sink(plan: OutputPlan, *, identity: Mapping[str, Any] | None) -> Sink:
     if destination.kind == "stream":
         return StreamSink(destination)
     assert destination.target is not None
-    export = FileExport(destination.target, identity, resume=plan.spec.resume, shown=destination.path)
+    export = FileExport(destination.target, fingerprint, resume=plan.spec.resume, shown=destination.path)
     export.open()
     return export
 
@@ -444,7 +444,7 @@ def open_output(plan: OutputPlan, *, names: Sequence[str] = ()) -> Iterator[Outp
     first use, and rows are written within ``Output.writing``.
 
     ``names``: the accounts of the run, known before any row (the table sizes its columns
-    by them); ``Output.identify`` makes a file export resumable.
+    by them); ``Output.set_fingerprint`` makes a file export resumable.
     """
     output = Output(plan, names=names)
     destination = plan.destination
@@ -469,7 +469,7 @@ class Output:
     def __init__(self, plan: OutputPlan, *, names: Sequence[str] = ()) -> None:
         self.plan = plan
         self.rows = 0  # rows the destination holds: a resumed export's, then this run's
-        self._identity: Mapping[str, Any] | None = None
+        self._fingerprint: Mapping[str, Any] | None = None
         self._names = tuple(names)
         self._to_row = row_maker(plan)
         self._sink: Sink | None = None
@@ -481,17 +481,17 @@ class Output:
 
     # --- the destination ------------------------------------------------------------
 
-    def identify(self, identity: Mapping[str, Any]) -> None:
+    def set_fingerprint(self, fingerprint: Mapping[str, Any]) -> None:
         """What makes two exports "the same command", so a later run resumes this one's
         file (before the destination is opened; without it, a file export is atomic but
         not resumable)."""
-        assert self._sink is None, "identify() before the destination is opened"
-        self._identity = identity
+        assert self._sink is None, "set_fingerprint() before the destination is opened"
+        self._fingerprint = fingerprint
 
     @property
     def sink(self) -> Sink:
         if self._sink is None:
-            self._sink = open_sink(self.plan, identity=self._identity)
+            self._sink = open_sink(self.plan, fingerprint=self._fingerprint)
         return self._sink
 
     @property
@@ -554,7 +554,7 @@ class Output:
             names=self._names,
         )
         self._writer = self.plan.writer_class(sink.stream, self.plan.columns, options)
-        if self._identity is not None and sink.resumed is None:
+        if self._fingerprint is not None and sink.resumed is None:
             self.page_written(())  # a resume keeps the header the writer just wrote
 
     def write_page(

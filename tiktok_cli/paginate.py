@@ -52,6 +52,23 @@ class Pacing:
             time.sleep(random.uniform(self.low, self.high))  # noqa: S311 - jitter, not crypto
 
 
+@dataclass(frozen=True, slots=True)
+class FreshPage:
+    """What the paginator yields for one page: its accounts not met before, and where the
+    list stands after it."""
+
+    users: list[User]
+    next_cursor: Cursor | None  # where to resume after this page; None: the list ends here
+    # De-duplication digests of ``users`` (None where an account has no id), recorded
+    # only once their rows are written, so a resume never skips an unwritten account.
+    digests: list[int | None]
+    fetched_at: str  # when the page was fetched (utc_stamp)
+    total: int | None = None  # what the API reports the list holds
+    skipped: int = 0  # list entries that were no account (``Page.skipped``)
+    capped: bool = False  # the API claimed more but gave no cursor to fetch it (its list cap)
+    limited: bool = False  # --limit cut this page short: the list went on past it
+
+
 def paginate(
     fetch: PageFetcher,
     start: Cursor,
@@ -60,8 +77,8 @@ def paginate(
     limit: int | None = None,
     pause: Callable[[], None] | None = None,
     max_idle_pages: int = MAX_IDLE_PAGES,
-) -> Iterator[Page]:
-    """Yield pages of not-yet-seen accounts, starting at ``start``, until the list ends.
+) -> Iterator[FreshPage]:
+    """Yield the accounts not seen yet, page by page, starting at ``start``, until the list ends.
 
     Each yielded page's ``next_cursor`` is where to resume after it (None at the end).
     With ``limit``, stops once that many accounts were yielded, trimming the last page
@@ -96,10 +113,16 @@ def paginate(
             left -= len(fresh)
         # What the page brought, wherever it leaves the list.
         made = functools.partial(
-            Page, fresh, total=page.total, digests=digests, skipped=skipped, limited=limited, fetched_at=stamp
+            FreshPage,
+            fresh,
+            digests=digests,
+            fetched_at=stamp,
+            total=page.total,
+            skipped=skipped,
+            limited=limited,
         )
         if not page.has_more:
-            yield made(None, False)
+            yield made(None)
             return
         if nxt is not None and type(nxt) is not int:
             # Only a missing or negative cursor is TikTok's list cap; anything else is
@@ -108,9 +131,9 @@ def paginate(
         if nxt is None or nxt < 0:
             # The API says "more" but gives no way to get it: it stopped serving the
             # list (TikTok's caps). Nothing can be fetched past this point.
-            yield made(None, False, capped=True)
+            yield made(None, capped=True)
             return
-        yield made(nxt, True)
+        yield made(nxt)
         idle = 0 if fresh and nxt not in sent else idle + 1
         if idle >= max_idle_pages and (left is None or left > 0):
             problem = "the cursor stopped advancing" if nxt in sent else "pages brought no new accounts"

@@ -13,7 +13,7 @@ from tiktok_cli.models import User
 
 
 class SeenAccounts:
-    """Identities met in this export, as stable 64-bit digests.
+    """Accounts met in this export (their ``User.account_key``), as stable 64-bit digests.
 
     Digests (not ``hash()``, which changes per process) so a resumed export can reload
     the ones it wrote. A batch shares one store between lists through ``scoped``
@@ -35,21 +35,21 @@ class SeenAccounts:
         view._digests, view._scope = self._digests, scope.encode() + b"\0"
         return view
 
-    def has(self, identity: str) -> bool:
-        """Whether the account with this identity (``User.identity``) was met."""
-        return self._digest(identity) in self._digests
+    def has(self, account_key: str) -> bool:
+        """Whether the account with this key (``User.account_key``) was met."""
+        return self._digest(account_key) in self._digests
 
     def claim(self, user: User) -> tuple[bool, int | None]:
         """Remember ``user``: (whether it is new, its digest or None when it has no id)."""
-        identity = user.identity
-        if identity is None:  # nothing to tell it apart by: keep it
+        account_key = user.account_key
+        if account_key is None:  # nothing to tell it apart by: keep it
             return True, None
-        digest = self._digest(identity)
+        digest = self._digest(account_key)
         if digest in self._digests:
             return False, digest
         self._digests.add(digest)
         return True, digest
 
-    def _digest(self, identity: str) -> int:
-        data = self._scope + identity.encode("utf-8", "surrogatepass")
+    def _digest(self, account_key: str) -> int:
+        data = self._scope + account_key.encode("utf-8", "surrogatepass")
         return int.from_bytes(blake2b(data, digest_size=8).digest(), "big")

@@ -58,6 +58,11 @@ def shard_key(account: Account) -> str:
     """What decides an account's share: its user id when known, else its lower-cased
     username, else its secUid.
 
+    Not ``User.account_key`` (user id, else secUid, else username): the share is decided
+    from the input alone, before any request, where a username is what most inputs give;
+    and the hashed text stays the same in every release, or accounts would move between
+    shards on upgrade (``tests/test_shards.py`` pins the split).
+
     A row of this tool's own output (read with --input) carries the user id beside the
     username, and the id wins: it never changes, while a username can. The same account
     given by name alone hashes by its name, so give each account in one form throughout.

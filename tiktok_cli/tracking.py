@@ -31,7 +31,6 @@ from tiktok_cli.output import OutputPlan, OutputSpec, check_creatable, open_outp
 from tiktok_cli.reports import CHANGE_COLUMNS, COUNTS, HISTORY_COLUMNS, SNAPSHOT_COLUMNS
 from tiktok_cli.store import open_store
 from tiktok_cli.store.read import (
-    KINDS,
     Change,
     Observation,
     Snapshot,
@@ -42,6 +41,7 @@ from tiktok_cli.store.read import (
     latest_comparisons,
     reading,
 )
+from tiktok_cli.store.schema import LIST_NAMES
 
 if TYPE_CHECKING:  # matplotlib is an extra, loaded only to draw
     from matplotlib.figure import Figure
@@ -102,7 +102,7 @@ def show_changes(
     db: str,
     spec: OutputSpec,
     *,
-    kinds: Sequence[str] | None,
+    list_names: Sequence[str] | None,
     since: str | None,
     span: tuple[int, int] | None,
     listed: bool,
@@ -125,16 +125,16 @@ def show_changes(
             if all(owner.id != known.id for _, known in owners):
                 owners.append((target, owner))
         if span is not None:
-            comparisons = [chosen_comparison(reader, owners, kinds, span)]
+            comparisons = [chosen_comparison(reader, owners, list_names, span)]
         else:
-            comparisons = list(latest_comparisons(reader, owners, kinds, when, note=_note))
+            comparisons = list(latest_comparisons(reader, owners, list_names, when, note=_note))
         columns = plan.columns
 
         def rows() -> Iterator[dict[str, Any]]:
             for comparison in comparisons:
-                kind = comparison.older.kind
+                list_name = comparison.older.list_name
                 for change in reader.changes(comparison.older, comparison.newer):
-                    row = _change_row(comparison.owner, kind, change)
+                    row = _change_row(comparison.owner, list_name, change)
                     yield {column: row[column] for column in columns}
 
         write_rows(plan, rows())
@@ -145,10 +145,10 @@ def show_changes(
         raise verdict
 
 
-def _change_row(owner: str | None, kind: str, change: Change) -> dict[str, Any]:
+def _change_row(owner: str | None, list_name: str, change: Change) -> dict[str, Any]:
     return {
         OWNER_FIELD: owner,
-        "list": kind,
+        "list": list_name,
         "change": change.change,
         "old_unique_id": change.old_unique_id,
         "since": iso(change.since),
@@ -304,7 +304,7 @@ def _uncompact(label: str) -> int:
 # --- snapshots ---------------------------------------------------------------------------
 
 
-def show_snapshots(target: Target, db: str, spec: OutputSpec, *, kinds: Sequence[str] | None) -> None:
+def show_snapshots(target: Target, db: str, spec: OutputSpec, *, list_names: Sequence[str] | None) -> None:
     """Write the snapshots recorded of ``target``'s lists, oldest first."""
     plan = plan_output(spec, owner=False, record=SNAPSHOT_COLUMNS)
     with open_store(db, create=False) as store, reading(store):
@@ -313,7 +313,7 @@ def show_snapshots(target: Target, db: str, spec: OutputSpec, *, kinds: Sequence
         columns = plan.columns
 
         def rows() -> Iterator[dict[str, Any]]:
-            for snapshot in reader.snapshots(account, kinds or KINDS):
+            for snapshot in reader.snapshots(account, list_names or LIST_NAMES):
                 row = _snapshot_row(snapshot)
                 yield {column: row[column] for column in columns}
 
@@ -325,7 +325,7 @@ def show_snapshots(target: Target, db: str, spec: OutputSpec, *, kinds: Sequence
 def _snapshot_row(snapshot: Snapshot) -> dict[str, Any]:
     return {
         "id": snapshot.id,
-        "list": snapshot.kind,
+        "list": snapshot.list_name,
         # The same rounding for both: one run's finish never shows after the next one's start.
         "started_at": iso_ms(snapshot.started_at),
         "finished_at": None if snapshot.finished_at is None else iso_ms(snapshot.finished_at),

@@ -319,7 +319,7 @@ def recorded(serve: Serve, db_target: str) -> Iterator[tuple[FakeTikTok, str]]:
 
 def change_row(change: api.Change) -> dict[str, Any]:
     return {
-        "list": change.kind,
+        "list": change.list_name,
         "change": change.change,
         "old_unique_id": change.old_unique_id,
         "since": iso(change.since),
@@ -360,7 +360,7 @@ def test_changes_over_the_whole_record_show_the_follows_and_the_unfollow(
         ("renamed", "fan_zero"),
     ]
     (renamed,) = [c for c in api.changes(db, "alice") if c.change == "renamed"]
-    assert (renamed.old_unique_id, renamed.user.unique_id, renamed.kind) == (
+    assert (renamed.old_unique_id, renamed.user.unique_id, renamed.list_name) == (
         "fan_000000",
         "fan_zero",
         "followers",
@@ -381,7 +381,7 @@ def test_snapshots_and_history_are_the_rows_those_commands_write(recorded: tuple
     assert len(runs) == len(shown) == 4
     for run, row in zip(runs, shown, strict=True):
         assert {k: run[k] for k in row if k != "list"} == {k: v for k, v in row.items() if k != "list"}
-        assert run["kind"] == row["list"]
+        assert run["list_name"] == row["list"]
     observed = [o.followers for o in api.history(db, "alice")]
     assert observed == [row["followers"] for row in cli_rows("history", "alice", "--db", db)]
     assert observed[-2:] == [10, 11]

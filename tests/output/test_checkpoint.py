@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
+
 from tiktok_cli.checkpoint import FileExport
 
-IDENTITY = {"command": "followers", "account": "uid:1"}
+FINGERPRINT = {"command": "followers", "account": "uid:1"}
 
 
 def test_a_resume_keeps_exactly_what_was_marked(tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
-    first = FileExport(out, IDENTITY)
+    first = FileExport(out, FINGERPRINT)
     first.open()
     first.stream.write(b"header\n")
     first.mark(())
@@ -24,7 +26,7 @@ def test_a_resume_keeps_exactly_what_was_marked(tmp_path: Path) -> None:
     first.save({"cursor": 7})
     first.close()
 
-    again = FileExport(out, IDENTITY)
+    again = FileExport(out, FINGERPRINT)
     again.open()
     assert again.resumed is not None and again.resumed.progress == {"cursor": 7}
     assert (tmp_path / ".out.jsonl.part").read_bytes() == b"header\nrow 1\nrow 2\n"
@@ -39,17 +41,32 @@ def test_a_resume_keeps_exactly_what_was_marked(tmp_path: Path) -> None:
 
 def test_a_different_command_starts_over(tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
-    first = FileExport(out, IDENTITY)
+    first = FileExport(out, FINGERPRINT)
     first.open()
     first.stream.write(b"a\n")
     first.mark([1])
     first.save({})
     first.close()
-    other = FileExport(out, {**IDENTITY, "account": "uid:2"})
+    other = FileExport(out, {**FINGERPRINT, "account": "uid:2"})
     other.open()
     assert other.resumed is None
     assert (tmp_path / ".out.csv.part").read_bytes() == b""
     other.discard()
+
+
+def test_a_checkpoint_keeps_its_fingerprint_under_its_first_key(tmp_path: Path) -> None:
+    # Part files written by earlier releases hold the fingerprint as "identity": they resume.
+    out = tmp_path / "out.csv"
+    (tmp_path / ".out.csv.part").write_bytes(b"a\n")
+    (tmp_path / ".out.csv.seen").write_bytes(b"")
+    saved = {"version": 2, "identity": FINGERPRINT, "progress": {"cursor": 3}, "offset": 2, "seen": 0}
+    (tmp_path / ".out.csv.checkpoint").write_bytes(orjson.dumps(saved))
+    again = FileExport(out, FINGERPRINT)
+    again.open()
+    assert again.resumed is not None and again.resumed.progress == {"cursor": 3}
+    again.save({"cursor": 4})
+    assert orjson.loads((tmp_path / ".out.csv.checkpoint").read_bytes())["identity"] == FINGERPRINT
+    again.discard()
 
 
 def test_seen_digests_are_stable_across_processes() -> None:

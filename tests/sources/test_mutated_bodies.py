@@ -97,7 +97,7 @@ def entries_of(body: Any, *path: str) -> list[Any]:
 
 def check_user(user: User, entries: list[Any]) -> None:
     """A row is an account the body holds, with values it holds, in range."""
-    assert user.identity is not None
+    assert user.account_key is not None
     assert any(user.raw is entry for entry in entries)
     assert user.user_id is None or (UID.fullmatch(user.user_id) and int(user.user_id) <= MAX_UINT64)
     for name in COUNTS:
@@ -173,7 +173,7 @@ def test_web_list_parser_shared_shapes(body: Any) -> None:
         assert "\n" not in str(exc) and len(str(exc)) < 600
         return
     for user in page.users:
-        assert any(user.raw is entry for entry in entries) and user.identity is not None
+        assert any(user.raw is entry for entry in entries) and user.account_key is not None
         assert user.user_id is None or UID.fullmatch(user.user_id)
     assert len(page.users) <= len([u for u in users if u is not None])
 

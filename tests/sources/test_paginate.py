@@ -97,7 +97,7 @@ def test_more_without_a_usable_cursor_ends_the_list(end):
     fetch = FakeList({0: Page(users(1), 5, True), 5: Page(users(2), end, True)})
     pages = list(paginate(fetch, 0))
     assert ids(pages) == ["1", "2"]
-    assert pages[-1].has_more is False
+    assert pages[-1].next_cursor is None
     assert fetch.asked == [0, 5]
 
 

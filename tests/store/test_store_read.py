@@ -70,12 +70,12 @@ class Book:
         members: Sequence[User],
         *,
         owner: User = ALICE,
-        kind: str = "followers",
+        list_name: str = "followers",
         complete: bool = True,
         note: str | None = None,
         total: int | None = None,
     ) -> int:
-        snapshot = self.recorder.begin(owner, kind, owner_name=owner.unique_id)
+        snapshot = self.recorder.begin(owner, list_name, owner_name=owner.unique_id)
         seen = SeenAccounts().scoped("x")
         for member in members:
             seen.claim(member)
@@ -292,7 +292,7 @@ def test_from_and_to_must_be_two_complete_snapshots_of_one_list(book: Book) -> N
     partial = book.run([BOB], complete=False, note="interrupted")
     book.run([CAROL])  # BOB missed once; twice, below: he left
     last = book.run([CAROL])
-    other = book.run([DAVE], kind="followings")
+    other = book.run([DAVE], list_name="followings")
     theirs = book.run([DAVE], owner=BOB)
     assert changes(book, "alice", "--from", str(first), "--to", str(last)) == [
         ("followed", None, "carol"),
@@ -319,9 +319,9 @@ def test_from_and_to_must_be_two_complete_snapshots_of_one_list(book: Book) -> N
 def test_followers_and_followings_each_alone_or_both(book: Book) -> None:
     book.run([BOB])
     book.run([BOB, CAROL])
-    book.run([DAVE], kind="followings")
-    book.run([BOB], kind="followings")  # DAVE missed once, BOB followed
-    book.run([ERIN], kind="followings")  # DAVE missed twice: unfollowed; BOB missed once: no change yet
+    book.run([DAVE], list_name="followings")
+    book.run([BOB], list_name="followings")  # DAVE missed once, BOB followed
+    book.run([ERIN], list_name="followings")  # DAVE missed twice: unfollowed; BOB missed once: no change yet
     both = read("changes", "alice", "--db", book.target)
     assert [(row["list"], row["change"], row["unique_id"]) for row in both] == [
         ("followers", "followed", "carol"),
@@ -581,7 +581,7 @@ def test_plot_without_matplotlib_says_how_to_install_it(
 def test_snapshots_lists_every_run_with_its_status_and_counts(book: Book) -> None:
     book.run([BOB, CAROL], total=3)
     book.run([BOB], complete=False, note="stopped by --limit")
-    book.run([DAVE], kind="followings")
+    book.run([DAVE], list_name="followings")
     rows = read("snapshots", "alice", "--db", book.target)
     assert [list(row) for row in rows[:1]] == [
         [

@@ -44,7 +44,7 @@ def is_account(user: User) -> bool:
     ``{}``, ``{"uid": "0"}`` or a bare ``{"stats": {}}`` would otherwise become a row
     of empty cells: lists skip such entries and count them in ``Page.skipped``.
     """
-    return bool(user.user_id or user.sec_uid or user.unique_id)  # User.identity, without building it
+    return bool(user.user_id or user.sec_uid or user.unique_id)  # User.account_key, without building it
 
 
 def text(obj: JsonObject, *keys: str) -> str | None:

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from tiktok_cli import console
 from tiktok_cli.identifiers import IdKind, Target
-from tiktok_cli.models import Page, User
+from tiktok_cli.models import User
 
 if TYPE_CHECKING:
+    from tiktok_cli.paginate import FreshPage
     from tiktok_cli.store.record import Recorder
 
 # Seconds between writes of observations to the store in a long user-info batch, so it
@@ -36,7 +37,7 @@ class ListRecording:
     def find_owner(self) -> None:
         """Learn who owns the list (run on the list's worker, before its first page)."""
 
-    def page(self, page: Page, *, rows: int, total: int | None) -> None:
+    def page(self, page: FreshPage, *, rows: int, total: int | None) -> None:
         """A page was written whole; ``rows``: what the list holds with it, ``total``:
         what TikTok reports the list holds."""
 
@@ -66,7 +67,7 @@ class Recordings:
     def list_run(
         self,
         target: Target,
-        kind: str,
+        list_name: str,
         *,
         saved: Mapping[str, Any] | None,
         checkpoint: Mapping[str, Any],
@@ -76,7 +77,7 @@ class Recordings:
         lookup: Callable[[str], User],
         looked_up_by: Callable[[], str],
     ) -> ListRecording:
-        """The recording of ``target``'s ``kind`` list in this run; ``saved``: the list's state
+        """The recording of ``target``'s ``list_name`` list in this run; ``saved``: the list's state
         in the checkpoint a resume continues (``checkpoint``: that checkpoint's progress);
         ``from_start``: the run asked for the list from its first page; ``seen``: whether an
         account key was written in the list; ``lookup``: an owner's profile by username,
@@ -105,7 +106,7 @@ class StoreRecordings(Recordings):
     def list_run(
         self,
         target: Target,
-        kind: str,
+        list_name: str,
         *,
         saved: Mapping[str, Any] | None,
         checkpoint: Mapping[str, Any],
@@ -125,7 +126,7 @@ class StoreRecordings(Recordings):
         return StoreListRecording(
             self.recorder,
             target,
-            kind,
+            list_name,
             resumable=resumable,
             # Only a run that reads the list from its first page can be complete.
             whole=from_start and saved.get("cursor") is None and rows == 0,
@@ -146,7 +147,7 @@ class StoreListRecording(ListRecording):
         self,
         recorder: Recorder,
         target: Target,
-        kind: str,
+        list_name: str,
         *,
         resumable: tuple[int, bool, int] | None,
         whole: bool,
@@ -157,7 +158,7 @@ class StoreListRecording(ListRecording):
         lookup: Callable[[str], User],
         looked_up_by: Callable[[], str],
     ) -> None:
-        self.recorder, self.target, self.kind = recorder, target, kind
+        self.recorder, self.target, self.list_name = recorder, target, list_name
         self.snapshot: int | None = None
         self.whole = whole  # the snapshot started at the list's first page
         self.base = base  # rows the list held when the snapshot started (0 when whole)
@@ -175,7 +176,7 @@ class StoreListRecording(ListRecording):
         if self.owner is None:
             self.owner = self._owner()
 
-    def page(self, page: Page, *, rows: int, total: int | None) -> None:
+    def page(self, page: FreshPage, *, rows: int, total: int | None) -> None:
         if self.snapshot is None:
             self._begin()
             assert self.snapshot is not None
@@ -219,14 +220,14 @@ class StoreListRecording(ListRecording):
         read from its first page, the only kind that can be complete)."""
         owner = self.owner or self._owner()
         saved, self._resumable = self._resumable, None
-        if saved is not None and self.recorder.resume(saved[0], self.kind, owner):
+        if saved is not None and self.recorder.resume(saved[0], self.list_name, owner):
             self.snapshot, self.whole, self.base = saved
             return
         if not self.whole:
             self.stop = "it started in the middle of the list"
         # Only a run that may be complete keeps an older run of the list from being complete.
         self.snapshot = self.recorder.begin(
-            owner, self.kind, owner_name=owner.unique_id, whole=self.whole and self._limit is None
+            owner, self.list_name, owner_name=owner.unique_id, whole=self.whole and self._limit is None
         )
         if self.target.account.kind is IdKind.USERNAME:  # ids alone carry no counts to observe
             self.recorder.observe(owner, backend=self._looked_up_by())
@@ -241,5 +242,6 @@ class StoreListRecording(ListRecording):
         )
         if refused is not None:
             console.warn(
-                f"the {self.kind} of {self.target.account}: {refused}; its snapshot is kept as incomplete"
+                f"the {self.list_name} of {self.target.account}: {refused}; "
+                "its snapshot is kept as incomplete"
             )

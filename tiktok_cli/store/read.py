@@ -57,11 +57,10 @@ from tiktok_cli.identifiers import Account, IdKind, Target
 from tiktok_cli.models import FIELDS, User
 from tiktok_cli.signals import cancelling_statements, stopping_statements
 from tiktok_cli.store.database import Store
-from tiktok_cli.store.schema import accounts, lists, memberships, observations, renames, snapshots
+from tiktok_cli.store.schema import LIST_NAMES, accounts, lists, memberships, observations, renames, snapshots
 
 FOLLOWED, UNFOLLOWED, RENAMED = "followed", "unfollowed", "renamed"
 COMPLETE = "complete"
-KINDS = ("followers", "followings")
 # Rows fetched from the database at a time: memory stays flat however many there are.
 STREAM = 5_000
 
@@ -86,7 +85,7 @@ class Snapshot:
 
     id: int
     list_id: int
-    kind: str
+    list_name: str
     owner_id: int
     owner_name: str | None
     backend: str
@@ -115,7 +114,7 @@ class Change:
     since: datetime
     until: datetime
     member: Mapping[str, Any]
-    kind: str  # the list: followers or followings
+    list_name: str  # the list: followers or followings
 
     @property
     def user(self) -> User:
@@ -253,18 +252,18 @@ class StoreReader:
             snapshots.c.reported_total,
         ).join(lists, lists.c.id == snapshots.c.list_id)
 
-    def kinds(self, owner: StoredAccount) -> list[str]:
-        """The kinds of list recorded for ``owner``, in KINDS order."""
+    def list_names(self, owner: StoredAccount) -> list[str]:
+        """The lists recorded for ``owner`` (their names), in LIST_NAMES order."""
         found = set(
             self._connection.execute(select(lists.c.kind).where(lists.c.owner_id == owner.id)).scalars()
         )
-        return [kind for kind in KINDS if kind in found]
+        return [list_name for list_name in LIST_NAMES if list_name in found]
 
-    def snapshots(self, owner: StoredAccount, kinds: Sequence[str] = KINDS) -> Iterator[Snapshot]:
-        """Every snapshot of ``owner``'s lists of ``kinds``, oldest first."""
+    def snapshots(self, owner: StoredAccount, list_names: Sequence[str] = LIST_NAMES) -> Iterator[Snapshot]:
+        """Every snapshot of ``owner``'s lists of ``list_names``, oldest first."""
         query = (
             self._snapshot_query()
-            .where(lists.c.owner_id == owner.id, lists.c.kind.in_(list(kinds)))
+            .where(lists.c.owner_id == owner.id, lists.c.kind.in_(list(list_names)))
             .order_by(snapshots.c.id)
         )
         for row in self._streamed(query):
@@ -275,21 +274,21 @@ class StoreReader:
         return None if row is None else _snapshot(row)
 
     def complete(
-        self, owner: StoredAccount, kind: str, *, newest: int, started_by: datetime | None = None
+        self, owner: StoredAccount, list_name: str, *, newest: int, started_by: datetime | None = None
     ) -> list[Snapshot]:
         """Up to ``newest`` complete snapshots of the list, the latest first; with
         ``started_by``, only those that started at or before it."""
         query = self._snapshot_query().where(
-            lists.c.owner_id == owner.id, lists.c.kind == kind, snapshots.c.status == COMPLETE
+            lists.c.owner_id == owner.id, lists.c.kind == list_name, snapshots.c.status == COMPLETE
         )
         if started_by is not None:
             query = query.where(snapshots.c.started_at <= started_by)
         rows = self._connection.execute(query.order_by(snapshots.c.id.desc()).limit(newest))
         return [_snapshot(row) for row in rows]
 
-    def first_complete(self, owner: StoredAccount, kind: str) -> Snapshot | None:
+    def first_complete(self, owner: StoredAccount, list_name: str) -> Snapshot | None:
         query = self._snapshot_query().where(
-            lists.c.owner_id == owner.id, lists.c.kind == kind, snapshots.c.status == COMPLETE
+            lists.c.owner_id == owner.id, lists.c.kind == list_name, snapshots.c.status == COMPLETE
         )
         row = self._connection.execute(query.order_by(snapshots.c.id).limit(1)).first()
         return None if row is None else _snapshot(row)
@@ -336,7 +335,7 @@ class StoreReader:
                 between.complete_before(first).started_at,
                 between.finished(first),
                 _member(row),
-                between.older.kind,
+                between.older.list_name,
             )
 
     def _unfollowed(self, between: _Between) -> Iterator[Change]:
@@ -361,7 +360,9 @@ class StoreReader:
         for row in self._streamed(query):
             ended = int(row.ended_run)
             since = between.complete_before(ended).started_at if row.last_seen is None else utc(row.last_seen)
-            yield Change(UNFOLLOWED, None, since, between.finished(ended), _member(row), between.older.kind)
+            yield Change(
+                UNFOLLOWED, None, since, between.finished(ended), _member(row), between.older.list_name
+            )
 
     def _renamed(self, between: _Between) -> Iterator[Change]:
         older, newer = between.older, between.newer
@@ -419,7 +420,7 @@ class StoreReader:
             since = older.started_at if first.previous is None else max(older.started_at, utc(first.previous))
             member = {**_member(last), "unique_id": last.new_unique_id}
             until = utc(last.seen_at)
-            change = Change(RENAMED, first.old_unique_id, since, until, member, older.kind)
+            change = Change(RENAMED, first.old_unique_id, since, until, member, older.list_name)
             found.append((until, last.rename_id, change))
         for _, _, change in sorted(found, key=lambda item: item[:2]):
             yield change
@@ -461,37 +462,37 @@ class Comparison:
 def latest_comparisons(
     reader: StoreReader,
     owners: Sequence[tuple[Target, StoredAccount]],
-    kinds: Sequence[str] | None,
+    list_names: Sequence[str] | None,
     when: datetime | None,
     *,
     note: Callable[[str], None],
 ) -> Iterator[Comparison]:
-    """For each owner's lists (``kinds``, or every kind recorded): its last two complete
+    """For each owner's lists (``list_names``, or every list recorded): its last two complete
     snapshots, or with ``when`` the last complete one started at or before it and the
     latest. A list with nothing to compare is told to ``note`` in a sentence, and skipped
     (an owner may have fewer than two complete snapshots yet)."""
     for target, owner in owners:
-        recorded = reader.kinds(owner)
+        recorded = reader.list_names(owner)
         if not recorded:
             note(f"no list of {owner} was recorded in the store {reader.label}: nothing to compare")
             continue
-        for kind in kinds or recorded:
-            name = f"{owner}'s {kind}"
-            if kind not in recorded:
+        for list_name in list_names or recorded:
+            name = f"{owner}'s {list_name}"
+            if list_name not in recorded:
                 note(f"{name} were never recorded in the store {reader.label}: nothing to compare")
                 continue
-            latest = reader.complete(owner, kind, newest=2)
+            latest = reader.complete(owner, list_name, newest=2)
             if len(latest) < 2:
                 found = "no complete snapshot" if not latest else "one complete snapshot"
                 note(f"{name}: {found} yet, two are needed to compare; nothing to show")
                 continue
             newer, older = latest
             if when is not None:
-                base = reader.complete(owner, kind, newest=1, started_by=when)
+                base = reader.complete(owner, list_name, newest=1, started_by=when)
                 if base:
                     older = base[0]
                 else:
-                    first = reader.first_complete(owner, kind)
+                    first = reader.first_complete(owner, list_name)
                     assert first is not None  # there are two
                     older = first
                     note(
@@ -511,7 +512,7 @@ def latest_comparisons(
 def chosen_comparison(
     reader: StoreReader,
     owners: Sequence[tuple[Target, StoredAccount]],
-    kinds: Sequence[str] | None,
+    list_names: Sequence[str] | None,
     span: tuple[int, int],
 ) -> Comparison:
     """--from RUN --to RUN: two complete snapshots of one list of the one account given."""
@@ -532,16 +533,16 @@ def chosen_comparison(
                 f"{option} {run}: snapshot {run} is {snapshot.status}; only complete snapshots "
                 "can be compared (a run that did not finish saw only part of the list)"
             )
-        if kinds and snapshot.kind not in kinds:
+        if list_names and snapshot.list_name not in list_names:
             raise UsageError(
-                f"{option} {run}: snapshot {run} is of {owner}'s {snapshot.kind}, not {kinds[0]}"
+                f"{option} {run}: snapshot {run} is of {owner}'s {snapshot.list_name}, not {list_names[0]}"
             )
         found.append(snapshot)
     older, newer = found
     if older.list_id != newer.list_id:
         raise UsageError(
-            f"--from {older.id} is of {owner}'s {older.kind} and --to {newer.id} of their "
-            f"{newer.kind}: compare two snapshots of one list"
+            f"--from {older.id} is of {owner}'s {older.list_name} and --to {newer.id} of their "
+            f"{newer.list_name}: compare two snapshots of one list"
         )
     if older.id >= newer.id:
         raise UsageError(f"--from {older.id} must be an older snapshot than --to {newer.id}")
@@ -575,7 +576,7 @@ def _snapshot(row: Any) -> Snapshot:
     return Snapshot(
         id=int(row.id),
         list_id=int(row.list_id),
-        kind=row.kind,
+        list_name=row.kind,
         owner_id=int(row.owner_id),
         owner_name=row.owner_name,
         backend=row.backend,

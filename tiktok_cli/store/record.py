@@ -57,7 +57,7 @@ _IDS = tuple(PROFILE.index(name) for name in ("user_id", "sec_uid", "unique_id")
 _AVATAR = PROFILE.index("avatar_url")
 # An account as read back to match users against: (id, account_key, *PROFILE, updated_at).
 _STORED = ", ".join(("id", "account_key", *PROFILE, "updated_at"))
-# Any constant, the same in every release: the key of PostgreSQL's lock on account identities.
+# Any constant, the same in every release: the key of PostgreSQL's lock on account keys.
 _IDENTITY_LOCK = 0x7469_6B74_6964
 # Keys per IN (...) query: far below SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 500
@@ -87,11 +87,6 @@ def clock(connection: Connection) -> datetime:
     if connection.dialect.name == "postgresql":
         return connection.execute(select(func.clock_timestamp())).scalar_one()  # type: ignore[no-any-return]
     return now()
-
-
-def account_key(user: User) -> str | None:
-    """How the store tells accounts apart: the same identity the export de-duplicates by."""
-    return user.identity
 
 
 def storable(user: User) -> User:
@@ -140,7 +135,7 @@ def implausible(
     return None
 
 
-def identities(user_id: str | None, sec_uid: str | None, unique_id: str | None) -> list[str]:
+def account_keys(user_id: str | None, sec_uid: str | None, unique_id: str | None) -> list[str]:
     """Every key an account with these ids may have been stored under, strongest first."""
     keys = []
     if user_id:
@@ -181,15 +176,15 @@ class Recorder:
 
     # --- snapshots ----------------------------------------------------------------------
 
-    def begin(self, owner: User, kind: str, *, owner_name: str | None, whole: bool = True) -> int:
-        """A new snapshot of ``owner``'s ``kind`` list; committed at once, so a checkpoint
+    def begin(self, owner: User, list_name: str, *, owner_name: str | None, whole: bool = True) -> int:
+        """A new snapshot of ``owner``'s ``list_name`` list; committed at once, so a checkpoint
         that names it always finds it. ``whole``: the run reads the list from its first page
         without --limit, so it may end complete (and only such a run keeps an older one
         of the list from being complete)."""
         owner = storable(owner)
         with self.store.transaction() as connection:
             owner_id = self._accounts(connection, [owner], run=None)[0]
-            list_id = self._list_id(connection, owner_id, kind)
+            list_id = self._list_id(connection, owner_id, list_name)
             snapshot_id = connection.execute(
                 snapshots.insert().returning(snapshots.c.id),
                 {
@@ -205,17 +200,17 @@ class Recorder:
         self._open[snapshot_id] = _Snapshot(snapshot_id, list_id)
         return int(snapshot_id)
 
-    def resume(self, snapshot_id: int, kind: str, owner: User) -> bool:
+    def resume(self, snapshot_id: int, list_name: str, owner: User) -> bool:
         """Continue ``snapshot_id`` (named by a checkpoint), if this store holds it unfinished
         and no later run of its list that may be complete has started since: continuing it
         then would rewrite what that run recorded, so it stays incomplete, saying why."""
-        owner_key = account_key(storable(owner))
+        owner_key = storable(owner).account_key
         with self.store.transaction() as connection:
             row = connection.execute(
                 select(snapshots.c.list_id, snapshots.c.rows, snapshots.c.status, accounts.c.account_key)
                 .join(lists, lists.c.id == snapshots.c.list_id)
                 .join(accounts, accounts.c.id == lists.c.owner_id)
-                .where(snapshots.c.id == snapshot_id, lists.c.kind == kind)
+                .where(snapshots.c.id == snapshot_id, lists.c.kind == list_name)
             ).first()
             if row is None or row.status == COMPLETE or (owner_key and row.account_key != owner_key):
                 return False
@@ -242,7 +237,7 @@ class Recorder:
         """Buffer a written page of the snapshot; ``rows`` is how many the list holds so far."""
         snapshot = self._open[snapshot_id]
         for user in users:
-            key = account_key(user)
+            key = user.account_key
             if key is not None:
                 snapshot.members[key] = storable(user)
         snapshot.rows, snapshot.total = rows, total if total is not None else snapshot.total
@@ -363,7 +358,7 @@ class Recorder:
             strong = row.user_id is not None or row.sec_uid is not None
             # The run met the member under whichever id its API gave this time (one night's
             # pages may lack user ids): any of the account's ids counts.
-            if any(seen(key) for key in identities(row.user_id, row.sec_uid, row.unique_id)):
+            if any(seen(key) for key in account_keys(row.user_id, row.sec_uid, row.unique_id)):
                 nameless_ids = nameless_ids or not strong
                 if row.missing_run is not None:
                     back.append(row.id)
@@ -412,7 +407,7 @@ class Recorder:
         """Write everything buffered, in one transaction per snapshot."""
         for snapshot in self._open.values():
             self._write(snapshot)
-        profiles = [profile for profile in self._profiles if account_key(profile[0]) is not None]
+        profiles = [profile for profile in self._profiles if profile[0].account_key is not None]
         self._profiles = []
         if not profiles:
             return
@@ -482,12 +477,12 @@ class Recorder:
                     .values(missing_run=None)
                 )
 
-    def _list_id(self, connection: Connection, owner_id: int, kind: str) -> int:
+    def _list_id(self, connection: Connection, owner_id: int, list_name: str) -> int:
         insert = _insert(self.store.dialect, lists)
-        connection.execute(insert.on_conflict_do_nothing(), {"owner_id": owner_id, "kind": kind})
+        connection.execute(insert.on_conflict_do_nothing(), {"owner_id": owner_id, "kind": list_name})
         return int(
             connection.execute(
-                select(lists.c.id).where(lists.c.owner_id == owner_id, lists.c.kind == kind)
+                select(lists.c.id).where(lists.c.owner_id == owner_id, lists.c.kind == list_name)
             ).scalar_one()
         )
 
@@ -501,7 +496,7 @@ class Recorder:
         """
         by_key: dict[str, User] = {}
         for user in users:
-            key = account_key(user)
+            key = user.account_key
             if key is None:
                 raise ValueError("an account without any id cannot be stored")
             by_key[key] = user
@@ -536,7 +531,7 @@ class Recorder:
                     if row is not winner and merge:
                         self._merge(connection, winner.id, row.id)
             for user in group.users:
-                ids[account_key(user) or ""] = winner.id
+                ids[user.account_key or ""] = winner.id
             stored = winner.profile
             if key != winner.key or (profile != stored and _meaningful(profile) != _meaningful(stored)):
                 changed.append((winner, key, profile))
@@ -556,12 +551,12 @@ class Recorder:
             inserted = self._insert_accounts(connection, new, stamp)
             for group, key in fresh:
                 for user in group.users:
-                    ids[account_key(user) or ""] = inserted[key]
+                    ids[user.account_key or ""] = inserted[key]
         if changed:
             self._update_accounts(connection, changed, stamp)
         if renamed:
             connection.execute(renames.insert(), renamed)
-        return [ids[account_key(user) or ""] for user in users]
+        return [ids[user.account_key or ""] for user in users]
 
     def _update_accounts(
         self, connection: Connection, changed: list[tuple[_Stored, str, tuple[Any, ...]]], stamp: datetime
@@ -595,7 +590,7 @@ class Recorder:
 
     def _resolve(self, connection: Connection, users: Sequence[User]) -> list[_Group]:
         """``users`` grouped with the stored accounts each is the same person as."""
-        user_keys = [identities(user.user_id, user.sec_uid, user.unique_id) for user in users]
+        user_keys = [account_keys(user.user_id, user.sec_uid, user.unique_id) for user in users]
         keys = set(itertools.chain.from_iterable(user_keys))
         secs: set[str] = set()  # of users without a user id: stored ones may have one
         names: set[str] = set()  # of users missing an id: they may be known by name alone
@@ -617,18 +612,18 @@ class Recorder:
         _move_intervals(connection, "member_id", winner, loser)
         for table in (renames, observations):
             connection.execute(update(table).where(table.c.account_id == loser).values(account_id=winner))
-        kinds = select(lists.c.kind, lists.c.id)
-        theirs = {row.kind: row.id for row in connection.execute(kinds.where(lists.c.owner_id == loser))}
-        ours = {row.kind: row.id for row in connection.execute(kinds.where(lists.c.owner_id == winner))}
-        for kind, list_id in theirs.items():
-            if kind not in ours:
+        named = select(lists.c.kind, lists.c.id)
+        theirs = {row.kind: row.id for row in connection.execute(named.where(lists.c.owner_id == loser))}
+        ours = {row.kind: row.id for row in connection.execute(named.where(lists.c.owner_id == winner))}
+        for list_name, list_id in theirs.items():
+            if list_name not in ours:
                 connection.execute(update(lists).where(lists.c.id == list_id).values(owner_id=winner))
                 continue
             # Both recorded this list: one list, its runs in snapshot order.
             connection.execute(
-                update(snapshots).where(snapshots.c.list_id == list_id).values(list_id=ours[kind])
+                update(snapshots).where(snapshots.c.list_id == list_id).values(list_id=ours[list_name])
             )
-            _move_intervals(connection, "list_id", ours[kind], list_id)
+            _move_intervals(connection, "list_id", ours[list_name], list_id)
             connection.execute(lists.delete().where(lists.c.id == list_id))
         connection.execute(accounts.delete().where(accounts.c.id == loser))
 
@@ -745,10 +740,10 @@ def same_account(
     """Group ``users`` with the stored ``rows`` that are the same account as they, and
     with each other: the strongest id both sides have decides (user id, then secUid, then
     username), so ids that differ keep two accounts apart whatever their names. Groups of
-    rows alone are left out. ``user_keys``: each user's ``identities``, when known.
+    rows alone are left out. ``user_keys``: each user's ``account_keys``, when known.
     """
     if user_keys is None:
-        user_keys = [identities(user.user_id, user.sec_uid, user.unique_id) for user in users]
+        user_keys = [account_keys(user.user_id, user.sec_uid, user.unique_id) for user in users]
     if not all(user.user_id and (user.sec_uid or not user.unique_id) for user in users):
         return _search(users, rows)
     # Every user has a user id, and every row was found by a key of a user (no look-up by
@@ -839,9 +834,9 @@ def _search(users: Sequence[User], rows: Sequence[_Stored]) -> list[_Group]:
 
 
 def _strongest(profile: tuple[Any, ...]) -> str:
-    """The key a profile is stored under: its strongest id (``identities``' first)."""
+    """The key a profile is stored under: its strongest id (``account_keys``' first)."""
     user_id = profile[_IDS[0]]
-    return "id:" + user_id if user_id else identities(*(profile[i] for i in _IDS))[0]
+    return "id:" + user_id if user_id else account_keys(*(profile[i] for i in _IDS))[0]
 
 
 def _meaningful(profile: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -42,8 +42,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
-# The values of lists.kind and snapshots.status (as CHECK constraints list them).
-KINDS = ("followers", "followings")
+# The values of lists.kind and snapshots.status (as CHECK constraints list them). Outside
+# the schema a list's kind is its ``list_name``: the value of its ``Operation``.
+LIST_NAMES = ("followers", "followings")
 STATUSES = ("running", "complete", "incomplete", "abandoned")
 # A time in SQLite: fixed width, so text order is time order.
 SQLITE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -133,7 +134,7 @@ lists = Table(
     Column("owner_id", Integer, ForeignKey("accounts.id"), nullable=False),
     Column("kind", String(16), nullable=False),  # "followers" or "followings"
     UniqueConstraint("owner_id", "kind"),
-    CheckConstraint(one_of("kind", KINDS), name="lists_kind"),
+    CheckConstraint(one_of("kind", LIST_NAMES), name="lists_kind"),
 )
 
 # One run over one list. ``status``: running (or killed and not resumed), complete (the
