@@ -33,6 +33,11 @@ def redact(text: str) -> str:
     return text
 
 
+def counted(n: int, word: str) -> str:
+    """``1 row``, ``2 rows``, ``1,000 followers``: a count in a message."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
 def set_quiet(quiet: bool) -> None:
     global _quiet
     _quiet = quiet

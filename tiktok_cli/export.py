@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from tiktok_cli import console
 from tiktok_cli.backends.base import Backend, ListQuery, Operation
 from tiktok_cli.batch import Batch, Failures
+from tiktok_cli.console import counted
 from tiktok_cli.errors import (
     IncompleteListError,
     Interrupted,
@@ -243,7 +244,7 @@ class ListExport:
         self.states = [ListState.from_json(t, recording(t), saved.get(t.list_key)) for t in targets]
         if output.resumed:
             self._check_limit()
-            console.info(f"resuming {output.path}: {_count(self.rows, 'row')} already written")
+            console.info(f"resuming {output.path}: {counted(self.rows, 'row')} already written")
         for state in self.states:
             if limit is not None and state.rows >= limit:
                 state.done = True  # a resumed list that already holds --limit accounts
@@ -279,7 +280,7 @@ class ListExport:
             return
         state = over[0]
         raise UsageError(
-            f"{self.output.path} holds an unfinished export with {_count(state.rows, self.noun)} of "
+            f"{self.output.path} holds an unfinished export with {counted(state.rows, self.noun)} of "
             f"{state.target.account}, more than --limit {self.limit}: resuming it would keep them all",
             hint=f"finish it with --limit {state.rows} or more (or without --limit), "
             "or add --no-resume to start over",
@@ -299,7 +300,7 @@ class ListExport:
         if page.capped:
             console.warn(
                 f"TikTok stopped serving the {self.operation.value} of {state.target.account} after "
-                f"{_count(state.rows, 'account')} (it reports ~{state.total or 0:,}); its lists end near "
+                f"{counted(state.rows, 'account')} (it reports ~{state.total or 0:,}); its lists end near "
                 "5,000 to 10,000 entries"
             )
 
@@ -389,14 +390,14 @@ class ListExport:
             whose = str(self.states[0].target.account)
         else:
             succeeded = [s for s in self.states if s.done and s.failed is None]
-            whose = _count(len(succeeded), "account")
+            whose = counted(len(succeeded), "account")
         skipped = sum(s.skipped for s in self.states)
         if skipped:
             entries = "1 entry that is" if skipped == 1 else f"{skipped:,} entries that are"
             reported += f" ({entries} no account skipped)"
         verb = "written" if self.output.plan.writer_class.writes_rows else "read"  # -f none
         stored = f"; recorded in {self.recorder.label}" if self.recorder.label is not None else ""
-        console.info(f"{_count(self.rows, self.noun)} of {whose} {verb}{where}{reported}{stored}")
+        console.info(f"{counted(self.rows, self.noun)} of {whose} {verb}{where}{reported}{stored}")
 
     def resume_note(self, error: BaseException | None = None) -> str | None:
         """How far the export got and how to go on from there (None: nothing to say);
@@ -412,7 +413,7 @@ class ListExport:
             elif any(s.stalled for s in self.unfinished):
                 when = " later"  # asked again now, the list would stall at the same place
             return (
-                f"{_count(self.rows, 'row')} kept in {self.output.part}; "
+                f"{counted(self.rows, 'row')} kept in {self.output.part}; "
                 f"run the same command again to resume{when} (--no-resume starts over)"
             )
         option = CURSOR_OPTIONS[self.operation]
@@ -422,7 +423,7 @@ class ListExport:
         where = f" to {self.output.path}" if self.output.path else ""
         if self.output.path is not None:
             where += " (not a regular file, so nothing is kept to resume)"
-        written = f"{_count(self.rows, 'row')} written{where}"
+        written = f"{counted(self.rows, 'row')} written{where}"
         later = ""
         if stalled:
             whose = "" if len(self.states) == 1 else " of " + ", ".join(s.target.text for s in stalled)
@@ -449,8 +450,3 @@ def stop_note(error: BaseException) -> str:
         reason = f": {error.strerror}" if error.strerror else ""
         return f"stopped: the output could not be written{reason}"
     return f"stopped by an unexpected {type(error).__name__}"
-
-
-def _count(n: int, word: str) -> str:
-    """``1 row``, ``2 rows``, ``1,000 followers``."""
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"

@@ -36,13 +36,21 @@ class User:
     def account_key(self) -> str | None:
         """Which account this is, by the first id the API gave (``id:``, ``sec:``, ``name:``):
         the export de-duplicates by it and the store keys accounts by it."""
-        if self.user_id:
-            return "id:" + self.user_id
-        if self.sec_uid:
-            return "sec:" + self.sec_uid
-        if self.unique_id:
-            return "name:" + self.unique_id.lower()
-        return None
+        keys = account_keys(self.user_id, self.sec_uid, self.unique_id)
+        return keys[0] if keys else None
+
+
+def account_keys(user_id: str | None, sec_uid: str | None, unique_id: str | None) -> list[str]:
+    """Every key an account with these ids may have been stored under, strongest first
+    (a username may change, so it counts last, and without case)."""
+    keys = []
+    if user_id:
+        keys.append("id:" + user_id)
+    if sec_uid:
+        keys.append("sec:" + sec_uid)
+    if unique_id:
+        keys.append("name:" + unique_id.lower())
+    return keys
 
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(User) if f.name != "raw")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tiktok_cli import console
+from tiktok_cli.console import counted
 from tiktok_cli.identifiers import IdKind, Target
 from tiktok_cli.models import User
 
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
 # Seconds between writes of observations to the store in a long user-info batch, so it
 # keeps what it saw however it ends.
 RECORD_INTERVAL = 0.5
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 class ListRecording:
@@ -184,7 +181,7 @@ class StoreListRecording(ListRecording):
         self.skipped += page.skipped
         self.reached_end = page.next_cursor is None and not page.capped and not page.limited
         if page.capped:
-            self.stop = f"TikTok stopped serving the list after {_count(rows, 'account')}"
+            self.stop = f"TikTok stopped serving the list after {counted(rows, 'account')}"
 
     def ended(self) -> None:
         if self.stop is None:

@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, func, o
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from tiktok_cli.models import User
+from tiktok_cli.models import User, account_keys
 from tiktok_cli.store.database import Store
 from tiktok_cli.store.schema import accounts, lists, memberships, observations, renames, snapshots
 
@@ -133,18 +133,6 @@ def implausible(
             f"complete snapshot (#{snapshot}), and TikTok gave no count to confirm it"
         )
     return None
-
-
-def account_keys(user_id: str | None, sec_uid: str | None, unique_id: str | None) -> list[str]:
-    """Every key an account with these ids may have been stored under, strongest first."""
-    keys = []
-    if user_id:
-        keys.append("id:" + user_id)
-    if sec_uid:
-        keys.append("sec:" + sec_uid)
-    if unique_id:
-        keys.append("name:" + unique_id.lower())
-    return keys
 
 
 def _without_signature(url: Any) -> Any:
