@@ -36,17 +36,23 @@ Parser = Callable[[Any], Any]
 # where the value came from.
 
 
+def _number(value: Any, wanted: str) -> float:
+    """``value`` (a TOML number or the text of a flag or variable) as a float; anything
+    else, ``true`` included, is refused with ``wanted``."""
+    if isinstance(value, bool):
+        raise ValueError(wanted)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(wanted) from None
+
+
 def _positive_number(unit: str) -> Parser:
     """A parser for a number of ``unit`` above 0, refusing anything else in plain words."""
 
     def parse(value: Any) -> float:
         wanted = f"must be a number of {unit}"
-        if isinstance(value, bool):
-            raise ValueError(wanted)
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(wanted) from None
+        number = _number(value, wanted)
         if not math.isfinite(number):
             raise ValueError(f"must be a finite number of {unit}")
         if number <= 0:
@@ -58,12 +64,7 @@ def _positive_number(unit: str) -> Parser:
 
 def _retries(value: Any) -> int:
     wanted = f"must be a whole number from 0 to {MAX_RETRIES}"
-    if isinstance(value, bool):
-        raise ValueError(wanted)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(wanted) from None
+    number = _number(value, wanted)
     if not math.isfinite(number) or number != int(number) or not 0 <= number <= MAX_RETRIES:
         raise ValueError(wanted)
     return int(number)
