@@ -36,7 +36,9 @@ class User:
     def account_key(self) -> str | None:
         """Which account this is, by the first id the API gave (``id:``, ``sec:``, ``name:``):
         the export de-duplicates by it and the store keys accounts by it."""
-        keys = account_keys(self.user_id, self.sec_uid, self.unique_id)
+        if self.user_id:  # nearly every account: the strongest key, without building the list
+            return "id:" + self.user_id
+        keys = account_keys(None, self.sec_uid, self.unique_id)
         return keys[0] if keys else None
 
 
