@@ -48,8 +48,8 @@ from tiktok_cli.settings import STORE_SCHEMES, masked_url, url_password
 from tiktok_cli.store.schema import metadata, store_info
 
 # The newest schema this release knows, and every older one it can upgrade.
-HEAD = "0004"
-KNOWN_VERSIONS = ("0001", "0002", "0003", "0004")
+HEAD = "0005"
+KNOWN_VERSIONS = ("0001", "0002", "0003", "0004", "0005")
 FORMAT = "tiktok-cli snapshot store"
 # Seconds a writer waits for another process's SQLite write lock before giving up.
 BUSY_TIMEOUT = 60.0

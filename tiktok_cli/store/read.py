@@ -60,7 +60,7 @@ from tiktok_cli.store.database import Store
 from tiktok_cli.store.schema import LIST_NAMES, accounts, lists, memberships, observations, renames, snapshots
 
 FOLLOWED, UNFOLLOWED, RENAMED = "followed", "unfollowed", "renamed"
-COMPLETE = "complete"
+COMPLETE, WINDOW = "complete", "window"
 # Rows fetched from the database at a time: memory stays flat however many there are.
 STREAM = 5_000
 
@@ -95,10 +95,24 @@ class Snapshot:
     note: str | None
     rows: int
     reported_total: int | None
+    floor: int | None = None  # the order key above which it covers the list (schema.py)
+    known: int | None = None  # members it saw that earlier runs had recorded (None: before 0005)
+    disorder: int | None = None  # members seen out of the stored order (0: it held)
+    new_only: bool = False  # a --new-only run
 
     @property
     def complete(self) -> bool:
         return self.status == COMPLETE
+
+    @property
+    def window(self) -> bool:
+        """The newest part of the list, down to TikTok's cap or (--new-only) to known members."""
+        return self.status == WINDOW
+
+    @property
+    def usable(self) -> bool:
+        """Read from the list's first page down to its end or its window: comparable."""
+        return self.status in (COMPLETE, WINDOW)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +264,10 @@ class StoreReader:
             snapshots.c.note,
             snapshots.c.rows,
             snapshots.c.reported_total,
+            snapshots.c.floor,
+            snapshots.c.known,
+            snapshots.c.disorder,
+            snapshots.c.new_only,
         ).join(lists, lists.c.id == snapshots.c.list_id)
 
     def list_names(self, owner: StoredAccount) -> list[str]:
@@ -586,6 +604,10 @@ def _snapshot(row: Any) -> Snapshot:
         note=row.note,
         rows=int(row.rows),
         reported_total=row.reported_total,
+        floor=row.floor,
+        known=row.known,
+        disorder=row.disorder,
+        new_only=bool(row.new_only),
     )
 
 

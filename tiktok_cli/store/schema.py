@@ -37,6 +37,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
     true,
 )
@@ -45,7 +46,9 @@ from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 # The values of lists.kind and snapshots.status (as CHECK constraints list them). Outside
 # the schema a list's kind is its ``list_name``: the value of its ``Operation``.
 LIST_NAMES = ("followers", "followings")
-STATUSES = ("running", "complete", "incomplete", "abandoned")
+STATUSES = ("running", "complete", "window", "incomplete", "abandoned")
+# Why a run first saw a member other than a follow (memberships.arrival).
+ARRIVALS = ("surfaced", "unproven")
 # A time in SQLite: fixed width, so text order is time order.
 SQLITE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -138,9 +141,17 @@ lists = Table(
 )
 
 # One run over one list. ``status``: running (or killed and not resumed), complete (the
-# API said the list ended and every page was recorded), incomplete (``note`` says why),
-# abandoned (left running by a process that died, and a later run of the list finished).
+# API said the list ended and every page was recorded), window (read from the first page
+# down to where TikTok stops serving the list, or with --new-only down to members already
+# known: the newest ``rows`` of it), incomplete (``note`` says why), abandoned (left running
+# by a process that died, and a later run of the list finished).
 # ``whole``: the run started at the list's first page without --limit, so it may be complete.
+# For runs recorded since revision 0005 (NULL before): ``floor``, the order key
+# (memberships.position) above which the run covers the list: it saw every member there or
+# counts it missing (NULL: it covers nothing, or, when complete, everything); ``known``, the
+# members it saw that earlier runs had recorded in the list (0: it did not overlap them);
+# ``disorder``, members it saw out of the stored order beyond a few ties (0: the order held;
+# more: the run proves no member gone); ``new_only``, a --new-only run.
 snapshots = Table(
     "snapshots",
     metadata,
@@ -155,6 +166,10 @@ snapshots = Table(
     Column("rows", BigInteger, nullable=False),
     Column("reported_total", BigInteger),
     Column("whole", Boolean, nullable=False, server_default=true()),
+    Column("floor", BigInteger),
+    Column("known", BigInteger),
+    Column("disorder", Integer),
+    Column("new_only", Boolean, nullable=False, server_default=false()),
     CheckConstraint(one_of("status", STATUSES), name="snapshots_status"),
     sqlite_autoincrement=True,
 )
@@ -171,9 +186,22 @@ memberships = Table(
     # The first complete snapshot of a run of them that did not see the open member; NULL
     # while every complete snapshot sees it.
     Column("missing_run", Integer, ForeignKey("snapshots.id")),
+    # The member's place in the newest-first list: larger is newer (higher). One key per
+    # interval, kept from the run that first placed it; NULL for intervals recorded before
+    # revision 0005 and not seen since.
+    Column("position", BigInteger),
+    # NULL: the member came by a follow (or the list's first run met it). "surfaced": the
+    # run that opened the interval met it below the deepest member the list already held,
+    # an older member come up into the window, no new follow. "unproven": that run had no
+    # member in common with the list's earlier runs, so nothing proves it new.
+    Column("arrival", String(10)),
+    # The follow happened at or after this time: the oldest follow time of the page that
+    # first showed the member, where the API's cursor is a follow time (else NULL).
+    Column("followed_after", UtcTime()),
     # An interval ends after it starts, and knows its last run exactly when it has ended.
     CheckConstraint("ended_run IS NULL OR first_run < ended_run", name="memberships_order"),
     CheckConstraint("(last_run IS NULL) = (ended_run IS NULL)", name="memberships_last_run"),
+    CheckConstraint(f"arrival IS NULL OR {one_of('arrival', ARRIVALS)}", name="memberships_arrival"),
 )
 # One open interval per member and list: the upsert of a page targets this index.
 Index(
@@ -188,6 +216,8 @@ Index(
 Index("memberships_started", memberships.c.list_id, memberships.c.first_run)
 Index("memberships_ended", memberships.c.list_id, memberships.c.ended_run)
 Index("memberships_member", memberships.c.list_id, memberships.c.member_id)
+# A window's coverage: the open members above its floor, in list order.
+Index("memberships_position", memberships.c.list_id, memberships.c.position)
 # Every list an account is a member of (merging, or deleting, one account's rows).
 Index("memberships_account", memberships.c.member_id)
 
