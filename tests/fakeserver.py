@@ -10,10 +10,19 @@ Lists are generated on the fly (accounts ``fan_000000`` …), newest first; a cu
 the "time" of the last account of the previous page, like TikTok's ``min_time``.
 ``faults`` scripts misbehaviour: each entry answers one matching request instead of
 the normal handler, in order. Run it alone with ``python tests/fakeserver.py``.
+
+An account given a ``FollowList`` (``Account.follower_list``, ``Account.following_list``)
+is served as TikTok serves big lists, on all three APIs: every member has a fixed follow
+time, the list is newest first by it, each page's cursor is the oldest follow time on it,
+only the newest ``cap`` entries can be paged, and ``FollowList.evolve`` makes the list
+change between runs (new members on top, some leaving, some renamed). Its flags script
+the upstream's bad nights (an empty page, an early end, a failing page, a broken order,
+a repeated page).
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gzip
 import json
@@ -21,7 +30,7 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -64,6 +73,177 @@ class Fault:
 _COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {"gzip": gzip.compress, "deflate": zlib.compress}
 
 
+# A FollowList's members are followed one minute apart unless a test says otherwise.
+FOLLOW_STEP = 60
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What one ``FollowList.evolve`` did, in member indexes: what the tests expect to read."""
+
+    followed: list[int]  # new members, newest first
+    unfollowed: list[int]  # members that left, in the order they were listed
+    renamed: dict[int, tuple[str | None, str]]  # index -> (old name or None: the default, new name)
+
+
+@dataclass
+class FollowList:
+    """One follower or following list as TikTok serves it.
+
+    Every member (an index, rendered as ``fan_NNNNNN`` or ``followed_NNNNNN``) has a fixed
+    follow time in Unix seconds; the list is newest first by it (ties: lower index first).
+    A page holds the members followed before the cursor asked for (0: from the top), and
+    its cursor is the oldest follow time on it, like the token API's ``min_time``, the
+    gateway's ``metadata.minCursor`` and tiktok.com's ``minCursor``. With ``cap``, only the
+    newest ``cap`` entries are served: the page that reaches the cap is cut there and says
+    "more" with no cursor to fetch it (-1 on the token API and tiktok.com, no ``minCursor``
+    on the gateway), while ``total`` stays the list's real size.
+
+    Change it through its methods (they keep the served order up to date), never by
+    writing ``times`` directly.
+    """
+
+    times: dict[int, int] = field(default_factory=dict)  # member index -> follow time
+    names: dict[int, str] = field(default_factory=dict)  # index -> a username other than the default
+    cap: int | None = None
+    # The upstream's bad nights. Page numbers count from 0 in a run from the top, in pages
+    # of the size asked for. A page number in a set misbehaves once, then is taken out.
+    empty_pages: set[int] = field(default_factory=set)  # no entries, "more", the cursor it was given
+    failing_pages: set[int] = field(default_factory=set)  # HTTP 500
+    repeated_pages: set[int] = field(default_factory=set)  # the page before it again, cursor and all
+    ends_at: int | None = None  # "no more" after this many entries (every run, until reset)
+    # Two positions whose members trade places in every answer (the cursors stay those of
+    # the true order): TikTok's order broken, until reset.
+    swapped: tuple[int, int] | None = None
+    _order: list[int] = field(default_factory=list, init=False, repr=False)
+    _keys: list[int] = field(default_factory=list, init=False, repr=False)  # -time of _order, ascending
+    _stale: bool = field(default=True, init=False, repr=False)
+    _generation: int = field(default=0, init=False, repr=False)  # evolve() calls, for new names
+    _next: int = field(default=0, init=False, repr=False)  # the next new member's index
+
+    @classmethod
+    def of(
+        cls, size: int, *, newest: int = BASE_TIME, step: int = FOLLOW_STEP, cap: int | None = None
+    ) -> FollowList:
+        """Members 0 .. size-1, member 0 followed at ``newest`` and each next one ``step`` earlier."""
+        return cls(times={i: newest - i * step for i in range(size)}, cap=cap)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    @property
+    def members(self) -> list[int]:
+        """Every member's index, newest first (what an uncapped list would show)."""
+        self._sort()
+        return list(self._order)
+
+    def window(self) -> list[int]:
+        """The members a run from the top can read: the newest ``cap`` (all without a cap)."""
+        members = self.members
+        return members if self.cap is None else members[: self.cap]
+
+    def name(self, index: int, prefix: str = "fan") -> str:
+        return self.names.get(index) or f"{prefix}_{index:06d}"
+
+    def follow(self, count: int, *, step: int = FOLLOW_STEP, at: int | None = None) -> list[int]:
+        """``count`` new members on top, ``step`` seconds apart, the newest followed at ``at``
+        (default: now, as a real new follower is; never at or below the list's newest):
+        their indexes, newest first. New indexes come after every index the list ever had."""
+        top = max(self.times.values(), default=0)
+        newest = max(int(time.time()) if at is None else at, top + count * step)
+        first = max(self._next, max(self.times, default=-1) + 1)
+        for k in range(count):
+            self.times[first + k] = newest - (count - 1 - k) * step
+        self._next = first + count
+        self._stale = True
+        return list(range(first + count - 1, first - 1, -1))
+
+    def unfollow(self, indexes: Iterable[int]) -> None:
+        for index in indexes:
+            del self.times[index]
+        self._stale = True
+
+    def rename(self, index: int, name: str) -> None:
+        self.names[index] = name
+
+    def evolve(
+        self,
+        *,
+        follow: int = 0,
+        unfollow_at: Iterable[int] = (),
+        rename_at: Iterable[int] = (),
+        step: int = FOLLOW_STEP,
+    ) -> Generation:
+        """One night of the list. Positions are in the list as it stands (newest first, from
+        0), before the change: the members there leave (``unfollow_at``) or take a new
+        name (``rename_at``); then ``follow`` new members come on top."""
+        members = self.members
+        gone = [members[p] for p in sorted(set(unfollow_at))]
+        self._generation += 1
+        renamed: dict[int, tuple[str | None, str]] = {}
+        for position in sorted(set(rename_at)):
+            index = members[position]
+            renamed[index] = (self.names.get(index), f"renamed_{index:06d}_g{self._generation}")
+            self.rename(index, renamed[index][1])
+        self.unfollow(gone)
+        return Generation(self.follow(follow, step=step), gone, renamed)
+
+    def _sort(self) -> None:
+        if self._stale:
+            self._order = sorted(self.times, key=lambda i: (-self.times[i], i))
+            self._keys = [-self.times[i] for i in self._order]
+            self._stale = False
+
+    def _spend(self, pages: set[int], page: int) -> bool:
+        if page in pages:
+            pages.discard(page)
+            return True
+        return False
+
+    def page(self, cursor: int, size: int) -> ListPage:
+        """The answer to a request for ``size`` entries after ``cursor``."""
+        self._sort()
+        # Members followed strictly before the cursor; 0 or less: from the top.
+        start = 0 if cursor <= 0 else bisect.bisect_right(self._keys, -cursor)
+        number = start // max(size, 1)
+        if self._spend(self.failing_pages, number):
+            return ListPage([], cursor, True, len(self), status=500)
+        if self._spend(self.empty_pages, number):
+            return ListPage([], cursor, True, len(self))
+        if number > 0 and self._spend(self.repeated_pages, number):
+            start -= size  # with the cursor of the page before: the client asks again
+        end = len(self._order)
+        if self.ends_at is not None:
+            end = min(end, self.ends_at)
+        capped = self.cap is not None and self.cap < end
+        if self.cap is not None and capped:
+            end = self.cap
+        stop = min(end, start + size)
+        served = self._order
+        if self.swapped is not None and max(self.swapped) < len(served):
+            a, b = self.swapped
+            served = list(served)
+            served[a], served[b] = served[b], served[a]
+        indexes = served[start:stop]
+        more = stop < end
+        if capped and not more:
+            return ListPage(indexes, None, True, len(self))
+        next_cursor = -self._keys[stop - 1] if stop > start else cursor
+        return ListPage(indexes, next_cursor, more, len(self))
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One answer of a FollowList: member indexes, the next cursor (None: TikTok's cap,
+    past which it serves nothing), whether it claims more, the list's real size."""
+
+    indexes: list[int]
+    cursor: int | None
+    more: bool
+    total: int
+    status: int = 200
+
+
 @dataclass
 class Account:
     name: str
@@ -77,6 +257,18 @@ class Account:
     members: list[int] | None = None
     # Fans known by another username than fan_NNNNNN: index -> name (a rename).
     names: dict[int, str] = field(default_factory=dict)
+    # Lists served as TikTok serves big ones (follow times, a cap); they replace
+    # ``followers``/``members``/``names`` (and ``followings``) on every API.
+    follower_list: FollowList | None = None
+    following_list: FollowList | None = None
+
+    @property
+    def follower_count(self) -> int:
+        return len(self.follower_list) if self.follower_list is not None else self.followers
+
+    @property
+    def following_count(self) -> int:
+        return len(self.following_list) if self.following_list is not None else self.followings
 
 
 def sec_uid_for(name: str) -> str:
@@ -103,9 +295,9 @@ def mobile_follower(index: int, name: str | None = None) -> dict[str, Any]:
     }
 
 
-def web_following(index: int) -> dict[str, Any]:
+def web_following(index: int, name: str | None = None) -> dict[str, Any]:
     return {
-        "username": f"followed_{index:06d}",
+        "username": name or f"followed_{index:06d}",
         "nickname": f"Followed {index}",
         "avatar": f"https://p16.example.com/avatar/f{index}.jpeg",
         "verified": index % 10 == 0,
@@ -121,19 +313,20 @@ def web_following(index: int) -> dict[str, Any]:
     }
 
 
-def web_account(index: int, prefix: str = "fan") -> dict[str, Any]:
-    """One tiktok.com ``userList`` entry: ``{user, stats, statsV2}``."""
-    name = f"{prefix}_{index:06d}"
+def web_account(index: int, prefix: str = "fan", name: str | None = None) -> dict[str, Any]:
+    """One tiktok.com ``userList`` entry: ``{user, stats, statsV2}``; ``name``: a rename."""
+    default = f"{prefix}_{index:06d}"
+    name = name or default
     return {
         "user": {
             "id": str(UID_BASE + 900_000 + index),
             "uniqueId": name,
-            "secUid": sec_uid_for(name),
+            "secUid": sec_uid_for(default),
             "nickname": f"Web {prefix} {index}",
-            "signature": f"Bio of {name}",
+            "signature": f"Bio of {default}",
             "verified": index % 10 == 0,
             "privateAccount": False,
-            "avatarThumb": f"https://p16.example.com/avatar/{name}.jpeg",
+            "avatarThumb": f"https://p16.example.com/avatar/{default}.jpeg",
         },
         "stats": {"followerCount": index * 7, "followingCount": index % 50, "heartCount": index * 100},
         "statsV2": {"followerCount": str(index * 7), "followingCount": str(index % 50)},
@@ -240,8 +433,8 @@ class FakeTikTok:
             "avatarThumb": f"https://p16.example.com/{account.name}.jpeg",
         }
         stats = {
-            "followerCount": account.followers,
-            "followingCount": account.followings,
+            "followerCount": account.follower_count,
+            "followingCount": account.following_count,
             "heartCount": 12345,
         }
         return {"statusCode": 0, "userInfo": {"user": user, "stats": stats}}
@@ -256,10 +449,23 @@ class FakeTikTok:
         if account.hidden:
             return 200, _dumps({"hasMore": False, "minCursor": -1, "statusCode": 0}), {}
         followers = query.get("scene") == "67"
-        size = account.followers if followers else account.followings
-        page_size = min(int(query.get("count", "30")), self.page_size)
-        indexes, min_cursor, more = self._page(size, int(query.get("minCursor", "0")), page_size)
         prefix = "fan" if followers else "followed"
+        page_size = min(int(query.get("count", "30")), self.page_size)
+        timed = account.follower_list if followers else account.following_list
+        if timed is not None:
+            page = timed.page(int(query.get("minCursor", "0")), page_size)
+            if page.status != 200:
+                return page.status, _dumps({"statusCode": 10000, "statusMsg": "server error"}), {}
+            body: dict[str, Any] = {
+                "userList": [web_account(i, prefix, timed.names.get(i)) for i in page.indexes],
+                "hasMore": page.more,
+                "minCursor": -1 if page.cursor is None else page.cursor,
+                "total": page.total,
+                "statusCode": 0,
+            }
+            return 200, _dumps(body), {}
+        size = account.followers if followers else account.followings
+        indexes, min_cursor, more = self._page(size, int(query.get("minCursor", "0")), page_size)
         body = {
             "userList": [web_account(i, prefix) for i in indexes],
             "hasMore": more,
@@ -277,8 +483,8 @@ class FakeTikTok:
             "uniqueId": account.name,
             "nickname": account.name.title(),
             "bio": f"Bio of {account.name}",
-            "followers": account.followers,
-            "following": account.followings,
+            "followers": account.follower_count,
+            "following": account.following_count,
             "likes": 12345,
             "profilePictureUrl": f"https://p16.example.com/{account.name}.jpg",
             "secUid": account.sec_uid,
@@ -300,6 +506,8 @@ class FakeTikTok:
         if account.hidden:
             return 403, _dumps({"status": "error", "message": "Forbidden"}), {}
         count = int(query.get("count", "50"))
+        if account.following_list is not None:
+            return self._timed_followings(account, account.following_list, query, count)
         indexes, min_cursor, more = self._page(account.followings, int(query.get("minCursor", "0")), count)
         return (
             200,
@@ -318,6 +526,22 @@ class FakeTikTok:
             {},
         )
 
+    def _timed_followings(
+        self, account: Account, timed: FollowList, query: dict[str, str], count: int
+    ) -> tuple[int, bytes, dict[str, str]]:
+        page = timed.page(int(query.get("minCursor", "0")), count)
+        if page.status != 200:
+            return page.status, _dumps({"status": "error", "message": "Internal Server Error"}), {}
+        metadata: dict[str, Any] = {"totalFollowings": page.total, "hasMore": page.more, "maxCursor": 0}
+        if page.cursor is not None:  # at its cap the gateway sends no minCursor at all
+            metadata["minCursor"] = page.cursor
+        body = {
+            "requestDetails": {"secUid": account.sec_uid, "count": str(count)},
+            "metadata": metadata,
+            "followings": [web_following(i, timed.names.get(i)) for i in page.indexes],
+        }
+        return 200, _dumps(body), {}
+
     def followers(self, query: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
         if query.get("token") != TOKEN:
             return 200, _dumps({"code": 10001, "msg": "token无效", "data": None}), {}
@@ -326,6 +550,21 @@ class FakeTikTok:
             data: dict[str, Any] = {"status_code": 2065, "has_more": False, "followers": []}
         elif account.hidden:
             data = {"status_code": 2096, "has_more": False, "followers": []}
+        elif account.follower_list is not None:
+            timed = account.follower_list
+            page = timed.page(int(query.get("cursor", "0")), self.page_size)
+            if page.status != 200:
+                return page.status, _dumps({"code": 500, "msg": "Internal Server Error", "data": None}), {}
+            cursor = -1 if page.cursor is None else page.cursor
+            data = {
+                "status_code": 0,
+                "has_more": page.more,
+                "min_time": cursor,
+                "max_time": cursor,
+                "total": page.total,
+                "offset": self.page_size,
+                "followers": [mobile_follower(i, timed.names.get(i)) for i in page.indexes],
+            }
         else:
             members = account.members if account.members is not None else range(account.followers)
             positions, min_time, more = self._page(
