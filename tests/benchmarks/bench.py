@@ -31,6 +31,15 @@ competes with anything measured here for a GIL), runs the CLI as a subprocess th
    third confirms the unfollows, which take two complete snapshots in a row; a
    1,000,000-member list takes minutes to record), and `changes --from 1 --to 3` reads
    them all. `--only changes` runs this row alone (`--only exports`: rows 1-2; `--only db`: 6-7).
+9. a nightly `--new-only` run on a list of which TikTok serves the newest 5,000 (a window of
+   20,000 followers), 20 new followers since the night before: pages fetched and seconds, vs
+   a full-window run of the same night from the same store; >= 50x fewer pages.
+10. `tiktok changes` between two 5,000-member windows a few hundred changes apart: seconds.
+11. bytes a second identical window run adds to the SQLite store, vs its size; < 1%.
+   Rows 9-11 make their stores with the tool alone (`tiktok followers --db`), against the
+   fake server's capped list (fakeserver.FollowList), and check what the runs recorded
+   (window snapshots, the changes expected) before any figure is printed; `--only windows`
+   runs them alone.
 
 Every timed measurement has warm-up runs first; the output says whether a value is the best
 or the median of its repetitions. Both the CLI and the floor run as fresh processes, so both
@@ -62,7 +71,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
@@ -109,8 +118,9 @@ def parse_args(argv: Sequence[str]) -> Options:
     )
     parser.add_argument(
         "--only",
-        choices=["exports", "db", "changes"],
-        help="run only these rows: exports (1-2), db (6-7) or changes (8); --profile profiles them",
+        choices=["exports", "db", "changes", "windows"],
+        help="run only these rows: exports (1-2), db (6-7), changes (8) or windows (9-11); "
+        "--profile profiles the exports",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -146,12 +156,32 @@ class ServerSpec:
     # name, per account; pages are then built per request (a million cached would not fit).
     members: dict[str, list[int]] = field(default_factory=dict)
     names: dict[str, dict[int, str]] = field(default_factory=dict)
+    # Rows 9-11: follower lists as TikTok serves big ones, per account: (follow time of each
+    # member, renamed members, the cap), the fields of a fakeserver.FollowList (this process
+    # cannot pickle one: the server's process imports fakeserver only once it runs).
+    windows: dict[str, tuple[dict[int, int], dict[int, str], int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Server:
     url: str
     token: str
+    conn: Connection | None = field(default=None, compare=False)
+
+    def requests(self, path_suffix: str) -> int:
+        """How many requests the server answered so far on paths ending with ``path_suffix``."""
+        if self.conn is None:  # pragma: no cover - fake_server always gives one
+            raise MeasurementError("this server cannot count its requests")
+        self.conn.send(path_suffix)
+        count: int = self.conn.recv()
+        return count
+
+
+def _answer_until_stopped(conn: Connection, server: Any) -> None:
+    """Child process: answer the parent's questions (request counts) until it says stop."""
+    with contextlib.suppress(EOFError):
+        while (question := conn.recv()) is not None:
+            conn.send(server.count(question))
 
 
 def _serve(conn: Connection, spec: ServerSpec) -> None:
@@ -159,7 +189,19 @@ def _serve(conn: Connection, spec: ServerSpec) -> None:
     sys.path.insert(0, str(TESTS))
     import json
 
-    from fakeserver import TOKEN, Account, FakeTikTok, sec_uid_for
+    from fakeserver import TOKEN, Account, FakeTikTok, FollowList, sec_uid_for
+
+    if spec.windows:
+        capped = []
+        for i, (name, (times, names, cap)) in enumerate(spec.windows.items()):
+            timed = FollowList(times=times, names=names, cap=cap)
+            owner = Account(name, str(6_000_000_000_000_000_000 + i), sec_uid_for(name), followings=10)
+            owner.follower_list = timed
+            capped.append(owner)
+        with FakeTikTok(accounts=capped, page_size=spec.page_size) as windowed:
+            conn.send((windowed.url, TOKEN))
+            _answer_until_stopped(conn, windowed)
+        return
 
     class PrerenderedServer(FakeTikTok):
         # The stock server builds each page's JSON per request. Answering from a cache
@@ -224,7 +266,7 @@ def fake_server(spec: ServerSpec) -> Iterator[Server]:
         except EOFError:
             process.join(10)
             raise MeasurementError(f"the fake server exited (code {process.exitcode})") from None
-        yield Server(url, token)
+        yield Server(url, token, parent)
     finally:
         with contextlib.suppress(OSError):
             parent.send(None)
@@ -551,6 +593,204 @@ def changes_row(options: Options, workdir: Path) -> Row:
     )
 
 
+# --- 9-11: windows of big lists, incremental runs ---------------------------------------------
+
+WINDOW = 5_000  # TikTok's cap: the newest entries of a list it serves
+WINDOW_LIST = 20_000  # followers of the account rows 9-11 read (only the window is served)
+NEW_TONIGHT = 20  # row 9: new followers between the two nights
+# Row 10: followed, unfollowed (spread inside the window) and renamed between the windows.
+WINDOW_CHANGES = (300, 200, 100)
+FOLLOWER_PAGES = "/tk/user/followers"
+
+
+def _follow_list(size: int, cap: int) -> Any:
+    """A fakeserver.FollowList: this script imports the tests' modules only when it needs them."""
+    if str(TESTS) not in sys.path:
+        sys.path.insert(0, str(TESTS))
+    from fakeserver import FollowList
+
+    return FollowList.of(size, cap=cap)
+
+
+def window_spec(timed: Any, options: Options) -> ServerSpec:
+    return ServerSpec(
+        page_size=options.page_size, windows={OWNER: (dict(timed.times), dict(timed.names), WINDOW)}
+    )
+
+
+def db_files(path: Path) -> list[Path]:
+    """A SQLite store's file and the WAL and shared-memory files beside it, where they exist."""
+    return [p for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()]
+
+
+def copy_store(source: Path, target: Path) -> Path:
+    for file in db_files(source):
+        shutil.copyfile(file, target.with_name(target.name + file.name[len(source.name) :]))
+    return target
+
+
+def record_night(server: Server, store: Path, workdir: Path, *args: str) -> tuple[Finished, int]:
+    """`tiktok followers OWNER --db STORE -f none -q ARGS`: the run and the pages it fetched."""
+    before = server.requests(FOLLOWER_PAGES)
+    command = [*cli_command(), "followers", OWNER, "--db", str(store), "-f", "none", "-q", *args]
+    finished = run(command, env=cli_env(server, workdir))
+    return finished, server.requests(FOLLOWER_PAGES) - before
+
+
+def store_env(workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIKTOK_")}
+    env["TIKTOK_CONFIG"] = str(workdir / "no-such-config.toml")
+    return env
+
+
+def expect_windows(store: Path, workdir: Path, runs: int) -> None:
+    """The store's last ``runs`` snapshots must be windows: else the figures would measure
+    something else (a CLI without windows records a capped run as incomplete)."""
+    import json
+
+    command = [*cli_command(), "snapshots", OWNER, "--db", str(store), "-f", "jsonl"]
+    listed = run(command, env=store_env(workdir)).stdout.decode().splitlines()
+    kinds = [json.loads(line)["status"] for line in listed][-runs:]
+    if kinds != ["window"] * runs:
+        raise MeasurementError(f"the runs were recorded as {', '.join(kinds)}, not as windows")
+
+
+def count_changes(store: Path, workdir: Path, *args: str) -> int:
+    with scratch(workdir) as folder:
+        out = folder / "changes.csv"
+        command = [
+            *cli_command(),
+            "changes",
+            OWNER,
+            "--db",
+            str(store),
+            "-f",
+            "csv",
+            "-q",
+            "-o",
+            str(out),
+            *args,
+        ]
+        run(command, env=store_env(workdir))
+        return count_records(out, "csv")
+
+
+@dataclass(frozen=True)
+class Nightly:
+    incremental: Finished  # the median run of each kind
+    incremental_pages: int
+    full: Finished
+    full_pages: int
+
+
+def median_run(runs: list[tuple[Finished, int]]) -> tuple[Finished, int]:
+    return sorted(runs, key=lambda r: r[0].wall)[len(runs) // 2]
+
+
+def measure_nightly(options: Options, workdir: Path) -> Nightly:
+    """Night 1 reads the whole window into a store; night 2, with NEW_TONIGHT new followers,
+    runs on copies of that store: once with --new-only, once in full."""
+    timed = _follow_list(WINDOW_LIST, WINDOW)
+    first = workdir / "window.db"
+    with fake_server(window_spec(timed, options)) as server:
+        record_night(server, first, workdir)
+    expect_windows(first, workdir, 1)
+    timed.follow(NEW_TONIGHT)
+    incremental: list[tuple[Finished, int]] = []
+    full: list[tuple[Finished, int]] = []
+    with fake_server(window_spec(timed, options)) as server:
+        for attempt in range(options.warmups + options.repeats):
+            with scratch(workdir) as folder:
+                store = copy_store(first, folder / "store.db")
+                night = record_night(server, store, workdir, "--new-only")
+                expect_windows(store, workdir, 2)
+                if (found := count_changes(store, workdir)) != NEW_TONIGHT:
+                    raise MeasurementError(
+                        f"the --new-only night reported {found} changes, not {NEW_TONIGHT}"
+                    )
+            with scratch(workdir) as folder:
+                whole = record_night(server, copy_store(first, folder / "store.db"), workdir)
+            if attempt >= options.warmups:
+                incremental.append(night)
+                full.append(whole)
+    (inc, inc_pages), (whole_run, whole_pages) = median_run(incremental), median_run(full)
+    return Nightly(inc, inc_pages, whole_run, whole_pages)
+
+
+def nightly_row(options: Options, workdir: Path) -> Row:
+    result = measure_nightly(options, workdir)
+    fewer = result.full_pages / max(result.incremental_pages, 1)
+    return Row(
+        f"9. nightly --new-only run, {WINDOW:,}-window list of {WINDOW_LIST:,}, {NEW_TONIGHT} new "
+        f"followers, vs a full-window run (median of {options.repeats})",
+        f"{result.incremental_pages} pages, {result.incremental.wall:.2f} s vs "
+        f"{result.full_pages} pages, {result.full.wall:.2f} s = {fewer:.0f}x fewer pages",
+        ">= 50x fewer pages",
+        verdict(fewer >= 50),
+    )
+
+
+def window_bytes_row(options: Options, workdir: Path) -> Row:
+    """The same window read twice into one SQLite store: what the second run added."""
+    store = workdir / "unchanged.db"
+    with fake_server(window_spec(_follow_list(WINDOW_LIST, WINDOW), options)) as server:
+        record_night(server, store, workdir)
+        size = sum(p.stat().st_size for p in db_files(store))
+        record_night(server, store, workdir)
+    added = sum(p.stat().st_size for p in db_files(store)) - size
+    expect_windows(store, workdir, 2)
+    share = added / size
+    return Row(
+        f"11. bytes a second identical {WINDOW:,}-window run adds to the store",
+        f"{added:,} of {size:,} bytes = {share:.2%}",
+        "< 1%",
+        verdict(share < 0.01),
+    )
+
+
+def window_changes_row(options: Options, workdir: Path) -> Row:
+    """`changes` between the first and third of three window runs, made by the tool: the
+    list changes after the first night, and the third confirms the unfollows."""
+    followed, unfollowed, renamed = WINDOW_CHANGES
+    timed = _follow_list(WINDOW_LIST, WINDOW)
+    store = workdir / "window-changes.db"
+    # Unfollows and renames spread over the window's top 4,000, which the next windows
+    # still reach (the new followers push it down by only 100 after the unfollows).
+    gone = range(5, 4_000, 4_000 // unfollowed)
+    kept = range(15, 4_000, 4_000 // renamed)  # none of them among the gone
+    with fake_server(window_spec(timed, options)) as server:
+        record_night(server, store, workdir)
+    timed.evolve(follow=followed, unfollow_at=gone, rename_at=kept)
+    with fake_server(window_spec(timed, options)) as server:
+        for _ in range(2):
+            record_night(server, store, workdir)
+    expect_windows(store, workdir, 3)
+    expected = followed + len(gone) + len(kept)
+    if (found := count_changes(store, workdir, "--from", "1", "--to", "3")) != expected:
+        raise MeasurementError(f"`tiktok changes` wrote {found:,} rows, not {expected:,}")
+    command = [*cli_command(), "changes", OWNER, "--from", "1", "--to", "3", "--db", str(store), "-f", "csv"]
+    times = []
+    for attempt in range(options.warmups + options.repeats):
+        finished = run([*command, "-q", "-o", os.devnull], env=store_env(workdir))
+        if attempt >= options.warmups:
+            times.append(finished.wall)
+    seconds = statistics.median(times)
+    return Row(
+        f"10. changes between two {WINDOW:,}-member windows, {expected:,} changes, csv to /dev/null "
+        f"(median of {options.repeats})",
+        f"{seconds:.2f} s",
+        "a few s",
+        verdict(seconds <= 5),
+    )
+
+
+def window_rows(options: Options, workdir: Path, errors: list[str]) -> list[Row]:
+    rows = guarded("9. nightly --new-only run", partial(nightly_row, options, workdir), errors)
+    rows += guarded("10. changes between windows", partial(window_changes_row, options, workdir), errors)
+    rows += guarded("11. bytes of a window run", partial(window_bytes_row, options, workdir), errors)
+    return rows
+
+
 # --- optional: where the CLI's time goes ------------------------------------------------------
 
 # cProfile only sees the thread that enabled it, and the CLI fetches pages on a worker
@@ -784,10 +1024,13 @@ def main(argv: Sequence[str]) -> int:
     for line in header:
         print(f"- {line}")
     rows: list[Row] = []
-    if options.only == "changes":
+    if options.only in ("changes", "windows"):
         print(f"- {options.warmups} warm-up run, then {options.repeats} timed\n", flush=True)
         with tempfile.TemporaryDirectory(prefix="tiktok-bench-") as tmp:
-            rows += guarded("8. changes", partial(changes_row, options, Path(tmp)), errors)
+            if options.only == "changes":
+                rows += guarded("8. changes", partial(changes_row, options, Path(tmp)), errors)
+            else:
+                rows += window_rows(options, Path(tmp), errors)
         print_table(rows)
         for error in errors:
             print(f"- ERROR {error}")
@@ -816,6 +1059,7 @@ def main(argv: Sequence[str]) -> int:
             rows += guarded("6. --db", partial(recording_rows, options, env, workdir, notes), errors)
         if every:
             rows += guarded("8. changes", partial(changes_row, options, workdir), errors)
+            rows += window_rows(options, workdir, errors)
         print_table(rows)
         print()
         notes.append(f"load average (1/5/15 min) at the end: {load_average()}")
