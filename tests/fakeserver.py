@@ -166,6 +166,13 @@ class FollowList:
     def rename(self, index: int, name: str) -> None:
         self.names[index] = name
 
+    def retime(self, index: int, follow_time: int) -> None:
+        """Give a member another follow time: the same as a neighbour's makes a tie, which
+        TikTok orders as it likes (and a tie across a page's edge loses the members the
+        cursor passes over, as a ``min_time`` cursor does)."""
+        self.times[index] = follow_time
+        self._stale = True
+
     def evolve(
         self,
         *,

@@ -213,3 +213,12 @@ def test_user_info_counts_a_timed_list_whole() -> None:
     with FakeTikTok(accounts=[alice]) as server:
         _, body, _ = server.answer("/tiktok/user-info?uniqueId=alice")
     assert json.loads(body)["data"]["userInfo"]["followers"] == 70
+
+
+def test_a_tie_across_a_pages_edge_loses_the_members_the_cursor_passes_over() -> None:
+    timed = FollowList.of(30)
+    timed.retime(10, timed.times[9])  # member 10 followed in the same second as member 9
+    api = APIS[0]
+    with serving(api, timed) as server:
+        served = [n for p in walk(server, api) for n in p.names]
+    assert served == names(api, [i for i in range(30) if i != 10])

@@ -11,8 +11,9 @@ second ends it: see tiktok_cli/store/record.py), so the tests that expect one ru
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -226,6 +227,24 @@ def test_no_bad_night_of_the_upstream_makes_a_false_unfollow(
     rows, _ = changes(db_target, "--from", "1", "--to", "5")
     assert named(rows, "unfollowed") == set()
     assert named(rows, "followed") == {TOKEN_API.name(i) for i in new}
+
+
+def test_a_follow_time_narrows_when_a_new_follower_followed(serve: Serve, db_target: str) -> None:
+    timed = FollowList.of(10)
+    serve(accounts=[alice(timed)], page_size=2)
+    record(db_target)
+    time.sleep(2)  # so that tonight's follows are after the last run began, as real ones are
+    new = timed.follow(2, step=1)
+    record(db_target)
+    result = invoke("changes", "alice", "--db", db_target, "-f", "jsonl")
+    assert result.exit_code == 0, result.stderr
+    rows = jsonl(result.stdout)
+    assert sorted((r["change"], r["unique_id"]) for r in rows) == [
+        ("followed", TOKEN_API.name(i)) for i in sorted(new)
+    ]
+    # Both came on the first page, whose cursor (its oldest follow time) is the older one's.
+    since = datetime.fromtimestamp(timed.times[new[-1]], timezone.utc)
+    assert {r["since"] for r in rows} == {since.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 # --- incremental runs ----------------------------------------------------------------------
