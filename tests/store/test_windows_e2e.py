@@ -140,9 +140,11 @@ def test_changes_through_windows_are_the_new_followers_and_the_proven_unfollows(
     }
     assert len(rows) == 10 + 3 + 2  # and nothing else: 96, 150 and 1,500 are no change
 
-    # The default comparison, the last two usable snapshots: the night that ended them.
-    latest, _ = changes(db_target, lister=lister)
+    # The default comparison, the last two usable snapshots: the night that ended them;
+    # -q does not hide that it was made through windows of 100 of 2,000.
+    latest, stderr = changes(db_target, "-q", lister=lister)
     assert sorted(latest) == [("unfollowed", None, lister.name(i)) for i in (10, 30, 50)]
+    assert "100 of" in stderr, stderr
 
 
 def test_members_come_up_from_below_the_window_are_not_followed(serve: Serve, db_target: str) -> None:
@@ -322,10 +324,13 @@ def test_snapshots_show_each_runs_kind(serve: Serve, db_target: str) -> None:
     record(db_target, "--new-only")  # down to known members
     timed.ends_at = 60  # a big list ending early, after far fewer than a window's rows
     record(db_target)
+    timed.cap, timed.ends_at = None, 1_000  # ending after 1,000 of 2,003: TikTok's end of it
+    record(db_target)
     assert statuses(db_target) == [
         ("followers", "window"),
         ("followings", "complete"),
         ("followers", "incomplete"),
         ("followers", "window"),
         ("followers", "incomplete"),
+        ("followers", "window"),
     ]
