@@ -22,6 +22,8 @@ SNAPSHOT_COLUMNS = (
     "started_at",
     "finished_at",
     "status",
+    "kind",
+    "coverage",
     "note",
     "rows",
     "reported_total",
@@ -42,12 +44,16 @@ WIDTHS = {
     "list": len("followings"),
     "change": len("unfollowed"),
     "status": len("incomplete"),
+    "kind": len("window, order broken"),
+    # `snapshots`' coverage in a table: rows of TikTok's count (elsewhere the share, a number).
+    "coverage": len("1,234,567 of 999.9M"),
     "backend": len("gateway"),
     **dict.fromkeys(TIMES, TIME_WIDTH),
 }
 # When the width is short: the report's columns that matter least go before any account
 # field, and these last (when it happened, on every row of `changes`) after them.
 DROP_FIRST = (
+    "status",  # `snapshots`' kind says it too
     "backend",
     "owner_name",
     "reported_total",
