@@ -39,6 +39,9 @@ NUMBERS = frozenset({"id", "rows", "reported_total"})
 NAMES = ("old_unique_id",)
 TIMES = ("since", "until", "observed_at", "started_at", "finished_at")
 TIME_WIDTH = len("2026-12-02T03:00:00Z")
+# `snapshots` shows its times to the millisecond: whole, never wrapped onto two lines.
+SNAPSHOT_TIMES = ("started_at", "finished_at")
+MS_TIME_WIDTH = len("2026-12-02T03:00:00.000Z")
 # Columns of a few known words, as wide as the longest, and the times.
 WIDTHS = {
     "list": len("followings"),
@@ -49,6 +52,7 @@ WIDTHS = {
     "coverage": len("1,234,567 of 999.9M"),
     "backend": len("gateway"),
     **dict.fromkeys(TIMES, TIME_WIDTH),
+    **dict.fromkeys(SNAPSHOT_TIMES, MS_TIME_WIDTH),
 }
 # When the width is short: the report's columns that matter least go before any account
 # field, and these last (when it happened, on every row of `changes`) after them.

@@ -635,7 +635,7 @@ def chosen_comparison(
             raise UsageError(
                 f"{option} {run}: snapshot {run} is {snapshot.status}; only complete and window "
                 "snapshots can be compared (a run cut short, or started below the top of the list, "
-                "saw only a part of it that no other run can be matched against)"
+                "proves nothing about the members it did not reach)"
             )
         if list_names and snapshot.list_name not in list_names:
             raise UsageError(
