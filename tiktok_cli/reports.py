@@ -48,8 +48,9 @@ WIDTHS = {
     "change": len("unfollowed"),
     "status": len("incomplete"),
     "kind": len("window, order broken"),
-    # `snapshots`' coverage in a table: rows of TikTok's count (elsewhere the share, a number).
-    "coverage": len("1,234,567 of 999.9M"),
+    # `snapshots`' coverage in a table: rows of TikTok's count (elsewhere the share, a number);
+    # TikTok serves at most ~10,000 of a list, so a longer one wraps, rarely.
+    "coverage": len("10,000 of 999.9M"),
     "backend": len("gateway"),
     **dict.fromkeys(TIMES, TIME_WIDTH),
     **dict.fromkeys(SNAPSHOT_TIMES, MS_TIME_WIDTH),
