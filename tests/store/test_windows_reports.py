@@ -163,10 +163,10 @@ def test_a_list_with_fewer_than_two_usable_snapshots_says_so_even_with_q(
     result = changes(db_target, "-q")
     assert (result.exit_code, result.stdout) == (0, "")
     (line,) = result.stderr.splitlines()
-    found = "one snapshot (1)" if usable else "no snapshot"
+    found = "one (1)" if usable else "no"
     assert line == (
-        f"tiktok: warning: @alice's followers: {found} read from the top of the list yet "
-        "(complete or window), two are needed to compare; nothing to show"
+        f"tiktok: warning: @alice's followers: {found} complete or window snapshot yet, two are "
+        "needed to compare (runs cut short never count); nothing to show"
     )
     line = error_line(changes(db_target, "--from", str(partial), "--to", str(partial + 1)), 2)
     assert line.endswith(

@@ -583,10 +583,10 @@ def latest_comparisons(
                 continue
             latest = reader.usable(owner, list_name, newest=2)
             if len(latest) < 2:
-                found = "no snapshot" if not latest else f"one snapshot ({latest[0].id})"
+                found = "no" if not latest else f"one ({latest[0].id})"
                 note(
-                    f"{name}: {found} read from the top of the list yet (complete or window), two "
-                    "are needed to compare; nothing to show"
+                    f"{name}: {found} complete or window snapshot yet, two are needed to compare "
+                    "(runs cut short never count); nothing to show"
                 )
                 continue
             newer, older = latest
