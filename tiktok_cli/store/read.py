@@ -53,6 +53,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, FromClause, Select, and_, exists, func, or_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from tiktok_cli.console import counted
 from tiktok_cli.errors import NotFoundError, StoreError, StoreUnavailable, UsageError
 from tiktok_cli.identifiers import Account, IdKind, Target
 from tiktok_cli.models import FIELDS, User
@@ -374,7 +375,7 @@ class StoreReader:
         ).scalar_one()
         if not count:
             return []
-        members = f"{count:,} member" if count == 1 else f"{count:,} members"
+        members = counted(count, "member")
         verb = "was" if count == 1 else "were"
         return [
             ComparisonNote(
