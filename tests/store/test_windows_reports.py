@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
@@ -33,6 +34,7 @@ from tiktok_cli.store.read import (
     reading,
 )
 from tiktok_cli.store.schema import SQLITE_TIME
+from tiktok_cli.tracking import changes_summary
 
 ALICE_UID = "6754915036232582149"
 TOTAL = 9_400_000  # what TikTok reports of the big account's followers
@@ -390,3 +392,25 @@ def test_snapshots_show_each_runs_kind_and_coverage_in_every_format(
     coverages = ["30 of 30", "30 of 9.4M", "30 of 9.4M", "3 of 9.4M", "3 of 9.4M", "5 of 30"]
     for line, kind, coverage in zip(lines, kinds, coverages, strict=True):
         assert f" {kind} " in line and f" {coverage} " in line, line
+
+
+def test_the_summary_line_repeats_the_gist_of_every_note() -> None:
+    # What README shows for a list compared through a window (the command's own comparisons
+    # through windows are tested with the recorder that makes them).
+    window = ComparisonNote(
+        "window",
+        "compared through a window: 4,999 of ~9.4M followers (snapshot 12, its newest part); "
+        "changes below it are not seen",
+        "through a window: 4,999 of ~9.4M followers",
+        "followers",
+        11,
+        12,
+    )
+    assert changes_summary(1, Counter(followed=2, unfollowed=1), [("@cnn's followers", window)]) == (
+        "3 changes in 1 list (2 followed, 1 unfollowed, 0 renamed); "
+        "@cnn's followers: through a window: 4,999 of ~9.4M followers"
+    )
+    assert (
+        changes_summary(2, Counter(renamed=1), [])
+        == "1 change in 2 lists (0 followed, 0 unfollowed, 1 renamed)"
+    )
