@@ -19,14 +19,15 @@ caller took (``limit``, or a ``break``). Arguments are checked at the call; the 
 and the store are first touched by the first item asked for. Closing a list's iterator
 (``close()``, the end of a ``for`` loop, garbage collection) closes its HTTP client or
 store. A ``Client`` shares one HTTP client, and its rate limit, between several calls.
-Nothing is printed on standard output; notes the command would print (no two complete
-snapshots to compare) go to the ``tiktok_cli`` logger.
+Nothing is printed on standard output; the warnings the command would print (nothing to
+compare yet; what a comparison could not see) go to the ``tiktok_cli`` logger, and what a
+comparison could not see also to ``changes``' ``notes`` callback, as ``ComparisonNote``s.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -45,11 +46,12 @@ from tiktok_cli.store import open_store
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from tiktok_cli.store.read import Change, Comparison, Observation, Snapshot, StoreReader
+    from tiktok_cli.store.read import Change, Comparison, ComparisonNote, Observation, Snapshot, StoreReader
 
 __all__ = [
     "Change",
     "Client",
+    "ComparisonNote",
     "ExitCode",
     "Observation",
     "Overrides",
@@ -68,7 +70,7 @@ _log = logging.getLogger("tiktok_cli")
 
 # The store's records are loaded with the store (and SQLAlchemy) when first named: a
 # program that only fetches, and `tiktok user-info` were it to call this module, never pay.
-_STORE_RECORDS = frozenset({"Change", "Observation", "Snapshot"})
+_STORE_RECORDS = frozenset({"Change", "ComparisonNote", "Observation", "Snapshot"})
 
 
 # Type checkers read the imports above instead: a __getattr__ they could see would let
@@ -243,20 +245,30 @@ def changes(
     lists: str | Sequence[str] | None = None,
     since: datetime | timedelta | None = None,
     span: tuple[int, int] | None = None,
+    notes: Callable[[ComparisonNote], None] | None = None,
 ) -> Generator[Change, None, None]:
     """Who followed, unfollowed or renamed in ``account``'s recorded lists, as `tiktok
-    changes` finds them: between each list's last two complete snapshots; with ``since``
-    (a moment, naive meaning UTC, or an age), from the last complete one started at or
-    before it; with ``span``, between those two snapshot ids. ``store`` is a SQLite path
-    or a postgresql:// URL (None: ``TIKTOK_DB`` or the config file's ``db``); ``lists``
-    picks ``followers`` or ``followings`` (default: every list recorded)."""
+    changes` finds them: between each list's last two usable snapshots (complete or
+    window); with ``since`` (a moment, naive meaning UTC, or an age), from the last usable
+    one started at or before it; with ``span``, between those two snapshot ids. ``store``
+    is a SQLite path or a postgresql:// URL (None: ``TIKTOK_DB`` or the config file's
+    ``db``); ``lists`` picks ``followers`` or ``followings`` (default: every list recorded).
+    ``notes`` is called with what each comparison could not see (a window, a broken order,
+    windows that did not overlap), before that list's changes; without it, they are logged
+    as warnings to the ``tiktok_cli`` logger."""
     target, list_names = _target(account, uid=uid, sec_uid=sec_uid), _lists(lists)
     if since is not None and span is not None:
         raise UsageError("since and span choose the snapshots two ways: give one")
+    if notes is not None and not callable(notes):
+        raise UsageError(f"notes must be a function taking a ComparisonNote, not {notes!r}")
     when = _when(since)
     if span is not None:
         span = _span(span)
-    return _changes(_store(store), target, list_names, when, span)
+    return _changes(_store(store), target, list_names, when, span, notes or _log_note)
+
+
+def _log_note(note: ComparisonNote) -> None:
+    _log.warning("%s", note.text)
 
 
 def _changes(
@@ -265,6 +277,7 @@ def _changes(
     list_names: Sequence[str] | None,
     when: datetime | None,
     span: tuple[int, int] | None,
+    notes: Callable[[ComparisonNote], None],
 ) -> Generator[Change, None, None]:
     from tiktok_cli.store.read import chosen_comparison, latest_comparisons
 
@@ -274,8 +287,10 @@ def _changes(
         if span is not None:
             comparisons = [chosen_comparison(reader, owners, list_names, span)]
         else:
-            comparisons = latest_comparisons(reader, owners, list_names, when, note=_log.info)
+            comparisons = latest_comparisons(reader, owners, list_names, when, note=_log.warning)
         for comparison in comparisons:
+            for note in reader.notes(comparison.older, comparison.newer):
+                notes(note)
             yield from reader.changes(comparison.older, comparison.newer)
 
 

@@ -785,7 +785,10 @@ ReportDbOpt = Annotated[
 ReportQuietOpt = Annotated[
     bool,
     typer.Option(
-        "--quiet", "-q", help="No notes on stderr, only the rows and errors.", rich_help_panel=MESSAGES
+        "--quiet",
+        "-q",
+        help="No notes on stderr, only the rows, warnings and errors.",
+        rich_help_panel=MESSAGES,
     ),
 ]
 # An account of the store named by one of its ids instead of USER.
@@ -859,7 +862,7 @@ def changes(
         typer.Option(
             "--since",
             metavar="WHEN",
-            help="From the last complete snapshot at or before WHEN: a date or time in UTC "
+            help="From the last complete or window snapshot at or before WHEN: a date or time in UTC "
             "(2026-12-01, 2026-12-01T08:00) or an age (24h, 7d, 2w).",
         ),
     ] = None,
@@ -869,7 +872,7 @@ def changes(
             "--from",
             parser=whole_number(1),
             metavar="RUN",
-            help="Compare from this complete snapshot (with --to).",
+            help="Compare from this complete or window snapshot (with --to).",
         ),
     ] = None,
     to_run: Annotated[
@@ -878,7 +881,7 @@ def changes(
             "--to",
             parser=whole_number(1),
             metavar="RUN",
-            help="Compare to this complete snapshot (with --from).",
+            help="Compare to this complete or window snapshot (with --from).",
         ),
     ] = None,
     format: ReportFormatOpt = None,
@@ -899,11 +902,13 @@ def changes(
     quiet: ReportQuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Show who followed, unfollowed or renamed between two complete snapshots of a list.
+    """Show who followed, unfollowed or renamed between two snapshots of a list.
 
-    By default between the last two complete snapshots of each list recorded for USER
-    (with --db on followers or followings). A run that did not complete never counts as
-    an unfollow. Columns: owner (several accounts, --input or --shard), list, change (followed,
+    By default between the last two usable snapshots (complete, or a window: the newest
+    part TikTok serves) of each list recorded for USER (with --db on followers or
+    followings). A run cut short never counts as an unfollow; what a comparison could not
+    see (a window, a broken order, windows that did not overlap) is a warning -q keeps.
+    Columns: owner (several accounts, --input or --shard), list, change (followed,
     unfollowed or renamed), old_unique_id, since and until (the UTC window in which it
     happened), then the member's fields; --fields picks among them.
     """
@@ -1028,9 +1033,11 @@ def snapshots(
 ) -> None:
     """List the runs recorded of an account's lists: id, list, times, status and counts.
 
-    status is complete (the whole list was seen), incomplete (note says why: interrupted,
-    --limit, TikTok's cap, a list well short of its count), running (still running, or
-    killed and not resumed) or abandoned (killed, and a later run of the list finished).
+    status is complete (the whole list was seen), window (its newest part, down to TikTok's
+    cap or, with --new-only, to known members), incomplete (note says why: interrupted,
+    --limit, a list well short of its count), running (still running, or killed and not
+    resumed) or abandoned (killed, and a later run of the list finished); kind adds what
+    limits it (new only, no overlap, order broken); coverage is rows of TikTok's count.
     """
     with error_edge(debug=debug, quiet=quiet):
         from tiktok_cli.config import store_target

@@ -60,6 +60,8 @@ def error(message: str) -> None:
 
 
 def warn(message: str) -> None:
+    """Something the user must know about the result (a list not compared, or compared only
+    in part): --quiet never silences it."""
     _line(f"{PROG}: warning: {message}")
 
 

@@ -22,6 +22,8 @@ SNAPSHOT_COLUMNS = (
     "started_at",
     "finished_at",
     "status",
+    "kind",
+    "coverage",
     "note",
     "rows",
     "reported_total",
@@ -37,17 +39,26 @@ NUMBERS = frozenset({"id", "rows", "reported_total"})
 NAMES = ("old_unique_id",)
 TIMES = ("since", "until", "observed_at", "started_at", "finished_at")
 TIME_WIDTH = len("2026-12-02T03:00:00Z")
+# `snapshots` shows its times to the millisecond: whole, never wrapped onto two lines.
+SNAPSHOT_TIMES = ("started_at", "finished_at")
+MS_TIME_WIDTH = len("2026-12-02T03:00:00.000Z")
 # Columns of a few known words, as wide as the longest, and the times.
 WIDTHS = {
     "list": len("followings"),
     "change": len("unfollowed"),
     "status": len("incomplete"),
+    "kind": len("window, order broken"),
+    # `snapshots`' coverage in a table: rows of TikTok's count (elsewhere the share, a number);
+    # TikTok serves at most ~10,000 of a list, so a longer one wraps, rarely.
+    "coverage": len("10,000 of 999.9M"),
     "backend": len("gateway"),
     **dict.fromkeys(TIMES, TIME_WIDTH),
+    **dict.fromkeys(SNAPSHOT_TIMES, MS_TIME_WIDTH),
 }
 # When the width is short: the report's columns that matter least go before any account
 # field, and these last (when it happened, on every row of `changes`) after them.
 DROP_FIRST = (
+    "status",  # `snapshots`' kind says it too
     "backend",
     "owner_name",
     "reported_total",

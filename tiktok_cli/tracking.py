@@ -15,7 +15,7 @@ started after another finished never seems to start before it.
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -31,7 +31,11 @@ from tiktok_cli.output import OutputPlan, OutputSpec, check_creatable, open_outp
 from tiktok_cli.reports import CHANGE_COLUMNS, COUNTS, HISTORY_COLUMNS, SNAPSHOT_COLUMNS
 from tiktok_cli.store import open_store
 from tiktok_cli.store.read import (
+    FOLLOWED,
+    RENAMED,
+    UNFOLLOWED,
     Change,
+    ComparisonNote,
     Observation,
     Snapshot,
     StoredAccount,
@@ -107,11 +111,15 @@ def show_changes(
     span: tuple[int, int] | None,
     listed: bool,
 ) -> None:
-    """Write what changed in the lists of ``targets``: between each list's last two complete
+    """Write what changed in the lists of ``targets``: between each list's last two usable
     snapshots, from the last one at or before ``since``, or between the ``span`` snapshots.
-    ``listed``: the accounts came from --input or --shard (output.owner_column)."""
+    ``listed``: the accounts came from --input or --shard (output.owner_column). What a
+    comparison could not see, or a list that could not be compared, is a warning (never
+    hidden by -q); the summary line repeats the gist."""
     when = parse_when(since) if since is not None else None
     plan = plan_output(spec, owner=owner_column(len(targets), listed=listed), record=CHANGE_COLUMNS)
+    tally: Counter[str] = Counter()
+    notes: list[tuple[str, ComparisonNote]] = []
     with Failures(targets, None) as failures, open_store(db, create=False) as store, reading(store):
         reader = StoreReader(store)
         owners: list[tuple[Target, StoredAccount]] = []
@@ -127,22 +135,45 @@ def show_changes(
         if span is not None:
             comparisons = [chosen_comparison(reader, owners, list_names, span)]
         else:
-            comparisons = list(latest_comparisons(reader, owners, list_names, when, note=_note))
+            comparisons = list(latest_comparisons(reader, owners, list_names, when, note=console.warn))
         columns = plan.columns
 
         def rows() -> Iterator[dict[str, Any]]:
             for comparison in comparisons:
                 list_name = comparison.older.list_name
+                name = str(comparison)
+                for note in reader.notes(comparison.older, comparison.newer):
+                    console.warn(f"{name}: {note.text}")
+                    notes.append((name, note))
                 for change in reader.changes(comparison.older, comparison.newer):
+                    tally[change.change] += 1
                     row = _change_row(comparison.owner, list_name, change)
                     yield {column: row[column] for column in columns}
 
         write_rows(plan, rows())
+    if comparisons:
+        console.info(changes_summary(len(comparisons), tally, notes))
     # A batch reports the accounts the store knows; one it never saw makes the exit 1
     # (3 when none was found), as a batch of exports does.
     verdict = failures.verdict()
     if verdict is not None:
         raise verdict
+
+
+def changes_summary(
+    compared: int, tally: Mapping[str, int], notes: Sequence[tuple[str, ComparisonNote]]
+) -> str:
+    """``3 changes in 1 list (2 followed, 1 unfollowed, 0 renamed); @cnn's followers: through a
+    window: 4,999 of ~9.4M followers``: the run at a glance, with the gist of every note."""
+    total = sum(tally.values())
+    kinds = ", ".join(f"{tally.get(kind, 0):,} {kind}" for kind in (FOLLOWED, UNFOLLOWED, RENAMED))
+    line = f"{console.counted(total, 'change')} in {console.counted(compared, 'list')} ({kinds})"
+    gists: dict[str, list[str]] = {}
+    for name, note in notes:
+        gists.setdefault(name, []).append(note.gist)
+    for name, said in gists.items():
+        line += f"; {name}: {', '.join(said)}"
+    return line
 
 
 def _change_row(owner: str | None, list_name: str, change: Change) -> dict[str, Any]:
@@ -307,14 +338,18 @@ def _uncompact(label: str) -> int:
 def show_snapshots(target: Target, db: str, spec: OutputSpec, *, list_names: Sequence[str] | None) -> None:
     """Write the snapshots recorded of ``target``'s lists, oldest first."""
     plan = plan_output(spec, owner=False, record=SNAPSHOT_COLUMNS)
+    table = plan.writer_class.name == "table"
     with open_store(db, create=False) as store, reading(store):
         reader = StoreReader(store)
         account = reader.find(target.account)
         columns = plan.columns
 
         def rows() -> Iterator[dict[str, Any]]:
+            read_before: set[int] = set()  # lists with a usable snapshot that read members
             for snapshot in reader.snapshots(account, list_names or LIST_NAMES):
-                row = _snapshot_row(snapshot)
+                row = _snapshot_row(snapshot, table=table, overlap_expected=snapshot.list_id in read_before)
+                if snapshot.usable and snapshot.rows:
+                    read_before.add(snapshot.list_id)
                 yield {column: row[column] for column in columns}
 
         shown = write_rows(plan, rows())
@@ -322,7 +357,33 @@ def show_snapshots(target: Target, db: str, spec: OutputSpec, *, list_names: Seq
         _note(f"no list of {account} was recorded in the store {store.label}")
 
 
-def _snapshot_row(snapshot: Snapshot) -> dict[str, Any]:
+def snapshot_kind(snapshot: Snapshot, *, overlap_expected: bool) -> str:
+    """``complete``, ``window``, ``window, new only``, ``window, no overlap``, ``incomplete``…:
+    the status, and what else limits what the run proves. ``overlap_expected``: an earlier
+    usable snapshot of the list read members, so a window should have met some of them."""
+    kind = [snapshot.status]
+    if snapshot.new_only:
+        kind.append("new only")
+    if snapshot.window and snapshot.known == 0 and overlap_expected:
+        kind.append("no overlap")
+    if snapshot.usable and snapshot.disorder:
+        kind.append("order broken")
+    return ", ".join(kind)
+
+
+def coverage(snapshot: Snapshot, *, table: bool) -> str | float | None:
+    """How much of the list the run read: in a table ``4,999 of 9.4M`` (rows of TikTok's
+    count), elsewhere the share as a number (0.000532); without a count, the rows alone
+    (table) or nothing."""
+    from tiktok_cli.writers.table import compact_count
+
+    total = snapshot.reported_total
+    if table:
+        return f"{snapshot.rows:,}" if not total else f"{snapshot.rows:,} of {compact_count(total)}"
+    return None if not total else float(f"{snapshot.rows / total:.6g}")
+
+
+def _snapshot_row(snapshot: Snapshot, *, table: bool, overlap_expected: bool) -> dict[str, Any]:
     return {
         "id": snapshot.id,
         "list": snapshot.list_name,
@@ -330,6 +391,8 @@ def _snapshot_row(snapshot: Snapshot) -> dict[str, Any]:
         "started_at": iso_ms(snapshot.started_at),
         "finished_at": None if snapshot.finished_at is None else iso_ms(snapshot.finished_at),
         "status": snapshot.status,
+        "kind": snapshot_kind(snapshot, overlap_expected=overlap_expected),
+        "coverage": coverage(snapshot, table=table),
         "note": snapshot.note,
         "rows": snapshot.rows,
         "reported_total": snapshot.reported_total,

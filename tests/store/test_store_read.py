@@ -256,7 +256,7 @@ def test_since_starts_from_the_last_complete_snapshot_at_or_before_it(book: Book
     result = invoke("changes", "alice", "--db", book.target, "--since", "2020-01-01", "-f", "jsonl")
     assert result.exit_code == 0
     assert [row["unique_id"] for row in jsonl(result.stdout)] == ["carol", "dave", "erin"]
-    assert "no complete snapshot at or before 2020-01-01T00:00:00Z" in result.stderr
+    assert "no complete or window snapshot at or before 2020-01-01T00:00:00Z" in result.stderr
     # After the latest one: nothing to compare.
     result = invoke("changes", "alice", "--db", book.target, "--since", "2030-01-01T00:00Z")
     assert (result.exit_code, result.stdout) == (0, "")
@@ -393,10 +393,8 @@ def test_an_account_only_seen_in_lists_has_nothing_to_compare(book: Book) -> Non
     book.run([BOB])
     result = invoke("changes", "bob", "--db", book.target)
     assert (result.exit_code, result.stdout) == (0, "")
-    assert (
-        result.stderr.strip()
-        == f"no list of @bob was recorded in the store {book.store.label}: nothing to compare"
-    )
+    said = f"no list of @bob was recorded in the store {book.store.label}: nothing to compare"
+    assert result.stderr.strip() == f"tiktok: warning: {said}"
 
 
 @pytest.mark.parametrize("command", ["changes", "history", "snapshots"])
@@ -590,6 +588,8 @@ def test_snapshots_lists_every_run_with_its_status_and_counts(book: Book) -> Non
             "started_at",
             "finished_at",
             "status",
+            "kind",
+            "coverage",
             "note",
             "rows",
             "reported_total",

@@ -1,6 +1,7 @@
 """Reading the store: accounts by name or id, the snapshots of their lists, which two
 snapshots to compare (``latest_comparisons``, ``chosen_comparison``: `tiktok changes` and
-the Python API choose alike), what changed between them, and the counts observed over time.
+the Python API choose alike), what changed between them and what the comparison could not
+see (``comparison_notes``), and the counts observed over time.
 
 One SQLAlchemy Core code path for SQLite and PostgreSQL. Every query that can return
 many rows is streamed (``yield_per``), and what changed between two snapshots is found
@@ -52,6 +53,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, FromClause, Select, and_, exists, func, or_, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from tiktok_cli.console import counted
 from tiktok_cli.errors import NotFoundError, StoreError, StoreUnavailable, UsageError
 from tiktok_cli.identifiers import Account, IdKind, Target
 from tiktok_cli.models import FIELDS, User
@@ -61,6 +63,8 @@ from tiktok_cli.store.schema import LIST_NAMES, accounts, lists, memberships, ob
 
 FOLLOWED, UNFOLLOWED, RENAMED = "followed", "unfollowed", "renamed"
 COMPLETE, WINDOW = "complete", "window"
+# The snapshots a comparison may use: read from the list's top to its end or its window.
+USABLE = (COMPLETE, WINDOW)
 # Rows fetched from the database at a time: memory stays flat however many there are.
 STREAM = 5_000
 
@@ -296,20 +300,95 @@ class StoreReader:
     ) -> list[Snapshot]:
         """Up to ``newest`` complete snapshots of the list, the latest first; with
         ``started_by``, only those that started at or before it."""
+        return self._latest(owner, list_name, (COMPLETE,), newest=newest, started_by=started_by)
+
+    def usable(
+        self, owner: StoredAccount, list_name: str, *, newest: int, started_by: datetime | None = None
+    ) -> list[Snapshot]:
+        """Up to ``newest`` usable snapshots (complete or window) of the list, the latest
+        first; with ``started_by``, only those that started at or before it."""
+        return self._latest(owner, list_name, USABLE, newest=newest, started_by=started_by)
+
+    def first_usable(self, owner: StoredAccount, list_name: str) -> Snapshot | None:
         query = self._snapshot_query().where(
-            lists.c.owner_id == owner.id, lists.c.kind == list_name, snapshots.c.status == COMPLETE
+            lists.c.owner_id == owner.id, lists.c.kind == list_name, snapshots.c.status.in_(USABLE)
+        )
+        row = self._connection.execute(query.order_by(snapshots.c.id).limit(1)).first()
+        return None if row is None else _snapshot(row)
+
+    def _latest(
+        self,
+        owner: StoredAccount,
+        list_name: str,
+        statuses: Sequence[str],
+        *,
+        newest: int,
+        started_by: datetime | None,
+    ) -> list[Snapshot]:
+        query = self._snapshot_query().where(
+            lists.c.owner_id == owner.id, lists.c.kind == list_name, snapshots.c.status.in_(list(statuses))
         )
         if started_by is not None:
             query = query.where(snapshots.c.started_at <= started_by)
         rows = self._connection.execute(query.order_by(snapshots.c.id.desc()).limit(newest))
         return [_snapshot(row) for row in rows]
 
-    def first_complete(self, owner: StoredAccount, list_name: str) -> Snapshot | None:
+    # --- what a comparison cannot show -------------------------------------------------
+
+    def comparison_notes(self, older: Snapshot, newer: Snapshot) -> list[str]:
+        """One sentence for each thing the rows of ``changes(older, newer)`` cannot say."""
+        return [note.text for note in self.notes(older, newer)]
+
+    def notes(self, older: Snapshot, newer: Snapshot) -> list[ComparisonNote]:
+        """What ``comparison_notes`` says, with what kind of note each is and its gist for
+        a summary line: the order broken, windows that did not overlap, members nothing
+        proves new, and the window the comparison looked through."""
+        between = self._usable_between(older, newer)
+        return [
+            *_order_broken(older, newer, between),
+            *_no_overlap(newer, between),
+            *self._unproven(older, newer),
+            *_through_window(older, newer),
+        ]
+
+    def _usable_between(self, older: Snapshot, newer: Snapshot) -> list[Snapshot]:
+        """The usable snapshots of the list from ``older`` to ``newer``, both included, in order."""
         query = self._snapshot_query().where(
-            lists.c.owner_id == owner.id, lists.c.kind == list_name, snapshots.c.status == COMPLETE
+            snapshots.c.list_id == older.list_id,
+            snapshots.c.id >= older.id,
+            snapshots.c.id <= newer.id,
+            snapshots.c.status.in_(USABLE),
         )
-        row = self._connection.execute(query.order_by(snapshots.c.id).limit(1)).first()
-        return None if row is None else _snapshot(row)
+        return [_snapshot(row) for row in self._connection.execute(query.order_by(snapshots.c.id))]
+
+    def _unproven(self, older: Snapshot, newer: Snapshot) -> list[ComparisonNote]:
+        """Members first seen in (older, newer] by a run that overlapped nothing before it,
+        still there at ``newer``: ``changes`` leaves them out of the followed."""
+        count = self._connection.execute(
+            select(func.count()).where(
+                memberships.c.list_id == older.list_id,
+                memberships.c.first_run > older.id,
+                memberships.c.first_run <= newer.id,
+                memberships.c.arrival == "unproven",
+                or_(memberships.c.ended_run.is_(None), memberships.c.ended_run > newer.id),
+            )
+        ).scalar_one()
+        if not count:
+            return []
+        members = counted(count, "member")
+        verb = "was" if count == 1 else "were"
+        return [
+            ComparisonNote(
+                NOT_PROVEN,
+                f"{members} first seen by a run that had no member in common with the one before it "
+                f"{verb} not reported as followed: nothing shows whether they are new or older "
+                "members come up into the window",
+                f"{members} not reported (nothing proves them new)",
+                older.list_name,
+                older.id,
+                newer.id,
+            )
+        ]
 
     # --- changes -------------------------------------------------------------------------
 
@@ -470,11 +549,15 @@ class StoreReader:
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    """Two complete snapshots of one list, and the value of the owner column for its rows."""
+    """Two usable snapshots of one list, and the value of the owner column for its rows."""
 
     owner: str | None
     older: Snapshot
     newer: Snapshot
+    account: StoredAccount  # the owner, as the store knows it (messages name it)
+
+    def __str__(self) -> str:
+        return f"{self.account}'s {self.older.list_name}"
 
 
 def latest_comparisons(
@@ -485,10 +568,10 @@ def latest_comparisons(
     *,
     note: Callable[[str], None],
 ) -> Iterator[Comparison]:
-    """For each owner's lists (``list_names``, or every list recorded): its last two complete
-    snapshots, or with ``when`` the last complete one started at or before it and the
-    latest. A list with nothing to compare is told to ``note`` in a sentence, and skipped
-    (an owner may have fewer than two complete snapshots yet)."""
+    """For each owner's lists (``list_names``, or every list recorded): its last two usable
+    snapshots (complete or window), or with ``when`` the last usable one started at or
+    before it and the latest. A list with nothing to compare is told to ``note`` in a
+    sentence, and skipped (an owner may have fewer than two usable snapshots yet)."""
     for target, owner in owners:
         recorded = reader.list_names(owner)
         if not recorded:
@@ -499,32 +582,35 @@ def latest_comparisons(
             if list_name not in recorded:
                 note(f"{name} were never recorded in the store {reader.label}: nothing to compare")
                 continue
-            latest = reader.complete(owner, list_name, newest=2)
+            latest = reader.usable(owner, list_name, newest=2)
             if len(latest) < 2:
-                found = "no complete snapshot" if not latest else "one complete snapshot"
-                note(f"{name}: {found} yet, two are needed to compare; nothing to show")
+                found = "no" if not latest else f"one ({latest[0].id})"
+                note(
+                    f"{name}: {found} complete or window snapshot yet, two are needed to compare "
+                    "(runs cut short never count); nothing to show"
+                )
                 continue
             newer, older = latest
             if when is not None:
-                base = reader.complete(owner, list_name, newest=1, started_by=when)
+                base = reader.usable(owner, list_name, newest=1, started_by=when)
                 if base:
                     older = base[0]
                 else:
-                    first = reader.first_complete(owner, list_name)
+                    first = reader.first_usable(owner, list_name)
                     assert first is not None  # there are two
                     older = first
                     note(
-                        f"{name}: no complete snapshot at or before {iso(when)}; comparing from "
-                        f"the first complete one instead (snapshot {first.id}, started "
+                        f"{name}: no complete or window snapshot at or before {iso(when)}; comparing "
+                        f"from the first one instead (snapshot {first.id}, {first.status}, started "
                         f"{iso(first.started_at)})"
                     )
                 if older.id == newer.id:
                     note(
-                        f"{name}: no complete snapshot since {iso(when)} (the latest, {newer.id}, "
-                        f"started {iso(newer.started_at)}); nothing to show"
+                        f"{name}: no complete or window snapshot since {iso(when)} (the latest, "
+                        f"{newer.id}, started {iso(newer.started_at)}); nothing to show"
                     )
                     continue
-            yield Comparison(target.owner, older, newer)
+            yield Comparison(target.owner, older, newer, owner)
 
 
 def chosen_comparison(
@@ -533,7 +619,7 @@ def chosen_comparison(
     list_names: Sequence[str] | None,
     span: tuple[int, int],
 ) -> Comparison:
-    """--from RUN --to RUN: two complete snapshots of one list of the one account given."""
+    """--from RUN --to RUN: two usable snapshots of one list of the one account given."""
     if len(owners) != 1:
         raise UsageError("--from and --to compare two snapshots of one list: give one account")
     target, owner = owners[0]
@@ -546,10 +632,11 @@ def chosen_comparison(
                 f"{option} {run}: no snapshot {run} {where} {reader.label} "
                 f"(`tiktok snapshots {target.text}` lists them)"
             )
-        if not snapshot.complete:
+        if not snapshot.usable:
             raise UsageError(
-                f"{option} {run}: snapshot {run} is {snapshot.status}; only complete snapshots "
-                "can be compared (a run that did not finish saw only part of the list)"
+                f"{option} {run}: snapshot {run} is {snapshot.status}; only complete and window "
+                "snapshots can be compared (a run cut short, or started below the top of the list, "
+                "proves nothing about the members it did not reach)"
             )
         if list_names and snapshot.list_name not in list_names:
             raise UsageError(
@@ -564,7 +651,137 @@ def chosen_comparison(
         )
     if older.id >= newer.id:
         raise UsageError(f"--from {older.id} must be an older snapshot than --to {newer.id}")
-    return Comparison(target.owner, older, newer)
+    return Comparison(target.owner, older, newer, owner)
+
+
+# --- what a comparison cannot show -------------------------------------------------------
+
+# The kinds of note about a comparison (ComparisonNote.kind).
+ORDER_BROKEN, NO_OVERLAP, NOT_PROVEN, THROUGH_WINDOW = "order", "overlap", "unproven", "window"
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonNote:
+    """Something true of a comparison that its rows cannot say.
+
+    ``kind``: ``order`` (the list's order did not hold: no unfollows reported), ``overlap``
+    (a window had no member in common with the run before it: new followers between them
+    may be missing), ``unproven`` (members nothing proves new, not reported), ``window``
+    (compared through a window: changes below it are not seen). ``text`` is the sentence
+    `tiktok changes` warns with, ``gist`` its few words for a summary line.
+    """
+
+    kind: str
+    text: str
+    gist: str
+    list_name: str
+    older: int  # the snapshots compared (ids)
+    newer: int
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _order_broken(older: Snapshot, newer: Snapshot, between: Sequence[Snapshot]) -> list[ComparisonNote]:
+    """Runs whose members came out of the stored order: then no member is proven gone."""
+    broken = [s for s in between if s.disorder]
+    if not broken:
+        return []
+    where = _and([f"{s.id} ({s.disorder:,} out of order)" for s in broken])
+    runs = "snapshot" if len(broken) == 1 else "snapshots"
+    return [
+        ComparisonNote(
+            ORDER_BROKEN,
+            f"the list's order did not hold in {runs} {where}, so no unfollows are reported "
+            f"between snapshots {older.id} and {newer.id}",
+            "no unfollows (order broken)",
+            older.list_name,
+            older.id,
+            newer.id,
+        )
+    ]
+
+
+def _no_overlap(newer: Snapshot, between: Sequence[Snapshot]) -> list[ComparisonNote]:
+    """Windows that met none of the members the list held: more arrived between the two
+    runs than a window holds, so some new ones may have passed below it unseen."""
+    found = []
+    for before, run in itertools.pairwise(between):
+        if not (run.window and run.known == 0 and before.rows > 0):
+            continue
+        new = f"new {run.list_name}"
+        text = (
+            f"snapshot {run.id} had no member in common with snapshot {before.id}: all "
+            f"{run.rows:,} it read were new to the list, so {new} between them may be missing"
+        )
+        elapsed = run.started_at - before.started_at
+        if elapsed > timedelta(0) and run.rows > 0:
+            hours = elapsed / timedelta(hours=1)
+            # The windows overlap while fewer arrive between two runs than the smaller
+            # window holds; this rate is a floor (more than it read arrived), so half that time.
+            depth = min(before.rows, run.rows)
+            every = elapsed * (depth / run.rows) / 2
+            text += (
+                f"; at least {_rate(run.rows / hours)} arrived ({run.rows:,} in the {_duration(elapsed)} "
+                f"between the two runs): run at least every {_duration(every)} to keep the windows "
+                "overlapping"
+            )
+        found.append(
+            ComparisonNote(
+                NO_OVERLAP,
+                text,
+                f"{new} may be missing (no overlap)",
+                run.list_name,
+                between[0].id,
+                newer.id,
+            )
+        )
+    return found
+
+
+def _through_window(older: Snapshot, newer: Snapshot) -> list[ComparisonNote]:
+    """The shallower window of the two compared: how much of the list the comparison saw."""
+    windows = [s for s in (older, newer) if s.window]
+    if not windows:
+        return []
+    from tiktok_cli.writers.table import compact_count
+
+    window = min(windows, key=lambda s: s.rows)
+    if window.reported_total:
+        seen = f"{window.rows:,} of ~{compact_count(window.reported_total)} {window.list_name}"
+    else:
+        seen = f"the newest {window.rows:,} {window.list_name} (TikTok gave no total)"
+    how = "a --new-only run, down to members already known" if window.new_only else "its newest part"
+    return [
+        ComparisonNote(
+            THROUGH_WINDOW,
+            f"compared through a window: {seen} (snapshot {window.id}, {how}); changes below it are not seen",
+            f"through a window: {seen}",
+            older.list_name,
+            older.id,
+            newer.id,
+        )
+    ]
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _rate(per_hour: float) -> str:
+    """``1,250 an hour``, ``30 a day``: an arrival rate, rounded down."""
+    if per_hour >= 1:
+        return f"{int(per_hour):,} an hour"
+    return f"{int(per_hour * 24):,} a day"
+
+
+def _duration(span: timedelta) -> str:
+    """``3d``, ``14h``, ``45m``, ``30s``: a span, rounded down (a run interval: shorter is safer)."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 1)}s"
 
 
 def _present(list_id: int, member: ColumnElement[Any], snapshot_id: int) -> ColumnElement[bool]:
