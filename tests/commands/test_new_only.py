@@ -1,0 +1,219 @@
+"""--new-only: nightly runs that read a list only down to the accounts the store already holds,
+--full-every, and the windows such runs record; on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fakeserver import UID_BASE, Account, FakeTikTok, Fault, sec_uid_for
+from helpers import Serve, csv_rows, error_line, invoke, query
+from typer.testing import Result
+
+UID = "6754915036232582149"
+PAGE = 20  # the fake server's page of followers
+SQLITE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # how the store writes times in SQLite (schema.py)
+
+
+def alice(members: list[int], name: str = "alice", uid: str = UID) -> Account:
+    return Account(name, uid, sec_uid_for(name), len(members), 3, members=members)
+
+
+def fan(index: int) -> str:
+    return str(UID_BASE + index)
+
+
+def run(db: str, *args: str, account: str = "alice") -> Result:
+    result = invoke("followers", account, "--db", db, "-f", "none", *args)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def pages(server: FakeTikTok) -> int:
+    return server.count("/user/followers")
+
+
+def snapshots(engine: sa.Engine) -> list[tuple[Any, ...]]:
+    return [
+        (snapshot, status, rows, bool(new_only))
+        for snapshot, status, rows, new_only in query(
+            engine, "SELECT id, status, rows, new_only FROM snapshots ORDER BY id"
+        )
+    ]
+
+
+def opened_by(engine: sa.Engine, run: int) -> set[str]:
+    rows = query(
+        engine,
+        "SELECT a.user_id FROM memberships m JOIN accounts a ON a.id = m.member_id WHERE m.first_run = :run",
+        run=run,
+    )
+    return {row[0] for row in rows}
+
+
+def age_runs(engine: sa.Engine, days: int) -> None:
+    """Move every snapshot's start ``days`` back, as if the runs so far were that old."""
+    with engine.begin() as connection:
+        for snapshot, started in connection.execute(sa.text("SELECT id, started_at FROM snapshots")).all():
+            if isinstance(started, str):
+                started = datetime.fromisoformat(started.replace("Z", "+00:00"))
+            older = started - timedelta(days=days)
+            value = (
+                older.astimezone(timezone.utc).strftime(SQLITE_TIME)
+                if engine.dialect.name == "sqlite"
+                else older
+            )
+            connection.execute(
+                sa.text("UPDATE snapshots SET started_at = :at WHERE id = :id"), {"at": value, "id": snapshot}
+            )
+
+
+def passthrough(server: FakeTikTok) -> Fault:
+    """A fault that answers as the server would: the scripted faults after it hit later pages."""
+    return Fault("/tk/user/followers", body=lambda q: server.followers(q)[1])
+
+
+@pytest.fixture
+def night(serve: Serve, db_target: str) -> FakeTikTok:
+    """alice's 400 followers recorded by a full run; since then, 20 new followers at the top."""
+    server = serve(accounts=[alice(list(range(400)))], page_size=PAGE)
+    run(db_target)
+    server.accounts["alice"].members = [*range(1000, 1020), *range(400)]
+    server.requests.clear()
+    return server
+
+
+NEW = {fan(i) for i in range(1000, 1020)}
+
+
+def test_a_night_with_20_new_followers_fetches_two_pages_not_the_list(
+    night: FakeTikTok, db_target: str, store: sa.Engine
+) -> None:
+    result = run(db_target, "--new-only")
+    assert pages(night) == 2  # the 20 new ones, then a page of followers already stored
+    assert snapshots(store)[1][1:] == ("window", 40, True)
+    assert opened_by(store, 2) == NEW
+    assert result.stderr.splitlines()[-1].startswith(
+        "40 followers of @alice read (TikTok reports ~420) (incremental: 20 new, then 20 already "
+        "in the store); recorded in "
+    )
+
+
+def test_a_night_with_nothing_new_fetches_one_page(
+    night: FakeTikTok, db_target: str, store: sa.Engine
+) -> None:
+    night.accounts["alice"].members = list(range(400))
+    run(db_target, "--new-only")
+    assert pages(night) == 1
+    assert snapshots(store)[1][1:] == ("window", 20, True)
+    assert opened_by(store, 2) == set()
+
+
+def test_new_followers_below_a_known_one_still_count_as_new(
+    night: FakeTikTok, db_target: str, store: sa.Engine
+) -> None:
+    # Five new, an old follower, fifteen new: the streak of known ones starts after them.
+    night.accounts["alice"].members = [*range(1000, 1005), 0, *range(1005, 1020), *range(1, 400)]
+    run(db_target, "--new-only")
+    assert pages(night) == 3
+    assert opened_by(store, 2) == NEW
+
+
+def test_full_every_reads_the_list_whole_when_its_last_full_run_is_older(
+    night: FakeTikTok, db_target: str, store: sa.Engine
+) -> None:
+    result = run(db_target, "--new-only", "--full-every", "7d")
+    assert pages(night) == 2  # the full run is minutes old: not due
+    assert "whole list" not in result.stderr
+    age_runs(store, 8)
+    night.requests.clear()
+    result = run(db_target, "--new-only", "--full-every", "7d")
+    assert pages(night) == 420 // PAGE  # due: every page
+    assert snapshots(store)[2][1:] == ("complete", 420, False)
+    assert (
+        "the followers of @alice: no full run recorded in the last 7d: reading the whole list"
+        in result.stderr
+    )
+    # The incremental run before counts as no full run: only a run read whole does.
+    night.requests.clear()
+    run(db_target, "--new-only", "--full-every", "7d")
+    assert pages(night) == 1
+
+
+def test_full_every_reads_a_list_never_recorded_whole(serve: Serve, db_target: str, store: sa.Engine) -> None:
+    server = serve(accounts=[alice(list(range(100)))], page_size=PAGE)
+    result = run(db_target, "--new-only", "--full-every", "12h")
+    assert pages(server) == 5
+    assert "reading the whole list (--full-every 12h)" in result.stderr
+    assert snapshots(store) == [(1, "complete", 100, False)]
+
+
+def test_a_first_new_only_run_reads_until_the_end(serve: Serve, db_target: str, store: sa.Engine) -> None:
+    server = serve(accounts=[alice(list(range(100)))], page_size=PAGE)
+    run(db_target, "--new-only")
+    assert pages(server) == 5  # nothing is known: every page is new
+    assert snapshots(store) == [(1, "complete", 100, True)]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--new-only",), "give --db (or set TIKTOK_DB)"),
+        (("--new-only", "--db", "s.db", "--limit", "5"), "drop --limit"),
+        (("--new-only", "--db", "s.db", "--cursor", "1700000000"), "it takes no --cursor"),
+        (("--full-every", "7d", "--db", "s.db"), "add --new-only"),
+        (("--new-only", "--full-every", "7", "--db", "s.db"), "a duration such as 12h, 7d or 2w, not '7'"),
+        (("--new-only", "--full-every", "0d", "--db", "s.db"), "not '0d'"),
+    ],
+)
+def test_usage_errors(server: FakeTikTok, args: tuple[str, ...], words: str) -> None:
+    line = error_line(invoke("followers", "alice", "-f", "none", *args), 2)
+    assert words in line
+    assert server.requests == []
+    assert not Path("s.db").exists()
+
+
+def test_followings_take_no_start_cursor_with_new_only(server: FakeTikTok) -> None:
+    line = error_line(invoke("followings", "alice", "--new-only", "--db", "s.db", "--min-cursor", "5"), 2)
+    assert "it takes no --min-cursor/--max-cursor" in line
+
+
+def test_the_file_holds_the_rows_fetched_and_a_resume_stops_like_the_run(
+    night: FakeTikTok, db_target: str, store: sa.Engine, tmp_path: Path
+) -> None:
+    out = tmp_path / "new.csv"
+    night.faults = [passthrough(night), Fault("/tk/user/followers", 500)]
+    failed = invoke("followers", "alice", "--db", db_target, "--new-only", "-o", str(out), "--retries", "0")
+    assert failed.exit_code == 7, failed.stderr
+    night.requests.clear()
+    resumed = invoke("followers", "alice", "--db", db_target, "--new-only", "-o", str(out))
+    assert resumed.exit_code == 0, resumed.stderr
+    assert pages(night) == 1  # the page that failed, a page of known followers: done
+    rows = csv_rows(out.read_bytes())
+    assert len(rows) == 1 + 40
+    assert snapshots(store)[1][1:] == ("window", 40, True)
+    assert opened_by(store, 2) == NEW
+    assert f"written to {out}" in resumed.stderr and "(incremental: 20 new, then 20 already" in resumed.stderr
+
+
+def test_a_batch_of_new_only_lists_on_several_workers_fetches_only_what_it_needs(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    people = [alice(list(range(i * 1000, i * 1000 + 200)), f"user{i}", str(int(UID) + i)) for i in range(4)]
+    server = serve(accounts=people, page_size=PAGE)
+    names = [p.name for p in people]
+    result = invoke("followers", *names, "--db", db_target, "-f", "none", "-j", "4")
+    assert result.exit_code == 0, result.stderr
+    for index, person in enumerate(people):
+        person.members = [*range(50_000 + index * 100, 50_000 + index * 100 + 20), *(person.members or [])]
+    server.requests.clear()
+    result = invoke(
+        "followers", *names, "--db", db_target, "-f", "csv", "-j", "4", "--new-only", "-o", "b.csv"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert pages(server) == 4 * 2
+    assert len(csv_rows(Path("b.csv").read_bytes())) == 1 + 4 * 40
+    assert "(incremental: 80 new, then 80 already in the store)" in result.stderr
