@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from fakeserver import UID_BASE, Account, FakeTikTok, Fault, sec_uid_for
+from fakeserver import TOKEN, UID_BASE, Account, FakeTikTok, Fault, sec_uid_for, web_account, web_following
 from helpers import Serve, csv_rows, error_line, invoke, query
 from typer.testing import Result
 
@@ -217,3 +219,140 @@ def test_a_batch_of_new_only_lists_on_several_workers_fetches_only_what_it_needs
     assert pages(server) == 4 * 2
     assert len(csv_rows(Path("b.csv").read_bytes())) == 1 + 4 * 40
     assert "(incremental: 80 new, then 80 already in the store)" in result.stderr
+
+
+class Ordered(FakeTikTok):
+    """The fake server with the gateway's followings and tiktok.com's lists served from
+    ``Account.members`` too (the token API's followers already are), newest first."""
+
+    def followings(self, query: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        status, body, headers = super().followings(query)
+        return status, self._members(body, query, "followings", web_following, 500_000), headers
+
+    def web_list(self, query: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+        status, body, headers = super().web_list(query)
+        prefix = "fan" if query.get("scene") == "67" else "followed"
+        return (
+            status,
+            self._members(body, query, "userList", lambda i: web_account(i, prefix), 900_000),
+            headers,
+        )
+
+    def _members(self, body: bytes, query: dict[str, str], key: str, entry: Any, base: int) -> bytes:
+        account = next(a for a in self.accounts.values() if a.sec_uid == query.get("secUid"))
+        page = json.loads(body)
+        if account.members is None or key not in page:
+            return body
+        # The generated entries stand at the list's positions: serve the member at each instead.
+        ids = [item["user"]["id"] if "user" in item else item["id"] for item in page[key]]
+        page[key] = [entry(account.members[int(i) - UID_BASE - base]) for i in ids]
+        return json.dumps(page).encode()
+
+
+@dataclass(frozen=True)
+class Source:
+    backend: str
+    command: str
+    path: str  # the list's endpoint, whose requests are counted
+    extra: tuple[str, ...] = ()
+
+
+SOURCES = [
+    Source("gateway", "followings", "/user-followings", ("--count", str(PAGE))),
+    Source("tkapi", "followers", "/user/followers"),
+    Source("web", "followers", "/api/user/list/", ("--rate", "1000")),
+    Source("web", "followings", "/api/user/list/", ("--rate", "1000")),
+]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: f"{s.backend}-{s.command}")
+def test_every_backend_stops_at_the_accounts_already_stored(
+    source: Source, db_target: str, store: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    members = list(range(200))
+    account = Account("alice", UID, sec_uid_for("alice"), len(members), len(members), members=members)
+    server = Ordered(accounts=[account], page_size=PAGE)
+    with server:
+        monkeypatch.setenv("TIKTOK_GATEWAY_URL", server.url + "/tiktok")
+        monkeypatch.setenv("TIKTOK_API_URL", server.url + "/tk")
+        monkeypatch.setenv("TIKTOK_API_TOKEN", TOKEN)
+        monkeypatch.setenv("TIKTOK_WEB_URL", server.url)
+        args = (source.command, "alice", "--backend", source.backend, "--db", db_target, "-f", "none")
+        assert invoke(*args, *source.extra).exit_code == 0
+        account.members = [*range(1000, 1020), *members]
+        account.followers = account.followings = len(account.members)
+        server.requests.clear()
+        result = invoke(*args, *source.extra, "--new-only")
+        assert result.exit_code == 0, result.stderr
+        assert server.count(source.path) == 2
+    assert snapshots(store)[1][1:] == ("window", 40, True)
+    assert len(opened_by(store, 2)) == 20
+
+
+# --- windows: lists read from the top down to TikTok's cap -------------------------------------
+
+
+def reporting(server: FakeTikTok, total: int, *, cap_after: int | None = None) -> list[Fault]:
+    """Faults answering as the server would, but with TikTok's count ``total``; with
+    ``cap_after``, the page after that many pages claims more but gives no cursor (the cap)."""
+
+    def body(number: int) -> Any:
+        def answer(query: dict[str, str]) -> bytes:
+            page = json.loads(server.followers(query)[1])
+            page["data"]["total"] = total
+            if cap_after is not None and number == cap_after:
+                page["data"].update(min_time=-1, has_more=True)
+            return json.dumps(page).encode()
+
+        return answer
+
+    return [Fault("/tk/user/followers", body=body(n)) for n in range(100)]
+
+
+def test_a_capped_list_is_a_window_and_the_summary_says_so(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    server = serve(accounts=[alice(list(range(200)))], page_size=PAGE)
+    server.faults = reporting(server, 9_400_000, cap_after=2)
+    result = invoke("followers", "alice", "--db", db_target, "-o", "f.csv")
+    assert result.exit_code == 0, result.stderr
+    assert pages(server) == 3
+    assert snapshots(store) == [(1, "window", 60, False)]
+    assert result.stderr.splitlines()[-1].startswith(
+        "60 of ~9,400,000 followers of @alice written to f.csv: TikTok shows only the newest ~60; "
+        "recorded in "
+    )
+    assert "warning" not in result.stderr
+
+
+def test_a_list_that_ends_after_thousands_while_tiktok_reports_far_more_is_a_window(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    server = serve(accounts=[alice(list(range(1000)))], page_size=250)
+    server.faults = reporting(server, 9_400_000)
+    result = run(db_target)
+    assert snapshots(store) == [(1, "window", 1000, False)]
+    assert (
+        "1,000 of ~9,400,000 followers of @alice read: TikTok shows only the newest ~1,000" in result.stderr
+    )
+    assert "warning" not in result.stderr
+
+
+def test_a_short_list_that_ends_early_stays_incomplete(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    server = serve(accounts=[alice(list(range(100)))], page_size=PAGE)
+    server.faults = reporting(server, 9_400_000)
+    result = run(db_target)
+    assert snapshots(store) == [(1, "incomplete", 100, False)]
+    assert "well short of the 9,400,000 TikTok reports" in result.stderr
+    assert "TikTok shows only" not in result.stderr
+
+
+def test_a_window_of_a_batch_is_said_per_list(serve: Serve) -> None:
+    server = serve(accounts=[alice(list(range(200))), alice(list(range(5)), "bob", str(int(UID) + 1))])
+    server.faults = reporting(server, 9_400_000, cap_after=1)[:2]
+    result = invoke("followers", "alice", "bob", "-o", "f.csv", "-j", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "the followers of @alice: 40 of ~9,400,000: TikTok shows only the newest ~40" in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("45 followers of 2 accounts written to f.csv")
