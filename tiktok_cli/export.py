@@ -232,7 +232,8 @@ class ListExport:
         new_only: NewOnly | None = None,
     ) -> None:
         """``lookup`` gives an owner's profile (by the backend ``looked_up_by`` names),
-        which --db records with its snapshot."""
+        which --db records with its snapshot; ``new_only``: --new-only, where each list's
+        recording says when it has reached accounts already stored."""
         self.operation = operation
         self.new_only = new_only
         self._from_start = first_query.cursor is None and not first_query.max_cursor
@@ -245,7 +246,6 @@ class ListExport:
         self._dirty, self._saved_at = False, -CHECKPOINT_INTERVAL
         progress = output.resumed.progress if output.resumed else {}
         saved = progress.get("lists", {})
-        from_start = first_query.cursor is None and not first_query.max_cursor
 
         def recording(target: Target) -> ListRecording:
             return recorder.list_run(
@@ -253,7 +253,7 @@ class ListExport:
                 operation.value,
                 saved=saved.get(target.list_key),
                 checkpoint=progress,
-                from_start=from_start,
+                from_start=self._from_start,
                 limit=limit,
                 seen=output.seen.scoped(target.list_key).has,
                 lookup=lookup,

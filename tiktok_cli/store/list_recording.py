@@ -267,7 +267,7 @@ class StoreListRecording(ListRecording):
             self.new_rows = rows - self.base - self.known_rows
 
     def ended(self) -> None:
-        if self.caught_up:
+        if self.caught_up and self.whole:  # from the top down to members already recorded
             self._finish(complete=False, window=True, note=None)
             return
         # Read from the first page down to TikTok's cap, or to an end far short of its count:
