@@ -213,7 +213,19 @@ def test_a_batch_of_new_only_lists_on_several_workers_fetches_only_what_it_needs
         person.members = [*range(50_000 + index * 100, 50_000 + index * 100 + 20), *(person.members or [])]
     server.requests.clear()
     result = invoke(
-        "followers", *names, "--db", db_target, "-f", "csv", "-j", "4", "--new-only", "-o", "b.csv"
+        "followers",
+        *names,
+        "--db",
+        db_target,
+        "-f",
+        "csv",
+        "-j",
+        "4",
+        "--shard",
+        "0/1",
+        "--new-only",
+        "-o",
+        "b.csv",
     )
     assert result.exit_code == 0, result.stderr
     assert pages(server) == 4 * 2
@@ -356,3 +368,21 @@ def test_a_window_of_a_batch_is_said_per_list(serve: Serve) -> None:
     assert result.exit_code == 0, result.stderr
     assert "the followers of @alice: 40 of ~9,400,000: TikTok shows only the newest ~40" in result.stderr
     assert result.stderr.splitlines()[-1].startswith("45 followers of 2 accounts written to f.csv")
+
+
+def test_a_resumed_run_keeps_its_decision_to_read_the_list_whole(
+    night: FakeTikTok, db_target: str, store: sa.Engine, tmp_path: Path
+) -> None:
+    age_runs(store, 8)
+    out = tmp_path / "all.csv"
+    night.faults = [passthrough(night), passthrough(night), Fault("/tk/user/followers", 500)]
+    args = ("followers", "alice", "--db", db_target, "--new-only", "--full-every", "1w", "-o", str(out))
+    failed = invoke(*args, "--retries", "0")
+    assert failed.exit_code == 7 and "reading the whole list" in failed.stderr
+    night.requests.clear()
+    resumed = invoke(*args)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "reading the whole list" not in resumed.stderr
+    assert pages(night) == 420 // PAGE - 2  # from the page that failed to the end
+    assert snapshots(store)[1:] == [(2, "complete", 420, False)]
+    assert len(csv_rows(out.read_bytes())) == 1 + 420
