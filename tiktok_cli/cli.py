@@ -571,7 +571,8 @@ def followings(
     "  TIKTOK_API_URL=http://HOST/tk TIKTOK_API_TOKEN=... tiktok followers cnn -o followers.csv\n"
     "  tiktok followers --uid 6754915036232582149 --limit 500 | jq -r .unique_id\n"
     "  tiktok followers --input accounts.txt --errors failed.txt -o followers.csv\n"
-    "  tiktok followers --input accounts.txt --shard 0/3 -o followers-0.csv   # worker 0 of 3",
+    "  tiktok followers --input accounts.txt --shard 0/3 -o followers-0.csv   # worker 0 of 3\n"
+    "  tiktok followers --input accounts.txt --db tiktok.db --new-only --full-every 7d -f none   # nightly",
 )
 def followers(
     users: UsersArg = None,
