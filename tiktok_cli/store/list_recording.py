@@ -323,7 +323,11 @@ class StoreListRecording(ListRecording):
         if not self.whole:
             self.stop = "it started in the middle of the list"
         asked = self._new_only
-        if asked is not None and asked.due(self.recorder.last_full_run(owner, self.list_name)):
+        if (
+            asked is not None
+            and asked.full_every
+            and asked.due(self.recorder.last_full_run(owner, self.list_name))
+        ):
             self._new_only = None  # read whole: unfollows deeper in the list are found too
             console.info(
                 f"the {self.list_name} of {self.target.account}: no full run recorded in the last "
