@@ -262,6 +262,27 @@ RateOpt = Annotated[str | None, _setting_option("rate", PACING)]
 
 # Store: the snapshot store that records runs (and that `changes` and `history` read).
 DbOpt = Annotated[str | None, _setting_option("db", STORE)]
+# Incremental list runs: they read the store to know where the news ends.
+NewOnlyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--new-only",
+        help="With --db: read each list from the top only until a page's worth of accounts in a "
+        "row are ones the store already holds, then stop (a nightly run fetches a page or two, "
+        "not the whole list). No --limit or start cursor.",
+        rich_help_panel=STORE,
+    ),
+]
+FullEveryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--full-every",
+        metavar="DURATION",
+        help="With --new-only: read a list whole instead when its last full run is older than "
+        "DURATION (12h, 7d, 2w), so unfollows deeper in the list are still found.",
+        rich_help_panel=STORE,
+    ),
+]
 
 # Messages: what goes to stderr besides errors.
 QuietOpt = Annotated[
@@ -488,6 +509,8 @@ def followings(
     no_formula_guard: NoFormulaGuardOpt = False,
     excel: ExcelOpt = False,
     db: DbOpt = None,
+    new_only: NewOnlyOpt = False,
+    full_every: FullEveryOpt = None,
     backend: BackendOpt = None,
     gateway_url: GatewayUrlOpt = None,
     api_url: ApiUrlOpt = None,
@@ -537,6 +560,8 @@ def followings(
             concurrency=concurrency,
             errors=errors,
             verbose=verbose,
+            new_only=new_only,
+            full_every=full_every,
         )
 
 
@@ -546,7 +571,8 @@ def followings(
     "  TIKTOK_API_URL=http://HOST/tk TIKTOK_API_TOKEN=... tiktok followers cnn -o followers.csv\n"
     "  tiktok followers --uid 6754915036232582149 --limit 500 | jq -r .unique_id\n"
     "  tiktok followers --input accounts.txt --errors failed.txt -o followers.csv\n"
-    "  tiktok followers --input accounts.txt --shard 0/3 -o followers-0.csv   # worker 0 of 3",
+    "  tiktok followers --input accounts.txt --shard 0/3 -o followers-0.csv   # worker 0 of 3\n"
+    "  tiktok followers --input accounts.txt --db tiktok.db --new-only --full-every 7d -f none   # nightly",
 )
 def followers(
     users: UsersArg = None,
@@ -585,6 +611,8 @@ def followers(
     no_formula_guard: NoFormulaGuardOpt = False,
     excel: ExcelOpt = False,
     db: DbOpt = None,
+    new_only: NewOnlyOpt = False,
+    full_every: FullEveryOpt = None,
     backend: BackendOpt = None,
     gateway_url: GatewayUrlOpt = None,
     api_url: ApiUrlOpt = None,
@@ -633,6 +661,8 @@ def followers(
             concurrency=concurrency,
             errors=errors,
             verbose=verbose,
+            new_only=new_only,
+            full_every=full_every,
         )
 
 
@@ -655,6 +685,8 @@ def _export_lists(
     concurrency: int,
     errors: Path | None,
     verbose: bool,
+    new_only: bool = False,
+    full_every: str | None = None,
 ) -> None:
     """One list command: the ``operation`` list of each account named, exported as asked."""
     from tiktok_cli import identifiers, shards
@@ -663,12 +695,26 @@ def _export_lists(
     from tiktok_cli.config import load_settings
     from tiktok_cli.export import export_lists
     from tiktok_cli.paginate import Pacing
+    from tiktok_cli.store.list_recording import NewOnly
 
+    incremental = NewOnly.parse(new_only, full_every)
+    if incremental is not None:
+        start = "--min-cursor/--max-cursor" if operation == "followings" else "--cursor"
+        if cursor is not None or max_cursor:
+            raise UsageError(f"--new-only reads each list from its first page: it takes no {start}")
+        if limit is not None:
+            raise UsageError(
+                "--new-only stops each list by itself, at the accounts already stored: drop --limit"
+            )
     share = shards.asked(shard)  # a bad --shard fails before the input is read
     targets = identifiers.accounts(
         users, input_file, shard=share, sec_uid=sec_uid, uid=uid, unique=True, id_options=id_options
     )
     settings = load_settings(flags)
+    if incremental is not None and settings.db is None:
+        raise UsageError(
+            "--new-only tells new accounts from those a store holds: give --db (or set TIKTOK_DB)"
+        )
     if not targets:
         return
     if cursor is not None and len(targets) > 1:
@@ -684,6 +730,7 @@ def _export_lists(
         pacing=Pacing.parse(sleep),
         batch=Batch(concurrency, errors, listed=input_file is not None or share is not None),
         trace=verbose,
+        new_only=incremental,
     )
 
 

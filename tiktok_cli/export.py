@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tiktok_cli import console
@@ -33,7 +34,7 @@ from tiktok_cli.errors import (
     rerun_can_pass,
 )
 from tiktok_cli.identifiers import Target
-from tiktok_cli.models import Cursor, User
+from tiktok_cli.models import Cursor, User, is_window
 from tiktok_cli.output import (
     Output,
     OutputPlan,
@@ -51,7 +52,7 @@ from tiktok_cli.store import recordings
 from tiktok_cli.workers import grouped, interleave
 
 if TYPE_CHECKING:
-    from tiktok_cli.store.list_recording import ListRecording, Recordings
+    from tiktok_cli.store.list_recording import ListRecording, NewOnly, Recordings
 
 # The option that continues a list from a cursor, per command, for "how to go on" hints.
 CURSOR_OPTIONS = {Operation.FOLLOWINGS: "--min-cursor", Operation.FOLLOWERS: "--cursor"}
@@ -60,6 +61,9 @@ CURSOR_OPTIONS = {Operation.FOLLOWINGS: "--min-cursor", Operation.FOLLOWERS: "--
 CHECKPOINT_INTERVAL = 0.5
 # Answers about the account itself: retrying later will not change them.
 FINAL_ERRORS = (NotFoundError, NotVisibleError)
+# Seconds between looks of a --new-only list's worker, waiting for its page to be recorded,
+# at whether the export stopped meanwhile.
+_POLL = 0.2
 
 
 def export_lists(
@@ -73,9 +77,11 @@ def export_lists(
     pacing: Pacing,
     batch: Batch,
     trace: bool,
+    new_only: NewOnly | None = None,
 ) -> None:
     """Export the followings/followers of every target (the first ``limit`` of each);
-    ``first_query`` asks for each list's first page (cursor, page size), for any account."""
+    ``first_query`` asks for each list's first page (cursor, page size), for any account;
+    ``new_only``: stop each list at members the store already holds (--new-only)."""
     plan = plan_output(spec, owner=owner_column(len(targets), listed=batch.listed))
     warn_if_kept_nowhere(plan, settings.db, "the lists")
     with (
@@ -85,7 +91,10 @@ def export_lists(
         recordings(settings.db, session.backend(operation).name) as recorder,
     ):
         backend = session.backend(operation)
-        output.set_fingerprint(_fingerprint(plan, operation, targets, first_query, backend.name))
+        fingerprint = _fingerprint(plan, operation, targets, first_query, backend.name)
+        if new_only is not None:  # another kind of run: it never continues a full one's file
+            fingerprint["new_only"] = new_only.spelt or True
+        output.set_fingerprint(fingerprint)
         export = ListExport(
             operation,
             targets,
@@ -98,6 +107,7 @@ def export_lists(
             recorder=recorder,
             lookup=session.lookup,
             looked_up_by=lambda: session.lookup_backend().name,
+            new_only=new_only,
         )
         with output.writing(export, rows_written=export.rows):
             export.resolve_one()
@@ -142,6 +152,7 @@ def write_pages(export: ListExport, output: Output, concurrency: int) -> None:
     with (
         Progress(export.description, enabled=wanted(quiet=console.is_quiet())) as progress,
         contextlib.closing(events),
+        export.stopping(),
     ):
         for index, event in events:
             state = pending[index]
@@ -176,6 +187,10 @@ class ListState:
     failed: TikTokCliError | None = None  # a final answer about the account (not found, hidden)
     stalled: bool = False  # its last failure: asked again from its cursor, the API answered the same
     fetch: PageFetcher | None = None  # the backend's page function, once the account is resolved
+    window: bool = False  # read down to TikTok's cap, or to an end far short of its count
+    # Set by this thread once a page is recorded: a --new-only list's worker waits for it
+    # before it fetches the next page, which the recording may find not needed.
+    recorded: threading.Event = field(default_factory=threading.Event)
 
     def to_json(self) -> dict[str, Any]:
         # A failure is not saved: a resume asks the server again, from the page that failed.
@@ -214,10 +229,15 @@ class ListExport:
         recorder: Recordings,
         lookup: Callable[[str], User],
         looked_up_by: Callable[[], str],
+        new_only: NewOnly | None = None,
     ) -> None:
         """``lookup`` gives an owner's profile (by the backend ``looked_up_by`` names),
-        which --db records with its snapshot."""
+        which --db records with its snapshot; ``new_only``: --new-only, where each list's
+        recording says when it has reached accounts already stored."""
         self.operation = operation
+        self.new_only = new_only
+        self._from_start = first_query.cursor is None and not first_query.max_cursor
+        self._stopped = threading.Event()  # the export is over: waiting workers give up
         self.output = output
         self.failures = failures
         self.limit = limit
@@ -226,7 +246,6 @@ class ListExport:
         self._dirty, self._saved_at = False, -CHECKPOINT_INTERVAL
         progress = output.resumed.progress if output.resumed else {}
         saved = progress.get("lists", {})
-        from_start = first_query.cursor is None and not first_query.max_cursor
 
         def recording(target: Target) -> ListRecording:
             return recorder.list_run(
@@ -234,11 +253,13 @@ class ListExport:
                 operation.value,
                 saved=saved.get(target.list_key),
                 checkpoint=progress,
-                from_start=from_start,
+                from_start=self._from_start,
                 limit=limit,
                 seen=output.seen.scoped(target.list_key).has,
                 lookup=lookup,
                 looked_up_by=looked_up_by,
+                new_only=new_only,
+                page_size=first_query.page_size,
             )
 
         self.states = [ListState.from_json(t, recording(t), saved.get(t.list_key)) for t in targets]
@@ -266,7 +287,28 @@ class ListExport:
         start = state.cursor if state.cursor is not None else self._backend.start_cursor(query)
         left = None if self.limit is None else self.limit - state.rows
         seen = self.output.seen.scoped(state.target.list_key)
-        return paginate(fetch, start, seen=seen, limit=left, pause=self._pacing.pause)
+        pages = paginate(fetch, start, seen=seen, limit=left, pause=self._pacing.pause)
+        return pages if self.new_only is None else self._each_once_recorded(state, pages)
+
+    def _each_once_recorded(self, state: ListState, pages: Iterator[FreshPage]) -> Iterator[FreshPage]:
+        """``pages``, each fetched only once the page before it is recorded and the recording
+        has not found the list caught up: --new-only never fetches a page it does not need."""
+        for page in pages:
+            state.recorded.clear()
+            yield page
+            while not state.recorded.wait(_POLL):
+                if self._stopped.is_set():
+                    return
+            if state.recording.caught_up:
+                return
+
+    @contextlib.contextmanager
+    def stopping(self) -> Iterator[None]:
+        """The fetching and writing of pages; when it ends, workers waiting on this thread stop."""
+        try:
+            yield
+        finally:
+            self._stopped.set()
 
     def _resolve(self, state: ListState) -> PageFetcher:
         query = dataclasses.replace(self._first_query, account=state.target.account)
@@ -291,18 +333,20 @@ class ListExport:
     def advance(self, state: ListState, page: FreshPage) -> None:
         """Record a page of ``state``'s list, written whole."""
         total = page.total if page.total is not None else state.total
-        state.recording.page(page, rows=state.rows + len(page.users), total=total)
+        try:
+            state.recording.page(page, rows=state.rows + len(page.users), total=total)
+        finally:
+            state.recorded.set()  # recorded, or failed: either way its worker may look
         state.rows += len(page.users)
         state.skipped += page.skipped
         state.cursor = page.next_cursor
         state.total = total
-        state.done = page.next_cursor is None
-        if page.capped:
-            console.warn(
-                f"TikTok stopped serving the {self.operation.value} of {state.target.account} after "
-                f"{counted(state.rows, 'account')} (it reports ~{state.total or 0:,}); its lists end near "
-                "5,000 to 10,000 entries"
-            )
+        state.done = page.next_cursor is None or state.recording.caught_up
+        if page.next_cursor is None and (self.limit is None or page.capped):
+            whole = self._from_start or page.capped  # a cap is TikTok's, wherever the run started
+            state.window = whole and is_window(state.rows + state.skipped, total, capped=page.capped)
+        if state.window and len(self.states) > 1:
+            console.info(f"the {self.operation.value} of {state.target.account}: {self._window_words(state)}")
 
     def ended(self, state: ListState) -> None:
         """The paginator is done with ``state``'s list: at its end, its cap, or --limit."""
@@ -382,12 +426,18 @@ class ListExport:
         return f"{self.operation.value} of {len(self.states)} accounts"
 
     def summary(self) -> None:
-        """``N followers of @x written to FILE``: rows, and the accounts whose lists succeeded."""
+        """``N followers of @x written to FILE``: rows, and the accounts whose lists succeeded;
+        for one list read down to TikTok's cap, ``N of ~M followers …: TikTok shows only …``."""
         total = self.total
         where = f" to {self.output.path}" if self.output.path else ""
         reported = f" (TikTok reports ~{total:,})" if total is not None and len(self.states) == 1 else ""
+        counts = counted(self.rows, self.noun)
         if len(self.states) == 1:
             whose = str(self.states[0].target.account)
+            if self.states[0].window:
+                # The count TikTok reports goes before the noun, as the plural it asks for.
+                counts = f"{self.rows:,} of ~{total:,} {self.noun}s" if total is not None else counts
+                reported = f": {self._window_words(self.states[0], counted=False)}"
         else:
             succeeded = [s for s in self.states if s.done and s.failed is None]
             whose = counted(len(succeeded), "account")
@@ -395,9 +445,19 @@ class ListExport:
         if skipped:
             entries = "1 entry that is" if skipped == 1 else f"{skipped:,} entries that are"
             reported += f" ({entries} no account skipped)"
+        caught_up = [s.recording for s in self.states if s.recording.caught_up]
+        if caught_up:
+            new = sum(r.new_rows for r in caught_up)
+            known = sum(r.known_rows for r in caught_up)
+            reported += f" (incremental: {new:,} new, then {known:,} already in the store)"
         verb = "written" if self.output.plan.writer_class.writes_rows else "read"  # -f none
         stored = f"; recorded in {self.recorder.label}" if self.recorder.label is not None else ""
-        console.info(f"{counted(self.rows, self.noun)} of {whose} {verb}{where}{reported}{stored}")
+        console.info(f"{counts} of {whose} {verb}{where}{reported}{stored}")
+
+    def _window_words(self, state: ListState, *, counted: bool = True) -> str:
+        """What a window is, in words: ``TikTok shows only the newest ~5,000``."""
+        head = f"{state.rows:,} of ~{state.total:,}: " if counted and state.total is not None else ""
+        return f"{head}TikTok shows only the newest ~{_about(state.rows):,}"
 
     def resume_note(self, error: BaseException | None = None) -> str | None:
         """How far the export got and how to go on from there (None: nothing to say);
@@ -436,6 +496,14 @@ class ListExport:
             cursors = ", ".join(f"{s.target.text} with {option} {s.cursor}" for s in resumable)
             return f"{written}; continue {cursors}{later}"
         return written + later if stalled else None
+
+
+def _about(rows: int) -> int:
+    """``rows`` to two significant figures (4,999 -> 5,000): how many a window shows, roughly."""
+    if rows < 100:
+        return rows
+    step: int = 10 ** (len(str(rows)) - 2)
+    return (rows + step // 2) // step * step
 
 
 def stop_note(error: BaseException) -> str:

@@ -6,7 +6,7 @@ import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 # Cursors are opaque to everything but the backend that made them; they only need to
@@ -80,3 +80,53 @@ class Page:
     total: int | None = None
     # List entries that are no account (placeholders, `{}`, entries with neither id nor name).
     skipped: int = 0
+    # The oldest follow time on the page, in Unix seconds, as the backend read it from its
+    # cursor (None: the API's cursor is no follow time); ``follow_time`` judges it.
+    follow_time: int | None = None
+
+
+# A list that ended (or was cut by TikTok) after at least this many accounts while TikTok
+# reports far more is the newest part of it, a window; shorter ones end early, not at a cap.
+WINDOW_MIN_ROWS = 1_000
+# How far short of TikTok's count a list may end and still be all of it (TikTok counts
+# deleted and banned accounts too): this share of the count, or this many accounts.
+SHORTFALL = 0.10
+ALLOWANCE = 5
+
+
+def far_short(listed: int, reported: int) -> bool:
+    """Whether ``listed`` entries fall well short of the ``reported`` count (the store's
+    plausibility gate applies the same rule)."""
+    return reported - listed > max(ALLOWANCE, reported * SHORTFALL)
+
+
+def is_window(listed: int, reported: int | None, *, capped: bool) -> bool:
+    """Whether a list read from its first page is a window, the newest part of a longer one:
+    TikTok stopped serving it (``capped``), or it ended after ``WINDOW_MIN_ROWS`` or more
+    entries while TikTok reports far more."""
+    if capped:
+        return True
+    return listed >= WINDOW_MIN_ROWS and reported is not None and far_short(listed, reported)
+
+
+# Follow times before this are no follow time (TikTok's lists start in 2016; the margin is
+# for accounts carried over from musical.ly): a cursor of 0, 1 or a small counter.
+_FIRST_FOLLOW = datetime(2010, 1, 1, tzinfo=timezone.utc)
+# A clock a little ahead of ours (or a cursor in another time zone's idea of "now").
+_CLOCK_SLACK = timedelta(days=1)
+# A cursor past this is in milliseconds (seconds reach it in the year 33658).
+_MILLISECONDS = 10**12
+
+
+def follow_time(seconds: int | None, now: datetime | None = None) -> datetime | None:
+    """A cursor's follow time as an aware UTC datetime, when it is plausible for one
+    (2010-01-01 to a day after ``now``); None otherwise: a time is never made up."""
+    if seconds is None or type(seconds) is not int or seconds <= 0:
+        return None
+    value = seconds / 1000 if seconds > _MILLISECONDS else seconds
+    try:
+        moment = datetime.fromtimestamp(value, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    latest = (now or datetime.now(timezone.utc)) + _CLOCK_SLACK
+    return moment if _FIRST_FOLLOW <= moment <= latest else None

@@ -13,9 +13,10 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from tiktok_cli.errors import StalledListError, UpstreamError, UsageError
-from tiktok_cli.models import Cursor, Page, User, utc_stamp
+from tiktok_cli.models import Cursor, Page, User, follow_time, utc_stamp
 from tiktok_cli.seen import SeenAccounts
 
 MAX_IDLE_PAGES = 3
@@ -67,6 +68,9 @@ class FreshPage:
     skipped: int = 0  # list entries that were no account (``Page.skipped``)
     capped: bool = False  # the API claimed more but gave no cursor to fetch it (its list cap)
     limited: bool = False  # --limit cut this page short: the list went on past it
+    # Its accounts followed at or after this time: the page's oldest follow time (from the
+    # backend's cursor), when plausible; None: unknown.
+    followed_after: datetime | None = None
 
 
 def paginate(
@@ -120,6 +124,7 @@ def paginate(
             total=page.total,
             skipped=skipped,
             limited=limited,
+            followed_after=follow_time(page.follow_time),
         )
         if not page.has_more:
             yield made(None)

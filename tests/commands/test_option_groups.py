@@ -61,7 +61,7 @@ def test_the_list_commands_take_the_same_options_but_their_own_few() -> None:
 def test_user_info_takes_the_list_commands_options_but_the_lists_own() -> None:
     user_info, followers = options("user-info"), options("followers")
     assert set(followers) - set(user_info) == {
-        "--uid", "--sec-uid", "--cursor", "--limit", "--no-resume", "--sleep",
+        "--uid", "--sec-uid", "--cursor", "--limit", "--no-resume", "--sleep", "--new-only", "--full-every",
     }  # fmt: skip
     assert set(user_info) <= set(followers)
     for option in set(user_info) - {"--raw"}:

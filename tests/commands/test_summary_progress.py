@@ -60,6 +60,23 @@ def test_entries_that_are_no_account_are_counted(server: FakeTikTok) -> None:
     assert summary(result).endswith("(1 entry that is no account skipped)")
 
 
+def test_a_list_tiktok_stopped_serving_says_it_is_a_window(server: FakeTikTok) -> None:
+    def capped(query: dict[str, str]) -> bytes:
+        page = json.loads(server.followers(query)[1])
+        page["data"].update(min_time=-1, has_more=True, total=9_412_345)  # more, but no cursor
+        return json.dumps(page).encode()
+
+    server.faults = [
+        Fault("/user/followers", body=lambda q: server.followers(q)[1]),
+        Fault("/user/followers", body=capped),
+    ]
+    result = invoke("followers", "--uid", UID, "-o", "f.csv")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.strip() == (
+        f"40 of ~9,412,345 followers of uid {UID} written to f.csv: TikTok shows only the newest ~40"
+    )
+
+
 # --- the progress line ----------------------------------------------------------------------
 
 

@@ -214,3 +214,20 @@ def test_sleep_is_one_pause_or_a_range(text: str | None, pacing: Pacing) -> None
 def test_a_sleep_that_is_no_pause_is_a_usage_error(text: str, message: str) -> None:
     with pytest.raises(UsageError, match="^" + re.escape(message) + "$"):
         Pacing.parse(text)
+
+
+def test_every_kind_of_page_carries_its_follow_time_when_plausible():
+    from datetime import datetime, timezone
+
+    pages = {
+        0: Page(users(1), 1_700_000_000, True, follow_time=1_700_000_000),
+        1_700_000_000: Page(users(2), 5, True, follow_time=5),  # a counter, not a time
+        5: Page(users(3), None, True, follow_time=1_690_000_000),  # the cap, with a time
+    }
+    out = list(paginate(FakeList(pages), 0))
+    assert [p.followed_after for p in out] == [
+        datetime.fromtimestamp(1_700_000_000, tz=timezone.utc),
+        None,
+        datetime.fromtimestamp(1_690_000_000, tz=timezone.utc),
+    ]
+    assert out[-1].capped

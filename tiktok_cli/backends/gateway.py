@@ -125,9 +125,12 @@ def _followings_page(body: JsonBody, what: str) -> Page:
             user = web_user(entry, entry.get("stats"))
             if is_account(user):
                 users.append(user)
+        cursor = cursor_value(meta.get("minCursor"), "metadata.minCursor")
         return Page(
             users=users,
-            next_cursor=cursor_value(meta.get("minCursor"), "metadata.minCursor"),
+            next_cursor=cursor,
+            # TikTok's web list under the gateway: minCursor is the page's oldest follow time.
+            follow_time=cursor,
             has_more=has_more,
             total=count((meta, "totalFollowings")),
             skipped=len(items) - len(users),

@@ -144,9 +144,11 @@ def _followers_page(data: Mapping[str, Any], what: str, account: Account) -> Pag
             )
             if is_account(user):
                 users.append(user)
+        cursor = cursor_value(data.get("min_time"), "data.min_time")
         return Page(
             users=users,
-            next_cursor=cursor_value(data.get("min_time"), "data.min_time"),
+            next_cursor=cursor,
+            follow_time=cursor,  # min_time: the oldest follow time on the page
             has_more=bool(has_more),
             total=count((data, "total")),
             skipped=len(items) - len(users),

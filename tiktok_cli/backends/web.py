@@ -391,7 +391,8 @@ def list_page(body: Any, what: str, *, first: bool) -> Page:
             users.append(account)
         cursor = cursor_value(obj.get("minCursor"), "minCursor")
         total = count((obj, "total"))
-    return Page(users, cursor, has_more, total, skipped=skipped)
+    # minCursor is the page's oldest follow time, in Unix seconds.
+    return Page(users, cursor, has_more, total, skipped=skipped, follow_time=cursor)
 
 
 def profile_user(detail: Mapping[str, Any], username: str, what: str) -> User:

@@ -10,14 +10,18 @@ no database library: the store's classes arrive with ``store.recordings``.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from tiktok_cli import console
 from tiktok_cli.console import counted
+from tiktok_cli.errors import UsageError
 from tiktok_cli.identifiers import IdKind, Target
-from tiktok_cli.models import User
+from tiktok_cli.models import User, is_window
 
 if TYPE_CHECKING:
     from tiktok_cli.paginate import FreshPage
@@ -26,10 +30,53 @@ if TYPE_CHECKING:
 # Seconds between writes of observations to the store in a long user-info batch, so it
 # keeps what it saw however it ends.
 RECORD_INTERVAL = 0.5
+# --full-every's DURATION: a whole number and a unit, as `changes --since` takes ages.
+_DURATION = re.compile(r"(?P<amount>[0-9]{1,6})\s*(?P<unit>[smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+@dataclass(frozen=True, slots=True)
+class NewOnly:
+    """--new-only: each list is read from its top down to a page's worth of members the store
+    already holds in a row, and no further; with ``full_every``, a list whose last full run
+    (complete, or a window down to TikTok's cap) is older is read whole instead."""
+
+    full_every: timedelta | None = None
+    spelt: str | None = None  # --full-every as given, for messages
+
+    @classmethod
+    def parse(cls, new_only: bool, full_every: str | None) -> NewOnly | None:
+        """The options checked (None: a full run was asked); a bad DURATION is a usage error."""
+        if full_every is None:
+            return cls() if new_only else None
+        if not new_only:
+            raise UsageError("--full-every says when a --new-only run reads a list whole: add --new-only")
+        text = full_every.strip().lower()
+        found = _DURATION.fullmatch(text)
+        if found is None or int(found["amount"]) == 0:
+            raise UsageError(f"--full-every takes a duration such as 12h, 7d or 2w, not {full_every!r}")
+        try:
+            every = timedelta(**{_UNITS[found["unit"]]: int(found["amount"])})
+        except OverflowError:
+            raise UsageError(f"--full-every {full_every!r} is longer than the calendar holds") from None
+        return cls(every, text.replace(" ", ""))
+
+    def due(self, last_full_run: datetime | None) -> bool:
+        """Whether a list whose last full run started at ``last_full_run`` is read whole now."""
+        if self.full_every is None:
+            return False
+        return last_full_run is None or datetime.now(timezone.utc) - last_full_run >= self.full_every
 
 
 class ListRecording:
     """One list run's snapshot; this one, without --db, records nothing."""
+
+    # --new-only: the list reached a page's worth of members already recorded, in a row:
+    # the run stops there (the export fetches no further page).
+    caught_up = False
+    # --new-only, once caught up: the members met above those already recorded, and those.
+    new_rows = 0
+    known_rows = 0
 
     def find_owner(self) -> None:
         """Learn who owns the list (run on the list's worker, before its first page)."""
@@ -73,12 +120,15 @@ class Recordings:
         seen: Callable[[str], bool],
         lookup: Callable[[str], User],
         looked_up_by: Callable[[], str],
+        new_only: NewOnly | None = None,
+        page_size: int | None = None,
     ) -> ListRecording:
         """The recording of ``target``'s ``list_name`` list in this run; ``saved``: the list's state
         in the checkpoint a resume continues (``checkpoint``: that checkpoint's progress);
         ``from_start``: the run asked for the list from its first page; ``seen``: whether an
         account key was written in the list; ``lookup``: an owner's profile by username,
-        from the backend ``looked_up_by`` names."""
+        from the backend ``looked_up_by`` names; ``new_only``: --new-only (``page_size``:
+        the page size asked of the API, when the command asks one)."""
         return ListRecording()
 
 
@@ -112,6 +162,8 @@ class StoreRecordings(Recordings):
         seen: Callable[[str], bool],
         lookup: Callable[[str], User],
         looked_up_by: Callable[[], str],
+        new_only: NewOnly | None = None,
+        page_size: int | None = None,
     ) -> ListRecording:
         saved = saved or {}
         snapshot, base = saved.get("snapshot"), saved.get("base")
@@ -119,6 +171,9 @@ class StoreRecordings(Recordings):
         # A snapshot the checkpoint names is continued only in the store it is in.
         if checkpoint.get("store") == self.recorder.store.id and type(snapshot) is int and type(base) is int:
             resumable = (snapshot, saved.get("whole") is True, base)
+            if new_only is not None:
+                # The run it continues decided once whether the list is read whole.
+                new_only = new_only if saved.get("new_only") is True else None
         rows = saved.get("rows", 0)
         return StoreListRecording(
             self.recorder,
@@ -133,6 +188,8 @@ class StoreRecordings(Recordings):
             seen=seen,
             lookup=lookup,
             looked_up_by=looked_up_by,
+            new_only=new_only,
+            page_size=page_size,
         )
 
 
@@ -154,6 +211,8 @@ class StoreListRecording(ListRecording):
         seen: Callable[[str], bool],
         lookup: Callable[[str], User],
         looked_up_by: Callable[[], str],
+        new_only: NewOnly | None = None,
+        page_size: int | None = None,
     ) -> None:
         self.recorder, self.target, self.list_name = recorder, target, list_name
         self.snapshot: int | None = None
@@ -168,6 +227,13 @@ class StoreListRecording(ListRecording):
         self._seen = seen
         self._lookup = lookup
         self._looked_up_by = looked_up_by
+        self._new_only = new_only  # None once the list is read whole (asked, or due)
+        self._page_size = page_size
+        self._longest = 0  # the longest page met: a page's worth, where no page size was asked
+        # Where the list stands after the last page recorded: rows, TikTok's count, its cap.
+        self._rows = base
+        self._total: int | None = None
+        self._capped = False
 
     def find_owner(self) -> None:
         if self.owner is None:
@@ -177,20 +243,49 @@ class StoreListRecording(ListRecording):
         if self.snapshot is None:
             self._begin()
             assert self.snapshot is not None
-        self.recorder.add(self.snapshot, page.users, rows=rows - self.base, total=total)
+        self.recorder.add(
+            self.snapshot, page.users, rows=rows - self.base, total=total, followed_after=page.followed_after
+        )
         self.skipped += page.skipped
         self.reached_end = page.next_cursor is None and not page.capped and not page.limited
+        self._rows, self._total, self._capped = rows, total, page.capped
         if page.capped:
             self.stop = f"TikTok stopped serving the list after {counted(rows, 'account')}"
+        if self._new_only is not None and page.next_cursor is not None:
+            self._check_caught_up(page, rows)
+
+    def _check_caught_up(self, page: FreshPage, rows: int) -> None:
+        """--new-only: stop once a page's worth of members in a row (the page size asked, or
+        the longest page met when shorter) were already recorded, in the stored order."""
+        assert self.snapshot is not None
+        self._longest = max(self._longest, len(page.users))
+        enough = max(1, min(self._page_size or self._longest, self._longest))
+        streak = self.recorder.known_streak(self.snapshot)
+        if streak >= enough:
+            self.caught_up = True
+            self.known_rows = min(streak, rows - self.base)
+            self.new_rows = rows - self.base - self.known_rows
 
     def ended(self) -> None:
+        if self.caught_up and self.whole:  # from the top down to members already recorded
+            self._finish(complete=False, window=True, note=None)
+            return
+        # Read from the first page down to TikTok's cap, or to an end far short of its count:
+        # the newest part of the list.
+        window = (
+            self.whole
+            and self._limit is None
+            and is_window(self._rows + self.skipped, self._total, capped=self._capped)
+        )
         if self.stop is None:
             self.stop = (
                 f"stopped by --limit {self._limit}"
                 if not self.reached_end
                 else f"read with --limit {self._limit}: only a run without --limit can be complete"
             )
-        self._finish(complete=self.reached_end and self.whole and self._limit is None, note=self.stop)
+        self._finish(
+            complete=self.reached_end and self.whole and self._limit is None, window=window, note=self.stop
+        )
 
     def stopped(self, note: str) -> None:
         self._finish(complete=False, note=note)
@@ -198,7 +293,12 @@ class StoreListRecording(ListRecording):
     def progress(self) -> dict[str, Any]:
         if self.snapshot is None:
             return {}
-        return {"snapshot": self.snapshot, "whole": self.whole, "base": self.base}
+        return {
+            "snapshot": self.snapshot,
+            "whole": self.whole,
+            "base": self.base,
+            "new_only": self._new_only is not None,
+        }
 
     def _owner(self) -> User:
         """Who owns the list, as the store keys accounts: a username is looked up (the
@@ -222,20 +322,35 @@ class StoreListRecording(ListRecording):
             return
         if not self.whole:
             self.stop = "it started in the middle of the list"
+        asked = self._new_only
+        if (
+            asked is not None
+            and asked.full_every
+            and asked.due(self.recorder.last_full_run(owner, self.list_name))
+        ):
+            self._new_only = None  # read whole: unfollows deeper in the list are found too
+            console.info(
+                f"the {self.list_name} of {self.target.account}: no full run recorded in the last "
+                f"{asked.spelt}: reading the whole list (--full-every {asked.spelt})"
+            )
         # Only a run that may be complete keeps an older run of the list from being complete.
         self.snapshot = self.recorder.begin(
-            owner, self.list_name, owner_name=owner.unique_id, whole=self.whole and self._limit is None
+            owner,
+            self.list_name,
+            owner_name=owner.unique_id,
+            whole=self.whole and self._limit is None,
+            new_only=self._new_only is not None,
         )
         if self.target.account.kind is IdKind.USERNAME:  # ids alone carry no counts to observe
             self.recorder.observe(owner, backend=self._looked_up_by())
 
-    def _finish(self, *, complete: bool, note: str | None) -> None:
+    def _finish(self, *, complete: bool, note: str | None, window: bool = False) -> None:
         """End the snapshot, if it has one open: what it saw is stored first."""
         if self.snapshot is None:
             return
         snapshot, self.snapshot = self.snapshot, None
         refused = self.recorder.finish(
-            snapshot, complete=complete, seen=self._seen, note=note, skipped=self.skipped
+            snapshot, complete=complete, window=window, seen=self._seen, note=note, skipped=self.skipped
         )
         if refused is not None:
             console.warn(

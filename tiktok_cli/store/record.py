@@ -65,6 +65,7 @@ _CHUNK = 500
 _STREAM = 10_000
 
 RUNNING, COMPLETE, INCOMPLETE, ABANDONED = "running", "complete", "incomplete", "abandoned"
+WINDOW = "window"
 # How far a complete list may fall short of what it is checked against (TikTok's count, which
 # includes deleted and banned accounts, or the last complete snapshot): this share of it, or
 # this many accounts, whichever is more.
@@ -151,6 +152,8 @@ class _Snapshot:
     # Whether the list had members marked missing when this run started writing (None: not
     # yet looked): only then does a page need to clear the marks of the members it shows.
     marked: bool | None = None
+    followed_after: dict[str, datetime | None] = field(default_factory=dict)  # buffered, by key
+    last_page: list[str] = field(default_factory=list)  # account keys of the last page added
 
 
 class Recorder:
@@ -164,7 +167,15 @@ class Recorder:
 
     # --- snapshots ----------------------------------------------------------------------
 
-    def begin(self, owner: User, list_name: str, *, owner_name: str | None, whole: bool = True) -> int:
+    def begin(
+        self,
+        owner: User,
+        list_name: str,
+        *,
+        owner_name: str | None,
+        whole: bool = True,
+        new_only: bool = False,
+    ) -> int:
         """A new snapshot of ``owner``'s ``list_name`` list; committed at once, so a checkpoint
         that names it always finds it. ``whole``: the run reads the list from its first page
         without --limit, so it may end complete (and only such a run keeps an older one
@@ -183,6 +194,7 @@ class Recorder:
                     "status": RUNNING,
                     "rows": 0,
                     "whole": whole,
+                    "new_only": new_only,
                 },
             ).scalar_one()
         self._open[snapshot_id] = _Snapshot(snapshot_id, list_id)
@@ -221,13 +233,25 @@ class Recorder:
         self._open[snapshot_id] = _Snapshot(snapshot_id, row.list_id, rows=row.rows)
         return True
 
-    def add(self, snapshot_id: int, users: Iterable[User], *, rows: int, total: int | None) -> None:
-        """Buffer a written page of the snapshot; ``rows`` is how many the list holds so far."""
+    def add(
+        self,
+        snapshot_id: int,
+        users: Iterable[User],
+        *,
+        rows: int,
+        total: int | None,
+        followed_after: datetime | None = None,
+    ) -> None:
+        """Buffer a written page of the snapshot; ``rows`` is how many the list holds so far;
+        ``followed_after``: the page's follow time, kept on the intervals it opens."""
         snapshot = self._open[snapshot_id]
+        snapshot.last_page = []
         for user in users:
             key = user.account_key
             if key is not None:
                 snapshot.members[key] = storable(user)
+                snapshot.followed_after[key] = followed_after
+                snapshot.last_page.append(key)
         snapshot.rows, snapshot.total = rows, total if total is not None else snapshot.total
 
     def finish(
@@ -235,6 +259,7 @@ class Recorder:
         snapshot_id: int,
         *,
         complete: bool,
+        window: bool = False,
         seen: Callable[[str], bool] | None = None,
         note: str | None = None,
         skipped: int = 0,
@@ -252,8 +277,10 @@ class Recorder:
         self._write(snapshot)
         refused = None
         with self.store.transaction() as connection:
-            if complete:
+            if complete and not window:
                 refused = self._refusal(connection, snapshot, skipped)
+            if window:
+                complete = False  # a window ends nothing here: it covers only the top of its list
             if refused is not None:
                 complete, note = False, refused
             if complete:
@@ -263,8 +290,8 @@ class Recorder:
                 update(snapshots)
                 .where(snapshots.c.id == snapshot.id)
                 .values(
-                    status=COMPLETE if complete else INCOMPLETE,
-                    note=None if complete else _text(note),
+                    status=WINDOW if window else COMPLETE if complete else INCOMPLETE,
+                    note=None if complete or window else _text(note),
                     finished_at=clock(connection),
                     rows=snapshot.rows,
                     reported_total=snapshot.total,
@@ -381,6 +408,54 @@ class Recorder:
                 last = case((memberships.c.first_run > previous, memberships.c.first_run), else_=previous)
             _update(connection, ids, ended_run=snapshot.id, last_run=last)
 
+    def known_streak(self, snapshot_id: int) -> int:
+        """Write what is buffered; then how many members at the end of the last page added were
+        already open in the list before this snapshot, in a row."""
+        snapshot = self._open[snapshot_id]
+        keys = snapshot.last_page
+        self._write(snapshot)
+        if not keys:
+            return 0
+        with self.store.transaction() as connection:
+            ids = _ids_by_key(connection, keys)
+            known = {
+                int(member)
+                for member in connection.execute(
+                    select(memberships.c.member_id).where(
+                        memberships.c.list_id == snapshot.list_id,
+                        memberships.c.ended_run.is_(None),
+                        memberships.c.first_run < snapshot.id,
+                        memberships.c.member_id.in_(list(ids.values())),
+                    )
+                ).scalars()
+            }
+        streak = 0
+        for key in reversed(keys):
+            if ids.get(key) not in known:
+                break
+            streak += 1
+        return streak
+
+    def last_full_run(self, owner: User, list_name: str) -> datetime | None:
+        """When the latest complete or window snapshot of the list that was no --new-only run
+        started (None: there is none)."""
+        key = storable(owner).account_key
+        if key is None:
+            return None
+        with self.store.transaction() as connection:
+            started: datetime | None = connection.execute(
+                select(func.max(snapshots.c.started_at))
+                .join(lists, lists.c.id == snapshots.c.list_id)
+                .join(accounts, accounts.c.id == lists.c.owner_id)
+                .where(
+                    accounts.c.account_key == key,
+                    lists.c.kind == list_name,
+                    snapshots.c.status.in_((COMPLETE, WINDOW)),
+                    snapshots.c.new_only.is_(False),
+                )
+            ).scalar_one()
+        return started
+
     # --- profiles -----------------------------------------------------------------------
 
     def observe(self, user: User, at: datetime | None = None, *, backend: str | None = None) -> None:
@@ -420,7 +495,8 @@ class Recorder:
         with self.store.transaction() as connection:
             if members:
                 ids = self._accounts(connection, members, run=snapshot.id)
-                self._extend(connection, snapshot, sorted(set(ids)))
+                after = dict(zip(ids, snapshot.followed_after.values(), strict=True))
+                self._extend(connection, snapshot, sorted(set(ids)), after)
             connection.execute(
                 update(snapshots)
                 .where(snapshots.c.id == snapshot.id)
@@ -429,15 +505,25 @@ class Recorder:
         # Only once committed: pages the store refused stay buffered, and the export saves
         # no checkpoint past them (it flushes first, and stops when that fails).
         snapshot.members.clear()
+        snapshot.followed_after.clear()
 
-    def _extend(self, connection: Connection, snapshot: _Snapshot, member_ids: Sequence[int]) -> None:
+    def _extend(
+        self,
+        connection: Connection,
+        snapshot: _Snapshot,
+        member_ids: Sequence[int],
+        after: dict[int, datetime | None],
+    ) -> None:
         """Open an interval for each member without an open one; the others stay untouched."""
         statement = _insert(self.store.dialect, memberships).on_conflict_do_nothing(
             index_elements=[memberships.c.list_id, memberships.c.member_id],
             index_where=memberships.c.ended_run.is_(None),
         )
-        rows = [(snapshot.list_id, m, snapshot.id) for m in member_ids]
-        _bulk(connection, statement, ("list_id", "member_id", "first_run"), rows)
+        column = memberships.c.followed_after
+        rows = [
+            (snapshot.list_id, m, snapshot.id, _bound(connection, column, after.get(m))) for m in member_ids
+        ]
+        _bulk(connection, statement, ("list_id", "member_id", "first_run", "followed_after"), rows)
         if snapshot.marked is None:
             snapshot.marked = bool(
                 connection.execute(
