@@ -170,6 +170,9 @@ snapshots = Table(
     Column("known", BigInteger),
     Column("disorder", Integer),
     Column("new_only", Boolean, nullable=False, server_default=false()),
+    # While the run is running: where its sequence stands (record.py's JSON), so that a
+    # resume in another process places the next members where they belong; NULL once done.
+    Column("progress", Text),
     CheckConstraint(one_of("status", STATUSES), name="snapshots_status"),
     sqlite_autoincrement=True,
 )
