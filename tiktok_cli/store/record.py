@@ -727,7 +727,8 @@ class Recorder:
                 sequence.streak = sequence.streak + 1 if in_order else 0
                 sequence.order.append(key)
             else:
-                key = self._place(connection, snapshot.list_id, sequence, (new, keyed))
+                # Keys renumbered meanwhile move in what was read and not yet written too.
+                key = self._place(connection, snapshot.list_id, sequence, (new, keyed, list(held.values())))
                 sequence.streak = 0
                 if found is None:
                     new.append([member, key, followed_after[member]])
@@ -789,9 +790,9 @@ class Recorder:
 
     def _open_intervals(
         self, connection: Connection, list_id: int, member_ids: Sequence[int]
-    ) -> dict[int, tuple[int, int | None]]:
-        """The open intervals of these members in the list: (first run, key) by member."""
-        found: dict[int, tuple[int, int | None]] = {}
+    ) -> dict[int, list[Any]]:
+        """The open intervals of these members in the list: [first run, key] by member."""
+        found: dict[int, list[Any]] = {}
         for start in range(0, len(member_ids), _CHUNK):
             rows = connection.execute(
                 select(memberships.c.member_id, memberships.c.first_run, memberships.c.position).where(
@@ -801,7 +802,7 @@ class Recorder:
                 )
             )
             for member, first_run, position in rows:
-                found[int(member)] = (int(first_run), None if position is None else int(position))
+                found[int(member)] = [int(first_run), None if position is None else int(position)]
         return found
 
     def _place(
@@ -887,7 +888,8 @@ class Recorder:
         sequence.order = [moved(key) for key in sequence.order]
         for rows in pending:
             for row in rows:
-                row[1] = moved(row[1])
+                if row[1] is not None:
+                    row[1] = moved(row[1])
 
     def _list_id(self, connection: Connection, owner_id: int, list_name: str) -> int:
         insert = _insert(self.store.dialect, lists)
