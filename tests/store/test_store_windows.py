@@ -276,6 +276,21 @@ def test_a_shuffled_window_proves_nothing_gone(tracker: Tracker, engine: sa.Engi
     assert tracker.changes(first, third) == nothing()
 
 
+def test_a_member_who_follows_again_breaks_one_runs_order_not_every_later_ones(
+    tracker: Tracker, engine: sa.Engine
+) -> None:
+    tracker.run(FIRST)
+    again = [50, *(member for member in FIRST if member != 50)]  # unfollowed and followed again
+    second = tracker.run(again)
+    assert tracker.snapshot(second).disorder == 1  # its old key, far below the top: displaced
+    assert in_key_order(engine)[:2] == [50, 0]  # now placed where TikTok lists it
+    without = [member for member in again if member != 20]
+    third = tracker.run(without)
+    fourth = tracker.run(without)
+    assert [tracker.snapshot(run).disorder for run in (third, fourth)] == [0, 0]
+    assert tracker.changes(third, fourth) == nothing(unfollowed={20})
+
+
 def test_ties_swapped_at_the_windows_edge_are_never_unfollowed(tracker: Tracker, engine: sa.Engine) -> None:
     first = tracker.run(FIRST)
     # Two follows of one second, which TikTok lists either way: swapped at the top, and at

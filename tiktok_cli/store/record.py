@@ -406,7 +406,9 @@ class Recorder:
             status = INCOMPLETE
             if complete or window:
                 status, refused, note = self._status(connection, snapshot, window, note, skipped)
-            disorder = order_check(sequence.order, sequence.known)
+            disorder, displaced = order_check(sequence.order, sequence.known)
+            if displaced and len(displaced) <= max(5, sequence.known // 100):
+                self._move(connection, snapshot.list_id, sequence, displaced)
             floor = None
             if status == WINDOW and not disorder and len(sequence.order) > TIE_SPAN:
                 floor = max(sequence.order[-(TIE_SPAN + 1) :])
@@ -699,14 +701,7 @@ class Recorder:
         interval, with its order key, for each without an open one, give a key to a known
         one without; the others stay untouched."""
         if sequence.keys is None:
-            sequence.keys = [
-                int(key)
-                for key in connection.execute(
-                    select(memberships.c.position)
-                    .where(memberships.c.list_id == snapshot.list_id, memberships.c.position.is_not(None))
-                    .order_by(memberships.c.position)
-                ).scalars()
-            ]
+            sequence.keys = _keys(connection, snapshot.list_id)
         followed_after = dict(zip(reversed(ids), reversed(after), strict=True))  # a member's first
         member_ids = list(dict.fromkeys(ids))
         held = self._open_intervals(connection, snapshot.list_id, member_ids)
@@ -804,6 +799,35 @@ class Recorder:
             for member, first_run, position in rows:
                 found[int(member)] = [int(first_run), None if position is None else int(position)]
         return found
+
+    def _move(self, connection: Connection, list_id: int, sequence: _Sequence, displaced: list[int]) -> None:
+        """Give the few ``displaced`` known members (indexes in ``sequence.order``) new keys
+        where this run met them, the rest of its order being TikTok's: a member who
+        unfollowed and followed again between two runs is listed at the top with the key
+        of its old place, and would break the order of every run after this one."""
+        if sequence.keys is None:
+            sequence.keys = _keys(connection, list_id)
+        order = [[index, key] for index, key in enumerate(sequence.order)]
+        for index in sorted(displaced):  # each below the one before it, moved already or not
+            old = order[index][1]
+            interval = connection.execute(
+                select(memberships.c.id).where(
+                    memberships.c.list_id == list_id,
+                    memberships.c.ended_run.is_(None),
+                    memberships.c.position == old,
+                )
+            ).first()
+            keys = sequence.keys
+            at = bisect.bisect_left(keys, old)
+            if interval is None or at == len(keys) or keys[at] != old:
+                continue  # moved by another writer meanwhile: left where it is
+            del keys[at]
+            sequence.last = order[index - 1][1] if index else None
+            key = self._place(connection, list_id, sequence, (order,))
+            moved = update(memberships).where(memberships.c.id == interval.id)
+            connection.execute(moved.values(position=key))
+            order[index][1] = key
+        sequence.order = [key for _, key in order]
 
     def _place(
         self,
@@ -1085,11 +1109,12 @@ def _select_in(connection: Connection, columns: str, column: str, values: Sequen
     return rows
 
 
-def order_check(keys: Sequence[int], known: int) -> int:
+def order_check(keys: Sequence[int], known: int) -> tuple[int, list[int]]:
     """How many of the known members a run met (their stored ``keys``, in the run's order)
-    came out of order, when the order does not hold; 0 when it does (module docstring)."""
+    came out of order, when the order does not hold (0 when it does: module docstring), and
+    the indexes in ``keys`` of the displaced ones."""
     if len(keys) < 2:
-        return 0
+        return 0, []
     # The longest strictly decreasing subsequence (patience sorting on the negated keys).
     tails: list[int] = []  # per length, the least negated key that ends such a sequence
     ends: list[int] = []  # ... and its index
@@ -1109,13 +1134,21 @@ def order_check(keys: Sequence[int], known: int) -> int:
         index = before[index]
     out = [index for index in range(len(keys)) if index not in kept]
     if not out:
-        return 0
+        return 0, []
     # Where each member's key belongs among them: a tie is at most TIE_SPAN places away.
     rank = {index: place for place, index in enumerate(sorted(range(len(keys)), key=lambda i: -keys[i]))}
-    displaced = sum(1 for index in out if abs(rank[index] - index) > TIE_SPAN)
+    displaced = [index for index in out if abs(rank[index] - index) > TIE_SPAN]
     if not displaced and len(out) <= max(5, known // 100):
-        return 0
-    return len(out)
+        return 0, []
+    return len(out), displaced
+
+
+def _keys(connection: Connection, list_id: int) -> list[int]:
+    """Every order key of the list, ascending."""
+    query = select(memberships.c.position).where(
+        memberships.c.list_id == list_id, memberships.c.position.is_not(None)
+    )
+    return [int(key) for key in connection.execute(query.order_by(memberships.c.position)).scalars()]
 
 
 def _later_whole_runs(connection: Connection, list_id: int, snapshot_id: int) -> bool:
