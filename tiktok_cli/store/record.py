@@ -204,7 +204,11 @@ class _Sequence:
     order: list[int] = field(default_factory=list)  # the keys known members had, in its order
     known: int = 0  # known members met, those without a key included
     streak: int = 0  # known members in a row, in stored order, at its end
-    keys: list[int] | None = None  # every key of the list, ascending (None: not read yet)
+    # The list's keys when this process first wrote the run, ascending (None: not read yet),
+    # and those it gave since, negated and ascending: as the run gives them in decreasing
+    # order, each is appended, never inserted (a list of 50,000 would cost seconds).
+    keys: list[int] | None = None
+    given: list[int] = field(default_factory=list)
     placed: set[int] = field(default_factory=set)  # member ids this process met in the run
 
     def dump(self) -> str:
@@ -220,8 +224,10 @@ class _Sequence:
 
     def copy(self) -> _Sequence:
         """A copy to write with: the run's state changes only once the write commits."""
-        keys = None if self.keys is None else list(self.keys)
-        return dataclasses.replace(self, order=list(self.order), keys=keys, placed=set(self.placed))
+        # ``keys`` is never changed in place, only replaced: shared.
+        return dataclasses.replace(
+            self, order=list(self.order), given=list(self.given), placed=set(self.placed)
+        )
 
 
 @dataclass(slots=True)
@@ -788,15 +794,16 @@ class Recorder:
     ) -> dict[int, list[Any]]:
         """The open intervals of these members in the list: [first run, key] by member."""
         found: dict[int, list[Any]] = {}
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        # Plain SQL, as in ``_select_in``: this runs for every member of every page.
+        query = (
+            "SELECT member_id, first_run, position FROM memberships "  # noqa: S608 - constants only
+            f"WHERE list_id = {mark} AND ended_run IS NULL AND member_id IN "
+        )
         for start in range(0, len(member_ids), _CHUNK):
-            rows = connection.execute(
-                select(memberships.c.member_id, memberships.c.first_run, memberships.c.position).where(
-                    memberships.c.list_id == list_id,
-                    memberships.c.ended_run.is_(None),
-                    memberships.c.member_id.in_(member_ids[start : start + _CHUNK]),
-                )
-            )
-            for member, first_run, position in rows:
+            chunk = (list_id, *member_ids[start : start + _CHUNK])
+            placeholders = f"({', '.join([mark] * (len(chunk) - 1))})"
+            for member, first_run, position in connection.exec_driver_sql(query + placeholders, chunk):
                 found[int(member)] = [int(first_run), None if position is None else int(position)]
         return found
 
@@ -821,7 +828,7 @@ class Recorder:
             at = bisect.bisect_left(keys, old)
             if interval is None or at == len(keys) or keys[at] != old:
                 continue  # moved by another writer meanwhile: left where it is
-            del keys[at]
+            sequence.keys = keys[:at] + keys[at + 1 :]
             sequence.last = order[index - 1][1] if index else None
             key = self._place(connection, list_id, sequence, (order,))
             moved = update(memberships).where(memberships.c.id == interval.id)
@@ -839,14 +846,17 @@ class Recorder:
         """A key for the member after ``sequence.last``: below it, above the next lower key of
         the list (the run's first member: above every key). ``pending``: rows of keys given
         but not written yet, renumbered with the list when its keys are."""
-        keys = sequence.keys
+        keys, given = sequence.keys, sequence.given
         assert keys is not None
         above = sequence.last
         if above is None:
-            key = (keys[-1] if keys else 0) + GAP * RESERVE
+            key = max(keys[-1] if keys else 0, -given[0] if given else 0) + GAP * RESERVE
         else:
             index = bisect.bisect_left(keys, above)
             lower = keys[index - 1] if index else None
+            index = bisect.bisect_right(given, -above)
+            if index < len(given) and (lower is None or -given[index] > lower):
+                lower = -given[index]
             if lower is None or above - lower > 2 * GAP:
                 key = above - GAP
             elif above - lower >= 2:
@@ -854,7 +864,7 @@ class Recorder:
             else:  # no room left between them (rare): spread the list's keys out again
                 self._renumber(connection, list_id, sequence, pending)
                 return self._place(connection, list_id, sequence, pending)
-        bisect.insort(keys, key)
+        bisect.insort(given, -key)
         return key
 
     def _renumber(
@@ -866,8 +876,8 @@ class Recorder:
     ) -> None:
         """Give the list's keys ``GAP`` apart again, in their order, with room for ``RESERVE``
         more just below the run's last member; the floors of its snapshots move with them."""
-        old = sequence.keys
-        assert old is not None and old
+        assert sequence.keys is not None
+        old = sorted({*sequence.keys, *(-key for key in sequence.given)})
         new: list[int] = []
         value = 0
         for key in old:
@@ -906,7 +916,7 @@ class Recorder:
             connection.execute(
                 update(snapshots).where(snapshots.c.id == snapshot_id).values(floor=moved(int(floor)))
             )
-        sequence.keys = new
+        sequence.keys, sequence.given = new, []
         sequence.last = None if sequence.last is None else moved(sequence.last)
         sequence.anchor = None if sequence.anchor is None else moved(sequence.anchor)
         sequence.order = [moved(key) for key in sequence.order]
