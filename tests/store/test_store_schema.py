@@ -265,7 +265,7 @@ def test_a_store_of_schema_0004_keeps_its_snapshots_meaning_through_windows(
         ["renamed", "newname"],
     ]
     columns = "id, status, floor, known, disorder, progress"
-    assert query(engine, f"SELECT {columns} FROM snapshots ORDER BY id") == [  # noqa: S608
+    assert query(engine, f"SELECT {columns} FROM snapshots ORDER BY id") == [
         (1, "complete", None, None, None, None),
         (2, "complete", None, None, None, None),
     ]
