@@ -358,6 +358,28 @@ def test_a_resumed_run_continues_its_sequence(tracker: Tracker, engine: sa.Engin
     assert tracker.changes(first, again) == nothing(followed=set(new), unfollowed={30})
 
 
+def test_runs_that_may_start_in_the_middle_place_no_member_a_window_could_miss(
+    tracker: Tracker, engine: sa.Engine
+) -> None:
+    first = tracker.run(FIRST)
+    recorder = tracker.recorder
+    # --cursor: a run from the middle of the list, far below the window; --limit: a peek at
+    # its top. Neither is whole: neither can tell where members it meets first belong.
+    for members in (range(500, 525), [2_001, 2_000, 0, 1]):
+        snapshot = recorder.begin(OWNER, "followers", owner_name="alice", whole=False)
+        recorder.add(snapshot, [tracker.user(m) for m in members], rows=len(members), total=2_002)
+        recorder.finish(snapshot, complete=False)
+    unplaced = query(engine, "SELECT count(*) FROM memberships WHERE position IS NULL")
+    assert unplaced == [(27,)]
+    listed = [2_001, 2_000, *FIRST]
+    tracker.run(listed)
+    third = tracker.run(listed)
+    assert marked(engine) == []  # 500 to 524, unseen by both windows, are not missed
+    assert in_key_order(engine)[:3] == [2_001, 2_000, 0]  # placed by the first window to meet them
+    assert tracker.changes(first, third)["followed"] >= {2_000, 2_001}
+    assert tracker.changes(first, third)["unfollowed"] == set()
+
+
 # --- what a run writes ------------------------------------------------------------------------
 
 

@@ -17,7 +17,10 @@ across flushes and, through ``snapshots.progress``, across a resume in another p
 member the list holds already (*known*: an interval opened by an earlier run) keeps its
 key; each other one (and a known one without a key, recorded before keys existed) gets a
 key between the member before it in the sequence and the next lower key of the list: the
-run's first members above every key of the list, those below a known member just under it.
+run's first members above every key of the list, those below a known member just under it
+(a run that may have started in the middle of the list, not ``whole``, gives none to the
+members it meets before a known one: a window never covers a member without a key). A few
+displaced known members (below) get keys where the run met them: one who followed again.
 Keys are ``GAP`` apart; when a gap is used up, the list's keys are renumbered, their order
 (and the floors of its snapshots) kept.
 
@@ -41,9 +44,10 @@ of its list that could be complete started meanwhile.
 Why a run met a member it opened an interval for (memberships.arrival): below the anchor,
 when the list's previous usable snapshot was a window, it is an old member come up into
 view ("surfaced"); when a usable run met no known member at all while the list had open
-members (the windows did not overlap), nothing proves it new ("unproven"), unless its
-page's follow time (``followed_after``) is at or after the previous usable snapshot's
-start. Neither is ever reported as followed.
+members and its previous usable snapshot was no complete one (the windows did not
+overlap), nothing proves it new ("unproven"), unless its page's follow time
+(``followed_after``) is at or after the previous usable snapshot's start. Neither is ever
+reported as followed.
 
 Text is stored without NUL characters (PostgreSQL refuses them): each becomes U+FFFD.
 
@@ -523,7 +527,9 @@ class Recorder:
             connection.execute(
                 update(memberships).where(opened, memberships.c.position < anchor).values(arrival="surfaced")
             )
-        if not usable or snapshot.sequence.known:
+        if not usable or snapshot.sequence.known or (previous is not None and previous.status == COMPLETE):
+            # It overlapped the list it knew, or a complete snapshot before it saw the whole
+            # list: whatever it meets that is new to the list came by a follow.
             return
         held = connection.execute(
             select(func.count())
@@ -727,6 +733,17 @@ class Recorder:
                 in_order = not sequence.order or key < sequence.order[-1]
                 sequence.streak = sequence.streak + 1 if in_order else 0
                 sequence.order.append(key)
+            elif sequence.last is None and not snapshot.whole:
+                # A run that may have started in the middle of the list (--cursor) cannot
+                # tell where its first members belong until it meets one the list knows: no
+                # key, so no window counts them missing (the next run that meets them
+                # places them).
+                sequence.streak = 0
+                if found is None:
+                    new.append([member, None, followed_after[member]])
+                else:
+                    sequence.known += 1
+                continue
             else:
                 # Keys renumbered meanwhile move in what was read and not yet written too.
                 key = self._place(connection, snapshot.list_id, sequence, (new, keyed, list(held.values())))
