@@ -173,8 +173,7 @@ def implausible(
     "no more" all the same: the counts are the only sign of it.
     """
 
-    short = _short
-    if reported is not None and short(listed + skipped, reported):
+    if reported is not None and _short(listed + skipped, reported):
         return f"the list ended after {listed:,} accounts, well short of the {reported:,} TikTok reports"
     if previous is None:
         return None
@@ -184,7 +183,7 @@ def implausible(
             f"the list came back empty, where the last complete snapshot (#{snapshot}) had {rows:,} accounts"
         )
     # A count from TikTok that agrees with the list vouches for a list that really shrank.
-    if not reported and short(listed, rows):
+    if not reported and _short(listed, rows):
         return (
             f"the list ended after {listed:,} accounts, well short of the {rows:,} of the last "
             f"complete snapshot (#{snapshot}), and TikTok gave no count to confirm it"
@@ -410,7 +409,7 @@ class Recorder:
         list still marked running (their process died) are marked abandoned."""
         snapshot = self._open[snapshot_id]
         self._write(snapshot)
-        sequence = snapshot.sequence
+        sequence = snapshot.sequence.copy()  # a failed finish leaves the run as it was
         refused = None
         with self.store.transaction() as connection:
             status = INCOMPLETE
@@ -422,7 +421,7 @@ class Recorder:
             floor = None
             if status == WINDOW and not disorder and len(sequence.order) > TIE_SPAN:
                 floor = max(sequence.order[-(TIE_SPAN + 1) :])
-            if disorder:
+            if disorder and status in USABLE:
                 broken = (
                     f"{disorder:,} of the members it met came in another order than earlier runs "
                     "recorded: it counts no member missing"
