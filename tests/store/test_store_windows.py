@@ -330,17 +330,18 @@ def test_an_empty_window_an_early_end_or_a_repeated_page_never_unfollow(
 
 def test_a_resumed_run_continues_its_sequence(tracker: Tracker, engine: sa.Engine) -> None:
     first = tracker.run(FIRST)
-    new = list(range(2_059, 1_999, -1))  # sixty follows: the first two pages, and ten on the third
+    new = list(range(2_059, 1_999, -1))  # sixty follows: the first two pages, ten of the third
     listed = [*new, *[member for member in FIRST if member != 30]]
     pages = tracker.pages(listed)
     snapshot = tracker.recorder.begin(OWNER, "followers", owner_name="alice")
-    for number, page in enumerate(pages[:2], start=1):
+    for number, page in enumerate(pages[:3], start=1):
         tracker.recorder.add(snapshot, [tracker.user(m) for m in page], rows=25 * number, total=len(listed))
         tracker.recorder.flush()
     # The process is killed here (nothing more is written); another resumes the run.
     with open_store(tracker.target, create=True) as store:
         recorder = Recorder(store, "tkapi")
         assert recorder.resume(snapshot, "followers", OWNER)
+        # The checkpoint was saved before the third page's write: it is fetched again.
         for number, page in enumerate(pages[2:], start=3):
             recorder.add(snapshot, [tracker.user(m) for m in page], rows=25 * number, total=len(listed))
             recorder.flush()

@@ -718,16 +718,19 @@ class Recorder:
         held = self._open_intervals(connection, snapshot.list_id, member_ids)
         new: list[list[Any]] = []  # [member, key, followed after]
         keyed: list[list[Any]] = []  # [member, key]: known, without a key so far
+        met = set(sequence.order)
         for member in member_ids:
             if member in sequence.placed:
                 continue  # a repeated page
             sequence.placed.add(member)
             found = held.get(member)
-            if found is not None and found[0] >= snapshot.id:
-                # Placed by this run before a restart (or opened by a later run meanwhile).
-                sequence.last = found[1] if found[1] is not None else sequence.last
+            if found is not None and (found[0] >= snapshot.id or found[1] in met):
+                # Met by this run already: a page written before a restart and fetched
+                # again (the checkpoint is saved just after the write), or repeated by the
+                # API; the run's place stays where it was. (Or opened by a later run.)
                 continue
             if found is not None and found[1] is not None:
+                met.add(found[1])
                 key = found[1]
                 in_order = not sequence.order or key < sequence.order[-1]
                 sequence.streak = sequence.streak + 1 if in_order else 0
