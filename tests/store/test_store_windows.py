@@ -206,6 +206,39 @@ def test_windows_report_exactly_what_changed_inside_them(
     assert last_seen == [(first,)]
 
 
+def test_renumbered_keys_keep_the_list_order_and_what_each_window_covers(
+    tracker: Tracker, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(record, "GAP", 4)  # room for a handful of members between two keys
+    monkeypatch.setattr(record, "RESERVE", 2)
+    tracker.run(FIRST)
+    second = tracker.run(SECOND)
+
+    def covered(snapshot: int) -> list[int]:
+        rows = query(
+            engine,
+            "SELECT a.user_id FROM memberships m JOIN accounts a ON a.id = m.member_id "
+            "JOIN snapshots s ON s.id = :run WHERE m.position > s.floor ORDER BY m.position DESC",
+            run=snapshot,
+        )
+        return [int(user_id) - BASE for (user_id,) in rows]
+
+    before = covered(second)
+    keys = "SELECT position FROM memberships ORDER BY id"
+    placed = query(engine, keys)
+    # Five members the store never met, below the second window's floor: their keys need
+    # room there, so every key above it moves, the second window's floor with them.
+    block = list(range(2_104, 2_099, -1))
+    at = SECOND.index(95) + 1
+    listed = [*SECOND[:at], *block, *SECOND[at:]]
+    third = tracker.run(listed, cap=110)
+    assert query(engine, keys)[: len(placed)] != placed  # the keys were renumbered
+    assert covered(second) == before
+    stored = {*NEW, *FIRST[:CAP], *block}
+    assert in_key_order(engine) == [member for member in listed if member in stored]
+    assert tracker.changes(second, third) == nothing(followed=set(block), unfollowed=REMOVED_INSIDE)
+
+
 def test_members_come_up_into_the_window_are_never_followed(tracker: Tracker, engine: sa.Engine) -> None:
     first = tracker.run(FIRST)
     gone = set(range(40, 50))
