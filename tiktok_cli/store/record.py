@@ -46,8 +46,10 @@ when the list's previous usable snapshot was a window, it is an old member come 
 view ("surfaced"); when a usable run met no known member at all while the list had open
 members and its previous usable snapshot was no complete one (the windows did not
 overlap), nothing proves it new ("unproven"), unless its page's follow time
-(``followed_after``) is at or after the previous usable snapshot's start. Neither is ever
-reported as followed.
+(``followed_after``) is at or after the previous usable snapshot's start; so are the
+members a run that may have started mid-list meets before a known one, until a whole run
+lists them above a member the list had placed (then they are new: NULL again). Neither
+is ever reported as followed.
 
 Text is stored without NUL characters (PostgreSQL refuses them): each becomes U+FFFD.
 
@@ -213,6 +215,9 @@ class _Sequence:
     keys: list[int] | None = None
     given: list[int] = field(default_factory=list)
     placed: set[int] = field(default_factory=set)  # member ids this process met in the run
+    # Unproven members it met above every keyed member so far: proven new (followed) once
+    # it meets one the list had placed below them.
+    proof: list[int] = field(default_factory=list)
 
     def dump(self) -> str:
         fields = ("last", "anchor", "order", "known", "streak")
@@ -229,7 +234,11 @@ class _Sequence:
         """A copy to write with: the run's state changes only once the write commits."""
         # ``keys`` is never changed in place, only replaced: shared.
         return dataclasses.replace(
-            self, order=list(self.order), given=list(self.given), placed=set(self.placed)
+            self,
+            order=list(self.order),
+            given=list(self.given),
+            placed=set(self.placed),
+            proof=list(self.proof),
         )
 
 
@@ -716,8 +725,9 @@ class Recorder:
         followed_after = dict(zip(reversed(ids), reversed(after), strict=True))  # a member's first
         member_ids = list(dict.fromkeys(ids))
         held = self._open_intervals(connection, snapshot.list_id, member_ids)
-        new: list[list[Any]] = []  # [member, key, followed after]
+        new: list[list[Any]] = []  # [member, key, followed after, arrival]
         keyed: list[list[Any]] = []  # [member, key]: known, without a key so far
+        proven: list[int] = []  # unproven members this run shows above a placed one
         met = set(sequence.order)
         for member in member_ids:
             if member in sequence.placed:
@@ -731,6 +741,8 @@ class Recorder:
                 continue
             if found is not None and found[1] is not None:
                 met.add(found[1])
+                proven += sequence.proof
+                sequence.proof = []
                 key = found[1]
                 in_order = not sequence.order or key < sequence.order[-1]
                 sequence.streak = sequence.streak + 1 if in_order else 0
@@ -738,11 +750,11 @@ class Recorder:
             elif sequence.last is None and not snapshot.whole:
                 # A run that may have started in the middle of the list (--cursor) cannot
                 # tell where its first members belong until it meets one the list knows: no
-                # key, so no window counts them missing (the next run that meets them
-                # places them).
+                # key, so no window counts them missing, and nothing proves them followed
+                # (the next whole run that meets them above a placed member does).
                 sequence.streak = 0
                 if found is None:
-                    new.append([member, None, followed_after[member]])
+                    new.append([member, None, followed_after[member], "unproven"])
                 else:
                     sequence.known += 1
                 continue
@@ -751,9 +763,11 @@ class Recorder:
                 key = self._place(connection, snapshot.list_id, sequence, (new, keyed, list(held.values())))
                 sequence.streak = 0
                 if found is None:
-                    new.append([member, key, followed_after[member]])
+                    new.append([member, key, followed_after[member], None])
                 else:
                     keyed.append([member, key])
+                    if not sequence.order and found[2] == "unproven":
+                        sequence.proof.append(member)
             if found is not None:
                 sequence.known += 1
                 sequence.anchor = key
@@ -764,11 +778,22 @@ class Recorder:
         )
         column = memberships.c.followed_after
         rows = [
-            (snapshot.list_id, member, snapshot.id, key, _bound(connection, column, time))
-            for member, key, time in sorted(new)  # by member: the one order every writer locks in
+            (snapshot.list_id, member, snapshot.id, key, _bound(connection, column, time), arrival)
+            for member, key, time, arrival in sorted(new)  # by member: the order every writer locks in
         ]
-        columns = ("list_id", "member_id", "first_run", "position", "followed_after")
+        columns = ("list_id", "member_id", "first_run", "position", "followed_after", "arrival")
         _bulk(connection, statement, columns, rows)
+        for start in range(0, len(proven), _CHUNK):
+            connection.execute(
+                update(memberships)
+                .where(
+                    memberships.c.list_id == snapshot.list_id,
+                    memberships.c.member_id.in_(sorted(proven)[start : start + _CHUNK]),
+                    memberships.c.ended_run.is_(None),
+                    memberships.c.arrival == "unproven",
+                )
+                .values(arrival=None)
+            )
         if keyed:
             connection.execute(
                 update(memberships)
@@ -811,19 +836,21 @@ class Recorder:
     def _open_intervals(
         self, connection: Connection, list_id: int, member_ids: Sequence[int]
     ) -> dict[int, list[Any]]:
-        """The open intervals of these members in the list: [first run, key] by member."""
+        """The open intervals of these members in the list: [first run, key, arrival] by member."""
         found: dict[int, list[Any]] = {}
         mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
         # Plain SQL, as in ``_select_in``: this runs for every member of every page.
         query = (
-            "SELECT member_id, first_run, position FROM memberships "  # noqa: S608 - constants only
+            "SELECT member_id, first_run, position, arrival FROM memberships "  # noqa: S608 - constants only
             f"WHERE list_id = {mark} AND ended_run IS NULL AND member_id IN "
         )
         for start in range(0, len(member_ids), _CHUNK):
             chunk = (list_id, *member_ids[start : start + _CHUNK])
             placeholders = f"({', '.join([mark] * (len(chunk) - 1))})"
-            for member, first_run, position in connection.exec_driver_sql(query + placeholders, chunk):
-                found[int(member)] = [int(first_run), None if position is None else int(position)]
+            for member, first_run, position, arrival in connection.exec_driver_sql(
+                query + placeholders, chunk
+            ):
+                found[int(member)] = [int(first_run), None if position is None else int(position), arrival]
         return found
 
     def _move(self, connection: Connection, list_id: int, sequence: _Sequence, displaced: list[int]) -> None:

@@ -201,7 +201,8 @@ memberships = Table(
     # NULL: the member came by a follow (or the list's first run met it). "surfaced": the
     # run that opened the interval met it below the deepest member the list already held,
     # an older member come up into the window, no new follow. "unproven": that run had no
-    # member in common with the list's earlier runs, so nothing proves it new.
+    # member in common with the list's earlier runs (or, started mid-list, met it before
+    # any), so nothing proves it new, until a run lists it above a placed member.
     Column("arrival", String(10)),
     # The follow happened at or after this time: the oldest follow time of the page that
     # first showed the member, where the API's cursor is a follow time (else NULL).
