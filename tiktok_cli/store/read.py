@@ -17,8 +17,9 @@ missed the member (record.py), so reading them is the same whatever A and B are:
 - followed: present at B, not at A (an interval opened in (A, B] that covers B, and no
   interval covering A: a member who left and came back is both, hence not listed), and
   come by a follow (``arrival`` NULL): a member a window met below the deepest member
-  the list already held ("surfaced") or that a run with no member in common with the
-  earlier ones met ("unproven") is never listed;
+  the list already held ("surfaced"), or that a run with no member in common with the
+  earlier ones (or one started mid-list, before any) met ("unproven", until a later
+  run lists it above a member the list had placed), is never listed;
 - unfollowed: present at A, not at B (an interval covering A, ended in (A, B], and none
   covering B); none at all when A, B or a usable snapshot between them has
   ``disorder`` > 0 (its list came in an order the store could not trust, so nothing it
