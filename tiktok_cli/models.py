@@ -88,8 +88,9 @@ class Page:
 # A list that ended (or was cut by TikTok) after at least this many accounts while TikTok
 # reports far more is the newest part of it, a window; shorter ones end early, not at a cap.
 WINDOW_MIN_ROWS = 1_000
-# How far short of TikTok's count a list may end and still be all of it (TikTok counts
-# deleted and banned accounts too): this share of the count, or this many accounts.
+# How far short a list may end and still be all of it, of TikTok's count (which includes
+# deleted and banned accounts) or of the store's last complete snapshot: this share of it,
+# or this many accounts, whichever is more.
 SHORTFALL = 0.10
 ALLOWANCE = 5
 

@@ -241,6 +241,41 @@ def test_a_store_of_schema_0002_means_what_it_meant(db_target: str, engine: sa.E
     assert query(engine, "SELECT count(*) FROM memberships") == [(3,)]
 
 
+def test_a_store_of_schema_0004_keeps_its_snapshots_meaning_through_windows(
+    db_target: str, engine: sa.Engine
+) -> None:
+    """Revision 0005 (windows) adds coverage and order columns: the complete snapshots of
+    a store of 0004 stay complete, cover their whole list, and compare as before."""
+    from alembic import command
+    from alembic.config import Config
+
+    old_store(db_target)
+    with engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", "tiktok_cli.store:migrations")
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+    changes = invoke("changes", "alice", "--db", db_target, "-f", "csv", "--fields", "change,unique_id")
+    assert changes.exit_code == 0, changes.stderr
+    assert "from schema 0004 to 0005" in changes.stderr
+    assert csv_rows(changes.stdout_bytes) == [
+        ["change", "unique_id"],
+        ["followed", "fan2"],
+        ["unfollowed", "fan1"],
+        ["renamed", "newname"],
+    ]
+    columns = "id, status, floor, known, disorder, progress"
+    assert query(engine, f"SELECT {columns} FROM snapshots ORDER BY id") == [
+        (1, "complete", None, None, None, None),
+        (2, "complete", None, None, None, None),
+    ]
+    assert [bool(new_only) for (new_only,) in query(engine, "SELECT new_only FROM snapshots")] == [False] * 2
+    # The intervals came by follows, their places unknown: a window covers none of them.
+    assert (
+        query(engine, "SELECT position, arrival, followed_after FROM memberships") == [(None, None, None)] * 3
+    )
+
+
 # --- impossible rows ------------------------------------------------------------------------
 
 IMPOSSIBLE = {

@@ -10,13 +10,23 @@ by the database on the membership indexes (``memberships_started``,
 so memory and time follow the number of changes, not the length of the list.
 
 Membership (schema.py): a member is present at snapshot S when an interval of it has
-``first_run <= S AND (ended_run IS NULL OR ended_run > S)``. Between two complete
-snapshots A < B of a list:
+``first_run <= S AND (ended_run IS NULL OR ended_run > S)``. Any two usable snapshots
+A < B of a list compare (complete ones, and windows: the newest part of a list TikTok
+caps, or a --new-only run's). Intervals end only by two covering runs in a row that
+missed the member (record.py), so reading them is the same whatever A and B are:
 
 - followed: present at B, not at A (an interval opened in (A, B] that covers B, and no
-  interval covering A: a member who left and came back is both, hence not listed);
+  interval covering A: a member who left and came back is both, hence not listed), and
+  come by a follow (``arrival`` NULL): a member a window met below the deepest member
+  the list already held ("surfaced"), or that a run with no member in common with the
+  earlier ones (or one started mid-list, before any) met ("unproven", until a later
+  run lists it above a member the list had placed), is never listed;
 - unfollowed: present at A, not at B (an interval covering A, ended in (A, B], and none
-  covering B);
+  covering B); none at all when A, B or a usable snapshot between them has
+  ``disorder`` > 0 (its list came in an order the store could not trust, so nothing it
+  missed proves a member gone, nor do the runs whose misses it would have confirmed).
+  A member below a window's floor that the window did not show has merely left the
+  window: it stays present, no row;
 - renamed: present at both, with a change of username seen by a run of the list after A
   up to B (by snapshot id, whatever the writers' clocks), or seen elsewhere (another
   list's run, user-info) after A finished and up to B's finish (by time, the server's on
@@ -26,11 +36,13 @@ snapshots A < B of a list:
 
 Each change carries the window in which it happened, as precise as the store knows it:
 
-- followed: from the start of the last complete snapshot before the one that first saw
-  the member (that snapshot did not see it) to the finish of the one that did;
-- unfollowed: from the start of the last complete snapshot that saw the member
-  (``last_run``) to the finish of the complete snapshot that confirmed it gone
-  (``ended_run``, the second complete snapshot in a row that missed it);
+- followed: from the start of the last usable snapshot before the one that first saw
+  the member (that snapshot did not see it), or from the page's follow time
+  (``followed_after``, where the API's cursor is one) when that is later, to the finish
+  of the one that did;
+- unfollowed: from the start of the last usable snapshot that covered the member
+  (``last_run``) to the finish of the snapshot that confirmed it gone (``ended_run``,
+  the second covering snapshot in a row that missed it);
 - renamed: from the later of A's start (A saw the old name) and the account's previous
   rename, to when the new name was seen.
 
@@ -393,16 +405,17 @@ class StoreReader:
     # --- changes -------------------------------------------------------------------------
 
     def changes(self, older: Snapshot, newer: Snapshot) -> Iterator[Change]:
-        """What changed in one list from complete snapshot ``older`` to complete ``newer``:
-        the followed, then the unfollowed, then the renamed, each in the order seen."""
+        """What changed in one list from usable snapshot ``older`` to usable ``newer``
+        (complete snapshots or windows): the followed, then the unfollowed (none when the
+        order of one of them, or of a usable snapshot between, broke), then the renamed,
+        each in the order seen."""
         if older.list_id != newer.list_id or not older.id < newer.id:
             raise ValueError("changes compare an older and a newer snapshot of one list")
-        if not (older.complete and newer.complete):
-            raise ValueError("only complete snapshots can be compared")
+        if not (older.usable and newer.usable):
+            raise ValueError("only complete snapshots and windows can be compared")
         between = _Between(self._connection, older, newer)
-        for change in itertools.chain(
-            self._followed(between), self._unfollowed(between), self._renamed(between)
-        ):
+        unfollowed = iter(()) if between.disordered else self._unfollowed(between)
+        for change in itertools.chain(self._followed(between), unfollowed, self._renamed(between)):
             if change.until < change.since:
                 # Runs written from machines whose clocks disagree (a SQLite file shared
                 # between them): the window shrinks to its end rather than turn inside out.
@@ -413,33 +426,32 @@ class StoreReader:
         a, b, list_id = between.older.id, between.newer.id, between.older.list_id
         m = memberships.alias("m")
         query = (
-            select(m.c.first_run, *_MEMBER)
+            select(m.c.first_run, m.c.followed_after, *_MEMBER)
             .join_from(m, accounts, accounts.c.id == m.c.member_id)
             .where(
                 m.c.list_id == list_id,
                 m.c.first_run > a,
                 m.c.first_run <= b,
                 or_(m.c.ended_run.is_(None), m.c.ended_run > b),
+                m.c.arrival.is_(None),  # surfaced or unproven members came by no follow
                 ~_present(list_id, m.c.member_id, a),
             )
             .order_by(m.c.first_run, m.c.id)
         )
         for row in self._streamed(query):
             first = int(row.first_run)
+            since = between.usable_before(first).started_at
+            if row.followed_after is not None:
+                since = max(since, utc(row.followed_after))  # the page's follow time: tighter
             yield Change(
-                FOLLOWED,
-                None,
-                between.complete_before(first).started_at,
-                between.finished(first),
-                _member(row),
-                between.older.list_name,
+                FOLLOWED, None, since, between.finished(first), _member(row), between.older.list_name
             )
 
     def _unfollowed(self, between: _Between) -> Iterator[Change]:
         a, b, list_id = between.older.id, between.newer.id, between.older.list_id
         m = memberships.alias("m")
         # The snapshot that last saw the member may be older than ``older`` (an unfollow is
-        # confirmed by the second complete snapshot in a row that misses it): its start, by id.
+        # confirmed by the second covering snapshot in a row that misses it): its start, by id.
         seen = snapshots.alias("seen")
         query = (
             select(m.c.last_run, m.c.ended_run, seen.c.started_at.label("last_seen"), *_MEMBER)
@@ -456,14 +468,14 @@ class StoreReader:
         )
         for row in self._streamed(query):
             ended = int(row.ended_run)
-            since = between.complete_before(ended).started_at if row.last_seen is None else utc(row.last_seen)
+            since = between.usable_before(ended).started_at if row.last_seen is None else utc(row.last_seen)
             yield Change(
                 UNFOLLOWED, None, since, between.finished(ended), _member(row), between.older.list_name
             )
 
     def _renamed(self, between: _Between) -> Iterator[Change]:
         older, newer = between.older, between.newer
-        assert older.finished_at is not None and newer.finished_at is not None  # complete snapshots
+        assert older.finished_at is not None and newer.finished_at is not None  # usable snapshots
         earlier = renames.alias("earlier")
         previous = (
             select(func.max(earlier.c.seen_at))
@@ -835,20 +847,28 @@ class _Between:
     def __init__(self, connection: Connection, older: Snapshot, newer: Snapshot) -> None:
         self.older, self.newer = older, newer
         query = select(
-            snapshots.c.id, snapshots.c.started_at, snapshots.c.finished_at, snapshots.c.status
+            snapshots.c.id,
+            snapshots.c.started_at,
+            snapshots.c.finished_at,
+            snapshots.c.status,
+            snapshots.c.disorder,
         ).where(
             snapshots.c.list_id == older.list_id,
             and_(snapshots.c.id >= older.id, snapshots.c.id <= newer.id),
         )
+        rows = connection.execute(query.order_by(snapshots.c.id)).all()
         self._runs = {
             int(row.id): (
                 utc(row.started_at),
                 None if row.finished_at is None else utc(row.finished_at),
-                row.status == COMPLETE,
+                row.status in (COMPLETE, WINDOW),
             )
-            for row in connection.execute(query.order_by(snapshots.c.id))
+            for row in rows
         }
-        self._complete = [run for run, (_, _, complete) in self._runs.items() if complete]
+        self._usable = [run for run, (_, _, usable) in self._runs.items() if usable]
+        # A usable run whose order broke proves no member gone: neither its misses, nor the
+        # marks it would have confirmed, nor what others confirmed of its marks.
+        self.disordered = any(row.status in (COMPLETE, WINDOW) and row.disorder for row in rows)
 
     def get(self, snapshot_id: int | None) -> _Run | None:
         if snapshot_id is None or snapshot_id not in self._runs:
@@ -856,10 +876,10 @@ class _Between:
         started, finished, _ = self._runs[snapshot_id]
         return _Run(started, finished)
 
-    def complete_before(self, snapshot_id: int) -> _Run:
-        """The last complete snapshot before ``snapshot_id`` (``older`` at the earliest)."""
-        index = bisect.bisect_left(self._complete, snapshot_id) - 1
-        run = self.get(self._complete[max(index, 0)])
+    def usable_before(self, snapshot_id: int) -> _Run:
+        """The last usable snapshot before ``snapshot_id`` (``older`` at the earliest)."""
+        index = bisect.bisect_left(self._usable, snapshot_id) - 1
+        run = self.get(self._usable[max(index, 0)])
         assert run is not None
         return run
 

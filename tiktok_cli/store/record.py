@@ -3,11 +3,53 @@
 Pages are buffered and written in one transaction by ``flush``, which the export calls
 just before it saves its checkpoint: what the checkpoint says was written is in the
 store too, and a resume re-fetches (and re-records, idempotently) only what came after.
-Recording only ever opens intervals; ``finish`` of a *complete* snapshot is the one
-place that ends them, and only for a member that two complete snapshots in a row missed:
-the first marks it missing, the second ends it (one that sees it again clears the mark).
-A snapshot becomes complete only when its list is plausible (``implausible``), and only
-if no later run of its list that could be complete started meanwhile.
+
+Recording only ever opens intervals; ``finish`` of a *covering* snapshot is the one place
+that ends them, and only for a member that two covering snapshots in a row missed: the
+first marks it missing, the second ends it (any run that sees it again clears the mark).
+A complete snapshot covers its whole list. A window (TikTok serves only the newest part of
+a long list, newest first; or a --new-only run stopped at members it knew) covers the open
+members whose order key (memberships.position) is above its ``floor``, and nothing when
+its floor is NULL; a member without a key is covered by complete snapshots only.
+
+The order keys. Every member a run meets is placed in the run's sequence (page order, kept
+across flushes and, through ``snapshots.progress``, across a resume in another process): a
+member the list holds already (*known*: an interval opened by an earlier run) keeps its
+key; each other one (and a known one without a key, recorded before keys existed) gets a
+key between the member before it in the sequence and the next lower key of the list: the
+run's first members above every key of the list, those below a known member just under it
+(a run that may have started in the middle of the list, not ``whole``, gives none to the
+members it meets before a known one: a window never covers a member without a key). A few
+displaced known members (below) get keys where the run met them: one who followed again.
+Keys are ``GAP`` apart; when a gap is used up, the list's keys are renumbered, their order
+(and the floors of its snapshots) kept.
+
+The order check. The keys of the known members, in the run's sequence, must decrease: the
+members off the longest decreasing run of them are out of order, a *tie* when within
+``TIE_SPAN`` places of where their key belongs (two follows of one second, which TikTok
+may swap), else *displaced*. The order holds when none is displaced and ties are at most
+max(5, known // 100); ``snapshots.disorder`` is 0 then, else the number out of order, and
+the run ends and marks nothing (it still opens intervals and clears marks): a list whose
+order the store cannot trust proves no member gone. A window's floor is the highest key of
+its deepest known member (the *anchor*) and the ``TIE_SPAN`` known members before it (a
+margin for ties swapped at the window's edge); NULL when it met ``TIE_SPAN`` known members
+or fewer, or its order broke.
+
+A snapshot's status: complete when the list was read to its end and is plausible
+(``implausible``); a window when the run stopped at TikTok's cap or (--new-only) at known
+members, or read to an end that the shortfall rule calls short after ``WINDOW_MIN_ROWS``
+accounts or more; else incomplete. It is usable (complete or window) only if no later run
+of its list that could be complete started meanwhile.
+
+Why a run met a member it opened an interval for (memberships.arrival): below the anchor,
+when the list's previous usable snapshot was a window, it is an old member come up into
+view ("surfaced"); when a usable run met no known member at all while the list had open
+members and its previous usable snapshot was no complete one (the windows did not
+overlap), nothing proves it new ("unproven"), unless its page's follow time
+(``followed_after``) is at or after the previous usable snapshot's start; so are the
+members a run that may have started mid-list meets before a known one, until a whole run
+lists them above a member the list had placed (then they are new: NULL again). Neither
+is ever reported as followed.
 
 Text is stored without NUL characters (PostgreSQL refuses them): each becomes U+FFFD.
 
@@ -19,8 +61,10 @@ merged. Times come from ``clock``: PostgreSQL's, so writers on several machines 
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import itertools
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,11 +72,11 @@ from datetime import datetime, timezone
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from tiktok_cli.models import User, account_keys
+from tiktok_cli.models import WINDOW_MIN_ROWS, User, account_keys, far_short
 from tiktok_cli.store.database import Store
 from tiktok_cli.store.schema import accounts, lists, memberships, observations, renames, snapshots
 
@@ -66,11 +110,14 @@ _STREAM = 10_000
 
 RUNNING, COMPLETE, INCOMPLETE, ABANDONED = "running", "complete", "incomplete", "abandoned"
 WINDOW = "window"
-# How far a complete list may fall short of what it is checked against (TikTok's count, which
-# includes deleted and banned accounts, or the last complete snapshot): this share of it, or
-# this many accounts, whichever is more.
-SHORTFALL = 0.10
-ALLOWANCE = 5
+USABLE = (COMPLETE, WINDOW)
+# How many places apart two members may come swapped (a tie of follow times) before one of
+# them is out of place; also the margin of a window's floor above its deepest known member.
+TIE_SPAN = 2
+# The distance between neighbouring order keys, and how many such gaps a run's first block
+# (above every key of the list) and a renumbered gap being filled are given.
+GAP = 1 << 20
+RESERVE = 1 << 16
 # What replaces a NUL in stored text (PostgreSQL's text cannot hold one).
 NUL, REPLACEMENT = "\x00", "\ufffd"
 _TEXT = ("user_id", "sec_uid", "unique_id", "nickname", "bio", "avatar_url")
@@ -115,10 +162,7 @@ def implausible(
     "no more" all the same: the counts are the only sign of it.
     """
 
-    def short(have: int, expected: int) -> bool:
-        return expected - have > max(ALLOWANCE, expected * SHORTFALL)
-
-    if reported is not None and short(listed + skipped, reported):
+    if reported is not None and far_short(listed + skipped, reported):
         return f"the list ended after {listed:,} accounts, well short of the {reported:,} TikTok reports"
     if previous is None:
         return None
@@ -128,7 +172,7 @@ def implausible(
             f"the list came back empty, where the last complete snapshot (#{snapshot}) had {rows:,} accounts"
         )
     # A count from TikTok that agrees with the list vouches for a list that really shrank.
-    if not reported and short(listed, rows):
+    if not reported and far_short(listed, rows):
         return (
             f"the list ended after {listed:,} accounts, well short of the {rows:,} of the last "
             f"complete snapshot (#{snapshot}), and TikTok gave no count to confirm it"
@@ -143,17 +187,61 @@ def _without_signature(url: Any) -> Any:
 
 
 @dataclass(slots=True)
+class _Sequence:
+    """Where a run stands in its list's order; ``snapshots.progress`` keeps what a resume
+    needs (``keys`` and ``placed`` are read again, or started afresh, by a new process)."""
+
+    last: int | None = None  # the key of the last member of the run's sequence
+    anchor: int | None = None  # the key of its deepest known member
+    order: list[int] = field(default_factory=list)  # the keys known members had, in its order
+    known: int = 0  # known members met, those without a key included
+    streak: int = 0  # known members in a row, in stored order, at its end
+    # The list's keys when this process first wrote the run, ascending (None: not read yet),
+    # and those it gave since, negated and ascending: as the run gives them in decreasing
+    # order, each is appended, never inserted (a list of 50,000 would cost seconds).
+    keys: list[int] | None = None
+    given: list[int] = field(default_factory=list)
+    placed: set[int] = field(default_factory=set)  # member ids this process met in the run
+    # Unproven members it met above every keyed member so far: proven new (followed) once
+    # it meets one the list had placed below them.
+    proof: list[int] = field(default_factory=list)
+
+    def dump(self) -> str:
+        fields = ("last", "anchor", "order", "known", "streak")
+        return json.dumps({name: getattr(self, name) for name in fields}, separators=(",", ":"))
+
+    @classmethod
+    def load(cls, text: str | None) -> _Sequence:
+        if not text:
+            return cls()
+        saved = json.loads(text)
+        return cls(saved["last"], saved["anchor"], list(saved["order"]), saved["known"], saved["streak"])
+
+    def copy(self) -> _Sequence:
+        """A copy to write with: the run's state changes only once the write commits."""
+        # ``keys`` is never changed in place, only replaced: shared.
+        return dataclasses.replace(
+            self,
+            order=list(self.order),
+            given=list(self.given),
+            placed=set(self.placed),
+            proof=list(self.proof),
+        )
+
+
+@dataclass(slots=True)
 class _Snapshot:
     id: int
     list_id: int
     rows: int = 0
     total: int | None = None
+    whole: bool = True
     members: dict[str, User] = field(default_factory=dict)  # buffered, by account key
+    followed_after: dict[str, datetime | None] = field(default_factory=dict)  # buffered, by key
+    sequence: _Sequence = field(default_factory=_Sequence)
     # Whether the list had members marked missing when this run started writing (None: not
     # yet looked): only then does a page need to clear the marks of the members it shows.
     marked: bool | None = None
-    followed_after: dict[str, datetime | None] = field(default_factory=dict)  # buffered, by key
-    last_page: list[str] = field(default_factory=list)  # account keys of the last page added
 
 
 class Recorder:
@@ -178,8 +266,8 @@ class Recorder:
     ) -> int:
         """A new snapshot of ``owner``'s ``list_name`` list; committed at once, so a checkpoint
         that names it always finds it. ``whole``: the run reads the list from its first page
-        without --limit, so it may end complete (and only such a run keeps an older one
-        of the list from being complete)."""
+        without --limit, so it may end complete or a window (and only such a run keeps an
+        older one of the list from being usable); ``new_only``: a --new-only run."""
         owner = storable(owner)
         with self.store.transaction() as connection:
             owner_id = self._accounts(connection, [owner], run=None)[0]
@@ -197,7 +285,7 @@ class Recorder:
                     "new_only": new_only,
                 },
             ).scalar_one()
-        self._open[snapshot_id] = _Snapshot(snapshot_id, list_id)
+        self._open[snapshot_id] = _Snapshot(snapshot_id, list_id, whole=whole)
         return int(snapshot_id)
 
     def resume(self, snapshot_id: int, list_name: str, owner: User) -> bool:
@@ -207,12 +295,19 @@ class Recorder:
         owner_key = storable(owner).account_key
         with self.store.transaction() as connection:
             row = connection.execute(
-                select(snapshots.c.list_id, snapshots.c.rows, snapshots.c.status, accounts.c.account_key)
+                select(
+                    snapshots.c.list_id,
+                    snapshots.c.rows,
+                    snapshots.c.status,
+                    snapshots.c.whole,
+                    snapshots.c.progress,
+                    accounts.c.account_key,
+                )
                 .join(lists, lists.c.id == snapshots.c.list_id)
                 .join(accounts, accounts.c.id == lists.c.owner_id)
                 .where(snapshots.c.id == snapshot_id, lists.c.kind == list_name)
             ).first()
-            if row is None or row.status == COMPLETE or (owner_key and row.account_key != owner_key):
+            if row is None or row.status in USABLE or (owner_key and row.account_key != owner_key):
                 return False
             if _later_whole_runs(connection, row.list_id, snapshot_id):
                 connection.execute(
@@ -222,6 +317,7 @@ class Recorder:
                         status=INCOMPLETE,
                         note="a later run of this list had started when this one was resumed: "
                         "the resume was recorded as a new snapshot",
+                        progress=None,
                     )
                 )
                 return False
@@ -230,7 +326,10 @@ class Recorder:
                 .where(snapshots.c.id == snapshot_id)
                 .values(status=RUNNING, note=None, finished_at=None)
             )
-        self._open[snapshot_id] = _Snapshot(snapshot_id, row.list_id, rows=row.rows)
+        sequence = _Sequence.load(row.progress)
+        self._open[snapshot_id] = _Snapshot(
+            snapshot_id, row.list_id, rows=row.rows, whole=bool(row.whole), sequence=sequence
+        )
         return True
 
     def add(
@@ -242,17 +341,46 @@ class Recorder:
         total: int | None,
         followed_after: datetime | None = None,
     ) -> None:
-        """Buffer a written page of the snapshot; ``rows`` is how many the list holds so far;
-        ``followed_after``: the page's follow time, kept on the intervals it opens."""
+        """Buffer a written page of the snapshot, its users in the list's order; ``rows`` is
+        how many the list holds so far; ``followed_after``: the page's oldest follow time
+        (from its cursor), kept on the intervals it opens."""
         snapshot = self._open[snapshot_id]
-        snapshot.last_page = []
         for user in users:
             key = user.account_key
             if key is not None:
+                if key not in snapshot.members:  # a page repeated keeps the first place
+                    snapshot.followed_after[key] = followed_after
                 snapshot.members[key] = storable(user)
-                snapshot.followed_after[key] = followed_after
-                snapshot.last_page.append(key)
         snapshot.rows, snapshot.total = rows, total if total is not None else snapshot.total
+
+    def known_streak(self, snapshot_id: int) -> int:
+        """Write what is buffered; then how many known members, in stored order, end the
+        run's sequence so far (a new member, or one out of order, starts it again at 0)."""
+        snapshot = self._open[snapshot_id]
+        self._write(snapshot)
+        return snapshot.sequence.streak
+
+    def last_full_run(self, owner: User, list_name: str) -> datetime | None:
+        """When the latest usable snapshot of ``owner``'s list that was no --new-only run
+        started (None: there is none)."""
+        with self.store.transaction() as connection:
+            groups = self._resolve(connection, [storable(owner)])
+            owners = [row.id for group in groups for row in group.rows]
+            if not owners:
+                return None
+            started: datetime | None = connection.execute(
+                select(snapshots.c.started_at)
+                .join(lists, lists.c.id == snapshots.c.list_id)
+                .where(
+                    lists.c.owner_id.in_(owners),
+                    lists.c.kind == list_name,
+                    snapshots.c.status.in_(USABLE),
+                    snapshots.c.new_only.is_(False),
+                )
+                .order_by(snapshots.c.id.desc())
+                .limit(1)
+            ).scalar()
+        return started
 
     def finish(
         self,
@@ -264,37 +392,57 @@ class Recorder:
         note: str | None = None,
         skipped: int = 0,
     ) -> str | None:
-        """End the snapshot (after a ``flush``). Returns why a snapshot ``complete`` asked to
-        be complete was kept incomplete (None: recorded as asked).
+        """End the snapshot (after a ``flush``). ``complete``: the list's end was read;
+        ``window``: the run stopped at TikTok's cap, or (--new-only) at known members. The
+        status is decided here (see the module's docstring). Returns why a run asked to be
+        complete, or a window, was kept incomplete (None: usable, or not asked to be).
 
-        A complete snapshot marks the open memberships it did not see as missing, and ends
-        those a complete snapshot before it had marked already: ``seen`` says, by account
-        key, whether this run met a member (a resumed run knows the members its earlier
-        part wrote from the export's checkpoint). ``skipped``: list entries that were no
-        account, which TikTok's count includes. Older snapshots of the list still marked
-        running (their process died) are marked abandoned."""
+        A usable snapshot whose order held marks the open memberships it covered and did
+        not see as missing, and ends those a covering snapshot before it had marked already:
+        ``seen`` says, by account key, whether this run met a member (a resumed run knows
+        the members its earlier part wrote from the export's checkpoint). ``skipped``: list
+        entries that were no account, which TikTok's count includes. Older snapshots of the
+        list still marked running (their process died) are marked abandoned."""
         snapshot = self._open[snapshot_id]
         self._write(snapshot)
+        sequence = snapshot.sequence.copy()  # a failed finish leaves the run as it was
         refused = None
         with self.store.transaction() as connection:
-            if complete and not window:
-                refused = self._refusal(connection, snapshot, skipped)
-            if window:
-                complete = False  # a window ends nothing here: it covers only the top of its list
-            if refused is not None:
-                complete, note = False, refused
-            if complete:
-                assert seen is not None, "a complete snapshot needs to know whom it saw"
-                self._end_unseen(connection, snapshot, seen)
+            status = INCOMPLETE
+            if complete or window:
+                status, refused, note = self._status(connection, snapshot, window, note, skipped)
+            disorder, displaced = order_check(sequence.order, sequence.known)
+            if displaced and len(displaced) <= max(5, sequence.known // 100):
+                self._move(connection, snapshot.list_id, sequence, displaced)
+            floor = None
+            if status == WINDOW and not disorder and len(sequence.order) > TIE_SPAN:
+                floor = max(sequence.order[-(TIE_SPAN + 1) :])
+            if disorder and status in USABLE:
+                broken = (
+                    f"{disorder:,} of the members it met came in another order than earlier runs "
+                    "recorded: it counts no member missing"
+                )
+                note = broken if note is None or status == COMPLETE else f"{note}; {broken}"
+            elif status == COMPLETE:
+                note = None
+            if status in USABLE and not disorder and (status == COMPLETE or floor is not None):
+                assert seen is not None, "a usable snapshot needs to know whom it saw"
+                self._end_unseen(connection, snapshot, seen, None if status == COMPLETE else floor)
+            self._arrivals(connection, snapshot, usable=status in USABLE)
             connection.execute(
                 update(snapshots)
                 .where(snapshots.c.id == snapshot.id)
                 .values(
-                    status=WINDOW if window else COMPLETE if complete else INCOMPLETE,
-                    note=None if complete or window else _text(note),
+                    status=status,
+                    note=_text(note),
                     finished_at=clock(connection),
                     rows=snapshot.rows,
                     reported_total=snapshot.total,
+                    floor=floor,
+                    known=sequence.known,
+                    disorder=disorder,
+                    # An incomplete run may be resumed: it keeps its place in the list.
+                    progress=sequence.dump() if status == INCOMPLETE else None,
                 )
             )
             connection.execute(
@@ -308,17 +456,34 @@ class Recorder:
                     status=ABANDONED,
                     note=f"abandoned: a later run of this list (#{snapshot.id}) finished while this "
                     "one was still marked running (its process was killed, or lost the store)",
+                    progress=None,
                 )
             )
         del self._open[snapshot_id]  # only now: a failed finish leaves it to be written again
         return refused
 
-    def _refusal(self, connection: Connection, snapshot: _Snapshot, skipped: int) -> str | None:
-        """Why ``snapshot``, which read its list to the end, may not be complete (or None)."""
+    def _status(
+        self, connection: Connection, snapshot: _Snapshot, window: bool, note: str | None, skipped: int
+    ) -> tuple[str, str | None, str | None]:
+        """(status, why it was refused, note) of a run asked to be complete or a window."""
         if _later_whole_runs(connection, snapshot.list_id, snapshot.id):
             # Its intervals and those of the later run interleave: it may not end any. A run
-            # that can never be complete (--limit, --cursor) does not count.
-            return "another run of this list started while it ran"
+            # that can never be usable (--limit, --cursor) does not count.
+            concurrent = "another run of this list started while it ran"
+            return INCOMPLETE, concurrent, concurrent
+        if not snapshot.whole:  # it did not start at the list's first page
+            return INCOMPLETE, None, note
+        if window:
+            return WINDOW, None, note
+        rows, total = snapshot.rows, snapshot.total
+        if total is not None and rows >= WINDOW_MIN_ROWS and far_short(rows + skipped, total):
+            # A long list TikTok stopped serving without saying so: its newest part.
+            return (
+                WINDOW,
+                None,
+                f"the list ended after {rows:,} accounts of the {total:,} TikTok reports: "
+                "recorded as a window of its newest part",
+            )
         previous = connection.execute(
             select(snapshots.c.id, snapshots.c.rows)
             .where(
@@ -330,25 +495,79 @@ class Recorder:
             .limit(1)
         ).first()
         last = None if previous is None else (int(previous.id), int(previous.rows))
-        return implausible(snapshot.rows, reported=snapshot.total, skipped=skipped, previous=last)
+        refused = implausible(rows, reported=total, skipped=skipped, previous=last)
+        return (COMPLETE, None, None) if refused is None else (INCOMPLETE, refused, refused)
 
-    def _end_unseen(self, connection: Connection, snapshot: _Snapshot, seen: Callable[[str], bool]) -> None:
-        """Mark the open intervals of members ``snapshot`` did not meet as missing, end those
-        already missing from an earlier complete snapshot, and clear the mark of those met
-        again. Other members it met are not written at all, so an unchanged list costs no
+    def _arrivals(self, connection: Connection, snapshot: _Snapshot, *, usable: bool) -> None:
+        """Say which intervals this run opened came by no follow (memberships.arrival)."""
+        previous = connection.execute(
+            select(snapshots.c.status, snapshots.c.started_at)
+            .where(
+                snapshots.c.list_id == snapshot.list_id,
+                snapshots.c.id < snapshot.id,
+                snapshots.c.status.in_(USABLE),
+            )
+            .order_by(snapshots.c.id.desc())
+            .limit(1)
+        ).first()
+        opened = and_(
+            memberships.c.list_id == snapshot.list_id,
+            memberships.c.first_run == snapshot.id,
+            memberships.c.ended_run.is_(None),
+            memberships.c.arrival.is_(None),
+        )
+        anchor = snapshot.sequence.anchor
+        if anchor is not None and previous is not None and previous.status == WINDOW:
+            # Below the deepest member the list held: the window it last read ended above it.
+            connection.execute(
+                update(memberships).where(opened, memberships.c.position < anchor).values(arrival="surfaced")
+            )
+        if not usable or snapshot.sequence.known or (previous is not None and previous.status == COMPLETE):
+            # It overlapped the list it knew, or a complete snapshot before it saw the whole
+            # list: whatever it meets that is new to the list came by a follow.
+            return
+        held = connection.execute(
+            select(func.count())
+            .select_from(memberships)
+            .where(
+                memberships.c.list_id == snapshot.list_id,
+                memberships.c.ended_run.is_(None),
+                memberships.c.first_run < snapshot.id,
+            )
+        ).scalar_one()
+        if not held:
+            return  # the list's first run: every member came by a follow, as far as anyone knows
+        unproven = opened
+        if previous is not None:
+            # A follow time at or after the last usable run's start proves the follow.
+            after = memberships.c.followed_after
+            unproven = and_(opened, or_(after.is_(None), after < previous.started_at))
+        connection.execute(update(memberships).where(unproven).values(arrival="unproven"))
+
+    def _end_unseen(
+        self, connection: Connection, snapshot: _Snapshot, seen: Callable[[str], bool], floor: int | None
+    ) -> None:
+        """Mark the open intervals of members ``snapshot`` covered (every one, or with
+        ``floor`` those keyed above it) and did not meet as missing, end those already
+        missing from an earlier covering snapshot, and clear the mark of those met again.
+        Other members it met are not written at all, so an unchanged list costs no
         membership writes."""
+        covered: ColumnElement[bool] = memberships.c.list_id == snapshot.list_id
+        if floor is not None:
+            covered = and_(covered, memberships.c.position > floor)
         open_before = (
             select(
                 memberships.c.id,
                 memberships.c.first_run,
                 memberships.c.missing_run,
+                memberships.c.position,
                 accounts.c.user_id,
                 accounts.c.sec_uid,
                 accounts.c.unique_id,
             )
             .join(accounts, accounts.c.id == memberships.c.member_id)
             .where(
-                memberships.c.list_id == snapshot.list_id,
+                covered,
                 memberships.c.ended_run.is_(None),
                 or_(
                     memberships.c.first_run < snapshot.id,
@@ -364,10 +583,10 @@ class Recorder:
         # Per statement: Connection.execution_options would stream every later statement too.
         streamed = open_before.execution_options(stream_results=True, yield_per=_STREAM)
         back: list[int] = []  # missing before, met again: no change was ever reported
-        # Missed for the first time, and missed again (by the snapshot that first missed
-        # them); each split by whether the account is known by a user id or secUid.
+        # Missed for the first time, and missed again (id, first run, key, first missed);
+        # each split by whether the account is known by a user id or secUid.
         missing: dict[bool, list[int]] = {True: [], False: []}
-        gone: dict[bool, dict[int, list[int]]] = {True: {}, False: {}}
+        gone: dict[bool, list[tuple[int, int, int | None, int]]] = {True: [], False: []}
         nameless_ids = False  # the run showed a member known only by its username
         for row in connection.execute(streamed):
             strong = row.user_id is not None or row.sec_uid is not None
@@ -382,79 +601,42 @@ class Recorder:
             elif row.missing_run is None:
                 missing[strong].append(row.id)
             else:
-                gone[strong].setdefault(int(row.missing_run), []).append(row.id)
+                gone[strong].append((row.id, row.first_run, row.position, int(row.missing_run)))
         if nameless_ids:
             # A member known by its user id may be one of those shown by username alone,
             # under a new name: this run cannot tell, so it proves none of them gone.
-            missing[True], gone[True] = [], {}
+            missing[True], gone[True] = [], []
         _update(connection, back, missing_run=None)
         _update(connection, missing[True] + missing[False], missing_run=snapshot.id)
-        ended: dict[int, list[int]] = {}
-        for group in gone.values():
-            for first_missed, ids in group.items():
-                ended.setdefault(first_missed, []).extend(ids)
-        for first_missed, ids in sorted(ended.items()):
-            # The last complete snapshot before the one that first missed them saw every
-            # member still open then.
-            previous = connection.execute(
-                select(func.max(snapshots.c.id)).where(
-                    snapshots.c.list_id == snapshot.list_id,
-                    snapshots.c.id < first_missed,
-                    snapshots.c.status == COMPLETE,
-                )
-            ).scalar_one()
-            last: ColumnElement[Any] = memberships.c.first_run
-            if previous is not None:
-                last = case((memberships.c.first_run > previous, memberships.c.first_run), else_=previous)
+        ended = gone[True] + gone[False]
+        if not ended:
+            return
+        # The last run that saw each: the last usable snapshot before the one that first
+        # missed it that covered it (which saw every member it covered still open then).
+        covering = connection.execute(
+            select(snapshots.c.id, snapshots.c.status, snapshots.c.floor, snapshots.c.disorder)
+            .where(
+                snapshots.c.list_id == snapshot.list_id,
+                snapshots.c.id < max(first_missed for *_, first_missed in ended),
+                snapshots.c.status.in_(USABLE),
+            )
+            .order_by(snapshots.c.id.desc())
+        ).all()
+        by_last: dict[int, list[int]] = {}
+        for membership, first_run, position, first_missed in ended:
+            last = first_run
+            for run in covering:
+                if run.id < first_run:
+                    break
+                window_covered = run.floor is not None and position is not None and run.floor < position
+                if run.id < first_missed and (
+                    run.status == COMPLETE or (not run.disorder and window_covered)
+                ):
+                    last = run.id
+                    break
+            by_last.setdefault(last, []).append(membership)
+        for last, ids in sorted(by_last.items()):
             _update(connection, ids, ended_run=snapshot.id, last_run=last)
-
-    def known_streak(self, snapshot_id: int) -> int:
-        """Write what is buffered; then how many members at the end of the last page added were
-        already open in the list before this snapshot, in a row."""
-        snapshot = self._open[snapshot_id]
-        keys = snapshot.last_page
-        self._write(snapshot)
-        if not keys:
-            return 0
-        with self.store.transaction() as connection:
-            ids = _ids_by_key(connection, keys)
-            known = {
-                int(member)
-                for member in connection.execute(
-                    select(memberships.c.member_id).where(
-                        memberships.c.list_id == snapshot.list_id,
-                        memberships.c.ended_run.is_(None),
-                        memberships.c.first_run < snapshot.id,
-                        memberships.c.member_id.in_(list(ids.values())),
-                    )
-                ).scalars()
-            }
-        streak = 0
-        for key in reversed(keys):
-            if ids.get(key) not in known:
-                break
-            streak += 1
-        return streak
-
-    def last_full_run(self, owner: User, list_name: str) -> datetime | None:
-        """When the latest complete or window snapshot of the list that was no --new-only run
-        started (None: there is none)."""
-        key = storable(owner).account_key
-        if key is None:
-            return None
-        with self.store.transaction() as connection:
-            started: datetime | None = connection.execute(
-                select(func.max(snapshots.c.started_at))
-                .join(lists, lists.c.id == snapshots.c.list_id)
-                .join(accounts, accounts.c.id == lists.c.owner_id)
-                .where(
-                    accounts.c.account_key == key,
-                    lists.c.kind == list_name,
-                    snapshots.c.status.in_((COMPLETE, WINDOW)),
-                    snapshots.c.new_only.is_(False),
-                )
-            ).scalar_one()
-        return started
 
     # --- profiles -----------------------------------------------------------------------
 
@@ -492,18 +674,25 @@ class Recorder:
 
     def _write(self, snapshot: _Snapshot) -> None:
         members = list(snapshot.members.values())
+        after = list(snapshot.followed_after.values())  # the same keys, in the same order
+        sequence = snapshot.sequence.copy()
         with self.store.transaction() as connection:
             if members:
                 ids = self._accounts(connection, members, run=snapshot.id)
-                after = dict(zip(ids, snapshot.followed_after.values(), strict=True))
-                self._extend(connection, snapshot, sorted(set(ids)), after)
+                self._extend(connection, snapshot, sequence, ids, after)
             connection.execute(
                 update(snapshots)
                 .where(snapshots.c.id == snapshot.id)
-                .values(rows=snapshot.rows, reported_total=snapshot.total)
+                .values(
+                    rows=snapshot.rows,
+                    reported_total=snapshot.total,
+                    known=sequence.known,
+                    progress=sequence.dump(),
+                )
             )
         # Only once committed: pages the store refused stay buffered, and the export saves
         # no checkpoint past them (it flushes first, and stops when that fails).
+        snapshot.sequence = sequence
         snapshot.members.clear()
         snapshot.followed_after.clear()
 
@@ -511,19 +700,98 @@ class Recorder:
         self,
         connection: Connection,
         snapshot: _Snapshot,
-        member_ids: Sequence[int],
-        after: dict[int, datetime | None],
+        sequence: _Sequence,
+        ids: Sequence[int],
+        after: Sequence[datetime | None],
     ) -> None:
-        """Open an interval for each member without an open one; the others stay untouched."""
+        """Place the members ``ids`` (in the list's order) in the run's sequence: open an
+        interval, with its order key, for each without an open one, give a key to a known
+        one without; the others stay untouched."""
+        if sequence.keys is None:
+            sequence.keys = _keys(connection, snapshot.list_id)
+        followed_after = dict(zip(reversed(ids), reversed(after), strict=True))  # a member's first
+        member_ids = list(dict.fromkeys(ids))
+        held = self._open_intervals(connection, snapshot.list_id, member_ids)
+        new: list[list[Any]] = []  # [member, key, followed after, arrival]
+        keyed: list[list[Any]] = []  # [member, key]: known, without a key so far
+        proven: list[int] = []  # unproven members this run shows above a placed one
+        met = set(sequence.order)
+        for member in member_ids:
+            if member in sequence.placed:
+                continue  # a repeated page
+            sequence.placed.add(member)
+            found = held.get(member)
+            if found is not None and (found[0] >= snapshot.id or found[1] in met):
+                # Met by this run already: a page written before a restart and fetched
+                # again (the checkpoint is saved just after the write), or repeated by the
+                # API; the run's place stays where it was. (Or opened by a later run.)
+                continue
+            if found is not None and found[1] is not None:
+                met.add(found[1])
+                proven += sequence.proof
+                sequence.proof = []
+                key = found[1]
+                in_order = not sequence.order or key < sequence.order[-1]
+                sequence.streak = sequence.streak + 1 if in_order else 0
+                sequence.order.append(key)
+            elif sequence.last is None and not snapshot.whole:
+                # A run that may have started in the middle of the list (--cursor) cannot
+                # tell where its first members belong until it meets one the list knows: no
+                # key, so no window counts them missing, and nothing proves them followed
+                # (the next whole run that meets them above a placed member does).
+                sequence.streak = 0
+                if found is None:
+                    new.append([member, None, followed_after[member], "unproven"])
+                else:
+                    sequence.known += 1
+                continue
+            else:
+                # Keys renumbered meanwhile move in what was read and not yet written too.
+                key = self._place(connection, snapshot.list_id, sequence, (new, keyed, list(held.values())))
+                sequence.streak = 0
+                if found is None:
+                    new.append([member, key, followed_after[member], None])
+                else:
+                    keyed.append([member, key])
+                    if not sequence.order and found[2] == "unproven":
+                        sequence.proof.append(member)
+            if found is not None:
+                sequence.known += 1
+                sequence.anchor = key
+            sequence.last = key
         statement = _insert(self.store.dialect, memberships).on_conflict_do_nothing(
             index_elements=[memberships.c.list_id, memberships.c.member_id],
             index_where=memberships.c.ended_run.is_(None),
         )
         column = memberships.c.followed_after
         rows = [
-            (snapshot.list_id, m, snapshot.id, _bound(connection, column, after.get(m))) for m in member_ids
+            (snapshot.list_id, member, snapshot.id, key, _bound(connection, column, time), arrival)
+            for member, key, time, arrival in sorted(new)  # by member: the order every writer locks in
         ]
-        _bulk(connection, statement, ("list_id", "member_id", "first_run", "followed_after"), rows)
+        columns = ("list_id", "member_id", "first_run", "position", "followed_after", "arrival")
+        _bulk(connection, statement, columns, rows)
+        for start in range(0, len(proven), _CHUNK):
+            connection.execute(
+                update(memberships)
+                .where(
+                    memberships.c.list_id == snapshot.list_id,
+                    memberships.c.member_id.in_(sorted(proven)[start : start + _CHUNK]),
+                    memberships.c.ended_run.is_(None),
+                    memberships.c.arrival == "unproven",
+                )
+                .values(arrival=None)
+            )
+        if keyed:
+            connection.execute(
+                update(memberships)
+                .where(
+                    memberships.c.list_id == snapshot.list_id,
+                    memberships.c.member_id == bindparam("_member"),
+                    memberships.c.ended_run.is_(None),
+                )
+                .values(position=bindparam("_position")),
+                [{"_member": member, "_position": key} for member, key in sorted(keyed)],
+            )
         if snapshot.marked is None:
             snapshot.marked = bool(
                 connection.execute(
@@ -538,18 +806,157 @@ class Recorder:
             )
         if snapshot.marked:
             # Any run that shows a member, even one cut short, proves it is still there: a
-            # member missed by one complete run and seen since is no longer on its way out.
-            for start in range(0, len(member_ids), _CHUNK):
+            # member missed by one covering run and seen since is no longer on its way out.
+            ordered = sorted(member_ids)
+            for start in range(0, len(ordered), _CHUNK):
                 connection.execute(
                     update(memberships)
                     .where(
                         memberships.c.list_id == snapshot.list_id,
-                        memberships.c.member_id.in_(member_ids[start : start + _CHUNK]),
+                        memberships.c.member_id.in_(ordered[start : start + _CHUNK]),
                         memberships.c.ended_run.is_(None),
                         memberships.c.missing_run.is_not(None),
                     )
                     .values(missing_run=None)
                 )
+
+    def _open_intervals(
+        self, connection: Connection, list_id: int, member_ids: Sequence[int]
+    ) -> dict[int, list[Any]]:
+        """The open intervals of these members in the list: [first run, key, arrival] by member."""
+        found: dict[int, list[Any]] = {}
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        # Plain SQL, as in ``_select_in``: this runs for every member of every page.
+        query = (
+            "SELECT member_id, first_run, position, arrival FROM memberships "  # noqa: S608 - constants only
+            f"WHERE list_id = {mark} AND ended_run IS NULL AND member_id IN "
+        )
+        for start in range(0, len(member_ids), _CHUNK):
+            chunk = (list_id, *member_ids[start : start + _CHUNK])
+            placeholders = f"({', '.join([mark] * (len(chunk) - 1))})"
+            for member, first_run, position, arrival in connection.exec_driver_sql(
+                query + placeholders, chunk
+            ):
+                found[int(member)] = [int(first_run), None if position is None else int(position), arrival]
+        return found
+
+    def _move(self, connection: Connection, list_id: int, sequence: _Sequence, displaced: list[int]) -> None:
+        """Give the few ``displaced`` known members (indexes in ``sequence.order``) new keys
+        where this run met them, the rest of its order being TikTok's: a member who
+        unfollowed and followed again between two runs is listed at the top with the key
+        of its old place, and would break the order of every run after this one."""
+        if sequence.keys is None:
+            sequence.keys = _keys(connection, list_id)
+        order = [[index, key] for index, key in enumerate(sequence.order)]
+        for index in sorted(displaced):  # each below the one before it, moved already or not
+            old = order[index][1]
+            interval = connection.execute(
+                select(memberships.c.id).where(
+                    memberships.c.list_id == list_id,
+                    memberships.c.ended_run.is_(None),
+                    memberships.c.position == old,
+                )
+            ).first()
+            keys = sequence.keys
+            at = bisect.bisect_left(keys, old)
+            if interval is None or at == len(keys) or keys[at] != old:
+                continue  # moved by another writer meanwhile: left where it is
+            sequence.keys = keys[:at] + keys[at + 1 :]
+            sequence.last = order[index - 1][1] if index else None
+            key = self._place(connection, list_id, sequence, (order,))
+            moved = update(memberships).where(memberships.c.id == interval.id)
+            connection.execute(moved.values(position=key))
+            order[index][1] = key
+        sequence.order = [key for _, key in order]
+
+    def _place(
+        self,
+        connection: Connection,
+        list_id: int,
+        sequence: _Sequence,
+        pending: tuple[list[list[Any]], ...],
+    ) -> int:
+        """A key for the member after ``sequence.last``: below it, above the next lower key of
+        the list (the run's first member: above every key). ``pending``: rows of keys given
+        but not written yet, renumbered with the list when its keys are."""
+        keys, given = sequence.keys, sequence.given
+        assert keys is not None
+        above = sequence.last
+        if above is None:
+            key = max(keys[-1] if keys else 0, -given[0] if given else 0) + GAP * RESERVE
+        else:
+            index = bisect.bisect_left(keys, above)
+            lower = keys[index - 1] if index else None
+            index = bisect.bisect_right(given, -above)
+            if index < len(given) and (lower is None or -given[index] > lower):
+                lower = -given[index]
+            if lower is None or above - lower > 2 * GAP:
+                key = above - GAP
+            elif above - lower >= 2:
+                key = above - (above - lower) // 2
+            else:  # no room left between them (rare): spread the list's keys out again
+                self._renumber(connection, list_id, sequence, pending)
+                return self._place(connection, list_id, sequence, pending)
+        bisect.insort(given, -key)
+        return key
+
+    def _renumber(
+        self,
+        connection: Connection,
+        list_id: int,
+        sequence: _Sequence,
+        pending: tuple[list[list[Any]], ...],
+    ) -> None:
+        """Give the list's keys ``GAP`` apart again, in their order, with room for ``RESERVE``
+        more just below the run's last member; the floors of its snapshots move with them."""
+        assert sequence.keys is not None
+        old = sorted({*sequence.keys, *(-key for key in sequence.given)})
+        new: list[int] = []
+        value = 0
+        for key in old:
+            value += GAP * RESERVE if key == sequence.last else GAP
+            new.append(value)
+        mapping = dict(zip(old, new, strict=True))
+
+        def moved(key: int) -> int:
+            """A key's new value; for a floor between keys, that of the next key below it."""
+            if key in mapping:
+                return mapping[key]
+            index = bisect.bisect_right(old, key) - 1
+            return new[index] if index >= 0 else new[0] - GAP
+
+        changed = [
+            {"_id": row_id, "_position": moved(int(position))}
+            for row_id, position in connection.execute(
+                select(memberships.c.id, memberships.c.position).where(
+                    memberships.c.list_id == list_id, memberships.c.position.is_not(None)
+                )
+            )
+        ]
+        if changed:
+            connection.execute(
+                update(memberships)
+                .where(memberships.c.id == bindparam("_id"))
+                .values(position=bindparam("_position")),
+                changed,
+            )
+        floors = connection.execute(
+            select(snapshots.c.id, snapshots.c.floor).where(
+                snapshots.c.list_id == list_id, snapshots.c.floor.is_not(None)
+            )
+        ).all()
+        for snapshot_id, floor in floors:
+            connection.execute(
+                update(snapshots).where(snapshots.c.id == snapshot_id).values(floor=moved(int(floor)))
+            )
+        sequence.keys, sequence.given = new, []
+        sequence.last = None if sequence.last is None else moved(sequence.last)
+        sequence.anchor = None if sequence.anchor is None else moved(sequence.anchor)
+        sequence.order = [moved(key) for key in sequence.order]
+        for rows in pending:
+            for row in rows:
+                if row[1] is not None:
+                    row[1] = moved(row[1])
 
     def _list_id(self, connection: Connection, owner_id: int, list_name: str) -> int:
         insert = _insert(self.store.dialect, lists)
@@ -743,6 +1150,48 @@ def _select_in(connection: Connection, columns: str, column: str, values: Sequen
         placeholders = f"({', '.join([mark] * len(chunk))})"
         rows += connection.exec_driver_sql(query + placeholders, chunk).all()
     return rows
+
+
+def order_check(keys: Sequence[int], known: int) -> tuple[int, list[int]]:
+    """How many of the known members a run met (their stored ``keys``, in the run's order)
+    came out of order, when the order does not hold (0 when it does: module docstring), and
+    the indexes in ``keys`` of the displaced ones."""
+    if len(keys) < 2:
+        return 0, []
+    # The longest strictly decreasing subsequence (patience sorting on the negated keys).
+    tails: list[int] = []  # per length, the least negated key that ends such a sequence
+    ends: list[int] = []  # ... and its index
+    before = [-1] * len(keys)
+    for index, key in enumerate(keys):
+        place = bisect.bisect_left(tails, -key)
+        if place == len(tails):
+            tails.append(-key)
+            ends.append(index)
+        else:
+            tails[place], ends[place] = -key, index
+        before[index] = ends[place - 1] if place else -1
+    kept: set[int] = set()
+    index = ends[-1]
+    while index != -1:
+        kept.add(index)
+        index = before[index]
+    out = [index for index in range(len(keys)) if index not in kept]
+    if not out:
+        return 0, []
+    # Where each member's key belongs among them: a tie is at most TIE_SPAN places away.
+    rank = {index: place for place, index in enumerate(sorted(range(len(keys)), key=lambda i: -keys[i]))}
+    displaced = [index for index in out if abs(rank[index] - index) > TIE_SPAN]
+    if not displaced and len(out) <= max(5, known // 100):
+        return 0, []
+    return len(out), displaced
+
+
+def _keys(connection: Connection, list_id: int) -> list[int]:
+    """Every order key of the list, ascending."""
+    query = select(memberships.c.position).where(
+        memberships.c.list_id == list_id, memberships.c.position.is_not(None)
+    )
+    return [int(key) for key in connection.execute(query.order_by(memberships.c.position)).scalars()]
 
 
 def _later_whole_runs(connection: Connection, list_id: int, snapshot_id: int) -> bool:

@@ -2,12 +2,16 @@
 
 Lists are kept as membership intervals, not as a copy per run: a member has one open
 row per list (``ended_run`` NULL) from the snapshot that first saw it (``first_run``);
-a complete snapshot that no longer sees it marks the row (``missing_run``), and only
-the next complete snapshot that still does not see it closes the row (``ended_run``),
-noting the last complete snapshot that did (``last_run``; the run that first saw it when
-no complete one did); one that sees it again clears the mark. Recording an unchanged list again
-writes no membership row at all. Snapshot ids grow with time, so "present at
-snapshot S" is ``first_run <= S AND (ended_run IS NULL OR ended_run > S)``.
+a snapshot that covers the member and no longer sees it marks the row (``missing_run``),
+and only the next covering snapshot that still does not see it closes the row
+(``ended_run``), noting the last usable snapshot before the first miss that covered it
+(``last_run``; the run that first saw it when none did); any run that sees it again
+clears the mark. A complete snapshot covers its whole list; a window (the newest part of
+a list TikTok caps, or a --new-only run's) covers the open members whose order key
+(``position``) is above its ``floor`` when its order held (``disorder`` 0), and nothing
+else; a usable snapshot (complete or window) whose order broke covers nothing. Recording
+an unchanged list again writes no membership row at all. Snapshot ids grow with time, so
+"present at snapshot S" is ``first_run <= S AND (ended_run IS NULL OR ended_run > S)``.
 
 Times are UTC: PostgreSQL's ``timestamptz``; in SQLite, ISO 8601 text of one fixed width
 (``2026-12-07T03:00:00.000000Z``), so that comparing it as text, as SQL does, compares the
@@ -170,6 +174,9 @@ snapshots = Table(
     Column("known", BigInteger),
     Column("disorder", Integer),
     Column("new_only", Boolean, nullable=False, server_default=false()),
+    # While the run is running: where its sequence stands (record.py's JSON), so that a
+    # resume in another process places the next members where they belong; NULL once done.
+    Column("progress", Text),
     CheckConstraint(one_of("status", STATUSES), name="snapshots_status"),
     sqlite_autoincrement=True,
 )
@@ -183,17 +190,19 @@ memberships = Table(
     Column("first_run", Integer, ForeignKey("snapshots.id"), nullable=False),
     Column("last_run", Integer, ForeignKey("snapshots.id")),  # set when the interval ends
     Column("ended_run", Integer, ForeignKey("snapshots.id")),
-    # The first complete snapshot of a run of them that did not see the open member; NULL
-    # while every complete snapshot sees it.
+    # The first covering snapshot of a run of them that did not see the open member; NULL
+    # while every covering snapshot sees it (or a run since saw it).
     Column("missing_run", Integer, ForeignKey("snapshots.id")),
     # The member's place in the newest-first list: larger is newer (higher). One key per
-    # interval, kept from the run that first placed it; NULL for intervals recorded before
-    # revision 0005 and not seen since.
+    # interval, kept from the run that first placed it (record.py: keys are renumbered,
+    # order and floors kept, only when a gap is used up); NULL for intervals recorded
+    # before revision 0005 and not seen since.
     Column("position", BigInteger),
     # NULL: the member came by a follow (or the list's first run met it). "surfaced": the
     # run that opened the interval met it below the deepest member the list already held,
     # an older member come up into the window, no new follow. "unproven": that run had no
-    # member in common with the list's earlier runs, so nothing proves it new.
+    # member in common with the list's earlier runs (or, started mid-list, met it before
+    # any), so nothing proves it new, until a run lists it above a placed member.
     Column("arrival", String(10)),
     # The follow happened at or after this time: the oldest follow time of the page that
     # first showed the member, where the API's cursor is a follow time (else NULL).

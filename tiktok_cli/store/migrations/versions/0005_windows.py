@@ -2,7 +2,8 @@
 
 - ``snapshots.status`` may be ``window``; ``floor``, ``known``, ``disorder`` and
   ``new_only`` say what such a run covers and proves (NULL, false: runs recorded before,
-  which keep their meaning: a complete snapshot still covers its whole list).
+  which keep their meaning: a complete snapshot still covers its whole list); ``progress``
+  holds a running snapshot's place in its list, for a resume (NULL once it ended).
 - ``memberships.position`` orders the intervals as TikTok lists them (NULL before),
   ``arrival`` says why a run met a member that was no follow, ``followed_after`` bounds
   the follow time from the API's cursor. Existing intervals keep NULL in all three: they
@@ -37,6 +38,7 @@ def _snapshot_columns() -> list[sa.Column[object]]:
         sa.Column("known", sa.BigInteger),
         sa.Column("disorder", sa.Integer),
         sa.Column("new_only", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("progress", sa.Text),
     ]
 
 
@@ -45,7 +47,10 @@ def upgrade() -> None:
         _rebuild_sqlite_snapshots()
         # SQLite adds a column with its CHECK in one statement (not checked against old rows,
         # which are NULL); Alembic's batch mode would rebuild memberships and its partial index.
-        op.execute(f"ALTER TABLE memberships ADD COLUMN arrival VARCHAR(10) CHECK ({ARRIVAL})")
+        op.execute(
+            "ALTER TABLE memberships ADD COLUMN arrival VARCHAR(10) "
+            f"CONSTRAINT memberships_arrival CHECK ({ARRIVAL})"
+        )
     else:
         op.drop_constraint("snapshots_status", "snapshots", type_="check")
         op.create_check_constraint("snapshots_status", "snapshots", sa.text(STATUS))
