@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -34,6 +36,20 @@ Parser = Callable[[Any], Any]
 # --- parsers: a value from a flag, the environment or the config file, checked ----------
 # Each raises ValueError in plain words ("must be …"), which the loader prefixes with
 # where the value came from.
+
+
+# An age or a period, as --since and --full-every take it: a whole number and a unit.
+_DURATION = re.compile(r"(?P<amount>[0-9]{1,6})\s*(?P<unit>[smhdw])")
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def duration(text: str) -> timedelta | None:
+    """``30m``, ``24h``, ``7d``, ``2w`` (any case, spaces around) as a timedelta; None when
+    ``text`` is no duration."""
+    found = _DURATION.fullmatch(text.strip().lower())
+    if found is None:
+        return None
+    return timedelta(**{_DURATION_UNITS[found["unit"]]: int(found["amount"])})
 
 
 def _number(value: Any, wanted: str) -> float:

@@ -14,11 +14,10 @@ started after another finished never seems to start before it.
 
 from __future__ import annotations
 
-import re
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ from tiktok_cli.identifiers import Target
 from tiktok_cli.models import OWNER_FIELD
 from tiktok_cli.output import OutputPlan, OutputSpec, check_creatable, open_output, owner_column, plan_output
 from tiktok_cli.reports import CHANGE_COLUMNS, COUNTS, HISTORY_COLUMNS, SNAPSHOT_COLUMNS
+from tiktok_cli.settings import duration
 from tiktok_cli.store import open_store
 from tiktok_cli.store.read import (
     FOLLOWED,
@@ -58,8 +58,6 @@ FLUSH_EVERY = 1_000
 # Observations the terminal trend line shows (the latest ones).
 TREND_POINTS = 40
 _SPARKS = "▁▂▃▄▅▆▇█"
-_AGE = re.compile(r"(?P<amount>[0-9]{1,6})\s*(?P<unit>[smhdw])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def iso_ms(moment: datetime) -> str:
@@ -71,10 +69,10 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
     """--since: an ISO date or time (UTC unless it says otherwise), or an age (24h, 7d, 2w)."""
     value = text.strip()
     now = now or datetime.now(timezone.utc)
-    age = _AGE.fullmatch(value.lower())
-    if age:
+    age = duration(value)
+    if age is not None:
         try:
-            return now - timedelta(**{_UNITS[age["unit"]]: int(age["amount"])})
+            return now - age
         except OverflowError:  # before the year 1: no calendar holds that moment
             raise UsageError(
                 f"--since {value!r} reaches back before the year 1: give a shorter age or a date"

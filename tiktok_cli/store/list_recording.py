@@ -10,7 +10,6 @@ no database library: the store's classes arrive with ``store.recordings``.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from tiktok_cli.console import counted
 from tiktok_cli.errors import UsageError
 from tiktok_cli.identifiers import IdKind, Target
 from tiktok_cli.models import User, is_window
+from tiktok_cli.settings import duration
 
 if TYPE_CHECKING:
     from tiktok_cli.paginate import FreshPage
@@ -30,9 +30,6 @@ if TYPE_CHECKING:
 # Seconds between writes of observations to the store in a long user-info batch, so it
 # keeps what it saw however it ends.
 RECORD_INTERVAL = 0.5
-# --full-every's DURATION: a whole number and a unit, as `changes --since` takes ages.
-_DURATION = re.compile(r"(?P<amount>[0-9]{1,6})\s*(?P<unit>[smhdw])")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +48,10 @@ class NewOnly:
             return cls() if new_only else None
         if not new_only:
             raise UsageError("--full-every says when a --new-only run reads a list whole: add --new-only")
-        text = full_every.strip().lower()
-        found = _DURATION.fullmatch(text)
-        if found is None or int(found["amount"]) == 0:
+        every = duration(full_every)
+        if not every:  # none, or zero
             raise UsageError(f"--full-every takes a duration such as 12h, 7d or 2w, not {full_every!r}")
-        try:
-            every = timedelta(**{_UNITS[found["unit"]]: int(found["amount"])})
-        except OverflowError:
-            raise UsageError(f"--full-every {full_every!r} is longer than the calendar holds") from None
-        return cls(every, text.replace(" ", ""))
+        return cls(every, full_every.strip().lower().replace(" ", ""))
 
     def due(self, last_full_run: datetime | None) -> bool:
         """Whether a list whose last full run started at ``last_full_run`` is read whole now."""
