@@ -954,7 +954,7 @@ def changes(
     By default between the last two usable snapshots (complete, or a window: the newest
     part TikTok serves) of each list recorded for USER (with --db on followers or
     followings). A run cut short never counts as an unfollow; what a comparison could not
-    see (a window, a broken order, windows that did not overlap) is a warning -q keeps.
+    see (a window, a broken order, windows that did not overlap) is a warning -q never hides.
     Columns: owner (several accounts, --input or --shard), list, change (followed,
     unfollowed or renamed), old_unique_id, since and until (the UTC window in which it
     happened), then the member's fields; --fields picks among them.

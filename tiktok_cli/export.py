@@ -488,6 +488,10 @@ class ListExport:
         if stalled:
             whose = "" if len(self.states) == 1 else " of " + ", ".join(s.target.text for s in stalled)
             later = f"; TikTok served no more of the list{whose}: try again later"
+        if self.new_only is not None and resumable:
+            # --new-only takes no cursor: a new run starts at the top and stops at what the
+            # store holds, which now includes what this one recorded.
+            return f"{written}; run the same command again to go on{later}"
         if len(self.states) == 1:
             if resumable:
                 return f"{written}; continue with {option} {resumable[0].cursor}"

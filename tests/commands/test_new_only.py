@@ -157,7 +157,8 @@ def test_a_first_new_only_run_reads_until_the_end(serve: Serve, db_target: str, 
     server = serve(accounts=[alice(list(range(100)))], page_size=PAGE)
     run(db_target, "--new-only")
     assert pages(server) == 5  # nothing is known: every page is new
-    assert snapshots(store) == [(1, "complete", 100, True)]
+    # A full run (no full run of the list yet), so later --new-only runs have one to stop at.
+    assert snapshots(store) == [(1, "complete", 100, False)]
 
 
 @pytest.mark.parametrize(
@@ -386,3 +387,29 @@ def test_a_resumed_run_keeps_its_decision_to_read_the_list_whole(
     assert pages(night) == 420 // PAGE - 2  # from the page that failed to the end
     assert snapshots(store)[1:] == [(2, "complete", 420, False)]
     assert len(csv_rows(out.read_bytes())) == 1 + 420
+
+
+def test_a_last_full_run_dated_ahead_of_the_clock_makes_the_run_whole(
+    serve: Serve, db_target: str, store: sa.Engine
+) -> None:
+    # A run made while a clock was ahead must not keep --full-every from ever coming due.
+    server = serve(accounts=[alice(list(range(100)))], page_size=PAGE)
+    run(db_target)
+    age_runs(store, -30)  # the full run now starts 30 days from now
+    result = run(db_target, "--new-only", "--full-every", "7d")
+    assert pages(server) == 10
+    assert "ahead of this machine's clock: reading the whole list (--full-every 7d)" in result.stderr
+    assert snapshots(store)[-1] == (2, "complete", 100, False)
+
+
+def test_an_interrupted_new_only_run_says_to_run_it_again_not_to_use_a_cursor(
+    serve: Serve, db_target: str
+) -> None:
+    server = serve(accounts=[alice(list(range(100)))], page_size=PAGE)
+    run(db_target)
+    server.accounts["alice"].members = list(range(1000, 1060)) + list(range(100))
+    server.faults = [passthrough(server), *(Fault("/tk/user/followers", 500) for _ in range(20))]
+    result = invoke("followers", "alice", "--db", db_target, "-f", "none", "--new-only", "--retries", "0")
+    assert result.exit_code == 7, result.stderr
+    assert "run the same command again to go on" in result.stderr, result.stderr
+    assert "--cursor" not in result.stderr

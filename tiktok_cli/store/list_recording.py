@@ -53,11 +53,22 @@ class NewOnly:
             raise UsageError(f"--full-every takes a duration such as 12h, 7d or 2w, not {full_every!r}")
         return cls(every, full_every.strip().lower().replace(" ", ""))
 
-    def due(self, last_full_run: datetime | None) -> bool:
-        """Whether a list whose last full run started at ``last_full_run`` is read whole now."""
+    def why_whole(self, last_full_run: datetime | None, now: datetime | None = None) -> str | None:
+        """Why a list whose last full run started at ``last_full_run`` is read whole now (None:
+        it is not): it never had one (nothing to stop at yet), ``full_every`` has passed, or
+        that run is dated ahead of this clock (one of the two clocks is wrong: the schedule
+        cannot be trusted, and a full run costs pages, never data)."""
+        now = now or datetime.now(timezone.utc)
+        if last_full_run is None:
+            return "no full run of it is recorded yet"
         if self.full_every is None:
-            return False
-        return last_full_run is None or datetime.now(timezone.utc) - last_full_run >= self.full_every
+            return None
+        if last_full_run > now:
+            dated = f"{last_full_run:%Y-%m-%dT%H:%MZ}"
+            return f"its last full run is dated {dated}, ahead of this machine's clock"
+        if now - last_full_run >= self.full_every:
+            return f"no full run recorded in the last {self.spelt}"
+        return None
 
 
 class ListRecording:
@@ -315,16 +326,12 @@ class StoreListRecording(ListRecording):
         if not self.whole:
             self.stop = "it started in the middle of the list"
         asked = self._new_only
-        if (
-            asked is not None
-            and asked.full_every
-            and asked.due(self.recorder.last_full_run(owner, self.list_name))
-        ):
+        why = None if asked is None else asked.why_whole(self.recorder.last_full_run(owner, self.list_name))
+        if asked is not None and why is not None:
             self._new_only = None  # read whole: unfollows deeper in the list are found too
-            console.info(
-                f"the {self.list_name} of {self.target.account}: no full run recorded in the last "
-                f"{asked.spelt}: reading the whole list (--full-every {asked.spelt})"
-            )
+            schedule = f" (--full-every {asked.spelt})" if asked.full_every else ""
+            whose = f"the {self.list_name} of {self.target.account}"
+            console.info(f"{whose}: {why}: reading the whole list{schedule}")
         # Only a run that may be complete keeps an older run of the list from being complete.
         self.snapshot = self.recorder.begin(
             owner,
