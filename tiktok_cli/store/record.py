@@ -1014,7 +1014,7 @@ class Recorder:
         more just below the run's last member; the floors of its snapshots move with them.
         The keys are read from the database (another run may have written or moved some
         since this one cached them), with those this run gave and has not written yet."""
-        unwritten = {row[1] for rows in pending for row in rows if row[1] is not None}
+        unwritten: set[int] = {row[1] for rows in pending for row in rows if row[1] is not None}
         old = sorted({*_keys(connection, list_id), *(-key for key in sequence.given), *unwritten})
         new: list[int] = []
         value = 0
