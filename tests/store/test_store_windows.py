@@ -608,6 +608,7 @@ def test_a_run_that_may_start_mid_list_never_renumbers_the_keys_under_an_open_wi
         tracker.recorder.finish(last, complete=False, window=True, seen=seen)
     assert tracker.changes(first, last)["unfollowed"] == set()
     assert marked(engine) == []
+    assert tracker.snapshot(last).floor is not None  # its keys were left as it read them
 
 
 def test_a_window_whose_keys_another_run_renumbered_counts_no_member_missing(
@@ -629,3 +630,13 @@ def test_a_window_whose_keys_another_run_renumbered_counts_no_member_missing(
     assert shown.floor is None and shown.note and "renumbered" in shown.note
     assert marked(engine) == []
     assert tracker.changes(first, later)["unfollowed"] == set()
+
+
+def test_a_member_who_follows_again_above_members_new_to_the_list_is_moved_too(
+    tracker: Tracker, engine: sa.Engine
+) -> None:
+    window(tracker, list(range(200)))
+    # 30 followed again; its old key is above the deepest block's (40 and below it).
+    second = window(tracker, [30, *range(30), *range(31, 40), 5_000, *range(40, 140)])
+    assert tracker.snapshot(second).disorder == 0
+    assert in_key_order(engine)[:2] == [30, 0]
