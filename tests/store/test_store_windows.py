@@ -640,3 +640,15 @@ def test_a_member_who_follows_again_above_members_new_to_the_list_is_moved_too(
     second = window(tracker, [30, *range(30), *range(31, 40), 5_000, *range(40, 140)])
     assert tracker.snapshot(second).disorder == 0
     assert in_key_order(engine)[:2] == [30, 0]
+
+
+def test_a_window_that_met_too_few_known_members_in_a_row_overlapped_nothing(
+    tracker: Tracker, engine: sa.Engine
+) -> None:
+    first = window(tracker, list(range(100)))
+    # Two known members, apart: nothing the run can trust to say where it stands.
+    second = window(tracker, [*range(5_000, 5_050), 10, *range(5_050, 5_098), 60])
+    shown = tracker.snapshot(second)
+    assert (shown.floor, shown.known) == (None, 2)
+    assert arrivals(engine, "unproven") == set(range(5_000, 5_098))
+    assert tracker.changes(first, second) == nothing()

@@ -19,21 +19,36 @@ key; each other one (and a known one without a key, recorded before keys existed
 key between the member before it in the sequence and the next lower key of the list: the
 run's first members above every key of the list, those below a known member just under it
 (a run that may have started in the middle of the list, not ``whole``, gives none to the
-members it meets before a known one: a window never covers a member without a key). A few
-displaced known members (below) get keys where the run met them: one who followed again.
-Keys are ``GAP`` apart; when a gap is used up, the list's keys are renumbered, their order
-(and the floors of its snapshots) kept.
+members it meets before a known one: a window never covers a member without a key).
+Keys are ``GAP`` apart; when a gap is used up, a whole run renumbers the list's keys (read
+from the database), their order (and the floors of its snapshots) kept; a run that may
+have started mid-list never renumbers: the member gets no key (no window covers it).
 
-The order check. The keys of the known members, in the run's sequence, must decrease: the
-members off the longest decreasing run of them are out of order, a *tie* when within
-``TIE_SPAN`` places of where their key belongs (two follows of one second, which TikTok
-may swap), else *displaced*. The order holds when none is displaced and ties are at most
-max(5, known // 100); ``snapshots.disorder`` is 0 then, else the number out of order, and
-the run ends and marks nothing (it still opens intervals and clears marks): a list whose
-order the store cannot trust proves no member gone. A window's floor is the highest key of
-its deepest known member (the *anchor*) and the ``TIE_SPAN`` known members before it (a
-margin for ties swapped at the window's edge); NULL when it met ``TIE_SPAN`` known members
-or fewer, or its order broke.
+The anchor block: the deepest run of at least ``TIE_SPAN`` + 1 known members the run met
+one after another (no new member between them; known members it gave their first key
+count as known), each keyed below the one before. Without one, the run overlapped nothing
+it can trust: it covers nothing (floor NULL) and its new members follow the rules for
+runs that did not overlap. Known members met above the block with a key below the
+block's highest one unfollowed and followed again (TikTok lists them at the top, the
+store has their old, deep keys): they get keys where the run met them, below the known
+member before them, however many they are; they are no disorder and never the anchor.
+
+The order check, over the other known members: their keys, in the run's sequence, must
+decrease. Those off the longest decreasing run of them are out of order: met more than
+``TIE_SPAN`` places above where their key places them, they followed again too (moved
+as above); within ``TIE_SPAN`` places, a *tie* (two follows of one second, which TikTok
+may swap); met further below, *displaced* (never moved). The order holds when none is
+displaced and ties are at most max(5, known // 100); ``snapshots.disorder`` is 0 then,
+else the number out of order, and the run ends and marks nothing (it still opens
+intervals and clears marks): a list whose order the store cannot trust proves no member
+gone. A window's floor is the highest key of the ``TIE_SPAN`` + 1 deepest members of its
+anchor block (a margin for ties swapped at the window's edge); its anchor, the lowest key
+of the block and of the known members below it. The floor is NULL when there is no anchor
+block or the order broke, and two backstops make it NULL, marking and ending nothing,
+with a note: another run renumbered the block's keys while this one ran (its cached keys
+are stale), or the window missed more of the open members above its floor than the
+shortfall rule (``far_short``) allows of the members it covered (its floor is wrong, not
+that many members gone).
 
 A snapshot's status: complete when the list was read to its end and is plausible
 (``implausible``); a window when the run stopped at TikTok's cap or (--new-only) at known
@@ -198,6 +213,8 @@ class _Sequence:
     # members into blocks met one after another (the anchor block is one of them).
     breaks: list[int] = field(default_factory=list)
     known: int = 0  # known members met, those without a key included
+    together: int = 0  # known members met one after another at its end, those without a key too
+    overlap: bool = False  # whether it met more than TIE_SPAN of them one after another
     streak: int = 0  # known members in a row, in stored order, at its end
     # The list's keys when this process first wrote the run, ascending (None: not read yet),
     # and those it gave since, negated and ascending: as the run gives them in decreasing
@@ -211,11 +228,18 @@ class _Sequence:
 
     def split(self) -> None:
         """A new member met here: the known members before and after it are two blocks."""
+        self.together = 0
         if not self.breaks or self.breaks[-1] != len(self.order):
             self.breaks.append(len(self.order))
 
+    def met_known(self) -> None:
+        """A known member met here (with a key or without)."""
+        self.known += 1
+        self.together += 1
+        self.overlap = self.overlap or self.together > TIE_SPAN
+
     def dump(self) -> str:
-        fields = ("last", "anchor", "order", "known", "streak", "breaks")
+        fields = ("last", "anchor", "order", "known", "streak", "breaks", "together", "overlap")
         return json.dumps({name: getattr(self, name) for name in fields}, separators=(",", ":"))
 
     @classmethod
@@ -224,12 +248,15 @@ class _Sequence:
             return cls()
         saved = json.loads(text)
         return cls(
-            saved["last"],
-            saved["anchor"],
-            list(saved["order"]),
-            list(saved.get("breaks", [])),
-            saved["known"],
-            saved["streak"],
+            last=saved["last"],
+            anchor=saved["anchor"],
+            order=list(saved["order"]),
+            breaks=list(saved.get("breaks", [])),
+            known=saved["known"],
+            together=saved.get("together", 0),
+            # Progress saved before blocks were kept: any known member was an overlap then.
+            overlap=saved.get("overlap", bool(saved["known"])),
+            streak=saved["streak"],
         )
 
     def copy(self) -> _Sequence:
@@ -307,7 +334,10 @@ class Recorder:
     def resume(self, snapshot_id: int, list_name: str, owner: User) -> bool:
         """Continue ``snapshot_id`` (named by a checkpoint), if this store holds it unfinished
         and no later run of its list that may be complete has started since: continuing it
-        then would rewrite what that run recorded, so it stays incomplete, saying why."""
+        then would rewrite what that run recorded, so it stays incomplete, saying why. One
+        that wrote rows but saved no place in the list (abandoned, which wipes it, or running
+        when the store was migrated to keep it) is not continued either: it would start its
+        sequence again at the top. The export then records a new snapshot."""
         owner_key = storable(owner).account_key
         with self.store.transaction() as connection:
             row = connection.execute(
@@ -588,9 +618,10 @@ class Recorder:
             connection.execute(
                 update(memberships).where(opened, memberships.c.position < anchor).values(arrival="surfaced")
             )
-        if not usable or sequence.known or (previous is not None and previous.status == COMPLETE):
-            # It overlapped the list it knew, or a complete snapshot before it saw the whole
-            # list: whatever it meets that is new to the list came by a follow.
+        if not usable or sequence.overlap or (previous is not None and previous.status == COMPLETE):
+            # It overlapped the list it knew (more than TIE_SPAN known members in a row), or
+            # a complete snapshot before it saw the whole list: whatever it meets that is
+            # new to the list came by a follow.
             return
         held = connection.execute(
             select(func.count())
@@ -821,7 +852,7 @@ class Recorder:
                     sequence.split()
                     new.append([member, None, followed_after[member], "unproven"])
                 else:
-                    sequence.known += 1
+                    sequence.met_known()
                 continue
             else:
                 # Keys renumbered meanwhile move in what was read and not yet written too.
@@ -836,7 +867,7 @@ class Recorder:
                     if not sequence.order and found[2] == "unproven":
                         sequence.proof.append(member)
             if found is not None:
-                sequence.known += 1
+                sequence.met_known()
                 sequence.anchor = key
             if key is not None:  # none when a run that may not renumber found no room
                 sequence.last = key
