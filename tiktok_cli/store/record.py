@@ -485,7 +485,7 @@ class Recorder:
             else:
                 refollowers += [rest[index] for index in raised]
             if refollowers:
-                self._move(connection, snapshot.list_id, sequence, refollowers)
+                self._move(connection, snapshot, sequence, refollowers)
             # The block's keys as this run knows them: another run may have renumbered them.
             cached = [] if block is None else sequence.order[block[0] : block[1]]
             floor = None
@@ -952,12 +952,16 @@ class Recorder:
                 found[int(member)] = [int(first_run), None if position is None else int(position), arrival]
         return found
 
-    def _move(self, connection: Connection, list_id: int, sequence: _Sequence, moving: list[int]) -> None:
+    def _move(
+        self, connection: Connection, snapshot: _Snapshot, sequence: _Sequence, moving: list[int]
+    ) -> None:
         """Give the known members ``moving`` (indexes in ``sequence.order``: members who
         unfollowed and followed again, listed at the top with the key of their old place)
         new keys where this run met them, below the member before them in its order: left
         where they were, they would break the order of every run after this one. One read
-        and one batched write, however many they are."""
+        and one batched write, however many they are (a run that may have started mid-list
+        renumbers no keys: one that finds no room is left where it was)."""
+        list_id = snapshot.list_id
         if sequence.keys is None:
             sequence.keys = _keys(connection, list_id)
         order = [[index, key] for index, key in enumerate(sequence.order)]
@@ -974,6 +978,8 @@ class Recorder:
                 intervals[int(position)] = int(row_id)
         by_index = {index: intervals.get(order[index][1]) for index in moving}
         rekeyed: list[list[Any]] = []  # [interval id, new key]: renumbered with the list
+        # Where the run stands, kept for a resume (renumbered with the list too).
+        tail: list[list[Any]] = [[None, sequence.last]]
         for index in sorted(moving):  # each below the one before it, moved already or not
             old = order[index][1]
             keys = sequence.keys
@@ -983,8 +989,9 @@ class Recorder:
                 continue  # moved by another writer meanwhile: left where it is
             sequence.keys = keys[:at] + keys[at + 1 :]
             sequence.last = order[index - 1][1] if index else None
-            key = self._place(connection, list_id, sequence, (order, rekeyed), whole=True)
+            key = self._place(connection, list_id, sequence, (order, rekeyed, tail), whole=snapshot.whole)
             if key is None:
+                sequence.keys = keys  # no room, and no renumbering: it stays where it was
                 continue
             rekeyed.append([interval, key])
             order[index][1] = key
@@ -996,6 +1003,7 @@ class Recorder:
                 [{"_id": row_id, "_position": key} for row_id, key in rekeyed],
             )
         sequence.order = [key for _, key in order]
+        sequence.last = tail[0][1]
 
     def _place(
         self,
