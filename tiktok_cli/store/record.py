@@ -504,11 +504,11 @@ class Recorder:
                     "recorded: it counts no member missing"
                 )
                 note = broken if note is None or status == COMPLETE else f"{note}; {broken}"
-            elif stale and status in USABLE:
+            elif stale and status == WINDOW:  # a complete run covers all, keys or not
                 renumbered = (
                     "another run renumbered the list's order keys while it ran: it counts no member missing"
                 )
-                note = renumbered if note is None or status == COMPLETE else f"{note}; {renumbered}"
+                note = renumbered if note is None else f"{note}; {renumbered}"
             elif status == COMPLETE:
                 note = None
             if status in USABLE and not disorder and (status == COMPLETE or floor is not None):
