@@ -28,8 +28,8 @@ The anchor block: the deepest run of at least ``TIE_SPAN`` + 1 known members the
 one after another (no new member between them; known members it gave their first key
 count as known), each keyed below the one before. Without one, the run overlapped nothing
 it can trust: it covers nothing (floor NULL) and its new members follow the rules for
-runs that did not overlap. Known members met above the block with a key below the
-block's highest one unfollowed and followed again (TikTok lists them at the top, the
+runs that did not overlap. Known members met above the block with a key below all of
+the block's unfollowed and followed again (TikTok lists them at the top, the
 store has their old, deep keys): they get keys where the run met them, below the known
 member before them, however many they are; they are no disorder and never the anchor.
 
@@ -474,7 +474,7 @@ class Recorder:
             if complete or window:
                 status, refused, note = self._status(connection, snapshot, window, note, skipped)
             block = anchor_block(sequence.order, sequence.breaks)
-            # Re-followers: met above the anchor block with a key below its highest one.
+            # Re-followers: met above the anchor block with a key below all of its keys.
             refollowers = [] if block is None else _raised_above(sequence.order, block)
             rest = [index for index in range(len(sequence.order)) if index not in set(refollowers)]
             disorder, raised = order_check([sequence.order[index] for index in rest], sequence.known)
@@ -1314,10 +1314,13 @@ def anchor_block(order: Sequence[int], breaks: Sequence[int]) -> tuple[int, int]
 
 
 def _raised_above(order: Sequence[int], block: tuple[int, int]) -> list[int]:
-    """The indexes of the members met above ``block`` whose key is below its highest one:
-    members who unfollowed and followed again (TikTok lists them at the top again)."""
-    highest = max(order[block[0] : block[1]])
-    return [index for index in range(block[0]) if order[index] < highest]
+    """The indexes of the members met above ``block`` whose key is below every key of it:
+    members who unfollowed and followed again (TikTok lists them at the top again). Below
+    its lowest key, not its highest: a member TikTok lists far below its place may head the
+    block, and would make every member above it look followed again. Those followed again
+    with a key inside the block's range are found by the order check (met above their place)."""
+    lowest = min(order[block[0] : block[1]])
+    return [index for index in range(block[0]) if order[index] < lowest]
 
 
 def order_check(keys: Sequence[int], known: int) -> tuple[int, list[int]]:
