@@ -476,7 +476,8 @@ class Recorder:
             block = anchor_block(sequence.order, sequence.breaks)
             # Re-followers: met above the anchor block with a key below all of its keys.
             refollowers = [] if block is None else _raised_above(sequence.order, block)
-            rest = [index for index in range(len(sequence.order)) if index not in set(refollowers)]
+            moving = set(refollowers)
+            rest = [index for index in range(len(sequence.order)) if index not in moving]
             disorder, raised = order_check([sequence.order[index] for index in rest], sequence.known)
             if disorder:
                 # Broken: nothing says who followed again; counted over every known member.
