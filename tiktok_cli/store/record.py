@@ -19,21 +19,36 @@ key; each other one (and a known one without a key, recorded before keys existed
 key between the member before it in the sequence and the next lower key of the list: the
 run's first members above every key of the list, those below a known member just under it
 (a run that may have started in the middle of the list, not ``whole``, gives none to the
-members it meets before a known one: a window never covers a member without a key). A few
-displaced known members (below) get keys where the run met them: one who followed again.
-Keys are ``GAP`` apart; when a gap is used up, the list's keys are renumbered, their order
-(and the floors of its snapshots) kept.
+members it meets before a known one: a window never covers a member without a key).
+Keys are ``GAP`` apart; when a gap is used up, a whole run renumbers the list's keys (read
+from the database), their order (and the floors of its snapshots) kept; a run that may
+have started mid-list never renumbers: the member gets no key (no window covers it).
 
-The order check. The keys of the known members, in the run's sequence, must decrease: the
-members off the longest decreasing run of them are out of order, a *tie* when within
-``TIE_SPAN`` places of where their key belongs (two follows of one second, which TikTok
-may swap), else *displaced*. The order holds when none is displaced and ties are at most
-max(5, known // 100); ``snapshots.disorder`` is 0 then, else the number out of order, and
-the run ends and marks nothing (it still opens intervals and clears marks): a list whose
-order the store cannot trust proves no member gone. A window's floor is the highest key of
-its deepest known member (the *anchor*) and the ``TIE_SPAN`` known members before it (a
-margin for ties swapped at the window's edge); NULL when it met ``TIE_SPAN`` known members
-or fewer, or its order broke.
+The anchor block: the deepest run of at least ``TIE_SPAN`` + 1 known members the run met
+one after another (no new member between them; known members it gave their first key
+count as known), each keyed below the one before. Without one, the run overlapped nothing
+it can trust: it covers nothing (floor NULL) and its new members follow the rules for
+runs that did not overlap. Known members met above the block with a key below all of
+the block's unfollowed and followed again (TikTok lists them at the top, the
+store has their old, deep keys): they get keys where the run met them, below the known
+member before them, however many they are; they are no disorder and never the anchor.
+
+The order check, over the other known members: their keys, in the run's sequence, must
+decrease. Those off the longest decreasing run of them are out of order: met more than
+``TIE_SPAN`` places above where their key places them, they followed again too (moved
+as above); within ``TIE_SPAN`` places, a *tie* (two follows of one second, which TikTok
+may swap); met further below, *displaced* (never moved). The order holds when none is
+displaced and ties are at most max(5, known // 100); ``snapshots.disorder`` is 0 then,
+else the number out of order, and the run ends and marks nothing (it still opens
+intervals and clears marks): a list whose order the store cannot trust proves no member
+gone. A window's floor is the highest key of the ``TIE_SPAN`` + 1 deepest members of its
+anchor block (a margin for ties swapped at the window's edge); its anchor, the lowest key
+of the block and of the known members below it. The floor is NULL when there is no anchor
+block or the order broke, and two backstops make it NULL, marking and ending nothing,
+with a note: another run renumbered the block's keys while this one ran (its cached keys
+are stale), or the window missed more of the open members above its floor than the
+shortfall rule (``far_short``) allows of the members it covered (its floor is wrong, not
+that many members gone).
 
 A snapshot's status: complete when the list was read to its end and is plausible
 (``implausible``); a window when the run stopped at TikTok's cap or (--new-only) at known
@@ -194,7 +209,12 @@ class _Sequence:
     last: int | None = None  # the key of the last member of the run's sequence
     anchor: int | None = None  # the key of its deepest known member
     order: list[int] = field(default_factory=list)  # the keys known members had, in its order
+    # Indexes in ``order`` before which the run met a new member: they split the known
+    # members into blocks met one after another (the anchor block is one of them).
+    breaks: list[int] = field(default_factory=list)
     known: int = 0  # known members met, those without a key included
+    together: int = 0  # known members met one after another at its end, those without a key too
+    overlap: bool = False  # whether it met more than TIE_SPAN of them one after another
     streak: int = 0  # known members in a row, in stored order, at its end
     # The list's keys when this process first wrote the run, ascending (None: not read yet),
     # and those it gave since, negated and ascending: as the run gives them in decreasing
@@ -206,8 +226,20 @@ class _Sequence:
     # it meets one the list had placed below them.
     proof: list[int] = field(default_factory=list)
 
+    def split(self) -> None:
+        """A new member met here: the known members before and after it are two blocks."""
+        self.together = 0
+        if not self.breaks or self.breaks[-1] != len(self.order):
+            self.breaks.append(len(self.order))
+
+    def met_known(self) -> None:
+        """A known member met here (with a key or without)."""
+        self.known += 1
+        self.together += 1
+        self.overlap = self.overlap or self.together > TIE_SPAN
+
     def dump(self) -> str:
-        fields = ("last", "anchor", "order", "known", "streak")
+        fields = ("last", "anchor", "order", "known", "streak", "breaks", "together", "overlap")
         return json.dumps({name: getattr(self, name) for name in fields}, separators=(",", ":"))
 
     @classmethod
@@ -215,7 +247,17 @@ class _Sequence:
         if not text:
             return cls()
         saved = json.loads(text)
-        return cls(saved["last"], saved["anchor"], list(saved["order"]), saved["known"], saved["streak"])
+        return cls(
+            last=saved["last"],
+            anchor=saved["anchor"],
+            order=list(saved["order"]),
+            breaks=list(saved.get("breaks", [])),
+            known=saved["known"],
+            together=saved.get("together", 0),
+            # Progress saved before blocks were kept: any known member was an overlap then.
+            overlap=saved.get("overlap", bool(saved["known"])),
+            streak=saved["streak"],
+        )
 
     def copy(self) -> _Sequence:
         """A copy to write with: the run's state changes only once the write commits."""
@@ -223,6 +265,7 @@ class _Sequence:
         return dataclasses.replace(
             self,
             order=list(self.order),
+            breaks=list(self.breaks),
             given=list(self.given),
             placed=set(self.placed),
             proof=list(self.proof),
@@ -291,7 +334,10 @@ class Recorder:
     def resume(self, snapshot_id: int, list_name: str, owner: User) -> bool:
         """Continue ``snapshot_id`` (named by a checkpoint), if this store holds it unfinished
         and no later run of its list that may be complete has started since: continuing it
-        then would rewrite what that run recorded, so it stays incomplete, saying why."""
+        then would rewrite what that run recorded, so it stays incomplete, saying why. One
+        that wrote rows but saved no place in the list (abandoned, which wipes it, or running
+        when the store was migrated to keep it) is not continued either: it would start its
+        sequence again at the top. The export then records a new snapshot."""
         owner_key = storable(owner).account_key
         with self.store.transaction() as connection:
             row = connection.execute(
@@ -308,6 +354,22 @@ class Recorder:
                 .where(snapshots.c.id == snapshot_id, lists.c.kind == list_name)
             ).first()
             if row is None or row.status in USABLE or (owner_key and row.account_key != owner_key):
+                return False
+            if row.rows and not row.progress:
+                # Its place in the list is lost (wiped when it was abandoned, or never saved:
+                # running when the store was migrated to keep it): continued, it would start
+                # its sequence again at the top, under members it placed deeper. An abandoned
+                # run keeps its note; another becomes incomplete, saying why.
+                if row.status != ABANDONED:
+                    connection.execute(
+                        update(snapshots)
+                        .where(snapshots.c.id == snapshot_id)
+                        .values(
+                            status=INCOMPLETE,
+                            note="its place in the list was not saved: the resume was recorded "
+                            "as a new snapshot",
+                        )
+                    )
                 return False
             if _later_whole_runs(connection, row.list_id, snapshot_id):
                 connection.execute(
@@ -411,24 +473,56 @@ class Recorder:
             status = INCOMPLETE
             if complete or window:
                 status, refused, note = self._status(connection, snapshot, window, note, skipped)
-            disorder, displaced = order_check(sequence.order, sequence.known)
-            if displaced and len(displaced) <= max(5, sequence.known // 100):
-                self._move(connection, snapshot.list_id, sequence, displaced)
+            block = anchor_block(sequence.order, sequence.breaks)
+            # Re-followers: met above the anchor block with a key below all of its keys.
+            refollowers = [] if block is None else _raised_above(sequence.order, block)
+            moving = set(refollowers)
+            rest = [index for index in range(len(sequence.order)) if index not in moving]
+            disorder, raised = order_check([sequence.order[index] for index in rest], sequence.known)
+            if disorder:
+                # Broken: nothing says who followed again; counted over every known member.
+                refollowers = []
+                disorder = max(disorder, order_check(sequence.order, sequence.known)[0])
+            else:
+                refollowers += [rest[index] for index in raised]
+            if refollowers:
+                self._move(connection, snapshot, sequence, refollowers)
+            # The block's keys as this run knows them: another run may have renumbered them.
+            cached = [] if block is None else sequence.order[block[0] : block[1]]
             floor = None
-            if status == WINDOW and not disorder and len(sequence.order) > TIE_SPAN:
-                floor = max(sequence.order[-(TIE_SPAN + 1) :])
+            if not disorder:  # a broken order keeps its deepest known member as the anchor
+                sequence.anchor = None
+            stale = bool(cached) and not _still_keyed(connection, snapshot.list_id, cached)
+            if block is not None and not disorder and not stale:
+                deepest = sequence.order[block[0] : block[1]][-(TIE_SPAN + 1) :]
+                floor = max(deepest) if status == WINDOW else None
+                # The deepest place the run knows: its block, or a known member below it that
+                # kept the order (a new member above one the list had is a follow).
+                sequence.anchor = min(sequence.order[block[0] :])
             if disorder and status in USABLE:
                 broken = (
                     f"{disorder:,} of the members it met came in another order than earlier runs "
                     "recorded: it counts no member missing"
                 )
                 note = broken if note is None or status == COMPLETE else f"{note}; {broken}"
+            elif stale and status == WINDOW:  # a complete run covers all, keys or not
+                renumbered = (
+                    "another run renumbered the list's order keys while it ran: it counts no member missing"
+                )
+                note = renumbered if note is None else f"{note}; {renumbered}"
             elif status == COMPLETE:
                 note = None
             if status in USABLE and not disorder and (status == COMPLETE or floor is not None):
                 assert seen is not None, "a usable snapshot needs to know whom it saw"
-                self._end_unseen(connection, snapshot, seen, None if status == COMPLETE else floor)
-            self._arrivals(connection, snapshot, usable=status in USABLE)
+                covered = self._end_unseen(connection, snapshot, seen, None if status == COMPLETE else floor)
+                if not covered:
+                    floor = sequence.anchor = None
+                    short = (
+                        "it missed too many of the members it covered for them to be unfollows: "
+                        "it counts no member missing"
+                    )
+                    note = short if note is None else f"{note}; {short}"
+            self._arrivals(connection, snapshot, sequence, usable=status in USABLE)
             connection.execute(
                 update(snapshots)
                 .where(snapshots.c.id == snapshot.id)
@@ -498,8 +592,11 @@ class Recorder:
         refused = implausible(rows, reported=total, skipped=skipped, previous=last)
         return (COMPLETE, None, None) if refused is None else (INCOMPLETE, refused, refused)
 
-    def _arrivals(self, connection: Connection, snapshot: _Snapshot, *, usable: bool) -> None:
-        """Say which intervals this run opened came by no follow (memberships.arrival)."""
+    def _arrivals(
+        self, connection: Connection, snapshot: _Snapshot, sequence: _Sequence, *, usable: bool
+    ) -> None:
+        """Say which intervals this run opened came by no follow (memberships.arrival), the
+        run's ``sequence`` as ``finish`` settled it (its anchor: from the anchor block)."""
         previous = connection.execute(
             select(snapshots.c.status, snapshots.c.started_at)
             .where(
@@ -516,15 +613,16 @@ class Recorder:
             memberships.c.ended_run.is_(None),
             memberships.c.arrival.is_(None),
         )
-        anchor = snapshot.sequence.anchor
+        anchor = sequence.anchor
         if anchor is not None and previous is not None and previous.status == WINDOW:
             # Below the deepest member the list held: the window it last read ended above it.
             connection.execute(
                 update(memberships).where(opened, memberships.c.position < anchor).values(arrival="surfaced")
             )
-        if not usable or snapshot.sequence.known or (previous is not None and previous.status == COMPLETE):
-            # It overlapped the list it knew, or a complete snapshot before it saw the whole
-            # list: whatever it meets that is new to the list came by a follow.
+        if not usable or sequence.overlap or (previous is not None and previous.status == COMPLETE):
+            # It overlapped the list it knew (more than TIE_SPAN known members in a row), or
+            # a complete snapshot before it saw the whole list: whatever it meets that is
+            # new to the list came by a follow.
             return
         held = connection.execute(
             select(func.count())
@@ -546,12 +644,13 @@ class Recorder:
 
     def _end_unseen(
         self, connection: Connection, snapshot: _Snapshot, seen: Callable[[str], bool], floor: int | None
-    ) -> None:
+    ) -> bool:
         """Mark the open intervals of members ``snapshot`` covered (every one, or with
         ``floor`` those keyed above it) and did not meet as missing, end those already
         missing from an earlier covering snapshot, and clear the mark of those met again.
         Other members it met are not written at all, so an unchanged list costs no
-        membership writes."""
+        membership writes. A window (``floor``) that missed more of the members it covered
+        than the shortfall rule allows marks and ends nothing: returns False (else True)."""
         covered: ColumnElement[bool] = memberships.c.list_id == snapshot.list_id
         if floor is not None:
             covered = and_(covered, memberships.c.position > floor)
@@ -588,11 +687,13 @@ class Recorder:
         missing: dict[bool, list[int]] = {True: [], False: []}
         gone: dict[bool, list[tuple[int, int, int | None, int]]] = {True: [], False: []}
         nameless_ids = False  # the run showed a member known only by its username
+        kept = 0  # members it covered and met
         for row in connection.execute(streamed):
             strong = row.user_id is not None or row.sec_uid is not None
             # The run met the member under whichever id its API gave this time (one night's
             # pages may lack user ids): any of the account's ids counts.
             if any(seen(key) for key in account_keys(row.user_id, row.sec_uid, row.unique_id)):
+                kept += 1
                 nameless_ids = nameless_ids or not strong
                 if row.missing_run is not None:
                     back.append(row.id)
@@ -602,6 +703,13 @@ class Recorder:
                 missing[strong].append(row.id)
             else:
                 gone[strong].append((row.id, row.first_run, row.position, int(row.missing_run)))
+        missed = sum(map(len, missing.values())) + sum(map(len, gone.values()))
+        if floor is not None and far_short(kept, missed + kept):
+            # The backstop: a window whose floor is right misses few of the members above it
+            # (the shortfall rule of models.py); one that missed many has its floor wrong
+            # (say, at the old keys of members who followed again), not many unfollows.
+            _update(connection, back, missing_run=None)
+            return False
         if nameless_ids:
             # A member known by its user id may be one of those shown by username alone,
             # under a new name: this run cannot tell, so it proves none of them gone.
@@ -610,7 +718,7 @@ class Recorder:
         _update(connection, missing[True] + missing[False], missing_run=snapshot.id)
         ended = gone[True] + gone[False]
         if not ended:
-            return
+            return True
         # The last run that saw each: the last usable snapshot before the one that first
         # missed it that covered it (which saw every member it covered still open then).
         covering = connection.execute(
@@ -637,6 +745,7 @@ class Recorder:
             by_last.setdefault(last, []).append(membership)
         for last, ids in sorted(by_last.items()):
             _update(connection, ids, ended_run=snapshot.id, last_run=last)
+        return True
 
     # --- profiles -----------------------------------------------------------------------
 
@@ -741,24 +850,28 @@ class Recorder:
                 # (the next whole run that meets them above a placed member does).
                 sequence.streak = 0
                 if found is None:
+                    sequence.split()
                     new.append([member, None, followed_after[member], "unproven"])
                 else:
-                    sequence.known += 1
+                    sequence.met_known()
                 continue
             else:
                 # Keys renumbered meanwhile move in what was read and not yet written too.
-                key = self._place(connection, snapshot.list_id, sequence, (new, keyed, list(held.values())))
+                pending = (new, keyed, list(held.values()))
+                key = self._place(connection, snapshot.list_id, sequence, pending, whole=snapshot.whole)
                 sequence.streak = 0
                 if found is None:
+                    sequence.split()
                     new.append([member, key, followed_after[member], None])
-                else:
+                elif key is not None:
                     keyed.append([member, key])
                     if not sequence.order and found[2] == "unproven":
                         sequence.proof.append(member)
             if found is not None:
-                sequence.known += 1
+                sequence.met_known()
                 sequence.anchor = key
-            sequence.last = key
+            if key is not None:  # none when a run that may not renumber found no room
+                sequence.last = key
         statement = _insert(self.store.dialect, memberships).on_conflict_do_nothing(
             index_elements=[memberships.c.list_id, memberships.c.member_id],
             index_where=memberships.c.ended_run.is_(None),
@@ -840,34 +953,58 @@ class Recorder:
                 found[int(member)] = [int(first_run), None if position is None else int(position), arrival]
         return found
 
-    def _move(self, connection: Connection, list_id: int, sequence: _Sequence, displaced: list[int]) -> None:
-        """Give the few ``displaced`` known members (indexes in ``sequence.order``) new keys
-        where this run met them, the rest of its order being TikTok's: a member who
-        unfollowed and followed again between two runs is listed at the top with the key
-        of its old place, and would break the order of every run after this one."""
+    def _move(
+        self, connection: Connection, snapshot: _Snapshot, sequence: _Sequence, moving: list[int]
+    ) -> None:
+        """Give the known members ``moving`` (indexes in ``sequence.order``: members who
+        unfollowed and followed again, listed at the top with the key of their old place)
+        new keys where this run met them, below the member before them in its order: left
+        where they were, they would break the order of every run after this one. One read
+        and one batched write, however many they are (a run that may have started mid-list
+        renumbers no keys: one that finds no room is left where it was)."""
+        list_id = snapshot.list_id
         if sequence.keys is None:
             sequence.keys = _keys(connection, list_id)
         order = [[index, key] for index, key in enumerate(sequence.order)]
-        for index in sorted(displaced):  # each below the one before it, moved already or not
-            old = order[index][1]
-            interval = connection.execute(
-                select(memberships.c.id).where(
+        olds = sorted({order[index][1] for index in moving})
+        intervals: dict[int, int] = {}  # by old key
+        for start in range(0, len(olds), _CHUNK):
+            for row_id, position in connection.execute(
+                select(memberships.c.id, memberships.c.position).where(
                     memberships.c.list_id == list_id,
                     memberships.c.ended_run.is_(None),
-                    memberships.c.position == old,
+                    memberships.c.position.in_(olds[start : start + _CHUNK]),
                 )
-            ).first()
+            ):
+                intervals[int(position)] = int(row_id)
+        by_index = {index: intervals.get(order[index][1]) for index in moving}
+        rekeyed: list[list[Any]] = []  # [interval id, new key]: renumbered with the list
+        # Where the run stands, kept for a resume (renumbered with the list too).
+        tail: list[list[Any]] = [[None, sequence.last]]
+        for index in sorted(moving):  # each below the one before it, moved already or not
+            old = order[index][1]
             keys = sequence.keys
             at = bisect.bisect_left(keys, old)
+            interval = by_index[index]
             if interval is None or at == len(keys) or keys[at] != old:
                 continue  # moved by another writer meanwhile: left where it is
             sequence.keys = keys[:at] + keys[at + 1 :]
             sequence.last = order[index - 1][1] if index else None
-            key = self._place(connection, list_id, sequence, (order,))
-            moved = update(memberships).where(memberships.c.id == interval.id)
-            connection.execute(moved.values(position=key))
+            key = self._place(connection, list_id, sequence, (order, rekeyed, tail), whole=snapshot.whole)
+            if key is None:
+                sequence.keys = keys  # no room, and no renumbering: it stays where it was
+                continue
+            rekeyed.append([interval, key])
             order[index][1] = key
+        if rekeyed:
+            connection.execute(
+                update(memberships)
+                .where(memberships.c.id == bindparam("_id"))
+                .values(position=bindparam("_position")),
+                [{"_id": row_id, "_position": key} for row_id, key in rekeyed],
+            )
         sequence.order = [key for _, key in order]
+        sequence.last = tail[0][1]
 
     def _place(
         self,
@@ -875,10 +1012,14 @@ class Recorder:
         list_id: int,
         sequence: _Sequence,
         pending: tuple[list[list[Any]], ...],
-    ) -> int:
+        *,
+        whole: bool,
+    ) -> int | None:
         """A key for the member after ``sequence.last``: below it, above the next lower key of
         the list (the run's first member: above every key). ``pending``: rows of keys given
-        but not written yet, renumbered with the list when its keys are."""
+        but not written yet, renumbered with the list when its keys are. When no room is
+        left, a ``whole`` run renumbers the list's keys; another one (it can never be usable)
+        gives no key (None): a member without a key is covered by no window, so never missed."""
         keys, given = sequence.keys, sequence.given
         assert keys is not None
         above = sequence.last
@@ -894,9 +1035,11 @@ class Recorder:
                 key = above - GAP
             elif above - lower >= 2:
                 key = above - (above - lower) // 2
+            elif not whole:
+                return None
             else:  # no room left between them (rare): spread the list's keys out again
                 self._renumber(connection, list_id, sequence, pending)
-                return self._place(connection, list_id, sequence, pending)
+                return self._place(connection, list_id, sequence, pending, whole=whole)
         bisect.insort(given, -key)
         return key
 
@@ -908,9 +1051,11 @@ class Recorder:
         pending: tuple[list[list[Any]], ...],
     ) -> None:
         """Give the list's keys ``GAP`` apart again, in their order, with room for ``RESERVE``
-        more just below the run's last member; the floors of its snapshots move with them."""
-        assert sequence.keys is not None
-        old = sorted({*sequence.keys, *(-key for key in sequence.given)})
+        more just below the run's last member; the floors of its snapshots move with them.
+        The keys are read from the database (another run may have written or moved some
+        since this one cached them), with those this run gave and has not written yet."""
+        unwritten: set[int] = {row[1] for rows in pending for row in rows if row[1] is not None}
+        old = sorted({*_keys(connection, list_id), *(-key for key in sequence.given), *unwritten})
         new: list[int] = []
         value = 0
         for key in old:
@@ -1152,10 +1297,38 @@ def _select_in(connection: Connection, columns: str, column: str, values: Sequen
     return rows
 
 
+def anchor_block(order: Sequence[int], breaks: Sequence[int]) -> tuple[int, int] | None:
+    """The run's anchor block, as (start, end) indexes in ``order`` (the keys of the known
+    members it met, in its order; ``breaks``: where it met new members between them): the
+    deepest run of at least ``TIE_SPAN`` + 1 known members met one after another, each with
+    a key below the one before it (None: no such run, the run overlapped nothing it can trust)."""
+    end = len(order)
+    cuts = set(breaks)
+    while end > TIE_SPAN:
+        start = end - 1
+        while start > 0 and start not in cuts and order[start - 1] > order[start]:
+            start -= 1
+        if end - start > TIE_SPAN:
+            return start, end
+        end = start
+    return None
+
+
+def _raised_above(order: Sequence[int], block: tuple[int, int]) -> list[int]:
+    """The indexes of the members met above ``block`` whose key is below every key of it:
+    members who unfollowed and followed again (TikTok lists them at the top again). Below
+    its lowest key, not its highest: a member TikTok lists far below its place may head the
+    block, and would make every member above it look followed again. Those followed again
+    with a key inside the block's range are found by the order check (met above their place)."""
+    lowest = min(order[block[0] : block[1]])
+    return [index for index in range(block[0]) if order[index] < lowest]
+
+
 def order_check(keys: Sequence[int], known: int) -> tuple[int, list[int]]:
     """How many of the known members a run met (their stored ``keys``, in the run's order)
     came out of order, when the order does not hold (0 when it does: module docstring), and
-    the indexes in ``keys`` of the displaced ones."""
+    the indexes in ``keys`` of those met more than a tie above where their key places them
+    (members who followed again: no disorder, their keys move)."""
     if len(keys) < 2:
         return 0, []
     # The longest strictly decreasing subsequence (patience sorting on the negated keys).
@@ -1180,10 +1353,30 @@ def order_check(keys: Sequence[int], known: int) -> tuple[int, list[int]]:
         return 0, []
     # Where each member's key belongs among them: a tie is at most TIE_SPAN places away.
     rank = {index: place for place, index in enumerate(sorted(range(len(keys)), key=lambda i: -keys[i]))}
-    displaced = [index for index in out if abs(rank[index] - index) > TIE_SPAN]
-    if not displaced and len(out) <= max(5, known // 100):
-        return 0, []
-    return len(out), displaced
+    raised = [index for index in out if rank[index] - index > TIE_SPAN]
+    # Met below where its key places it: never moved, disorder beyond a tie.
+    displaced = [index for index in out if index - rank[index] > TIE_SPAN]
+    ties = len(out) - len(raised) - len(displaced)
+    if not displaced and ties <= max(5, known // 100):
+        return 0, raised
+    return len(out), raised  # broken: none of them is known to have followed again
+
+
+def _still_keyed(connection: Connection, list_id: int, keys: Sequence[int]) -> bool:
+    """Whether the list's open intervals still hold every one of ``keys`` (a run's cached
+    anchor block): another run may have renumbered the list's keys meanwhile."""
+    found = 0
+    for start in range(0, len(keys), _CHUNK):
+        found += connection.execute(
+            select(func.count())
+            .select_from(memberships)
+            .where(
+                memberships.c.list_id == list_id,
+                memberships.c.ended_run.is_(None),
+                memberships.c.position.in_(list(keys[start : start + _CHUNK])),
+            )
+        ).scalar_one()
+    return found == len(set(keys))
 
 
 def _keys(connection: Connection, list_id: int) -> list[int]:
