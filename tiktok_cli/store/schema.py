@@ -153,7 +153,8 @@ lists = Table(
 # For runs recorded since revision 0005 (NULL before): ``floor``, the order key
 # (memberships.position) above which the run covers the list: it saw every member there or
 # counts it missing (NULL: it covers nothing, or, when complete, everything); ``known``, the
-# members it saw that earlier runs had recorded in the list (0: it did not overlap them);
+# members it saw that earlier runs had recorded in the list (0: it did not overlap them:
+# none, or only a few apart, never more than TIE_SPAN in a row);
 # ``disorder``, members it saw out of the stored order beyond a few ties (0: the order held;
 # more: the run proves no member gone); ``new_only``, a --new-only run.
 snapshots = Table(
