@@ -77,6 +77,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from tiktok_cli.models import WINDOW_MIN_ROWS, User, account_keys, far_short
+from tiktok_cli.store import coverage
 from tiktok_cli.store.database import Store
 from tiktok_cli.store.schema import accounts, lists, memberships, observations, renames, snapshots
 
@@ -205,9 +206,10 @@ class _Sequence:
     # Unproven members it met above every keyed member so far: proven new (followed) once
     # it meets one the list had placed below them.
     proof: list[int] = field(default_factory=list)
+    pages: list[coverage.Kept] = field(default_factory=list)  # each page's edges (coverage.py)
 
     def dump(self) -> str:
-        fields = ("last", "anchor", "order", "known", "streak")
+        fields = ("last", "anchor", "order", "known", "streak", "pages")
         return json.dumps({name: getattr(self, name) for name in fields}, separators=(",", ":"))
 
     @classmethod
@@ -215,7 +217,9 @@ class _Sequence:
         if not text:
             return cls()
         saved = json.loads(text)
-        return cls(saved["last"], saved["anchor"], list(saved["order"]), saved["known"], saved["streak"])
+        found = cls(saved["last"], saved["anchor"], list(saved["order"]), saved["known"], saved["streak"])
+        found.pages = saved.get("pages", [])
+        return found
 
     def copy(self) -> _Sequence:
         """A copy to write with: the run's state changes only once the write commits."""
@@ -226,6 +230,7 @@ class _Sequence:
             given=list(self.given),
             placed=set(self.placed),
             proof=list(self.proof),
+            pages=list(self.pages),
         )
 
 
@@ -242,6 +247,7 @@ class _Snapshot:
     # Whether the list had members marked missing when this run started writing (None: not
     # yet looked): only then does a page need to clear the marks of the members it shows.
     marked: bool | None = None
+    pages: list[coverage.Buffered] = field(default_factory=list)  # buffered pages' edges
 
 
 class Recorder:
@@ -340,11 +346,15 @@ class Recorder:
         rows: int,
         total: int | None,
         followed_after: datetime | None = None,
+        skipped: int = 0,
     ) -> None:
         """Buffer a written page of the snapshot, its users in the list's order; ``rows`` is
         how many the list holds so far; ``followed_after``: the page's oldest follow time
-        (from its cursor), kept on the intervals it opens."""
+        (from its cursor), kept on the intervals it opens; ``skipped``: the page's entries
+        that were no account."""
         snapshot = self._open[snapshot_id]
+        users = list(users)
+        snapshot.pages.append(coverage.buffered([user.account_key for user in users], skipped))
         for user in users:
             key = user.account_key
             if key is not None:
@@ -427,7 +437,9 @@ class Recorder:
                 note = None
             if status in USABLE and not disorder and (status == COMPLETE or floor is not None):
                 assert seen is not None, "a usable snapshot needs to know whom it saw"
-                self._end_unseen(connection, snapshot, seen, None if status == COMPLETE else floor)
+                note = coverage.joined(
+                    note, self._end_unseen(connection, snapshot, seen, floor, status == COMPLETE)
+                )
             self._arrivals(connection, snapshot, usable=status in USABLE)
             connection.execute(
                 update(snapshots)
@@ -545,16 +557,27 @@ class Recorder:
         connection.execute(update(memberships).where(unproven).values(arrival="unproven"))
 
     def _end_unseen(
-        self, connection: Connection, snapshot: _Snapshot, seen: Callable[[str], bool], floor: int | None
-    ) -> None:
+        self,
+        connection: Connection,
+        snapshot: _Snapshot,
+        seen: Callable[[str], bool],
+        floor: int | None,
+        complete: bool,
+    ) -> str | None:
         """Mark the open intervals of members ``snapshot`` covered (every one, or with
         ``floor`` those keyed above it) and did not meet as missing, end those already
         missing from an earlier covering snapshot, and clear the mark of those met again.
         Other members it met are not written at all, so an unchanged list costs no
-        membership writes."""
+        membership writes. Members the run may have passed over unseen (coverage.py) are
+        spared; returns a sentence for the note when that spared a complete run's tail."""
         covered: ColumnElement[bool] = memberships.c.list_id == snapshot.list_id
-        if floor is not None:
+        if not complete:
+            assert floor is not None
             covered = and_(covered, memberships.c.position > floor)
+            # A member moved by a run whose order broke: a window must have passed both places.
+            covered = and_(covered, or_(memberships.c.moved_from.is_(None), memberships.c.moved_from > floor))
+        pages = snapshot.sequence.pages
+        cover = coverage.Coverage.of(connection, snapshot.list_id, snapshot.id, pages, complete=complete)
         open_before = (
             select(
                 memberships.c.id,
@@ -598,6 +621,8 @@ class Recorder:
                     back.append(row.id)
             elif row.first_run == snapshot.id:
                 continue  # opened by this run under a key it did not see: a merged account
+            elif cover.spares(row.position):
+                continue  # where the run may have passed it over (a page's edge, its tail)
             elif row.missing_run is None:
                 missing[strong].append(row.id)
             else:
@@ -610,7 +635,7 @@ class Recorder:
         _update(connection, missing[True] + missing[False], missing_run=snapshot.id)
         ended = gone[True] + gone[False]
         if not ended:
-            return
+            return cover.note
         # The last run that saw each: the last usable snapshot before the one that first
         # missed it that covered it (which saw every member it covered still open then).
         covering = connection.execute(
@@ -637,6 +662,7 @@ class Recorder:
             by_last.setdefault(last, []).append(membership)
         for last, ids in sorted(by_last.items()):
             _update(connection, ids, ended_run=snapshot.id, last_run=last)
+        return cover.note
 
     # --- profiles -----------------------------------------------------------------------
 
@@ -680,6 +706,9 @@ class Recorder:
             if members:
                 ids = self._accounts(connection, members, run=snapshot.id)
                 self._extend(connection, snapshot, sequence, ids, after)
+            sequence.pages += coverage.kept(
+                snapshot.pages, dict(zip(snapshot.members, ids, strict=True)) if members else {}
+            )
             connection.execute(
                 update(snapshots)
                 .where(snapshots.c.id == snapshot.id)
@@ -695,6 +724,7 @@ class Recorder:
         snapshot.sequence = sequence
         snapshot.members.clear()
         snapshot.followed_after.clear()
+        snapshot.pages.clear()
 
     def _extend(
         self,
@@ -865,7 +895,11 @@ class Recorder:
             sequence.last = order[index - 1][1] if index else None
             key = self._place(connection, list_id, sequence, (order,))
             moved = update(memberships).where(memberships.c.id == interval.id)
-            connection.execute(moved.values(position=key))
+            connection.execute(
+                moved.values(
+                    position=key, moved_from=func.coalesce(memberships.c.moved_from, memberships.c.position)
+                )
+            )
             order[index][1] = key
         sequence.order = [key for _, key in order]
 
@@ -949,6 +983,7 @@ class Recorder:
             connection.execute(
                 update(snapshots).where(snapshots.c.id == snapshot_id).values(floor=moved(int(floor)))
             )
+        coverage.renumber_moved(connection, list_id, moved)
         sequence.keys, sequence.given = new, []
         sequence.last = None if sequence.last is None else moved(sequence.last)
         sequence.anchor = None if sequence.anchor is None else moved(sequence.anchor)
