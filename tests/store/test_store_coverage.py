@@ -9,8 +9,10 @@ test_windows_e2e.py.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from helpers import query
+from fakeserver import FollowList
+from helpers import Serve, query
 from test_store_windows import FIRST, OWNER, Tracker, engine, marked, nothing, tracker
+from test_windows_e2e import TOKEN_API, big_list, changes, named, record, start, statuses
 
 __all__ = ["engine", "tracker"]  # the fixtures, used by name
 
@@ -110,3 +112,73 @@ def test_a_complete_list_that_ends_early_proves_nothing_about_its_tail(
 def query_one(engine: sa.Engine, sql: str) -> object:
     ((value,),) = query(engine, sql)
     return value
+
+
+# --- the same nights through the CLI and the fake TikTok (pages of 20, a cap of 100) ----------
+
+
+def test_a_tie_at_a_page_edge_through_the_cli(serve: Serve, db_target: str) -> None:
+    timed = big_list()
+    start(serve, timed)
+    record(db_target)
+    members = timed.members
+    # Position 20 followed in the same second as 19, the first page's last: the cursor
+    # passes over it on every run. 50, in the middle of a page, really leaves.
+    timed.retime(members[20], timed.times[members[19]])
+    timed.unfollow([members[50]])
+    record(db_target)
+    record(db_target)
+    rows, _ = changes(db_target, "--from", "1", "--to", "3")
+    assert named(rows, "unfollowed") == {TOKEN_API.name(members[50])}
+
+
+def test_a_page_short_of_one_entry_through_the_cli(serve: Serve, db_target: str) -> None:
+    timed = big_list()
+    start(serve, timed)
+    record(db_target)
+    members = timed.members
+    timed.dropped = {5}  # the top page comes 19 of 20 entries, "more" all the same
+    for _ in range(2):  # the nightly recipe: --new-only reads the top page only
+        record(db_target, "--new-only", "--full-every", "7d")
+    rows, _ = changes(db_target, "--from", "1", "--to", "3")
+    assert named(rows, "unfollowed") == set()
+    timed.unfollow([members[30]])  # in the middle of a full page of a full read
+    record(db_target)
+    record(db_target)
+    rows, _ = changes(db_target, "--from", "1", "--to", "5")
+    assert named(rows, "unfollowed") == {TOKEN_API.name(members[30])}
+
+
+def test_a_member_a_broken_order_moved_through_the_cli(serve: Serve, db_target: str) -> None:
+    timed = big_list()
+    start(serve, timed)
+    record(db_target)
+    nightly = ("--new-only", "--full-every", "7d")
+    timed.swapped = (3, 90)  # one night, 90 is shown at 3 (a --new-only run: not 3 at 90)
+    record(db_target, *nightly)
+    timed.swapped = None
+    for _ in range(2):  # the top read again: 90 is back deep below it
+        timed.follow(2)
+        record(db_target, *nightly)
+    # (From before the broken night no unfollow is reported at all: from after it.)
+    rows, _ = changes(db_target, "--from", "3", "--to", "4")
+    assert named(rows, "unfollowed") == set()
+    assert len(named(rows, "followed")) == 2
+
+
+def test_a_short_list_that_ends_early_through_the_cli(serve: Serve, db_target: str) -> None:
+    timed = FollowList.of(152)
+    start(serve, timed)
+    record(db_target)
+    members = timed.members
+    timed.ends_at = 140  # "no more" after 140 of 152, within the plausibility gate
+    timed.unfollow([members[70]])
+    record(db_target)
+    record(db_target)
+    assert statuses(db_target) == [("followers", "complete")] * 3
+    rows, _ = changes(db_target, "--from", "1", "--to", "3")
+    assert named(rows, "unfollowed") == {TOKEN_API.name(members[70])}
+    timed.ends_at = None
+    record(db_target)
+    rows, _ = changes(db_target, "--from", "3", "--to", "4")
+    assert rows == []

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, func, select, update
 
 from tiktok_cli.models import ALLOWANCE
-from tiktok_cli.store.schema import memberships
+from tiktok_cli.store.schema import memberships, snapshots
 
 # A page as buffered: its first and last member's account keys (None: no account) and its
 # entries, accounts and skipped ones.
@@ -43,12 +43,19 @@ def buffered(keys: Sequence[str | None], skipped: int) -> Buffered:
     return (present[0], present[-1], len(keys) + skipped) if present else (None, None, len(keys) + skipped)
 
 
-def kept(pages: Sequence[Buffered], ids: dict[str, int]) -> list[Kept]:
-    """The buffered ``pages`` with their members' store ids (``ids`` by account key)."""
-    return [
+def keep(
+    connection: Connection, run: int, kept: list[Kept], pages: Sequence[Buffered], ids: dict[str, int]
+) -> None:
+    """Add the buffered ``pages`` of run ``run`` to ``kept``, with their members' store ids
+    (``ids`` by account key), and note its longest page on the snapshot for later runs."""
+    longest = max((entries for *_, entries in kept), default=0)
+    kept += [
         [ids.get(first, 0) if first else 0, ids.get(last, 0) if last else 0, entries]
         for first, last, entries in pages
     ]
+    grown = max((entries for *_, entries in pages), default=0)
+    if grown > longest:
+        connection.execute(update(snapshots).where(snapshots.c.id == run).values(page_size=grown))
 
 
 @dataclass(slots=True)
@@ -85,17 +92,34 @@ class Coverage:
         firsts = [key.get(first) for first, _, _ in pages]
         lasts = [key.get(last) for _, last, _ in pages]
         longest = max((entries for *_, entries in pages), default=0)
+        new_only, earlier = connection.execute(
+            select(
+                snapshots.c.new_only,
+                select(snapshots.c.page_size)
+                .where(
+                    snapshots.c.list_id == list_id, snapshots.c.id < run, snapshots.c.page_size.is_not(None)
+                )
+                .order_by(snapshots.c.id.desc())
+                .limit(1)
+                .scalar_subquery(),
+            ).where(snapshots.c.id == run)
+        ).one()
+        # A page as long as the run's longest, or as earlier runs' (a --new-only run may read
+        # one page only), is whole.
+        whole = max(longest, earlier or 0)
         found = cls()
-        for index in range(len(pages) - 1):  # each page another followed
+        # Each page another followed; a --new-only run's last too: the list said there was more.
+        for index in range(len(pages) if new_only else len(pages) - 1):
+            short = pages[index][2] < whole
             lower = next((k for k in firsts[index + 1 :] if k is not None), None)
-            if lower is None:
+            if lower is None and not (short and index == len(pages) - 1):
                 break  # nothing keyed below it: no edge to pass
-            short = pages[index][2] < longest
             # An edge starts at the page's last member; a short page's span at the one before it.
             before = lasts[:index] if short else lasts[: index + 1]
             upper = next((k for k in reversed(before) if k is not None), None)
-            high = float("inf") if upper is None else float(max(upper, lower))
-            found.spans.append((float(min(upper, lower) if upper is not None else lower), high))
+            low = float("-inf") if lower is None else float(lower if upper is None else min(upper, lower))
+            high = float("inf") if upper is None else float(upper if lower is None else max(upper, lower))
+            found.spans.append((low, high))
         deepest = min((k for k in (*firsts, *lasts) if k is not None), default=None)
         if complete and deepest is not None:
             below = connection.execute(

@@ -706,8 +706,12 @@ class Recorder:
             if members:
                 ids = self._accounts(connection, members, run=snapshot.id)
                 self._extend(connection, snapshot, sequence, ids, after)
-            sequence.pages += coverage.kept(
-                snapshot.pages, dict(zip(snapshot.members, ids, strict=True)) if members else {}
+            coverage.keep(
+                connection,
+                snapshot.id,
+                sequence.pages,
+                snapshot.pages,
+                dict(zip(snapshot.members, ids, strict=True)) if members else {},
             )
             connection.execute(
                 update(snapshots)

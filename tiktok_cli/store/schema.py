@@ -177,6 +177,9 @@ snapshots = Table(
     # While the run is running: where its sequence stands (record.py's JSON), so that a
     # resume in another process places the next members where they belong; NULL once done.
     Column("progress", Text),
+    # The most entries one page of a covering run held (record.py's coverage.py): a page of
+    # a later run with fewer, while the list said there was more, left some out.
+    Column("page_size", Integer),
     CheckConstraint(one_of("status", STATUSES), name="snapshots_status"),
     sqlite_autoincrement=True,
 )

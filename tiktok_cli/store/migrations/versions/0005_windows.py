@@ -39,6 +39,7 @@ def _snapshot_columns() -> list[sa.Column[object]]:
         sa.Column("disorder", sa.Integer),
         sa.Column("new_only", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("progress", sa.Text),
+        sa.Column("page_size", sa.Integer),
     ]
 
 
