@@ -115,6 +115,8 @@ class FollowList:
     # Two positions whose members trade places in every answer (the cursors stay those of
     # the true order): TikTok's order broken, until reset.
     swapped: tuple[int, int] | None = None
+    # Positions left out of the page that holds them, its cursor unchanged (every run, until reset).
+    dropped: set[int] = field(default_factory=set)
     _order: list[int] = field(default_factory=list, init=False, repr=False)
     _keys: list[int] = field(default_factory=list, init=False, repr=False)  # -time of _order, ascending
     _stale: bool = field(default=True, init=False, repr=False)
@@ -231,7 +233,7 @@ class FollowList:
             a, b = self.swapped
             served = list(served)
             served[a], served[b] = served[b], served[a]
-        indexes = served[start:stop]
+        indexes = [served[at] for at in range(start, stop) if at not in self.dropped]
         more = stop < end
         if capped and not more:
             return ListPage(indexes, None, True, len(self))

@@ -247,7 +247,12 @@ class StoreListRecording(ListRecording):
             self._begin()
             assert self.snapshot is not None
         self.recorder.add(
-            self.snapshot, page.users, rows=rows - self.base, total=total, followed_after=page.followed_after
+            self.snapshot,
+            page.users,
+            rows=rows - self.base,
+            total=total,
+            followed_after=page.followed_after,
+            skipped=page.skipped,
         )
         self.skipped += page.skipped
         self.reached_end = page.next_cursor is None and not page.capped and not page.limited

@@ -94,6 +94,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from tiktok_cli.models import WINDOW_MIN_ROWS, User, account_keys, far_short
+from tiktok_cli.store import coverage
 from tiktok_cli.store.database import Store
 from tiktok_cli.store.schema import accounts, lists, memberships, observations, renames, snapshots
 
@@ -239,6 +240,7 @@ class _Sequence:
     # Unproven members it met above every keyed member so far: proven new (followed) once
     # it meets one the list had placed below them.
     proof: list[int] = field(default_factory=list)
+    pages: list[coverage.Kept] = field(default_factory=list)  # each page's edges (coverage.py)
 
     def split(self) -> None:
         """A new member met here: the known members before and after it are two blocks."""
@@ -255,7 +257,8 @@ class _Sequence:
     def dump(self) -> str:
         fields = ("last", "anchor", "known", "streak", "together", "overlap")
         saved: dict[str, Any] = {name: getattr(self, name) for name in fields}
-        saved.update(order=_packed(self.order), breaks=_packed(self.breaks))
+        pages = [number for page in self.pages for number in page]
+        saved.update(order=_packed(self.order), breaks=_packed(self.breaks), pages=_packed(pages))
         return json.dumps(saved, separators=(",", ":"))
 
     @classmethod
@@ -263,16 +266,17 @@ class _Sequence:
         if not text:
             return cls()
         saved = json.loads(text)
+        pages = _unpacked(saved["pages"])
         return cls(
             last=saved["last"],
             anchor=saved["anchor"],
             order=_unpacked(saved["order"]),
             breaks=_unpacked(saved["breaks"]),
             known=saved["known"],
-            together=saved.get("together", 0),
-            # Progress saved before blocks were kept: any known member was an overlap then.
-            overlap=saved.get("overlap", bool(saved["known"])),
+            together=saved["together"],
+            overlap=saved["overlap"],
             streak=saved["streak"],
+            pages=[pages[start : start + 3] for start in range(0, len(pages), 3)],
         )
 
     def copy(self) -> _Sequence:
@@ -285,6 +289,7 @@ class _Sequence:
             given=list(self.given),
             placed=set(self.placed),
             proof=list(self.proof),
+            pages=list(self.pages),
         )
 
 
@@ -301,6 +306,7 @@ class _Snapshot:
     # Whether the list had members marked missing when this run started writing (None: not
     # yet looked): only then does a page need to clear the marks of the members it shows.
     marked: bool | None = None
+    pages: list[coverage.Buffered] = field(default_factory=list)  # buffered pages' edges
 
 
 class Recorder:
@@ -418,11 +424,15 @@ class Recorder:
         rows: int,
         total: int | None,
         followed_after: datetime | None = None,
+        skipped: int = 0,
     ) -> None:
         """Buffer a written page of the snapshot, its users in the list's order; ``rows`` is
         how many the list holds so far; ``followed_after``: the page's oldest follow time
-        (from its cursor), kept on the intervals it opens."""
+        (from its cursor), kept on the intervals it opens; ``skipped``: the page's entries
+        that were no account."""
         snapshot = self._open[snapshot_id]
+        users = list(users)
+        snapshot.pages.append(coverage.buffered([user.account_key for user in users], skipped))
         for user in users:
             key = user.account_key
             if key is not None:
@@ -530,7 +540,8 @@ class Recorder:
                 note = None
             if status in USABLE and not disorder and (status == COMPLETE or floor is not None):
                 assert seen is not None, "a usable snapshot needs to know whom it saw"
-                covered = self._end_unseen(connection, snapshot, seen, None if status == COMPLETE else floor)
+                covered, spared = self._end_unseen(connection, snapshot, seen, floor, status == COMPLETE)
+                note = coverage.joined(note, spared)
                 if not covered:
                     floor = sequence.anchor = None
                     short = (
@@ -661,17 +672,29 @@ class Recorder:
         connection.execute(update(memberships).where(unproven).values(arrival="unproven"))
 
     def _end_unseen(
-        self, connection: Connection, snapshot: _Snapshot, seen: Callable[[str], bool], floor: int | None
-    ) -> bool:
+        self,
+        connection: Connection,
+        snapshot: _Snapshot,
+        seen: Callable[[str], bool],
+        floor: int | None,
+        complete: bool,
+    ) -> tuple[bool, str | None]:
         """Mark the open intervals of members ``snapshot`` covered (every one, or with
         ``floor`` those keyed above it) and did not meet as missing, end those already
         missing from an earlier covering snapshot, and clear the mark of those met again.
         Other members it met are not written at all, so an unchanged list costs no
-        membership writes. A window (``floor``) that missed more of the members it covered
-        than the shortfall rule allows marks and ends nothing: returns False (else True)."""
+        membership writes. Members the run may have passed over unseen (coverage.py) are
+        spared. Returns whether it counted any member missing at all (a window that missed
+        more of the members it covered than the shortfall rule allows marks and ends
+        nothing), and a sentence for the note when the sparing left out a complete run's tail."""
         covered: ColumnElement[bool] = memberships.c.list_id == snapshot.list_id
-        if floor is not None:
+        if not complete:
+            assert floor is not None
             covered = and_(covered, memberships.c.position > floor)
+            # A member moved by a run whose order broke: a window must have passed both places.
+            covered = and_(covered, or_(memberships.c.moved_from.is_(None), memberships.c.moved_from > floor))
+        pages = snapshot.sequence.pages
+        cover = coverage.Coverage.of(connection, snapshot.list_id, snapshot.id, pages, complete=complete)
         open_before = (
             select(
                 memberships.c.id,
@@ -717,17 +740,19 @@ class Recorder:
                     back.append(row.id)
             elif row.first_run == snapshot.id:
                 continue  # opened by this run under a key it did not see: a merged account
+            elif cover.spares(row.position):
+                continue  # where the run may have passed it over (a page's edge, its tail)
             elif row.missing_run is None:
                 missing[strong].append(row.id)
             else:
                 gone[strong].append((row.id, row.first_run, row.position, int(row.missing_run)))
         missed = sum(map(len, missing.values())) + sum(map(len, gone.values()))
-        if floor is not None and far_short(kept, missed + kept):
+        if not complete and far_short(kept, missed + kept):
             # The backstop: a window whose floor is right misses few of the members above it
             # (the shortfall rule of models.py); one that missed many has its floor wrong
             # (say, at the old keys of members who followed again), not many unfollows.
             _update(connection, back, missing_run=None)
-            return False
+            return False, cover.note
         if nameless_ids:
             # A member known by its user id may be one of those shown by username alone,
             # under a new name: this run cannot tell, so it proves none of them gone.
@@ -736,7 +761,7 @@ class Recorder:
         _update(connection, missing[True] + missing[False], missing_run=snapshot.id)
         ended = gone[True] + gone[False]
         if not ended:
-            return True
+            return True, cover.note
         # The last run that saw each: the last usable snapshot before the one that first
         # missed it that covered it (which saw every member it covered still open then).
         covering = connection.execute(
@@ -763,7 +788,7 @@ class Recorder:
             by_last.setdefault(last, []).append(membership)
         for last, ids in sorted(by_last.items()):
             _update(connection, ids, ended_run=snapshot.id, last_run=last)
-        return True
+        return True, cover.note
 
     # --- profiles -----------------------------------------------------------------------
 
@@ -807,6 +832,13 @@ class Recorder:
             if members:
                 ids = self._accounts(connection, members, run=snapshot.id)
                 self._extend(connection, snapshot, sequence, ids, after)
+            coverage.keep(
+                connection,
+                snapshot.id,
+                sequence.pages,
+                snapshot.pages,
+                dict(zip(snapshot.members, ids, strict=True)) if members else {},
+            )
             connection.execute(
                 update(snapshots)
                 .where(snapshots.c.id == snapshot.id)
@@ -822,6 +854,7 @@ class Recorder:
         snapshot.sequence = sequence
         snapshot.members.clear()
         snapshot.followed_after.clear()
+        snapshot.pages.clear()
 
     def _extend(
         self,
@@ -1018,7 +1051,11 @@ class Recorder:
             connection.execute(
                 update(memberships)
                 .where(memberships.c.id == bindparam("_id"))
-                .values(position=bindparam("_position")),
+                .values(
+                    position=bindparam("_position"),
+                    # Where it stood before its first move: a window covers it only past both.
+                    moved_from=func.coalesce(memberships.c.moved_from, memberships.c.position),
+                ),
                 [{"_id": row_id, "_position": key} for row_id, key in rekeyed],
             )
         sequence.order = [key for _, key in order]
@@ -1112,6 +1149,7 @@ class Recorder:
             connection.execute(
                 update(snapshots).where(snapshots.c.id == snapshot_id).values(floor=moved(int(floor)))
             )
+        coverage.renumber_moved(connection, list_id, moved)
         sequence.keys, sequence.given = new, []
         sequence.last = None if sequence.last is None else moved(sequence.last)
         sequence.anchor = None if sequence.anchor is None else moved(sequence.anchor)

@@ -178,6 +178,9 @@ snapshots = Table(
     # While the run is running: where its sequence stands (record.py's JSON), so that a
     # resume in another process places the next members where they belong; NULL once done.
     Column("progress", Text),
+    # The most entries one page of a covering run held (record.py's coverage.py): a page of
+    # a later run with fewer, while the list said there was more, left some out.
+    Column("page_size", Integer),
     CheckConstraint(one_of("status", STATUSES), name="snapshots_status"),
     sqlite_autoincrement=True,
 )
@@ -199,6 +202,9 @@ memberships = Table(
     # order and floors kept, only when a gap is used up); NULL for intervals recorded
     # before revision 0005 and not seen since.
     Column("position", BigInteger),
+    # The member's key before a run whose order broke first moved it (record.py ``_move``),
+    # NULL if never moved: a window covers it only when it passed both places.
+    Column("moved_from", BigInteger),
     # NULL: the member came by a follow (or the list's first run met it). "surfaced": the
     # run that opened the interval met it below the deepest member the list already held,
     # an older member come up into the window, no new follow. "unproven": that run had no

@@ -39,6 +39,7 @@ def _snapshot_columns() -> list[sa.Column[object]]:
         sa.Column("disorder", sa.Integer),
         sa.Column("new_only", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("progress", sa.Text),
+        sa.Column("page_size", sa.Integer),
     ]
 
 
@@ -59,6 +60,7 @@ def upgrade() -> None:
         op.add_column("memberships", sa.Column("arrival", sa.String(10)))
         op.create_check_constraint("memberships_arrival", "memberships", sa.text(ARRIVAL))
     op.add_column("memberships", sa.Column("position", sa.BigInteger))
+    op.add_column("memberships", sa.Column("moved_from", sa.BigInteger))
     # The type of UtcTime's columns in each database (schema.py): timestamptz, or SQLite's text.
     op.add_column("memberships", sa.Column("followed_after", sa.DateTime(timezone=True)))
     op.create_index("memberships_position", "memberships", ["list_id", "position"])
