@@ -183,3 +183,19 @@ def test_a_short_list_that_ends_early_through_the_cli(serve: Serve, db_target: s
     record(db_target)
     rows, _ = changes(db_target, "--from", "3", "--to", "4")
     assert rows == []
+
+
+def test_a_member_moved_up_for_one_night_is_moved_back_without_breaking_later_orders(
+    tracker: Tracker, engine: sa.Engine
+) -> None:
+    first = tracker.run(FIRST)
+    # One night 90 is shown near the top: taken for a member who followed again, moved up.
+    broken = [0, 1, 2, 90, *(member for member in FIRST if member not in (0, 1, 2, 90))]
+    second = tracker.run(broken)
+    # From then on TikTok lists it at its place again: the runs move it back and hold.
+    third = tracker.run([2_000, *FIRST])
+    fourth = tracker.run([2_001, 2_000, *FIRST])
+    assert [tracker.snapshot(run).disorder for run in (second, third, fourth)] == [0, 0, 0]
+    assert tracker.snapshot(fourth).floor is not None
+    assert marked(engine) == []
+    assert tracker.changes(first, fourth)["unfollowed"] == set()

@@ -83,7 +83,7 @@ import itertools
 import json
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import attrgetter
@@ -504,7 +504,11 @@ class Recorder:
             refollowers = [] if block is None else _raised_above(sequence.order, block)
             moving = set(refollowers)
             rest = [index for index in range(len(sequence.order)) if index not in moving]
-            disorder, raised = order_check([sequence.order[index] for index in rest], sequence.known)
+            # Members an earlier run moved up, which may be met back at their old place.
+            returning = _moved_keys(connection, snapshot.list_id) if sequence.order else set()
+            disorder, raised = order_check(
+                [sequence.order[index] for index in rest], sequence.known, returning
+            )
             if disorder:
                 # Broken: nothing says who followed again; counted over every known member.
                 refollowers = []
@@ -1380,11 +1384,15 @@ def _raised_above(order: Sequence[int], block: tuple[int, int]) -> list[int]:
     return [index for index in range(block[0]) if order[index] < lowest]
 
 
-def order_check(keys: Sequence[int], known: int) -> tuple[int, list[int]]:
+def order_check(
+    keys: Sequence[int], known: int, returning: Collection[int] = frozenset()
+) -> tuple[int, list[int]]:
     """How many of the known members a run met (their stored ``keys``, in the run's order)
     came out of order, when the order does not hold (0 when it does: module docstring), and
-    the indexes in ``keys`` of those met more than a tie above where their key places them
-    (members who followed again: no disorder, their keys move)."""
+    the indexes in ``keys`` of those whose keys move to where the run met them: those met
+    more than a tie above where their key places them (members who followed again), and
+    those met below it whose key an earlier run moved up (``returning``: back at their old
+    place after one night of a broken order, they would break every later run's order)."""
     if len(keys) < 2:
         return 0, []
     # The longest strictly decreasing subsequence (patience sorting on the negated keys).
@@ -1410,12 +1418,26 @@ def order_check(keys: Sequence[int], known: int) -> tuple[int, list[int]]:
     # Where each member's key belongs among them: a tie is at most TIE_SPAN places away.
     rank = {index: place for place, index in enumerate(sorted(range(len(keys)), key=lambda i: -keys[i]))}
     raised = [index for index in out if rank[index] - index > TIE_SPAN]
-    # Met below where its key places it: never moved, disorder beyond a tie.
-    displaced = [index for index in out if index - rank[index] > TIE_SPAN]
-    ties = len(out) - len(raised) - len(displaced)
+    # Met below where its key places it: never moved (unless it returns to where an earlier
+    # run moved it from), disorder beyond a tie.
+    lowered = [index for index in out if index - rank[index] > TIE_SPAN]
+    back = [index for index in lowered if keys[index] in returning]
+    displaced = [index for index in lowered if keys[index] not in returning]
+    ties = len(out) - len(raised) - len(lowered)
     if not displaced and ties <= max(5, known // 100):
-        return 0, raised
+        return 0, sorted(raised + back)
     return len(out), raised  # broken: none of them is known to have followed again
+
+
+def _moved_keys(connection: Connection, list_id: int) -> set[int]:
+    """The keys of the list's open members that a run moved (``moved_from``): few."""
+    query = select(memberships.c.position).where(
+        memberships.c.list_id == list_id,
+        memberships.c.ended_run.is_(None),
+        memberships.c.moved_from.is_not(None),
+        memberships.c.position.is_not(None),
+    )
+    return {int(key) for key in connection.execute(query).scalars()}
 
 
 def _still_keyed(connection: Connection, list_id: int, keys: Sequence[int]) -> bool:
