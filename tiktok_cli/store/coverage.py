@@ -22,7 +22,7 @@ whose keys lie in those places.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, func, select, update
@@ -146,16 +146,3 @@ def joined(note: str | None, more: str | None) -> str | None:
     if more is None:
         return note
     return more if note is None else f"{note}; {more}"
-
-
-def renumber_moved(connection: Connection, list_id: int, moved: Callable[[int], int]) -> None:
-    """Move the list's ``moved_from`` keys with its renumbered keys (``moved``: old to new)."""
-    rows = connection.execute(
-        select(memberships.c.id, memberships.c.moved_from).where(
-            memberships.c.list_id == list_id, memberships.c.moved_from.is_not(None)
-        )
-    ).all()
-    for row_id, key in rows:
-        connection.execute(
-            update(memberships).where(memberships.c.id == row_id).values(moved_from=moved(int(key)))
-        )

@@ -383,26 +383,11 @@ class Recorder:
                 # its sequence again at the top, under members it placed deeper. An abandoned
                 # run keeps its note; another becomes incomplete, saying why.
                 if row.status != ABANDONED:
-                    connection.execute(
-                        update(snapshots)
-                        .where(snapshots.c.id == snapshot_id)
-                        .values(
-                            status=INCOMPLETE,
-                            note="its place in the list was not saved: the resume was recorded "
-                            "as a new snapshot",
-                        )
-                    )
+                    _not_resumed(connection, snapshot_id, "its place in the list was not saved")
                 return False
             if _later_whole_runs(connection, row.list_id, snapshot_id):
-                connection.execute(
-                    update(snapshots)
-                    .where(snapshots.c.id == snapshot_id)
-                    .values(
-                        status=INCOMPLETE,
-                        note="a later run of this list had started when this one was resumed: "
-                        "the resume was recorded as a new snapshot",
-                        progress=None,
-                    )
+                _not_resumed(
+                    connection, snapshot_id, "a later run of this list had started when this one was resumed"
                 )
                 return False
             connection.execute(
@@ -539,7 +524,7 @@ class Recorder:
                 renumbered = (
                     "another run renumbered the list's order keys while it ran: it counts no member missing"
                 )
-                note = renumbered if note is None else f"{note}; {renumbered}"
+                note = coverage.joined(note, renumbered)
             elif status == COMPLETE:
                 note = None
             if status in USABLE and not disorder and (status == COMPLETE or floor is not None):
@@ -552,7 +537,7 @@ class Recorder:
                         "it missed too many of the members it covered for them to be unfollows: "
                         "it counts no member missing"
                     )
-                    note = short if note is None else f"{note}; {short}"
+                    note = coverage.joined(note, short)
             self._arrivals(connection, snapshot, sequence, usable=status in USABLE)
             connection.execute(
                 update(snapshots)
@@ -1129,10 +1114,15 @@ class Recorder:
             index = bisect.bisect_right(old, key) - 1
             return new[index] if index >= 0 else new[0] - GAP
 
+        # Where a moved member stood before (``moved_from``) moves with the keys too.
         changed = [
-            {"_id": row_id, "_position": moved(int(position))}
-            for row_id, position in connection.execute(
-                select(memberships.c.id, memberships.c.position).where(
+            {
+                "_id": row_id,
+                "_position": moved(int(position)),
+                "_moved_from": None if moved_from is None else moved(int(moved_from)),
+            }
+            for row_id, position, moved_from in connection.execute(
+                select(memberships.c.id, memberships.c.position, memberships.c.moved_from).where(
                     memberships.c.list_id == list_id, memberships.c.position.is_not(None)
                 )
             )
@@ -1141,7 +1131,7 @@ class Recorder:
             connection.execute(
                 update(memberships)
                 .where(memberships.c.id == bindparam("_id"))
-                .values(position=bindparam("_position")),
+                .values(position=bindparam("_position"), moved_from=bindparam("_moved_from")),
                 changed,
             )
         floors = connection.execute(
@@ -1149,11 +1139,11 @@ class Recorder:
                 snapshots.c.list_id == list_id, snapshots.c.floor.is_not(None)
             )
         ).all()
-        for snapshot_id, floor in floors:
+        if floors:
             connection.execute(
-                update(snapshots).where(snapshots.c.id == snapshot_id).values(floor=moved(int(floor)))
+                update(snapshots).where(snapshots.c.id == bindparam("_id")).values(floor=bindparam("_floor")),
+                [{"_id": snapshot_id, "_floor": moved(int(floor))} for snapshot_id, floor in floors],
             )
-        coverage.renumber_moved(connection, list_id, moved)
         sequence.keys, sequence.given = new, []
         sequence.last = None if sequence.last is None else moved(sequence.last)
         sequence.anchor = None if sequence.anchor is None else moved(sequence.anchor)
@@ -1427,6 +1417,15 @@ def order_check(
     if not displaced and ties <= max(5, known // 100):
         return 0, sorted(raised + back)
     return len(out), raised  # broken: none of them is known to have followed again
+
+
+def _not_resumed(connection: Connection, snapshot_id: int, why: str) -> None:
+    """Keep a snapshot a resume does not continue incomplete, saying ``why``."""
+    connection.execute(
+        update(snapshots)
+        .where(snapshots.c.id == snapshot_id)
+        .values(status=INCOMPLETE, note=f"{why}: the resume was recorded as a new snapshot", progress=None)
+    )
 
 
 def _moved_keys(connection: Connection, list_id: int) -> set[int]:
