@@ -297,15 +297,16 @@ def test_without_a_store_it_says_to_name_one() -> None:
 @pytest.fixture
 def recorded(serve: Serve, db_target: str) -> Iterator[tuple[FakeTikTok, str]]:
     """Four runs of alice's followers recorded by the command, each complete: 0-9, then
-    10 follows and 3 leaves, then 3 misses it again (an unfollow takes two), then 11 comes
-    and 0 is renamed fan_zero; and two looks at her profile."""
+    10 follows and 5 leaves, then 5 misses it again (an unfollow takes two), then 11 comes
+    and 0 is renamed fan_zero; and two looks at her profile. (5 leaves from inside a page of
+    4: a member missing at a page's edge may be a tie the cursor skipped, never unfollowed.)"""
     alice = Account("alice", UID, sec_uid_for("alice"), followers=10, members=list(range(10)))
     srv = serve(accounts=[alice], page_size=4)
     for members in (
         [*range(10)],
-        [10, 0, 1, 2, 4, 5, 6, 7, 8, 9],
-        [10, 0, 1, 2, 4, 5, 6, 7, 8, 9],
-        [11, 10, 0, 1, 2, 4, 5, 6, 7, 8, 9],
+        [10, 0, 1, 2, 3, 4, 6, 7, 8, 9],
+        [10, 0, 1, 2, 3, 4, 6, 7, 8, 9],
+        [11, 10, 0, 1, 2, 3, 4, 6, 7, 8, 9],
     ):
         alice.members = members
         alice.names = {0: "fan_zero"} if 11 in members else {}
@@ -356,7 +357,7 @@ def test_changes_over_the_whole_record_show_the_follows_and_the_unfollow(
     assert seen == [
         ("followed", "fan_000010"),
         ("followed", "fan_000011"),
-        ("unfollowed", "fan_000003"),
+        ("unfollowed", "fan_000005"),
         ("renamed", "fan_zero"),
     ]
     (renamed,) = [c for c in api.changes(db, "alice") if c.change == "renamed"]
